@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Configures and builds one flavour of vbsim: `release` (default) or `sanitize`
+# (AddressSanitizer + UndefinedBehaviorSanitizer). Usage: scripts/build.sh [flavour]
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+flavour="${1:-release}"
+build_dir="${root}/build/${flavour}"
+
+case "${flavour}" in
+  release) options=(-DCMAKE_BUILD_TYPE=Release) ;;
+  sanitize) options=(-DCMAKE_BUILD_TYPE=Debug -DVBSIM_SANITIZE=ON) ;;
+  *) echo "scripts/build.sh: unknown flavour '${flavour}' (release or sanitize)" >&2; exit 2 ;;
+esac
+
+cmake -S "${root}" -B "${build_dir}" "${options[@]}" >/dev/null
+cmake --build "${build_dir}" --parallel "$(nproc)"

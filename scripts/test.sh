@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The README's second command (and CI's): install what is missing, check formatting,
+# build and run every test, then again under ASan + UBSan.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+jobs="$(nproc)"
+export SYSTEMC_DISABLE_COPYRIGHT_MESSAGE=1
+"${root}/scripts/install-deps.sh"
+"${root}/scripts/check-format.sh"
+
+echo "== release build and tests"
+"${root}/scripts/build.sh" release
+ctest --test-dir "${root}/build/release" --output-on-failure --parallel "${jobs}"
+
+echo "== AddressSanitizer + UndefinedBehaviorSanitizer build and tests"
+"${root}/scripts/build.sh" sanitize
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+# The install/consumer check builds a second project and proves nothing more here.
+ctest --test-dir "${root}/build/sanitize" --output-on-failure --parallel "${jobs}" \
+  --label-exclude package

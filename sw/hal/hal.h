@@ -1,0 +1,37 @@
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+namespace vbsim::sw::hal {
+
+// The only door from guest software to hardware. On a real board each call is a
+// volatile access or a timer register; under SystemC, platform::GuestCpu binds it
+// to TLM transactions and simulated time.
+class Hal {
+  public:
+    // Device registers: 32-bit accesses at a physical address.
+    virtual uint32_t mmio_read32(uint64_t physical_address) = 0;
+    virtual void mmio_write32(uint64_t physical_address, uint32_t value) = 0;
+
+    // Guest RAM (rings, PFN and stats buffers) at a physical address.
+    virtual void ram_read(uint64_t physical_address, void* destination, size_t length) = 0;
+    virtual void ram_write(uint64_t physical_address, const void* source, size_t length) = 0;
+
+    // Orders RAM writes before the MMIO write that publishes them.
+    virtual void memory_barrier() = 0;
+
+    // Nanoseconds since boot.
+    virtual uint64_t now_ns() = 0;
+    // Arms the single one-shot timer; a later call replaces the deadline.
+    virtual void arm_timer(uint64_t deadline_ns) = 0;
+    virtual void cancel_timer() = 0;
+
+    // Accounts `nanoseconds` of guest CPU work; a no-op on real hardware.
+    virtual void cpu_cost(uint64_t nanoseconds) = 0;
+
+  protected:
+    ~Hal() = default;
+};
+
+}  // namespace vbsim::sw::hal
