@@ -72,7 +72,9 @@ constexpr unsigned kAccessPlatform = 33;
 constexpr unsigned kRingPacked = 34;
 constexpr unsigned kInOrder = 35;
 
-constexpr uint64_t bit(unsigned feature_bit) { return uint64_t{1} << feature_bit; }
+constexpr uint64_t bit(unsigned feature_bit) {
+    return uint64_t{1} << feature_bit;
+}
 }  // namespace feature
 
 // ---- split virtqueue layout ------------------------------------------------------
@@ -93,16 +95,26 @@ constexpr uint16_t kAvailFlagNoInterrupt = 1;
 constexpr uint16_t kUsedFlagNoNotify = 1;
 
 // Byte sizes of the three parts for a queue of `size` entries (event-idx words included).
-constexpr uint64_t descriptor_table_bytes(uint32_t size) { return uint64_t{16} * size; }
-constexpr uint64_t avail_ring_bytes(uint32_t size) { return 6 + uint64_t{2} * size; }
-constexpr uint64_t used_ring_bytes(uint32_t size) { return 6 + uint64_t{8} * size; }
+constexpr uint64_t descriptor_table_bytes(uint32_t size) {
+    return uint64_t{16} * size;
+}
+constexpr uint64_t avail_ring_bytes(uint32_t size) {
+    return 6 + uint64_t{2} * size;
+}
+constexpr uint64_t used_ring_bytes(uint32_t size) {
+    return 6 + uint64_t{8} * size;
+}
 // Offsets inside the rings.
 constexpr uint64_t kAvailIdxOffset = 2;
 constexpr uint64_t kAvailRingOffset = 4;
-constexpr uint64_t avail_used_event_offset(uint32_t size) { return 4 + uint64_t{2} * size; }
+constexpr uint64_t avail_used_event_offset(uint32_t size) {
+    return 4 + uint64_t{2} * size;
+}
 constexpr uint64_t kUsedIdxOffset = 2;
 constexpr uint64_t kUsedRingOffset = 4;
-constexpr uint64_t used_avail_event_offset(uint32_t size) { return 4 + uint64_t{8} * size; }
+constexpr uint64_t used_avail_event_offset(uint32_t size) {
+    return 4 + uint64_t{8} * size;
+}
 
 constexpr uint64_t align_up(uint64_t value, uint64_t align) {
     return (value + align - 1) & ~(align - 1);

@@ -1,1 +1,315 @@
-// placeholder: being written
+#include "models/host/host_memory.h"
+
+#include <algorithm>
+#include <limits>
+#include <utility>
+
+namespace vbsim::models {
+
+namespace {
+
+constexpr const char* kReportType = "vbsim/host_memory";
+constexpr uint64_t kWordBits = 64;
+// Host usage must fit int64 so that free memory can be signed without overflow.
+constexpr uint64_t kMaxBytes = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+
+unsigned popcount(uint64_t word) {
+#if defined(__GNUC__) || defined(__clang__)
+    return static_cast<unsigned>(__builtin_popcountll(word));
+#else
+    unsigned bits = 0;
+    for (; word != 0; word &= word - 1) {
+        ++bits;
+    }
+    return bits;
+#endif
+}
+
+// Mask of bits [offset, offset + span) within one word; span in 1..64.
+uint64_t word_mask(uint64_t offset, uint64_t span) {
+    const uint64_t ones = span == kWordBits ? ~uint64_t{0} : (uint64_t{1} << span) - 1;
+    return ones << offset;
+}
+
+// Sets (or clears) bits [first, first + count) a word at a time and returns how many
+// actually flipped, so the caller can keep residency totals without a second pass.
+uint64_t set_bits(std::vector<uint64_t>& words, uint64_t first, uint64_t count, bool value) {
+    uint64_t flipped = 0;
+    const uint64_t end = first + count;
+    for (uint64_t bit = first; bit < end;) {
+        const uint64_t offset = bit % kWordBits;
+        const uint64_t span = std::min(kWordBits - offset, end - bit);
+        const uint64_t mask = word_mask(offset, span);
+        uint64_t& word = words[bit / kWordBits];
+        if (value) {
+            flipped += popcount(~word & mask);
+            word |= mask;
+        } else {
+            flipped += popcount(word & mask);
+            word &= ~mask;
+        }
+        bit += span;
+    }
+    return flipped;
+}
+
+std::string quoted(const std::string& name) {
+    return "guest '" + name + "'";
+}
+
+}  // namespace
+
+HostMemory::HostMemory(const HostMemoryParams& params) : params_(params) {
+    if (params_.host_ram_bytes == 0) {
+        SC_REPORT_ERROR(kReportType, "host RAM size must not be zero");
+    }
+    if (params_.host_ram_bytes > kMaxBytes) {
+        SC_REPORT_ERROR(kReportType, "host RAM size must be below 8 EiB");
+    }
+    if (params_.host_reserved_bytes > params_.host_ram_bytes) {
+        SC_REPORT_ERROR(kReportType, "host reserved memory exceeds host RAM");
+    }
+    min_host_free_bytes_ = host_free_bytes();
+    min_host_free_time_ = sc_core::sc_time_stamp();
+}
+
+GuestId HostMemory::add_guest(std::string name, uint64_t ram_base, uint64_t ram_bytes) {
+    if (ram_bytes == 0 || ram_bytes % kPageSize != 0) {
+        SC_REPORT_ERROR(kReportType, (quoted(name) + ": RAM size " + std::to_string(ram_bytes) +
+                                      " bytes is not a non-zero multiple of 4 KiB")
+                                         .c_str());
+        return kNoGuest;
+    }
+    if (ram_base % kPageSize != 0) {
+        SC_REPORT_ERROR(kReportType, (quoted(name) + ": RAM base " + std::to_string(ram_base) +
+                                      " is not 4 KiB aligned")
+                                         .c_str());
+        return kNoGuest;
+    }
+    if (ram_bytes - 1 > std::numeric_limits<uint64_t>::max() - ram_base) {
+        SC_REPORT_ERROR(kReportType,
+                        (quoted(name) + ": RAM runs past the end of the address space").c_str());
+        return kNoGuest;
+    }
+    // Keeps every used/committed sum representable, see kMaxBytes.
+    const uint64_t headroom = kMaxBytes - params_.host_reserved_bytes - committed_bytes_;
+    if (ram_bytes > headroom) {
+        SC_REPORT_ERROR(kReportType,
+                        (quoted(name) + ": total guest RAM would exceed 8 EiB").c_str());
+        return kNoGuest;
+    }
+    if (guests_.size() >= std::numeric_limits<uint32_t>::max()) {
+        SC_REPORT_ERROR(kReportType, (quoted(name) + ": too many guests").c_str());
+        return kNoGuest;
+    }
+
+    Guest guest;
+    guest.name = std::move(name);
+    guest.ram_base = ram_base;
+    guest.pages = ram_bytes >> kPageShift;
+    guest.resident.assign((guest.pages + kWordBits - 1) / kWordBits, 0);
+    guests_.push_back(std::move(guest));
+    committed_bytes_ += ram_bytes;
+    changed();
+    return GuestId{static_cast<uint32_t>(guests_.size() - 1)};
+}
+
+HostMemory::Guest* HostMemory::find(GuestId id, const char* operation) {
+    return const_cast<Guest*>(std::as_const(*this).find(id, operation));
+}
+
+const HostMemory::Guest* HostMemory::find(GuestId id, const char* operation) const {
+    if (!has_guest(id)) {
+        SC_REPORT_ERROR(
+            kReportType,
+            (std::string(operation) + ": unknown guest id " + std::to_string(id.index)).c_str());
+        return nullptr;
+    }
+    return &guests_[id.index];
+}
+
+PageRangeResult HostMemory::apply(GuestId id, uint64_t first_pfn, uint64_t count, Op op,
+                                  const char* operation) {
+    PageRangeResult result;
+    Guest* guest = find(id, operation);
+    if (guest == nullptr) {
+        result.invalid = count;
+        return result;
+    }
+    // Written so that first_pfn + count cannot overflow.
+    const uint64_t valid = first_pfn < guest->pages ? std::min(count, guest->pages - first_pfn) : 0;
+    result.invalid = count - valid;
+    guest->counters.invalid_pages += result.invalid;
+
+    switch (op) {
+        case Op::kTouch:
+            result.changed = set_bits(guest->resident, first_pfn, valid, true);
+            guest->resident_pages += result.changed;
+            total_resident_pages_ += result.changed;
+            guest->counters.pages_touched += result.changed;
+            break;
+        case Op::kRelease:
+            result.changed = set_bits(guest->resident, first_pfn, valid, false);
+            guest->resident_pages -= result.changed;
+            total_resident_pages_ -= result.changed;
+            guest->counters.pages_released += valid;
+            guest->counters.pages_freed += result.changed;
+            break;
+        case Op::kReclaim:
+            guest->counters.pages_reclaimed += valid;
+            break;
+    }
+    if (result.changed != 0) {
+        changed();
+    }
+    return result;
+}
+
+PageRangeResult HostMemory::apply_address_range(GuestId id, uint64_t address, uint64_t bytes, Op op,
+                                                const char* operation) {
+    const Guest* guest = find(id, operation);
+    if (guest == nullptr || bytes == 0) {
+        return PageRangeResult{};
+    }
+    // Every page the byte range overlaps; a range running off the address space is cut.
+    const uint64_t last_address = bytes - 1 > std::numeric_limits<uint64_t>::max() - address
+                                      ? std::numeric_limits<uint64_t>::max()
+                                      : address + bytes - 1;
+    const uint64_t first_page = address >> kPageShift;
+    const uint64_t pages = (last_address >> kPageShift) - first_page + 1;
+    const uint64_t base_page = guest->ram_base >> kPageShift;
+
+    // Pages below the RAM base would wrap to huge PFNs: count them invalid here.
+    const uint64_t below = first_page < base_page ? std::min(pages, base_page - first_page) : 0;
+    const uint64_t first_pfn = std::max(first_page, base_page) - base_page;
+    guests_[id.index].counters.invalid_pages += below;
+    PageRangeResult result = apply(id, first_pfn, pages - below, op, operation);
+    result.invalid += below;
+    return result;
+}
+
+void HostMemory::changed() {
+    const int64_t free_bytes = host_free_bytes();
+    if (free_bytes < min_host_free_bytes_) {
+        min_host_free_bytes_ = free_bytes;
+        min_host_free_time_ = sc_core::sc_time_stamp();
+    }
+    for (const ChangeListener& listener : listeners_) {
+        listener(*this);
+    }
+}
+
+bool HostMemory::touch(GuestId id, uint64_t pfn) {
+    return apply(id, pfn, 1, Op::kTouch, "touch").ok();
+}
+
+PageRangeResult HostMemory::touch(GuestId id, uint64_t first_pfn, uint64_t count) {
+    return apply(id, first_pfn, count, Op::kTouch, "touch");
+}
+
+PageRangeResult HostMemory::touch_address_range(GuestId id, uint64_t guest_physical_address,
+                                                uint64_t bytes) {
+    return apply_address_range(id, guest_physical_address, bytes, Op::kTouch,
+                               "touch_address_range");
+}
+
+bool HostMemory::release(GuestId id, uint64_t pfn) {
+    return apply(id, pfn, 1, Op::kRelease, "release").ok();
+}
+
+PageRangeResult HostMemory::release(GuestId id, uint64_t first_pfn, uint64_t count) {
+    return apply(id, first_pfn, count, Op::kRelease, "release");
+}
+
+PageRangeResult HostMemory::release_address_range(GuestId id, uint64_t guest_physical_address,
+                                                  uint64_t bytes) {
+    return apply_address_range(id, guest_physical_address, bytes, Op::kRelease,
+                               "release_address_range");
+}
+
+bool HostMemory::reclaim(GuestId id, uint64_t pfn) {
+    return apply(id, pfn, 1, Op::kReclaim, "reclaim").ok();
+}
+
+PageRangeResult HostMemory::reclaim(GuestId id, uint64_t first_pfn, uint64_t count) {
+    return apply(id, first_pfn, count, Op::kReclaim, "reclaim");
+}
+
+PageRangeResult HostMemory::reclaim_address_range(GuestId id, uint64_t guest_physical_address,
+                                                  uint64_t bytes) {
+    return apply_address_range(id, guest_physical_address, bytes, Op::kReclaim,
+                               "reclaim_address_range");
+}
+
+uint64_t HostMemory::host_used_bytes() const {
+    return params_.host_reserved_bytes + (total_resident_pages_ << kPageShift);
+}
+
+int64_t HostMemory::host_free_bytes() const {
+    // Both sides are at most kMaxBytes (checked on construction and registration).
+    return static_cast<int64_t>(params_.host_ram_bytes) - static_cast<int64_t>(host_used_bytes());
+}
+
+uint64_t HostMemory::overcommit_shortfall_bytes() const {
+    const uint64_t used = host_used_bytes();
+    return used > params_.host_ram_bytes ? used - params_.host_ram_bytes : 0;
+}
+
+double HostMemory::overcommit_ratio() const {
+    if (params_.host_ram_bytes == 0) {
+        return 0.0;
+    }
+    return static_cast<double>(committed_bytes_) / static_cast<double>(params_.host_ram_bytes);
+}
+
+const std::string& HostMemory::guest_name(GuestId id) const {
+    static const std::string kNone;
+    const Guest* guest = find(id, "guest_name");
+    return guest != nullptr ? guest->name : kNone;
+}
+
+uint64_t HostMemory::guest_ram_base(GuestId id) const {
+    const Guest* guest = find(id, "guest_ram_base");
+    return guest != nullptr ? guest->ram_base : 0;
+}
+
+uint64_t HostMemory::guest_ram_bytes(GuestId id) const {
+    const Guest* guest = find(id, "guest_ram_bytes");
+    return guest != nullptr ? guest->pages << kPageShift : 0;
+}
+
+uint64_t HostMemory::guest_pages(GuestId id) const {
+    const Guest* guest = find(id, "guest_pages");
+    return guest != nullptr ? guest->pages : 0;
+}
+
+uint64_t HostMemory::guest_resident_pages(GuestId id) const {
+    const Guest* guest = find(id, "guest_resident_pages");
+    return guest != nullptr ? guest->resident_pages : 0;
+}
+
+uint64_t HostMemory::guest_resident_bytes(GuestId id) const {
+    return guest_resident_pages(id) << kPageShift;
+}
+
+const HostGuestCounters& HostMemory::guest_counters(GuestId id) const {
+    static const HostGuestCounters kNone;
+    const Guest* guest = find(id, "guest_counters");
+    return guest != nullptr ? guest->counters : kNone;
+}
+
+bool HostMemory::is_resident(GuestId id, uint64_t pfn) const {
+    const Guest* guest = find(id, "is_resident");
+    if (guest == nullptr || pfn >= guest->pages) {
+        return false;
+    }
+    return (guest->resident[pfn / kWordBits] >> (pfn % kWordBits)) & 1u;
+}
+
+void HostMemory::on_change(ChangeListener listener) {
+    if (listener) {
+        listeners_.push_back(std::move(listener));
+    }
+}
+
+}  // namespace vbsim::models

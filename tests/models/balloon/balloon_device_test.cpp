@@ -1,1 +1,365 @@
-// placeholder: being written
+// The balloon device through its virtio-mmio transport, driven at register level
+// with hand-built rings: inflate, deflate, stats, host accounting, malformed input.
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "models/balloon/balloon_device.h"
+#include "models/host/balloon_host_link.h"
+#include "models/host/host_memory.h"
+#include "tests/support/virtio_bench.h"
+
+namespace vbsim::models {
+namespace {
+
+using sc_core::SC_MS;
+using sc_core::SC_NS;
+using sc_core::sc_time;
+using sc_core::SC_US;
+using test::VirtioBench;
+namespace reg = spec::mmio;
+namespace st = spec::status;
+using spec::feature::bit;
+
+constexpr uint64_t kBalloonFeatures = bit(spec::balloon::kFeatureMustTellHost) |
+                                      bit(spec::balloon::kFeatureStatsVq) |
+                                      bit(spec::balloon::kFeatureDeflateOnOom);
+constexpr uint32_t kFirstPfn = test::kRamBase >> 12;
+constexpr uint32_t kRamPages = test::kRamSize >> 12;
+// Buffers hold PFNs from the second MiB on, well clear of the rings.
+constexpr uint32_t kVictimPfn = kFirstPfn + 1024;
+
+BalloonDeviceParams balloon_params() {
+    BalloonDeviceParams params;
+    params.guest_ram_base = test::kRamBase;
+    params.guest_ram_bytes = test::kRamSize;
+    params.per_page_cost = sc_time(100, SC_NS);
+    params.per_buffer_cost = sc_time(1, SC_US);
+    return params;
+}
+
+VirtioMmioParams mmio_params(uint32_t version) {
+    VirtioMmioParams params;
+    params.version = version;
+    params.register_latency = sc_time(40, SC_NS);
+    params.interrupt_latency = sc_time(500, SC_NS);
+    return params;
+}
+
+std::vector<uint32_t> consecutive_pfns(uint32_t first, uint32_t count) {
+    std::vector<uint32_t> pfns(count);
+    for (uint32_t i = 0; i < count; ++i) {
+        pfns[i] = first + i;
+    }
+    return pfns;
+}
+
+// A live balloon (modern unless asked) with inflateq, deflateq and statsq set up,
+// wired to a host pool in which the whole guest has been touched.
+struct Balloon {
+    explicit Balloon(uint32_t version = 2, BalloonDeviceParams params = balloon_params(),
+                     uint64_t driver_features = kBalloonFeatures)
+        : device("balloon", params),
+          bench(device, mmio_params(version)),
+          host(HostMemoryParams{uint64_t{64} << 20, 0}),
+          guest(host.add_guest("vm0", test::kRamBase, test::kRamSize)),
+          link(host, guest) {
+        device.add_observer(link);
+        sc_core::sc_start(sc_core::SC_ZERO_TIME);
+        host.touch(guest, 0, kRamPages);
+        if (version == 2) {
+            driver_features |= bit(spec::feature::kVersion1);
+        }
+        bench.negotiate(driver_features);
+        for (unsigned int queue = 0; queue < 3; ++queue) {
+            bench.setup_queue(queue, 64);
+        }
+        bench.driver_ok();
+    }
+
+    // Posts one buffer of PFNs on `queue` (0 inflate, 1 deflate) and kicks it.
+    void send(unsigned int queue, uint16_t descriptor, uint64_t buffer,
+              const std::vector<uint32_t>& pfns) {
+        bench.write_pfns(buffer, pfns);
+        bench.post(queue, descriptor, {{buffer, static_cast<uint32_t>(pfns.size() * 4), false}});
+        bench.notify(queue);
+    }
+
+    uint32_t status() { return bench.read(reg::kStatus); }
+
+    BalloonDevice device;
+    VirtioBench bench;
+    HostMemory host;
+    GuestId guest;
+    BalloonHostLink link;
+};
+
+TEST(BalloonDevice, InflatesA256PfnBufferIntoTheDeviceAndTheHostPool) {
+    Balloon balloon;
+    const int64_t host_free_before = balloon.host.host_free_bytes();
+    balloon.send(0, 0, test::kBufferArea, consecutive_pfns(kVictimPfn, 256));
+    balloon.bench.run(sc_time(1, SC_MS));
+
+    EXPECT_EQ(balloon.device.ballooned_pages(), 256u);
+    EXPECT_TRUE(balloon.device.is_ballooned(kVictimPfn));
+    EXPECT_TRUE(balloon.device.is_ballooned(kVictimPfn + 255));
+    EXPECT_FALSE(balloon.device.is_ballooned(kVictimPfn + 256));
+    EXPECT_EQ(balloon.device.counters().inflate_buffers, 1u);
+    EXPECT_EQ(balloon.host.guest_resident_pages(balloon.guest), kRamPages - 256u);
+    EXPECT_EQ(balloon.host.host_free_bytes(), host_free_before + 256 * 4096);
+    // The buffer came back on the used ring with length 0 and an interrupt.
+    EXPECT_EQ(balloon.bench.used_idx(0), 1u);
+    EXPECT_EQ(balloon.bench.used_id(0, 0), 0u);
+    EXPECT_NE(balloon.bench.read(reg::kInterruptStatus) & reg::kInterruptUsedBuffer, 0u);
+    EXPECT_TRUE(balloon.bench.irq.read());
+}
+
+TEST(BalloonDevice, HostWorkTakesPerPageAndPerBufferTime) {
+    Balloon balloon;
+    balloon.send(0, 0, test::kBufferArea, consecutive_pfns(kVictimPfn, 100));
+    // 1 µs per buffer + 100 × 100 ns per page = 11 µs plus a few DMA accesses.
+    balloon.bench.run(sc_time(10900, SC_NS));
+    EXPECT_EQ(balloon.device.ballooned_pages(), 0u);
+    balloon.bench.run(sc_time(1, SC_US));
+    EXPECT_EQ(balloon.device.ballooned_pages(), 100u);
+}
+
+TEST(BalloonDevice, DeflateGivesPagesBackAndTheyCostAgainWhenTouched) {
+    Balloon balloon;
+    balloon.send(0, 0, test::kBufferArea, consecutive_pfns(kVictimPfn, 256));
+    balloon.bench.run(sc_time(1, SC_MS));
+    balloon.send(1, 0, test::kBufferArea + 0x1000, consecutive_pfns(kVictimPfn, 100));
+    balloon.bench.run(sc_time(1, SC_MS));
+
+    EXPECT_EQ(balloon.device.ballooned_pages(), 156u);
+    EXPECT_FALSE(balloon.device.is_ballooned(kVictimPfn + 99));
+    EXPECT_TRUE(balloon.device.is_ballooned(kVictimPfn + 100));
+    EXPECT_EQ(balloon.device.counters().pages_deflated, 100u);
+    EXPECT_EQ(balloon.bench.used_idx(1), 1u);
+    // Deflated pages are not resident until the guest touches them.
+    EXPECT_EQ(balloon.host.guest_resident_pages(balloon.guest), kRamPages - 256u);
+    balloon.host.touch(balloon.guest, 1024, 100);
+    EXPECT_EQ(balloon.host.guest_resident_pages(balloon.guest), kRamPages - 156u);
+}
+
+TEST(BalloonDevice, CountsInvalidPfnsWithoutFailing) {
+    Balloon balloon;
+    balloon.send(0, 0, test::kBufferArea,
+                 {kVictimPfn, kVictimPfn, kFirstPfn - 1, kFirstPfn + kRamPages, 0xffffffff});
+    balloon.bench.run(sc_time(1, SC_MS));
+    balloon.send(1, 0, test::kBufferArea + 0x1000, {kVictimPfn + 1});
+    balloon.bench.run(sc_time(1, SC_MS));
+
+    const BalloonCounters& counters = balloon.device.counters();
+    EXPECT_EQ(balloon.device.ballooned_pages(), 1u);
+    EXPECT_EQ(counters.pfns_already_ballooned, 1u);
+    EXPECT_EQ(counters.pfns_out_of_range, 3u);
+    EXPECT_EQ(counters.pfns_not_ballooned, 1u);
+    EXPECT_EQ(balloon.status() & st::kDeviceNeedsReset, 0u);
+    EXPECT_EQ(balloon.bench.used_idx(0), 1u);
+    EXPECT_EQ(balloon.bench.used_idx(1), 1u);
+}
+
+TEST(BalloonDevice, ActualIsWhatTheDriverWroteAndMayDifferFromWhatTheHostHolds) {
+    Balloon balloon;
+    balloon.device.set_target_pages(300);
+    balloon.send(0, 0, test::kBufferArea, consecutive_pfns(kVictimPfn, 256));
+    balloon.bench.run(sc_time(1, SC_MS));
+    balloon.bench.write(reg::kConfig + spec::balloon::kConfigActual, 200);
+    EXPECT_EQ(balloon.device.target_pages(), 300u);
+    EXPECT_EQ(balloon.device.actual_pages(), 200u);
+    EXPECT_EQ(balloon.device.ballooned_pages(), 256u);
+}
+
+// Stats entries: packed {le16 tag, le64 value}.
+std::vector<uint8_t> stats_buffer(const std::vector<std::pair<uint16_t, uint64_t>>& entries) {
+    std::vector<uint8_t> bytes;
+    for (const auto& [tag, value] : entries) {
+        for (int i = 0; i < 2; ++i) {
+            bytes.push_back(static_cast<uint8_t>(tag >> (8 * i)));
+        }
+        for (int i = 0; i < 8; ++i) {
+            bytes.push_back(static_cast<uint8_t>(value >> (8 * i)));
+        }
+    }
+    return bytes;
+}
+
+TEST(BalloonDevice, StatsRoundTripKeepsEveryTagAndItsTime) {
+    Balloon balloon;
+    const std::vector<uint8_t> first = stats_buffer({{spec::balloon::kStatMemFree, 123456789},
+                                                     {spec::balloon::kStatMemTotal, 1ull << 30},
+                                                     {99, 7}});
+    balloon.bench.poke(test::kBufferArea, first.data(), first.size());
+    balloon.bench.post(2, 0, {{test::kBufferArea, static_cast<uint32_t>(first.size()), false}});
+    balloon.bench.run(sc_time(10, SC_US));
+    balloon.bench.notify(2);
+    balloon.bench.run(sc_time(10, SC_US));
+
+    const BalloonStats& stats = balloon.device.last_stats();
+    ASSERT_TRUE(stats.valid);
+    ASSERT_EQ(stats.entries.size(), 3u);
+    EXPECT_EQ(stats.value(spec::balloon::kStatMemFree), 123456789u);
+    EXPECT_EQ(stats.value(spec::balloon::kStatMemTotal), 1ull << 30);
+    EXPECT_EQ(stats.value(99), 7u);  // unknown tags are kept
+    EXPECT_GE(stats.timestamp, sc_time(10, SC_US));
+    // The device holds the buffer until it wants fresh stats.
+    EXPECT_EQ(balloon.bench.used_idx(2), 0u);
+    balloon.device.request_stats();
+    EXPECT_EQ(balloon.bench.used_idx(2), 1u);
+    EXPECT_EQ(balloon.device.counters().stats_requests, 1u);
+
+    // The driver refills the same buffer and posts it again.
+    const std::vector<uint8_t> second = stats_buffer({{spec::balloon::kStatMemFree, 42}});
+    balloon.bench.poke(test::kBufferArea, second.data(), second.size());
+    balloon.bench.post(2, 0, {{test::kBufferArea, static_cast<uint32_t>(second.size()), false}});
+    balloon.bench.notify(2);
+    balloon.bench.run(sc_time(10, SC_US));
+    EXPECT_EQ(balloon.device.last_stats().value(spec::balloon::kStatMemFree), 42u);
+    EXPECT_EQ(balloon.device.counters().stats_buffers, 2u);
+}
+
+TEST(BalloonDevice, PollingReturnsTheStatsBufferEveryInterval) {
+    BalloonDeviceParams params = balloon_params();
+    params.stats_poll_interval = sc_time(1, SC_MS);
+    Balloon balloon(2, params);
+    const std::vector<uint8_t> entry = stats_buffer({{spec::balloon::kStatMemFree, 1}});
+    balloon.bench.poke(test::kBufferArea, entry.data(), entry.size());
+    balloon.bench.post(2, 0, {{test::kBufferArea, 10, false}});
+    balloon.bench.notify(2);
+    balloon.bench.run(sc_time(1100, SC_US));
+    EXPECT_EQ(balloon.bench.used_idx(2), 1u);
+    // Not re-posted: nothing more to return at the next tick.
+    balloon.bench.run(sc_time(1, SC_MS));
+    EXPECT_EQ(balloon.bench.used_idx(2), 1u);
+    balloon.bench.post(2, 0, {{test::kBufferArea, 10, false}});
+    balloon.bench.notify(2);
+    balloon.bench.run(sc_time(1, SC_MS));
+    EXPECT_EQ(balloon.bench.used_idx(2), 2u);
+}
+
+TEST(BalloonDevice, LegacyIgnoresTheFirstStatsBuffer) {
+    Balloon balloon(1);
+    const std::vector<uint8_t> entry = stats_buffer({{spec::balloon::kStatMemFree, 5}});
+    balloon.bench.poke(test::kBufferArea, entry.data(), entry.size());
+    balloon.bench.post(2, 0, {{test::kBufferArea, 10, false}});
+    balloon.bench.notify(2);
+    balloon.bench.run(sc_time(10, SC_US));
+    EXPECT_FALSE(balloon.device.last_stats().valid);
+    balloon.device.request_stats();
+    balloon.bench.post(2, 0, {{test::kBufferArea, 10, false}});
+    balloon.bench.notify(2);
+    balloon.bench.run(sc_time(10, SC_US));
+    EXPECT_TRUE(balloon.device.last_stats().valid);
+    EXPECT_EQ(balloon.device.last_stats().value(spec::balloon::kStatMemFree), 5u);
+}
+
+TEST(BalloonDevice, ASecondStatsBufferReturnsTheFirst) {
+    Balloon balloon;
+    const std::vector<uint8_t> entry = stats_buffer({{spec::balloon::kStatMemFree, 5}});
+    balloon.bench.poke(test::kBufferArea, entry.data(), entry.size());
+    balloon.bench.post(2, 0, {{test::kBufferArea, 10, false}});
+    balloon.bench.post(2, 1, {{test::kBufferArea, 10, false}});
+    balloon.bench.notify(2);
+    balloon.bench.run(sc_time(10, SC_US));
+    EXPECT_EQ(balloon.device.counters().extra_stats_buffers, 1u);
+    EXPECT_EQ(balloon.bench.used_idx(2), 1u);
+    EXPECT_EQ(balloon.bench.used_id(2, 0), 0u);
+}
+
+// Every malformed ring ends in DEVICE_NEEDS_RESET plus a config interrupt, and the
+// simulation keeps running.
+void expect_needs_reset(Balloon& balloon, unsigned int queue) {
+    balloon.bench.notify(queue);
+    balloon.bench.run(sc_time(1, SC_MS));
+    EXPECT_NE(balloon.status() & st::kDeviceNeedsReset, 0u)
+        << balloon.bench.mmio.needs_reset_reason();
+    EXPECT_NE(balloon.bench.read(reg::kInterruptStatus) & reg::kInterruptConfigChange, 0u);
+    EXPECT_EQ(balloon.bench.mmio.counters().needs_reset_events, 1u);
+    EXPECT_EQ(balloon.device.ballooned_pages(), 0u);
+    // Further kicks do nothing, and time still advances.
+    balloon.bench.notify(queue);
+    balloon.bench.run(sc_time(1, SC_MS));
+    EXPECT_EQ(balloon.bench.mmio.counters().needs_reset_events, 1u);
+    EXPECT_EQ(balloon.bench.used_idx(queue), 0u);
+}
+
+TEST(BalloonDevice, DescriptorIndexOutOfRangeNeedsReset) {
+    Balloon balloon;
+    balloon.bench.publish(0, 64);
+    expect_needs_reset(balloon, 0);
+}
+
+TEST(BalloonDevice, DescriptorLoopNeedsReset) {
+    Balloon balloon;
+    balloon.bench.write_descriptor(0, 0, test::kBufferArea, 4, spec::vring::kDescFlagNext, 1);
+    balloon.bench.write_descriptor(0, 1, test::kBufferArea, 4, spec::vring::kDescFlagNext, 0);
+    balloon.bench.publish(0, 0);
+    expect_needs_reset(balloon, 0);
+}
+
+TEST(BalloonDevice, BufferOutsideGuestRamNeedsReset) {
+    Balloon balloon;
+    balloon.bench.post(0, 0, {{test::kRamBase + test::kRamSize - 8, 64, false}});
+    expect_needs_reset(balloon, 0);
+    EXPECT_GE(balloon.bench.mmio.counters().dma_errors, 1u);
+}
+
+TEST(BalloonDevice, DeviceWritableBufferOnInflateqNeedsReset) {
+    Balloon balloon;
+    balloon.bench.post(0, 0, {{test::kBufferArea, 64, true}});
+    expect_needs_reset(balloon, 0);
+}
+
+TEST(BalloonDevice, ZeroLengthBufferNeedsReset) {
+    Balloon balloon;
+    balloon.bench.post(1, 0, {{test::kBufferArea, 0, false}});
+    expect_needs_reset(balloon, 1);
+}
+
+TEST(BalloonDevice, ResetInTheMiddleOfAnInflateDropsTheBuffer) {
+    Balloon balloon;
+    balloon.send(0, 0, test::kBufferArea, consecutive_pfns(kVictimPfn, 2048));
+    // 2048 pages × 100 ns: the first 1024-PFN chunk lands at ~103 µs.
+    balloon.bench.run(sc_time(150, SC_US));
+    EXPECT_EQ(balloon.device.ballooned_pages(), 1024u);
+    balloon.bench.write(reg::kStatus, 0);
+    balloon.bench.run(sc_time(1, SC_MS));
+    EXPECT_EQ(balloon.device.ballooned_pages(), 0u);
+    EXPECT_EQ(balloon.device.actual_pages(), 0u);
+    EXPECT_EQ(balloon.bench.used_idx(0), 0u);
+    // The host got the pages back (they cost again once touched).
+    EXPECT_EQ(balloon.host.guest_counters(balloon.guest).pages_reclaimed, 1024u);
+    // The device can be brought up again and used.
+    balloon.bench.negotiate(kBalloonFeatures | bit(spec::feature::kVersion1));
+    balloon.bench.setup_queue(0, 64);
+    balloon.bench.driver_ok();
+    balloon.send(0, 0, test::kBufferArea, consecutive_pfns(kVictimPfn, 8));
+    balloon.bench.run(sc_time(1, SC_MS));
+    EXPECT_EQ(balloon.device.ballooned_pages(), 8u);
+}
+
+TEST(BalloonDevice, EventIdxSuppressesInterruptsTheDriverDidNotAskFor) {
+    Balloon balloon(2, balloon_params(), kBalloonFeatures | bit(spec::feature::kRingEventIdx));
+    // used_event = 5: the driver wants an interrupt only after the 6th used buffer.
+    balloon.bench.poke_le<uint16_t>(balloon.bench.avail_addr(0) + 4 + 2 * 64, 5);
+    balloon.send(0, 0, test::kBufferArea, {kVictimPfn});
+    balloon.bench.run(sc_time(1, SC_MS));
+    EXPECT_EQ(balloon.bench.used_idx(0), 1u);
+    EXPECT_EQ(balloon.bench.read(reg::kInterruptStatus) & reg::kInterruptUsedBuffer, 0u);
+}
+
+TEST(BalloonDevice, RejectsOfferingFeaturesItDoesNotModel) {
+    BalloonDeviceParams params = balloon_params();
+    params.offered_features |= bit(spec::balloon::kFeatureFreePageHint);
+    try {
+        BalloonDevice device("bad", params);
+        FAIL() << "constructed";
+    } catch (const sc_core::sc_report& report) {
+        EXPECT_NE(std::string(report.get_msg()).find("not modelled"), std::string::npos);
+    }
+}
+
+}  // namespace
+}  // namespace vbsim::models

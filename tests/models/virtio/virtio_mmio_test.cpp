@@ -1,1 +1,386 @@
-// placeholder: being written
+// Register-level tests of the virtio-mmio transport, driven by a test initiator
+// and hand-built rings (no driver code). The balloon is the device behind it.
+
+#include <gtest/gtest.h>
+
+#include "models/balloon/balloon_device.h"
+#include "tests/support/virtio_bench.h"
+
+namespace vbsim::models {
+namespace {
+
+using sc_core::SC_NS;
+using sc_core::sc_time;
+using sc_core::SC_US;
+using test::VirtioBench;
+namespace reg = spec::mmio;
+namespace st = spec::status;
+using spec::feature::bit;
+
+constexpr uint64_t kBalloonFeatures = bit(spec::balloon::kFeatureMustTellHost) |
+                                      bit(spec::balloon::kFeatureStatsVq) |
+                                      bit(spec::balloon::kFeatureDeflateOnOom);
+constexpr uint64_t kModernDriverFeatures = kBalloonFeatures | bit(spec::feature::kVersion1);
+
+BalloonDeviceParams balloon_params() {
+    BalloonDeviceParams params;
+    params.guest_ram_base = test::kRamBase;
+    params.guest_ram_bytes = test::kRamSize;
+    params.per_page_cost = sc_time(100, SC_NS);
+    params.per_buffer_cost = sc_time(1, SC_US);
+    return params;
+}
+
+VirtioMmioParams mmio_params(uint32_t version) {
+    VirtioMmioParams params;
+    params.version = version;
+    params.register_latency = sc_time(40, SC_NS);
+    params.interrupt_latency = sc_time(500, SC_NS);
+    return params;
+}
+
+struct Bench {
+    explicit Bench(uint32_t version, BalloonDeviceParams params = balloon_params())
+        : balloon("balloon", params), bench(balloon, mmio_params(version)) {
+        sc_core::sc_start(sc_core::SC_ZERO_TIME);
+    }
+    BalloonDevice balloon;
+    VirtioBench bench;
+};
+
+TEST(VirtioMmio, IdentifiesAsAVirtioBalloonInBothVersions) {
+    Bench modern(2);
+    EXPECT_EQ(modern.bench.read(reg::kMagicValue), 0x74726976u);
+    EXPECT_EQ(modern.bench.read(reg::kVersion), 2u);
+    EXPECT_EQ(modern.bench.read(reg::kDeviceId), 5u);
+    EXPECT_EQ(modern.bench.read(reg::kVendorId), 0x4d534256u);
+}
+
+TEST(VirtioMmio, LegacyReportsVersionOneAndNoVersion1Feature) {
+    Bench legacy(1);
+    EXPECT_EQ(legacy.bench.read(reg::kVersion), 1u);
+    legacy.bench.write(reg::kDeviceFeaturesSel, 1);
+    EXPECT_EQ(legacy.bench.read(reg::kDeviceFeatures), 0u);
+    legacy.bench.write(reg::kDeviceFeaturesSel, 0);
+    EXPECT_EQ(legacy.bench.read(reg::kDeviceFeatures), 0x30000007u);
+}
+
+TEST(VirtioMmio, ModernOffersBalloonRingAndVersionBitsOverBothHalves) {
+    Bench modern(2);
+    modern.bench.write(reg::kDeviceFeaturesSel, 0);
+    EXPECT_EQ(modern.bench.read(reg::kDeviceFeatures), 0x30000007u);  // bits 0-2, 28, 29
+    modern.bench.write(reg::kDeviceFeaturesSel, 1);
+    EXPECT_EQ(modern.bench.read(reg::kDeviceFeatures), 0x1u);  // VERSION_1 (bit 32)
+    modern.bench.write(reg::kDeviceFeaturesSel, 2);
+    EXPECT_EQ(modern.bench.read(reg::kDeviceFeatures), 0u);
+}
+
+TEST(VirtioMmio, ModernInitSequenceReachesDriverOk) {
+    Bench modern(2);
+    VirtioBench& bench = modern.bench;
+    EXPECT_EQ(bench.negotiate(kModernDriverFeatures),
+              st::kAcknowledge | st::kDriver | st::kFeaturesOk);
+    EXPECT_EQ(modern.bench.mmio.negotiated_features(), kModernDriverFeatures);
+    for (unsigned int queue = 0; queue < 3; ++queue) {
+        bench.write(reg::kQueueSel, queue);
+        EXPECT_EQ(bench.read(reg::kQueueNumMax), 128u);
+        EXPECT_TRUE(bench.setup_queue(queue, 128)) << "queue " << queue;
+    }
+    bench.driver_ok();
+    EXPECT_EQ(bench.read(reg::kStatus),
+              st::kAcknowledge | st::kDriver | st::kFeaturesOk | st::kDriverOk);
+    EXPECT_NE(bench.mmio.queue(2), nullptr);
+    EXPECT_EQ(bench.mmio.queue(2)->layout().used_ring, bench.used_addr(2));
+}
+
+TEST(VirtioMmio, LegacyInitSequenceUsesGuestPageSizeAndQueuePfn) {
+    Bench legacy(1);
+    VirtioBench& bench = legacy.bench;
+    EXPECT_EQ(bench.negotiate(kBalloonFeatures), st::kAcknowledge | st::kDriver);
+    EXPECT_TRUE(bench.setup_queue(0, 128));
+    EXPECT_EQ(bench.read(reg::kQueuePfn), bench.ring_base(0) / 4096);
+    bench.driver_ok();
+    EXPECT_EQ(bench.read(reg::kStatus), st::kAcknowledge | st::kDriver | st::kDriverOk);
+    const SplitVirtqueue* queue = bench.mmio.queue(0);
+    ASSERT_NE(queue, nullptr);
+    EXPECT_EQ(queue->layout().avail_ring, bench.ring_base(0) + 16 * 128);
+    EXPECT_EQ(queue->layout().used_ring, bench.ring_base(0) + 4096);
+    // Modern-only registers do not exist in the legacy layout.
+    EXPECT_EQ(bench.status_of_read(reg::kQueueReady), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    EXPECT_EQ(bench.status_of_read(reg::kConfigGeneration), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+}
+
+TEST(VirtioMmio, LegacyQueuePfnBeforeGuestPageSizeLeavesTheQueueOff) {
+    Bench legacy(1);
+    VirtioBench& bench = legacy.bench;
+    bench.write(reg::kStatus, st::kAcknowledge | st::kDriver);
+    bench.write(reg::kQueueSel, 0);
+    bench.write(reg::kQueueNum, 128);
+    bench.write(reg::kQueuePfn, static_cast<uint32_t>(bench.ring_base(0) / 4096));
+    EXPECT_EQ(bench.read(reg::kQueuePfn), 0u);
+    EXPECT_EQ(bench.mmio.queue(0), nullptr);
+}
+
+TEST(VirtioMmio, RefusesFeaturesOkForUnofferedFeatures) {
+    Bench modern(2);
+    const uint32_t status =
+        modern.bench.negotiate(kModernDriverFeatures | bit(spec::balloon::kFeatureFreePageHint));
+    EXPECT_EQ(status & st::kFeaturesOk, 0u);
+}
+
+TEST(VirtioMmio, RefusesFeaturesOkWithoutVersion1) {
+    Bench modern(2);
+    EXPECT_EQ(modern.bench.negotiate(kBalloonFeatures) & st::kFeaturesOk, 0u);
+}
+
+TEST(VirtioMmio, BalloonRefusesFeaturesOkWithoutMustTellHost) {
+    Bench modern(2);
+    const uint64_t without = kModernDriverFeatures & ~bit(spec::balloon::kFeatureMustTellHost);
+    EXPECT_EQ(modern.bench.negotiate(without) & st::kFeaturesOk, 0u);
+    // A driver that accepted nothing optional but MUST_TELL_HOST is fine.
+    EXPECT_NE(modern.bench.negotiate(bit(spec::balloon::kFeatureMustTellHost) |
+                                     bit(spec::feature::kVersion1)) &
+                  st::kFeaturesOk,
+              0u);
+}
+
+TEST(VirtioMmio, DriverOkWithoutFeaturesOkIsIgnoredOnModern) {
+    Bench modern(2);
+    modern.bench.write(reg::kStatus, st::kAcknowledge | st::kDriver);
+    modern.bench.write(reg::kStatus, st::kAcknowledge | st::kDriver | st::kDriverOk);
+    EXPECT_EQ(modern.bench.read(reg::kStatus), st::kAcknowledge | st::kDriver);
+}
+
+TEST(VirtioMmio, StatsQueueExistsOnlyWhenStatsVqIsNegotiated) {
+    Bench modern(2);
+    const uint64_t without = kModernDriverFeatures & ~bit(spec::balloon::kFeatureStatsVq);
+    modern.bench.negotiate(without);
+    modern.bench.write(reg::kQueueSel, 2);
+    EXPECT_EQ(modern.bench.read(reg::kQueueNumMax), 0u);
+    EXPECT_FALSE(modern.bench.setup_queue(2, 128));
+    modern.bench.negotiate(kModernDriverFeatures);
+    modern.bench.write(reg::kQueueSel, 2);
+    EXPECT_EQ(modern.bench.read(reg::kQueueNumMax), 128u);
+    modern.bench.write(reg::kQueueSel, 3);
+    EXPECT_EQ(modern.bench.read(reg::kQueueNumMax), 0u);
+}
+
+TEST(VirtioMmio, RejectsQueueSizesThatAreNotPowersOfTwoOrTooLarge) {
+    Bench modern(2);
+    modern.bench.negotiate(kModernDriverFeatures);
+    EXPECT_FALSE(modern.bench.setup_queue(0, 100));
+    EXPECT_FALSE(modern.bench.setup_queue(0, 256));
+    EXPECT_FALSE(modern.bench.setup_queue(0, 0));
+    EXPECT_TRUE(modern.bench.setup_queue(0, 64));
+}
+
+TEST(VirtioMmio, RejectsMisalignedRingAddresses) {
+    Bench modern(2);
+    VirtioBench& bench = modern.bench;
+    bench.negotiate(kModernDriverFeatures);
+    bench.write(reg::kQueueSel, 0);
+    bench.write(reg::kQueueNum, 16);
+    bench.write(reg::kQueueDescLow, static_cast<uint32_t>(test::kRamBase + 8));  // not 16-aligned
+    bench.write(reg::kQueueDriverLow, static_cast<uint32_t>(test::kRamBase + 0x1000));
+    bench.write(reg::kQueueDeviceLow, static_cast<uint32_t>(test::kRamBase + 0x2000));
+    bench.write(reg::kQueueReady, 1);
+    EXPECT_EQ(bench.read(reg::kQueueReady), 0u);
+}
+
+TEST(VirtioMmio, QueueRegistersAreFrozenWhileTheQueueIsReady) {
+    Bench modern(2);
+    modern.bench.negotiate(kModernDriverFeatures);
+    ASSERT_TRUE(modern.bench.setup_queue(0, 64));
+    const uint64_t before = modern.bench.mmio.counters().ignored_writes;
+    modern.bench.write(reg::kQueueNum, 32);
+    EXPECT_EQ(modern.bench.mmio.counters().ignored_writes, before + 1);
+    EXPECT_EQ(modern.bench.mmio.queue(0)->layout().size, 64u);
+}
+
+TEST(VirtioMmio, SharedMemoryRegistersAnswerNone) {
+    Bench modern(2);
+    modern.bench.write(reg::kShmSel, 0);
+    EXPECT_EQ(modern.bench.read(reg::kShmLenLow), 0xffffffffu);
+    EXPECT_EQ(modern.bench.read(reg::kShmLenHigh), 0xffffffffu);
+}
+
+TEST(VirtioMmio, QueueResetForgetsTheQueueAndReportsDone) {
+    Bench modern(2);
+    modern.bench.negotiate(kModernDriverFeatures);
+    ASSERT_TRUE(modern.bench.setup_queue(1, 64));
+    modern.bench.write(reg::kQueueReset, 1);
+    EXPECT_EQ(modern.bench.read(reg::kQueueReset), 1u);
+    EXPECT_EQ(modern.bench.read(reg::kQueueReady), 0u);
+    EXPECT_EQ(modern.bench.mmio.queue(1), nullptr);
+    ASSERT_TRUE(modern.bench.setup_queue(1, 32));
+    EXPECT_EQ(modern.bench.read(reg::kQueueReset), 0u);
+}
+
+TEST(VirtioMmio, ControlRegistersTakeOnlyAligned32BitAccesses) {
+    Bench modern(2);
+    uint16_t half = 0;
+    EXPECT_EQ(modern.bench.cpu
+                  .transport(tlm::TLM_READ_COMMAND, test::kMmioBase + reg::kMagicValue, &half, 2)
+                  .status,
+              tlm::TLM_GENERIC_ERROR_RESPONSE);
+    uint32_t word = 0;
+    EXPECT_EQ(modern.bench.cpu.read(test::kMmioBase + 2, &word, 4).status,
+              tlm::TLM_GENERIC_ERROR_RESPONSE);
+    uint64_t wide = 0;
+    EXPECT_EQ(modern.bench.cpu.read(test::kMmioBase + reg::kStatus, &wide, 8).status,
+              tlm::TLM_GENERIC_ERROR_RESPONSE);
+    // A rejected write changes nothing.
+    uint8_t byte = st::kAcknowledge;
+    EXPECT_EQ(modern.bench.cpu.write(test::kMmioBase + reg::kStatus, &byte, 1).status,
+              tlm::TLM_GENERIC_ERROR_RESPONSE);
+    EXPECT_EQ(modern.bench.read(reg::kStatus), 0u);
+    EXPECT_EQ(modern.bench.mmio.counters().bad_accesses, 4u);
+}
+
+TEST(VirtioMmio, RejectsPartialByteEnablesAndUnknownOffsets) {
+    Bench modern(2);
+    uint32_t word = 0;
+    const unsigned char enables[4] = {0xff, 0xff, 0x00, 0x00};
+    EXPECT_EQ(
+        modern.bench.cpu
+            .transport(tlm::TLM_WRITE_COMMAND, test::kMmioBase + reg::kStatus, &word, 4, enables, 4)
+            .status,
+        tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE);
+    EXPECT_EQ(modern.bench.status_of_read(0x0d0), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+}
+
+TEST(VirtioMmio, WritesToReadOnlyRegistersAreIgnored) {
+    Bench modern(2);
+    EXPECT_EQ(modern.bench.write(reg::kMagicValue, 0), tlm::TLM_OK_RESPONSE);
+    EXPECT_EQ(modern.bench.write(reg::kDeviceId, 9), tlm::TLM_OK_RESPONSE);
+    EXPECT_EQ(modern.bench.read(reg::kMagicValue), 0x74726976u);
+    EXPECT_EQ(modern.bench.read(reg::kDeviceId), 5u);
+    EXPECT_EQ(modern.bench.mmio.counters().ignored_writes, 2u);
+}
+
+TEST(VirtioMmio, ConfigSpaceTakesWholeLe32FieldsOnly) {
+    Bench modern(2);
+    modern.balloon.set_target_pages(0x01020304);
+    EXPECT_EQ(modern.bench.read(reg::kConfig + 0), 0x01020304u);
+    uint8_t byte = 0;
+    EXPECT_EQ(modern.bench.cpu.read(test::kMmioBase + reg::kConfig, &byte, 1).status,
+              tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    EXPECT_EQ(modern.bench.write(reg::kConfig + 4, 77), tlm::TLM_OK_RESPONSE);
+    EXPECT_EQ(modern.balloon.actual_pages(), 77u);
+    EXPECT_EQ(modern.bench.read(reg::kConfig + 4), 77u);
+    // num_pages belongs to the host: a driver write is ignored.
+    modern.bench.write(reg::kConfig + 0, 5);
+    EXPECT_EQ(modern.balloon.target_pages(), 0x01020304u);
+    EXPECT_EQ(modern.bench.status_of_read(reg::kConfig + 0x10), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+}
+
+TEST(VirtioMmio, ConfigChangeBumpsGenerationAndInterruptsOnlyAfterDriverOk) {
+    Bench modern(2);
+    VirtioBench& bench = modern.bench;
+    const uint32_t generation = bench.read(reg::kConfigGeneration);
+    modern.balloon.set_target_pages(100);
+    EXPECT_EQ(bench.read(reg::kConfigGeneration), generation + 1);
+    EXPECT_EQ(bench.read(reg::kInterruptStatus), 0u);
+
+    bench.negotiate(kModernDriverFeatures);
+    bench.setup_queue(0, 64);
+    bench.driver_ok();
+    modern.balloon.set_target_pages(200);
+    EXPECT_EQ(bench.read(reg::kConfigGeneration), generation + 2);
+    EXPECT_EQ(bench.read(reg::kInterruptStatus), reg::kInterruptConfigChange);
+}
+
+TEST(VirtioMmio, InterruptLineFollowsInterruptStatusAfterTheLatency) {
+    Bench modern(2);
+    VirtioBench& bench = modern.bench;
+    bench.negotiate(kModernDriverFeatures);
+    bench.setup_queue(0, 64);
+    bench.driver_ok();
+    modern.balloon.set_target_pages(1);
+    bench.run(sc_time(499, SC_NS));
+    EXPECT_FALSE(bench.irq.read());
+    bench.run(sc_time(2, SC_NS));
+    EXPECT_TRUE(bench.irq.read());
+    // ACK of another bit leaves it high; ACK of the pending bit drops it.
+    bench.write(reg::kInterruptAck, reg::kInterruptUsedBuffer);
+    bench.run(sc_time(1, SC_NS));
+    EXPECT_TRUE(bench.irq.read());
+    bench.write(reg::kInterruptAck, reg::kInterruptConfigChange);
+    bench.run(sc_time(1, SC_NS));
+    EXPECT_FALSE(bench.irq.read());
+    EXPECT_EQ(bench.read(reg::kInterruptStatus), 0u);
+    EXPECT_EQ(bench.mmio.counters().interrupts_raised, 1u);
+}
+
+TEST(VirtioMmio, ModernNotifyBeforeDriverOkNeedsReset) {
+    Bench modern(2);
+    VirtioBench& bench = modern.bench;
+    bench.negotiate(kModernDriverFeatures);
+    bench.setup_queue(0, 64);
+    bench.notify(0);
+    EXPECT_NE(bench.read(reg::kStatus) & st::kDeviceNeedsReset, 0u);
+    EXPECT_EQ(bench.mmio.counters().early_notifies, 1u);
+    // Reset clears it and the device is usable again.
+    bench.write(reg::kStatus, 0);
+    EXPECT_EQ(bench.read(reg::kStatus), 0u);
+    EXPECT_EQ(bench.negotiate(kModernDriverFeatures) & st::kFeaturesOk, st::kFeaturesOk);
+}
+
+TEST(VirtioMmio, LegacyNotifyBeforeDriverOkIsDeliveredAtDriverOk) {
+    Bench legacy(1);
+    VirtioBench& bench = legacy.bench;
+    bench.negotiate(kBalloonFeatures);
+    ASSERT_TRUE(bench.setup_queue(0, 16));
+    bench.write_pfns(test::kBufferArea, {static_cast<uint32_t>(test::kRamBase >> 12) + 512});
+    bench.post(0, 0, {{test::kBufferArea, 4, false}});
+    bench.notify(0);
+    bench.run(sc_time(100, SC_US));
+    EXPECT_EQ(legacy.balloon.ballooned_pages(), 0u);
+    bench.driver_ok();
+    bench.run(sc_time(100, SC_US));
+    EXPECT_EQ(legacy.balloon.ballooned_pages(), 1u);
+    EXPECT_EQ(bench.read(reg::kStatus) & st::kDeviceNeedsReset, 0u);
+}
+
+TEST(VirtioMmio, StatusZeroResetsQueuesFeaturesAndInterrupts) {
+    Bench modern(2);
+    VirtioBench& bench = modern.bench;
+    bench.negotiate(kModernDriverFeatures);
+    bench.setup_queue(0, 64);
+    bench.driver_ok();
+    modern.balloon.set_target_pages(5);
+    ASSERT_NE(bench.read(reg::kInterruptStatus), 0u);
+    bench.write(reg::kStatus, 0);
+    EXPECT_EQ(bench.read(reg::kStatus), 0u);
+    EXPECT_EQ(bench.read(reg::kInterruptStatus), 0u);
+    EXPECT_EQ(bench.read(reg::kQueueReady), 0u);
+    EXPECT_EQ(bench.mmio.queue(0), nullptr);
+    EXPECT_EQ(bench.mmio.negotiated_features(), 0u);
+    EXPECT_EQ(bench.mmio.counters().device_resets, 2u);  // negotiate() also resets first
+}
+
+TEST(VirtioMmio, DebugReadsOfRegistersHaveNoEffectAndWritesAreRefused) {
+    Bench modern(2);
+    uint32_t value = 0;
+    EXPECT_EQ(modern.bench.cpu.debug(tlm::TLM_READ_COMMAND, test::kMmioBase + reg::kMagicValue,
+                                     &value, 4),
+              4u);
+    EXPECT_EQ(value, 0x74726976u);
+    value = st::kAcknowledge;
+    EXPECT_EQ(
+        modern.bench.cpu.debug(tlm::TLM_WRITE_COMMAND, test::kMmioBase + reg::kStatus, &value, 4),
+        0u);
+    EXPECT_EQ(modern.bench.read(reg::kStatus), 0u);
+    EXPECT_EQ(modern.bench.mmio.counters().register_reads, 1u);
+}
+
+TEST(VirtioMmio, AnnotatesTheRegisterLatency) {
+    Bench modern(2);
+    uint32_t value = 0;
+    // 2 ns bus hop + 40 ns register access.
+    EXPECT_EQ(modern.bench.cpu.read(test::kMmioBase + reg::kVersion, &value, 4).delay,
+              sc_time(42, SC_NS));
+}
+
+}  // namespace
+}  // namespace vbsim::models

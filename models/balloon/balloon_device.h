@@ -1,0 +1,146 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <systemc>
+
+#include "models/virtio/virtio_device.h"
+#include "spec/virtio.h"
+
+namespace vbsim::models {
+
+struct BalloonDeviceParams {
+    // Device-type features offered to the driver.
+    uint64_t offered_features = spec::feature::bit(spec::balloon::kFeatureMustTellHost) |
+                                spec::feature::bit(spec::balloon::kFeatureStatsVq) |
+                                spec::feature::bit(spec::balloon::kFeatureDeflateOnOom);
+    // Guest RAM the PFNs must fall in (guest-physical).
+    uint64_t guest_ram_base = 0x80000000;
+    uint64_t guest_ram_bytes = uint64_t{1} << 30;
+    uint32_t queue_num_max = 128;  // QEMU sizes its balloon queues at 128
+    // Host work: per 4 KiB page (madvise ≈ 0.43 µs on KVM) and per buffer handled.
+    sc_core::sc_time per_page_cost = sc_core::sc_time(430, sc_core::SC_NS);
+    sc_core::sc_time per_buffer_cost = sc_core::sc_time(10, sc_core::SC_US);
+    // How often the held stats buffer is returned to ask for fresh stats; 0 = never.
+    sc_core::sc_time stats_poll_interval = sc_core::SC_ZERO_TIME;
+};
+
+struct BalloonStats {
+    bool valid = false;
+    sc_core::sc_time timestamp = sc_core::SC_ZERO_TIME;
+    // In the order the driver sent them; unknown tags are kept.
+    std::vector<std::pair<uint16_t, uint64_t>> entries;
+
+    // The value of `tag`, or `fallback` when the driver did not send it.
+    uint64_t value(uint16_t tag, uint64_t fallback = 0) const;
+};
+
+struct BalloonCounters {
+    uint64_t inflate_buffers = 0;
+    uint64_t deflate_buffers = 0;
+    uint64_t pages_inflated = 0;
+    uint64_t pages_deflated = 0;
+    uint64_t pfns_out_of_range = 0;
+    uint64_t pfns_already_ballooned = 0;  // inflate of a page the host already holds
+    uint64_t pfns_not_ballooned = 0;      // deflate of a page the host does not hold
+    uint64_t truncated_pfn_bytes = 0;     // buffer lengths not a multiple of 4
+    uint64_t stats_buffers = 0;
+    uint64_t stats_requests = 0;
+    uint64_t extra_stats_buffers = 0;  // the driver posted a second one
+};
+
+// What the balloon tells the host side as it happens (QEMU's balloon events).
+class BalloonObserver {
+  public:
+    virtual ~BalloonObserver() = default;
+    virtual void target_changed(uint32_t /*pages*/) {}
+    virtual void actual_changed(uint32_t /*pages*/) {}
+    // Pages the host took (inflate) or gave back (deflate), as 4 KiB PFNs.
+    virtual void pages_inflated(const uint32_t* /*pfns*/, size_t /*count*/) {}
+    virtual void pages_deflated(const uint32_t* /*pfns*/, size_t /*count*/) {}
+    virtual void stats_received(const BalloonStats& /*stats*/) {}
+    virtual void device_reset() {}
+};
+
+// The traditional virtio memory balloon (device ID 5): inflateq and deflateq carry
+// le32 PFNs of 4 KiB pages, statsq carries {le16 tag, le64 value} entries; config
+// holds num_pages (the host's target) and actual (what the driver says it holds).
+class BalloonDevice : public sc_core::sc_module, public VirtioDevice {
+  public:
+    BalloonDevice(const sc_core::sc_module_name& name, const BalloonDeviceParams& params);
+
+    // Host-facing API (QEMU's `balloon`, `query-balloon`, `guest-stats`).
+    void set_target_pages(uint32_t pages);
+    uint32_t target_pages() const { return num_pages_; }
+    uint32_t actual_pages() const { return actual_; }
+    uint64_t ballooned_pages() const { return ballooned_count_; }
+    bool is_ballooned(uint32_t pfn) const;
+    const BalloonStats& last_stats() const { return stats_; }
+    // Returns the held stats buffer now, asking the driver for fresh stats.
+    void request_stats();
+    void set_stats_poll_interval(const sc_core::sc_time& interval);
+    void add_observer(BalloonObserver& observer) { observers_.push_back(&observer); }
+
+    const BalloonDeviceParams& params() const { return params_; }
+    const BalloonCounters& counters() const { return counters_; }
+    // Queue indices under the negotiated features; -1 when absent.
+    int inflate_queue() const { return 0; }
+    int deflate_queue() const { return 1; }
+    int stats_queue() const;
+
+    // VirtioDevice
+    void attach(VirtioTransport& transport) override { transport_ = &transport; }
+    uint32_t device_id() const override { return spec::balloon::kDeviceId; }
+    uint64_t device_features() const override { return params_.offered_features; }
+    bool accept_features(uint64_t features, std::string& why_not) const override;
+    uint32_t queue_num_max(unsigned int index, uint64_t features) const override;
+    uint32_t config_size() const override { return spec::balloon::kConfigSize; }
+    bool read_config(uint32_t offset, unsigned int width, uint32_t& value) override;
+    bool write_config(uint32_t offset, unsigned int width, uint32_t value) override;
+    void driver_ok() override {}
+    void queue_notify(unsigned int index, const sc_core::sc_time& delay) override;
+    void queue_reset(unsigned int index) override;
+    void reset() override;
+
+  private:
+    enum class PageQueue { kInflate, kDeflate };
+
+    void worker();
+    void stats_poller();
+    // Handles every available buffer of an inflate/deflate queue; false when a reset
+    // overtook the work.
+    bool drain_page_queue(unsigned int index, PageQueue kind);
+    bool drain_stats_queue(unsigned int index);
+    void apply_pages(PageQueue kind, const std::vector<uint32_t>& pfns);
+    void parse_stats(const std::vector<uint8_t>& bytes);
+    void return_stats_buffer();
+    bool page_index(uint32_t pfn, uint64_t& index) const;
+    uint32_t config_word(uint32_t field_offset) const;
+
+    BalloonDeviceParams params_;
+    VirtioTransport* transport_ = nullptr;
+    BalloonCounters counters_;
+    std::vector<BalloonObserver*> observers_;
+
+    uint32_t num_pages_ = 0;  // config: the host's target
+    uint32_t actual_ = 0;     // config: written by the driver
+    uint32_t poison_val_ = 0;
+    std::vector<uint64_t> ballooned_;  // one bit per 4 KiB page of guest RAM
+    uint64_t ballooned_count_ = 0;
+
+    BalloonStats stats_;
+    bool stats_buffer_held_ = false;
+    uint16_t stats_head_ = 0;
+    bool first_stats_buffer_ = true;  // legacy devices ignore its contents
+
+    uint32_t pending_queues_ = 0;  // bit per queue notified and not yet drained
+    // Bumped when a queue (or the device) is reset: work begun before is dropped.
+    std::array<uint64_t, 8> queue_epoch_{};
+    sc_core::sc_event work_event_;
+    sc_core::sc_event poll_changed_event_;
+};
+
+}  // namespace vbsim::models

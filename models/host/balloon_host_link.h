@@ -1,0 +1,37 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "models/balloon/balloon_device.h"
+#include "models/host/host_memory.h"
+
+namespace vbsim::models {
+
+// Connects one guest's balloon device to the host RAM pool: pages the host takes
+// on inflate stop costing host memory; pages given back on deflate cost again once
+// the guest touches them.
+class BalloonHostLink : public BalloonObserver {
+  public:
+    BalloonHostLink(HostMemory& host, GuestId guest) : host_(host), guest_(guest) {}
+
+    void pages_inflated(const uint32_t* pfns, size_t count) override {
+        for (size_t i = 0; i < count; ++i) {
+            host_.release_address_range(guest_, uint64_t{pfns[i]} << HostMemory::kPageShift,
+                                        HostMemory::kPageSize);
+        }
+    }
+
+    void pages_deflated(const uint32_t* pfns, size_t count) override {
+        for (size_t i = 0; i < count; ++i) {
+            host_.reclaim_address_range(guest_, uint64_t{pfns[i]} << HostMemory::kPageShift,
+                                        HostMemory::kPageSize);
+        }
+    }
+
+  private:
+    HostMemory& host_;
+    GuestId guest_;
+};
+
+}  // namespace vbsim::models

@@ -1,0 +1,155 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include <systemc>
+
+namespace vbsim::models {
+
+struct HostMemoryParams {
+    uint64_t host_ram_bytes = uint64_t{8} << 30;  // physical RAM of the host; must not be zero
+    uint64_t host_reserved_bytes = 0;             // host OS and services: always counted as used
+};
+
+// Handle returned by HostMemory::add_guest. A distinct type, so that it cannot be
+// swapped with a PFN or a size argument without the compiler noticing.
+struct GuestId {
+    uint32_t index = 0;
+    bool operator==(GuestId other) const { return index == other.index; }
+    bool operator!=(GuestId other) const { return index != other.index; }
+};
+
+// Never handed out by add_guest: what a rejected registration returns when the error
+// report is configured not to throw.
+constexpr GuestId kNoGuest{std::numeric_limits<uint32_t>::max()};
+
+// Outcome of an operation over a range of pages.
+struct PageRangeResult {
+    uint64_t changed = 0;  // pages whose residency flipped (touch: became resident; release: freed)
+    uint64_t invalid = 0;  // pages outside the guest's RAM: ignored and counted
+    bool ok() const { return invalid == 0; }
+};
+
+// Per-guest history; "pages" are always 4 KiB host pages.
+struct HostGuestCounters {
+    uint64_t pages_touched = 0;    // became resident: first touch, or first touch after a release
+    uint64_t pages_released = 0;   // valid pages handed back by balloon inflate
+    uint64_t pages_freed = 0;      // of those, the resident ones: host memory actually returned
+    uint64_t pages_reclaimed = 0;  // valid pages taken back by balloon deflate
+    uint64_t invalid_pages = 0;    // out-of-range PFNs or addresses in any operation, ignored
+};
+
+// The host's RAM pool shared by any number of guests. A guest page costs host memory
+// from its first touch until the balloon releases it (the host drops it, as with
+// madvise(MADV_DONTNEED)); after deflate it costs again only once touched again.
+// Residency is one bit per 4 KiB page in a dense bitmap, so a 1 TiB guest needs 32 MiB
+// here, and range operations work a 64-bit word at a time.
+//
+// Host free memory is signed: with overcommit the guests may touch more than the host
+// has, and a real host would then swap or OOM-kill. The model keeps counting and
+// reports the excess as overcommit_shortfall_bytes() instead of wrapping around.
+//
+// PFNs are relative to the guest's RAM base (PFN 0 is the first page of its RAM); the
+// *_address_range forms take guest-physical addresses and convert them. A plain
+// object, not an sc_module: SystemC processes call it directly.
+class HostMemory {
+  public:
+    static constexpr unsigned kPageShift = 12;
+    static constexpr uint64_t kPageSize = uint64_t{1} << kPageShift;
+
+    using ChangeListener = std::function<void(const HostMemory&)>;
+
+    explicit HostMemory(const HostMemoryParams& params);
+
+    const HostMemoryParams& params() const { return params_; }
+
+    // Registers a guest whose RAM spans [ram_base, ram_base + ram_bytes). Rejects, with
+    // SC_REPORT_ERROR naming the guest, a zero or non-4-KiB-multiple size, an unaligned
+    // base, or a range past the end of the address space.
+    GuestId add_guest(std::string name, uint64_t ram_base, uint64_t ram_bytes);
+
+    // Guest accesses: the pages become resident. Single-page forms return false for a
+    // PFN outside the guest's RAM; range forms apply the valid part and report the rest.
+    bool touch(GuestId id, uint64_t pfn);
+    PageRangeResult touch(GuestId id, uint64_t first_pfn, uint64_t count);
+    PageRangeResult touch_address_range(GuestId id, uint64_t guest_physical_address,
+                                        uint64_t bytes);
+
+    // Balloon inflate: the host drops the pages. Releasing an untouched page frees nothing.
+    bool release(GuestId id, uint64_t pfn);
+    PageRangeResult release(GuestId id, uint64_t first_pfn, uint64_t count);
+    PageRangeResult release_address_range(GuestId id, uint64_t guest_physical_address,
+                                          uint64_t bytes);
+
+    // Balloon deflate: only counted. The pages stay non-resident until touched again,
+    // so `changed` is always zero.
+    bool reclaim(GuestId id, uint64_t pfn);
+    PageRangeResult reclaim(GuestId id, uint64_t first_pfn, uint64_t count);
+    PageRangeResult reclaim_address_range(GuestId id, uint64_t guest_physical_address,
+                                          uint64_t bytes);
+
+    // Host-wide state.
+    uint64_t host_ram_bytes() const { return params_.host_ram_bytes; }
+    uint64_t host_used_bytes() const;             // reserved + resident guest pages
+    int64_t host_free_bytes() const;              // host RAM - used; negative when overcommitted
+    uint64_t overcommit_shortfall_bytes() const;  // max(0, used - host RAM)
+    uint64_t total_resident_pages() const { return total_resident_pages_; }
+    uint64_t committed_bytes() const { return committed_bytes_; }  // sum of guest RAM sizes
+    double overcommit_ratio() const;  // committed / host RAM (reserved part not subtracted)
+    size_t guest_count() const { return guests_.size(); }
+
+    // Low-water mark of host_free_bytes() since construction, and the simulated time it
+    // was first reached.
+    int64_t min_host_free_bytes() const { return min_host_free_bytes_; }
+    sc_core::sc_time min_host_free_time() const { return min_host_free_time_; }
+
+    // Per-guest state. An unknown id is a wiring bug: SC_REPORT_ERROR, then a neutral value.
+    bool has_guest(GuestId id) const { return id.index < guests_.size(); }
+    const std::string& guest_name(GuestId id) const;
+    uint64_t guest_ram_base(GuestId id) const;
+    uint64_t guest_ram_bytes(GuestId id) const;
+    uint64_t guest_pages(GuestId id) const;
+    uint64_t guest_resident_pages(GuestId id) const;
+    uint64_t guest_resident_bytes(GuestId id) const;
+    const HostGuestCounters& guest_counters(GuestId id) const;
+    // False for a PFN outside the guest's RAM (not counted: queries change nothing).
+    bool is_resident(GuestId id, uint64_t pfn) const;
+
+    // Called after every operation that changed host usage or the set of guests, once
+    // per operation however many pages it covered, e.g. for the platform to sample
+    // host free memory. Listeners should only read.
+    void on_change(ChangeListener listener);
+
+  private:
+    struct Guest {
+        std::string name;
+        uint64_t ram_base = 0;
+        uint64_t pages = 0;
+        std::vector<uint64_t> resident;  // bit p of word p / 64 set = PFN p resident
+        uint64_t resident_pages = 0;
+        HostGuestCounters counters;
+    };
+    enum class Op { kTouch, kRelease, kReclaim };
+
+    Guest* find(GuestId id, const char* operation);
+    const Guest* find(GuestId id, const char* operation) const;
+    PageRangeResult apply(GuestId id, uint64_t first_pfn, uint64_t count, Op op,
+                          const char* operation);
+    PageRangeResult apply_address_range(GuestId id, uint64_t address, uint64_t bytes, Op op,
+                                        const char* operation);
+    void changed();
+
+    HostMemoryParams params_;
+    std::vector<Guest> guests_;
+    std::vector<ChangeListener> listeners_;
+    uint64_t total_resident_pages_ = 0;
+    uint64_t committed_bytes_ = 0;
+    int64_t min_host_free_bytes_ = 0;
+    sc_core::sc_time min_host_free_time_;
+};
+
+}  // namespace vbsim::models

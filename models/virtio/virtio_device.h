@@ -1,0 +1,70 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <systemc>
+
+#include "models/virtio/dma_port.h"
+#include "models/virtio/split_virtqueue.h"
+
+namespace vbsim::models {
+
+// What a transport (virtio-mmio here; PCI could be another) offers the device it
+// carries. The device never knows which transport it sits behind.
+class VirtioTransport {
+  public:
+    // The live queue `index`, or nullptr when the driver has not enabled it (or
+    // the transport was reset). Never keep the pointer across a wait().
+    virtual SplitVirtqueue* queue(unsigned int index) = 0;
+    // Guest memory, for data the device reads or writes outside the rings.
+    virtual DmaPort& dma() = 0;
+    // The device put buffers on the used ring of `index`: interrupt the driver if it
+    // asked for one.
+    virtual void used_buffers(unsigned int index) = 0;
+    // The device changed its config space: bump ConfigGeneration, interrupt.
+    virtual void config_changed() = 0;
+    // The device hit a driver error it cannot recover from: DEVICE_NEEDS_RESET.
+    virtual void needs_reset(const std::string& reason) = 0;
+    // Features the driver accepted (for legacy: written so far).
+    virtual uint64_t negotiated_features() const = 0;
+    virtual bool is_legacy() const = 0;
+    // Changes whenever the transport resets the device; work started under an older
+    // generation must be dropped.
+    virtual uint64_t reset_generation() const = 0;
+
+  protected:
+    ~VirtioTransport() = default;
+};
+
+// A virtio device type (balloon, rng...) as the transport sees it.
+class VirtioDevice {
+  public:
+    virtual ~VirtioDevice() = default;
+
+    virtual void attach(VirtioTransport& transport) = 0;
+
+    virtual uint32_t device_id() const = 0;
+    // Device-type feature bits offered (the transport adds ring and VERSION_1 bits).
+    virtual uint64_t device_features() const = 0;
+    // Last word before FEATURES_OK: the device may refuse a feature combination.
+    virtual bool accept_features(uint64_t features, std::string& why_not) const = 0;
+    // QueueNumMax for queue `index` under `features`; 0 when the queue does not exist.
+    virtual uint32_t queue_num_max(unsigned int index, uint64_t features) const = 0;
+
+    virtual uint32_t config_size() const = 0;
+    // Config-space access of `width` bytes at `offset` (little-endian value). False
+    // when the device does not accept that access.
+    virtual bool read_config(uint32_t offset, unsigned int width, uint32_t& value) = 0;
+    virtual bool write_config(uint32_t offset, unsigned int width, uint32_t value) = 0;
+
+    // The driver set DRIVER_OK.
+    virtual void driver_ok() = 0;
+    // QueueNotify for `index`; `delay` is the notifying initiator's time offset.
+    virtual void queue_notify(unsigned int index, const sc_core::sc_time& delay) = 0;
+    // The driver reset one queue (QueueReset) or the whole device (Status = 0).
+    virtual void queue_reset(unsigned int index) = 0;
+    virtual void reset() = 0;
+};
+
+}  // namespace vbsim::models

@@ -1,0 +1,143 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/simple_target_socket.h>
+#include <systemc>
+#include <tlm>
+
+#include "models/virtio/dma_port.h"
+#include "models/virtio/split_virtqueue.h"
+#include "models/virtio/virtio_device.h"
+
+namespace vbsim::models {
+
+struct VirtioMmioParams {
+    uint32_t version = 2;             // 2 = modern, 1 = legacy register layout
+    uint32_t vendor_id = 0x4d534256;  // "VBSM"
+    bool offer_event_idx = true;      // RING_EVENT_IDX
+    bool offer_indirect = true;       // RING_INDIRECT_DESC
+    sc_core::sc_time register_latency = sc_core::sc_time(50, sc_core::SC_NS);
+    sc_core::sc_time interrupt_latency = sc_core::sc_time(1, sc_core::SC_US);
+};
+
+// Protocol errors the transport saw from the driver, for reports and tests.
+struct VirtioMmioCounters {
+    uint64_t register_reads = 0;
+    uint64_t register_writes = 0;
+    uint64_t bad_accesses = 0;    // wrong width, alignment, offset: TLM error
+    uint64_t ignored_writes = 0;  // read-only or out-of-sequence writes
+    uint64_t notifies = 0;
+    uint64_t early_notifies = 0;     // before DRIVER_OK
+    uint64_t interrupts_raised = 0;  // rising edges of the interrupt line
+    uint64_t device_resets = 0;
+    uint64_t needs_reset_events = 0;
+    uint64_t dma_transactions = 0;
+    uint64_t dma_bytes = 0;
+    uint64_t dma_errors = 0;
+};
+
+// The virtio-mmio transport: the 0x200-byte register window (legacy or modern
+// layout), DMA into guest memory for the device's virtqueues, and a level interrupt
+// that is high while InterruptStatus is non-zero.
+class VirtioMmio : public sc_core::sc_module, public VirtioTransport, private DmaPort {
+  public:
+    tlm_utils::simple_target_socket<VirtioMmio> target_socket;  // registers
+    tlm_utils::simple_initiator_socket<VirtioMmio> dma_socket;  // guest memory
+    sc_core::sc_out<bool> irq;
+
+    VirtioMmio(const sc_core::sc_module_name& name, const VirtioMmioParams& params,
+               VirtioDevice& device);
+
+    const VirtioMmioParams& params() const { return params_; }
+    const VirtioMmioCounters& counters() const { return counters_; }
+    uint32_t status() const { return status_; }
+    uint32_t interrupt_status() const { return interrupt_status_; }
+    uint32_t config_generation() const { return config_generation_; }
+    // Every feature bit this transport offers: device bits plus ring/version bits.
+    uint64_t offered_features() const;
+    const std::string& needs_reset_reason() const { return needs_reset_reason_; }
+
+    // VirtioTransport
+    SplitVirtqueue* queue(unsigned int index) override;
+    DmaPort& dma() override { return *this; }
+    void used_buffers(unsigned int index) override;
+    void config_changed() override;
+    void needs_reset(const std::string& reason) override;
+    uint64_t negotiated_features() const override { return driver_features_; }
+    bool is_legacy() const override { return params_.version == 1; }
+    uint64_t reset_generation() const override { return reset_generation_; }
+
+  private:
+    static constexpr unsigned int kMaxQueues = 8;
+    static constexpr size_t kMaxDmiRegions = 32;
+
+    struct QueueRegisters {
+        uint32_t num = 0;
+        uint32_t align = 4096;  // legacy QueueAlign
+        uint32_t pfn = 0;       // legacy QueuePFN
+        bool ready = false;     // QueueReady, or legacy QueuePFN != 0
+        bool reset_done = false;
+        uint64_t desc = 0;
+        uint64_t driver = 0;
+        uint64_t device = 0;
+        std::unique_ptr<SplitVirtqueue> virtqueue;
+    };
+
+    // Registers.
+    void b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
+    unsigned int transport_dbg(tlm::tlm_generic_payload& trans);
+    bool check_access(tlm::tlm_generic_payload& trans);
+    bool read_register(uint32_t offset, uint32_t& value);
+    bool write_register(uint32_t offset, uint32_t value, const sc_core::sc_time& delay);
+    void write_status(uint32_t value);
+    void write_queue_notify(uint32_t index, const sc_core::sc_time& delay);
+    bool enable_queue(unsigned int index);
+    void disable_queue(unsigned int index);
+    void reset_device();
+    void reject(tlm::tlm_generic_payload& trans, tlm::tlm_response_status status,
+                const std::string& why);
+    void ignore_write(uint32_t offset, const std::string& why);
+    QueueRegisters* selected_queue();
+
+    // Interrupt line.
+    void raise_interrupt(uint32_t bits);
+    void drive_irq();
+
+    // DMA (DmaPort), through DMI when the memory grants it.
+    bool dma_read(uint64_t address, void* data, size_t length, sc_core::sc_time& delay) override;
+    bool dma_write(uint64_t address, const void* data, size_t length,
+                   sc_core::sc_time& delay) override;
+    bool dma_access(tlm::tlm_command command, uint64_t address, uint8_t* data, size_t length,
+                    sc_core::sc_time& delay);
+    const tlm::tlm_dmi* find_dmi(uint64_t address, tlm::tlm_command command) const;
+    void invalidate_dmi(sc_dt::uint64 start, sc_dt::uint64 end);
+
+    VirtioMmioParams params_;
+    VirtioDevice& device_;
+    VirtioMmioCounters counters_;
+
+    uint32_t status_ = 0;
+    uint32_t device_features_sel_ = 0;
+    uint32_t driver_features_sel_ = 0;
+    uint64_t driver_features_ = 0;
+    uint32_t guest_page_size_ = 0;
+    uint32_t queue_sel_ = 0;
+    uint32_t shm_sel_ = 0;
+    uint32_t interrupt_status_ = 0;
+    uint32_t config_generation_ = 0;
+    uint64_t reset_generation_ = 0;
+    uint32_t legacy_early_notifies_ = 0;  // queues kicked before DRIVER_OK (legacy)
+    std::string needs_reset_reason_;
+    std::array<QueueRegisters, kMaxQueues> queues_;
+
+    sc_core::sc_event irq_update_event_;
+    std::vector<tlm::tlm_dmi> dmi_regions_;
+};
+
+}  // namespace vbsim::models
