@@ -19,3 +19,6 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 # The install/consumer check builds a second project and proves nothing more here.
 ctest --test-dir "${root}/build/sanitize" --output-on-failure --parallel "${jobs}" \
   --label-exclude package
+
+echo "== libFuzzer: random register traffic and guest memory against the virtio-mmio balloon"
+"${root}/scripts/fuzz.sh" 60

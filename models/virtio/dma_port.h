@@ -13,13 +13,12 @@ namespace vbsim::models {
 // failed (address outside guest RAM: a TLM error response), having touched nothing
 // of `data` beyond what was transferred.
 class DmaPort {
-public:
-    virtual bool dma_read(uint64_t address, void* data, size_t length,
-                          sc_core::sc_time& delay) = 0;
+  public:
+    virtual bool dma_read(uint64_t address, void* data, size_t length, sc_core::sc_time& delay) = 0;
     virtual bool dma_write(uint64_t address, const void* data, size_t length,
                            sc_core::sc_time& delay) = 0;
 
-protected:
+  protected:
     ~DmaPort() = default;
 };
 

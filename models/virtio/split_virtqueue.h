@@ -16,8 +16,8 @@ struct VirtqueueLayout {
     uint64_t descriptor_table = 0;
     uint64_t avail_ring = 0;
     uint64_t used_ring = 0;
-    bool event_idx = false;       // RING_EVENT_IDX negotiated
-    bool indirect = false;        // RING_INDIRECT_DESC negotiated
+    bool event_idx = false;  // RING_EVENT_IDX negotiated
+    bool indirect = false;   // RING_INDIRECT_DESC negotiated
 };
 
 // One guest buffer of a descriptor chain.
@@ -41,7 +41,7 @@ struct DescriptorChain {
 // through a DmaPort and writes used elements. It never trusts the driver: anything
 // malformed makes the queue `broken()` with a reason, after which it does nothing.
 class SplitVirtqueue {
-public:
+  public:
     enum class Fetch { kEmpty, kChain, kBroken };
 
     SplitVirtqueue(DmaPort& dma, const VirtqueueLayout& layout);
@@ -57,7 +57,8 @@ public:
     Fetch next_chain(DescriptorChain& chain, sc_core::sc_time& delay);
 
     // Copies up to `length` bytes of the chain's device-readable part, from `offset`,
-    // into `data`. Returns the bytes copied, or -1 (and breaks the queue) on DMA error.
+    // into `data`. Returns the bytes copied, or -1 (and breaks the queue) on DMA error;
+    // -1 without any access once the queue is broken.
     int64_t read_chain(const DescriptorChain& chain, uint64_t offset, void* data, uint64_t length,
                        sc_core::sc_time& delay);
     // Copies into the chain's device-writable part; same conventions.
@@ -80,13 +81,20 @@ public:
     bool broken() const { return broken_; }
     const std::string& broken_reason() const { return broken_reason_; }
 
-private:
+  private:
     bool fail(const std::string& reason);
     // Reads one descriptor (le64 addr, le32 len, le16 flags, le16 next) at `address`.
     bool read_descriptor(uint64_t address, uint64_t& buffer_address, uint32_t& length,
                          uint16_t& flags, uint16_t& next, sc_core::sc_time& delay);
     bool append_indirect(uint64_t table, uint32_t table_bytes, DescriptorChain& chain,
                          bool& seen_writable, sc_core::sc_time& delay);
+    // EVENT_IDX: tells the driver which avail index to notify for (used->avail_event).
+    bool write_avail_event(uint16_t value, sc_core::sc_time& delay);
+    // read_chain (`writable` false, into `read_into`) and write_chain (`writable` true,
+    // from `write_from`).
+    int64_t copy_chain(const DescriptorChain& chain, bool writable, uint64_t offset,
+                       uint8_t* read_into, const uint8_t* write_from, uint64_t length,
+                       sc_core::sc_time& delay);
 
     DmaPort& dma_;
     VirtqueueLayout layout_;

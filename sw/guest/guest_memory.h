@@ -1,0 +1,269 @@
+#pragma once
+
+// The guest kernel's page allocator, modelled closely enough for the balloon to feel memory
+// pressure the way a Linux guest does: one zone, Linux watermarks (MIN/LOW/HIGH), allocation
+// classes with Linux's rules, a page cache that kswapd gives back, and the counters behind the
+// balloon's stats tags. Bare-metal: <stdint.h>/<stddef.h> only, no exceptions, no allocation;
+// the bitmaps live in storage the caller hands in (size it with storage_words_for()).
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "spec/virtio.h"
+
+namespace vbsim::sw::guest {
+
+// One bit per element with summary levels above it (bit j of word i at level k+1 is set iff
+// word 64*i+j at level k is all ones), so the first clear bit is found in O(log64 n) and a
+// set/clear touches at most one word per level. 268M pages need five levels.
+class HierarchicalBitmap {
+  public:
+    static constexpr unsigned kMaxLevels = 11;  // 64^11 > 2^64
+
+    // Words of storage for `bits` elements, all levels included (0 for 0 bits).
+    static uint64_t words_for(uint64_t bits);
+
+    // Uses `storage` (at least words_for(bits) words) and sets every bit to `initial`. Padding
+    // bits past `bits` read as set, so they are never found as clear.
+    bool init(uint64_t bits, uint64_t* storage, uint64_t storage_words, bool initial);
+
+    uint64_t bits() const { return bits_; }
+    bool test(uint64_t bit) const { return (level_[0][bit >> 6] >> (bit & 63)) & 1; }
+    // Level-0 word `word_index` (bits 64*word_index ... +63).
+    uint64_t word(uint64_t word_index) const { return level_[0][word_index]; }
+    // ORs / clears `mask` in level-0 word `word_index`, keeping the summaries in step. Never
+    // clear padding bits.
+    void set_bits(uint64_t word_index, uint64_t mask);
+    void clear_bits(uint64_t word_index, uint64_t mask);
+    void set(uint64_t bit) { set_bits(bit >> 6, uint64_t{1} << (bit & 63)); }
+    void clear(uint64_t bit) { clear_bits(bit >> 6, uint64_t{1} << (bit & 63)); }
+    // The lowest level-0 word that has a clear bit; false when every bit is set.
+    bool find_first_clear_word(uint64_t& word_index) const;
+
+  private:
+    uint64_t* level_[kMaxLevels] = {};
+    uint64_t level_words_[kMaxLevels] = {};
+    unsigned levels_ = 0;
+    uint64_t bits_ = 0;
+};
+
+enum class AllocationClass : uint8_t {
+    // Ordinary user/kernel memory: takes the reserve down to MIN (counting a stall), then
+    // runs the OOM path.
+    kWorkload,
+    // The balloon's GFP_HIGHUSER_MOVABLE | __GFP_NORETRY | __GFP_NOMEMALLOC | __GFP_NOWARN:
+    // wakes kswapd but never goes below LOW, never triggers OOM; just fails.
+    kBalloon,
+};
+
+// Watermarks in guest pages. An allocation passes a mark while free pages > mark, so the last
+// one that passes leaves exactly `mark` pages free.
+struct Watermarks {
+    uint64_t min_pages = 0;
+    uint64_t low_pages = 0;
+    uint64_t high_pages = 0;
+};
+
+struct GuestMemoryParams {
+    uint64_t ram_base = 0;      // guest-physical address of the first page, page-aligned
+    uint64_t ram_bytes = 0;     // a whole number of pages
+    uint32_t page_size = 4096;  // 4, 16 or 64 KiB
+    // Linux knobs; 0 = derive as Linux does (min_free_kbytes = 4*sqrt(RAM KiB) clamped to
+    // 128 KiB..256 MiB; watermark_scale_factor 10).
+    uint64_t min_free_kbytes = 0;
+    uint32_t watermark_scale_factor = 0;
+    // Direct overrides in pages; 0 = derive (LOW from MIN, HIGH from LOW, as Linux does).
+    uint64_t min_pages = 0;
+    uint64_t low_pages = 0;
+    uint64_t high_pages = 0;
+    // kswapd (run synchronously when an allocation finds free <= LOW) reclaims page cache back
+    // to HIGH. Off: the cache is pinned, only shrink_cache() releases it.
+    bool kswapd_reclaims_cache = true;
+};
+
+// Cumulative event counters (pages or events, not bytes; stat() converts).
+struct GuestMemoryCounters {
+    uint64_t swap_in_pages = 0;
+    uint64_t swap_out_pages = 0;
+    uint64_t major_faults = 0;
+    uint64_t minor_faults = 0;  // one per workload page allocated, plus record_faults()
+    uint64_t oom_events = 0;    // entries into the OOM path (also those a notifier resolved)
+    uint64_t oom_kills = 0;     // OOM path entries nothing resolved: the allocation failed
+    uint64_t alloc_stalls = 0;  // workload allocations served from below LOW
+    uint64_t kswapd_wakeups = 0;
+    uint64_t async_scan_pages = 0;  // kswapd
+    uint64_t async_reclaim_pages = 0;
+    uint64_t direct_scan_pages = 0;  // no direct reclaim is modelled: stays 0
+    uint64_t direct_reclaim_pages = 0;
+    uint64_t balloon_alloc_failures = 0;     // balloon calls that stopped short at LOW
+    uint64_t invalid_frees = 0;              // double frees, addresses outside RAM or unaligned
+    uint64_t balloon_accounting_errors = 0;  // bad mark/unmark, or freeing a ballooned page
+};
+
+// One stats value, native layout: the driver serialises it into the packed le16/le64 entry.
+struct StatEntry {
+    uint16_t tag = 0;
+    uint64_t value = 0;
+};
+
+// Called from the OOM path before it gives up (Linux's oom_notify_list: the DEFLATE_ON_OOM
+// balloon releases pages here with unmark_ballooned() + free_page()). The allocation is
+// retried while the notifier keeps raising the free page count.
+using OomNotifier = void (*)(void* context);
+
+class GuestMemory {
+  public:
+    static constexpr uint32_t kPageSize4K = 4096;
+    static constexpr uint32_t kPageSize16K = 16384;
+    static constexpr uint32_t kPageSize64K = 65536;
+    // Linux's clamps for the derived min_free_kbytes and its default scale factor.
+    static constexpr uint64_t kMinFreeKbytesFloor = 128;
+    static constexpr uint64_t kMinFreeKbytesCeiling = 256 * 1024;
+    static constexpr uint32_t kDefaultWatermarkScaleFactor = 10;
+
+    enum class InitResult : uint8_t {
+        kOk,
+        kBadPageSize,      // not 4, 16 or 64 KiB
+        kBadRange,         // empty, unaligned, or wrapping past 2^64
+        kStorageTooSmall,  // fewer words than storage_words_for(pages), or a null pointer
+        kBadWatermarks,    // overrides not ordered MIN <= LOW <= HIGH
+    };
+
+    // Words the caller must provide for `pages` guest pages (two hierarchical bitmaps, about
+    // 2.03 bits per page: 1 TiB of 4 KiB pages needs 65 MiB).
+    static size_t storage_words_for(uint64_t pages);
+    // floor(sqrt(value)), no libm.
+    static uint64_t int_sqrt(uint64_t value);
+    // Linux's init_per_zone_wmark_min(): int_sqrt(KiB * 16), clamped to 128 KiB..256 MiB.
+    static uint64_t derive_min_free_kbytes(uint64_t ram_bytes);
+    // Linux's __setup_per_zone_wmarks() for one zone of params.ram_bytes, honouring the
+    // overrides in `params`.
+    static Watermarks derive_watermarks(const GuestMemoryParams& params);
+
+    // Takes every page as free. On a bad configuration init_result() says why, the object
+    // holds no pages and every operation fails harmlessly.
+    GuestMemory(const GuestMemoryParams& params, uint64_t* storage, size_t storage_words);
+    GuestMemory(const GuestMemory&) = delete;
+    GuestMemory& operator=(const GuestMemory&) = delete;
+
+    bool valid() const { return init_result_ == InitResult::kOk; }
+    InitResult init_result() const { return init_result_; }
+
+    // ---- allocation ------------------------------------------------------------------
+    // One page, lowest free address first. On success `page_address_out` is its
+    // guest-physical address.
+    bool allocate(AllocationClass cls, uint64_t& page_address_out);
+    // Up to `count` pages; stops at the first refusal. Returns how many were allocated; the
+    // pages are recorded either way, their addresses go to `page_addresses_out` (room for
+    // `count`) when it is not null.
+    uint64_t allocate_many(AllocationClass cls, uint64_t count,
+                           uint64_t* page_addresses_out = nullptr);
+    // Frees any allocated page. A page that is not allocated, or an address that is not a
+    // page of RAM, is counted in invalid_frees and ignored.
+    bool free_page(uint64_t page_address);
+    // Frees up to `count` of the workload's anonymous (non-cache) pages, whichever; returns
+    // how many.
+    uint64_t free_many(uint64_t count);
+
+    // ---- balloon accounting ---------------------------------------------------------
+    // Called by the driver once the host acknowledged the inflate (mark) / before it frees a
+    // deflated page (unmark). The page must be held by the balloon class; errors are counted
+    // and refused. Ballooned pages stay allocated: they never count as free.
+    bool mark_ballooned(uint64_t page_address);
+    bool unmark_ballooned(uint64_t page_address);
+    // DEFLATE_ON_OOM negotiated: MemTotal keeps ballooned pages (they count as used).
+    // Otherwise ballooned pages leave managed pages, as adjust_managed_page_count() does.
+    // Watermarks are never recomputed.
+    void set_deflate_on_oom_accounting(bool enabled) { deflate_on_oom_accounting_ = enabled; }
+    bool deflate_on_oom_accounting() const { return deflate_on_oom_accounting_; }
+    void set_oom_notifier(OomNotifier notifier, void* context) {
+        oom_notifier_ = notifier;
+        oom_notifier_context_ = context;
+    }
+
+    // ---- page cache (file LRU) --------------------------------------------------------
+    // Cache pages are workload pages counted as file-backed: reading files grows the cache
+    // down to LOW free (older cache would be recycled beyond that), kswapd reclaims it.
+    // Each returns the number of pages added / removed; set_cache_pages() returns the new size.
+    uint64_t grow_cache(uint64_t pages);
+    uint64_t shrink_cache(uint64_t pages);
+    uint64_t set_cache_pages(uint64_t pages);
+
+    // ---- events the workload model reports --------------------------------------------
+    void record_faults(uint64_t major, uint64_t minor);
+    void record_swap(uint64_t in_pages, uint64_t out_pages);
+
+    // ---- queries ------------------------------------------------------------------------
+    uint64_t page_size() const { return page_size_; }
+    uint64_t ram_base() const { return ram_base_; }
+    uint64_t total_pages() const { return total_pages_; }
+    uint64_t free_pages() const { return total_pages_ - allocated_pages_; }
+    uint64_t allocated_pages() const { return allocated_pages_; }
+    uint64_t workload_pages() const { return workload_pages_; }  // anonymous + cache
+    uint64_t anon_pages() const { return workload_pages_ - cache_pages_; }
+    uint64_t cache_pages() const { return cache_pages_; }
+    uint64_t balloon_class_pages() const { return allocated_pages_ - workload_pages_; }
+    uint64_t ballooned_pages() const { return ballooned_pages_; }
+    // MemTotal in pages.
+    uint64_t managed_pages() const {
+        return deflate_on_oom_accounting_ ? total_pages_ : total_pages_ - ballooned_pages_;
+    }
+    // MemAvailable (Linux >= 3.14 si_mem_available(), caches as file LRU, no slab).
+    uint64_t available_pages() const;
+    const Watermarks& watermarks() const { return watermarks_; }
+    uint64_t min_free_kbytes() const { return min_free_kbytes_; }
+    const GuestMemoryCounters& counters() const { return counters_; }
+
+    // 4 KiB PFN of the first frame of the page at `page_address` (inflate/deflate buffers
+    // carry these); a guest page spans pfns_per_page() consecutive PFNs.
+    static uint64_t pfn_of(uint64_t page_address) {
+        return page_address >> spec::balloon::kPfnShift;
+    }
+    uint64_t pfns_per_page() const { return page_size_ >> spec::balloon::kPfnShift; }
+    uint64_t page_address(uint64_t page_index) const { return ram_base_ + page_index * page_size_; }
+    // False unless `address` is the first byte of a page of RAM.
+    bool page_index_of(uint64_t address, uint64_t& page_index_out) const;
+    bool is_allocated(uint64_t page_address) const;
+    bool is_workload_page(uint64_t page_address) const;
+
+    // ---- stats tags -------------------------------------------------------------------
+    // The value Linux would report for `tag` (memory values in bytes); 0 for unknown tags.
+    uint64_t stat(spec::balloon::StatTag tag) const;
+    // Fills tags 0, 1, ... in order, min(capacity, kStatTagCount) of them; returns how many.
+    // A driver reporting the 2012 set passes capacity 6.
+    size_t fill_stats(StatEntry* out, size_t capacity) const;
+
+  private:
+    uint64_t allocate_pages(AllocationClass cls, uint64_t count, uint64_t* addresses_out);
+    // Slow path for one page once free <= LOW: kswapd, then the class's rules. True when one
+    // page may be taken.
+    bool admit_slow(AllocationClass cls);
+    void wake_kswapd();
+    // Takes up to `max` free pages from one bitmap word; returns how many.
+    uint64_t take_free_chunk(AllocationClass cls, uint64_t max, uint64_t* addresses_out);
+    // Frees `count` workload pages, whichever; returns how many.
+    uint64_t release_workload_pages(uint64_t count);
+    bool allocated_index(uint64_t page_address, uint64_t& index) const;
+
+    InitResult init_result_ = InitResult::kOk;
+    uint64_t ram_base_ = 0;
+    uint64_t page_size_ = 0;
+    uint64_t total_pages_ = 0;
+    bool kswapd_reclaims_cache_ = true;
+    Watermarks watermarks_;
+    uint64_t min_free_kbytes_ = 0;
+    // Set = allocated.
+    HierarchicalBitmap allocated_;
+    // Set = not held by the workload, so the first clear bit is a workload page to free.
+    HierarchicalBitmap non_workload_;
+    uint64_t allocated_pages_ = 0;
+    uint64_t workload_pages_ = 0;
+    uint64_t cache_pages_ = 0;
+    uint64_t ballooned_pages_ = 0;
+    bool deflate_on_oom_accounting_ = false;
+    OomNotifier oom_notifier_ = nullptr;
+    void* oom_notifier_context_ = nullptr;
+    GuestMemoryCounters counters_;
+};
+
+}  // namespace vbsim::sw::guest
