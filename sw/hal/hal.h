@@ -18,6 +18,11 @@ class Hal {
     virtual void ram_read(uint64_t physical_address, void* destination, size_t length) = 0;
     virtual void ram_write(uint64_t physical_address, const void* source, size_t length) = 0;
 
+    // First use of fresh pages by guest software (the workload): on hardware the guest
+    // writes them; under SystemC the platform marks them resident in the host without
+    // storing bytes nobody reads back.
+    virtual void touch_memory(uint64_t physical_address, uint64_t length) = 0;
+
     // Orders RAM writes before the MMIO write that publishes them.
     virtual void memory_barrier() = 0;
 

@@ -261,6 +261,7 @@ class FakeHal final : public vbsim::sw::hal::Hal {
     void arm_timer(uint64_t) override {}
     void cancel_timer() override {}
     void cpu_cost(uint64_t) override {}
+    void touch_memory(uint64_t, uint64_t) override {}
 
     // ---- helpers for the tests ----
     std::vector<MmioWrite> mmio_writes() const {
