@@ -1,7 +1,5 @@
 #include "models/virtio/virtio_mmio.h"
 
-#include <algorithm>
-#include <cstring>
 #include <sstream>
 
 #include "spec/virtio.h"
@@ -687,85 +685,23 @@ void VirtioMmio::drive_irq() {
 // ---- DMA ------------------------------------------------------------------------
 
 bool VirtioMmio::dma_read(uint64_t address, void* data, size_t length, sc_core::sc_time& delay) {
-    return dma_access(tlm::TLM_READ_COMMAND, address, static_cast<uint8_t*>(data), length, delay);
+    return count_dma(bus_.read(*dma_socket[0], address, data, length, delay));
 }
 
 bool VirtioMmio::dma_write(uint64_t address, const void* data, size_t length,
                            sc_core::sc_time& delay) {
-    // The payload API takes a non-const pointer; a write never modifies it.
-    return dma_access(tlm::TLM_WRITE_COMMAND, address,
-                      const_cast<uint8_t*>(static_cast<const uint8_t*>(data)), length, delay);
+    return count_dma(bus_.write(*dma_socket[0], address, data, length, delay));
 }
 
-const tlm::tlm_dmi* VirtioMmio::find_dmi(uint64_t address, tlm::tlm_command command) const {
-    for (const tlm::tlm_dmi& region : dmi_regions_) {
-        if (address >= region.get_start_address() && address <= region.get_end_address() &&
-            (command == tlm::TLM_READ_COMMAND ? region.is_read_allowed()
-                                              : region.is_write_allowed())) {
-            return &region;
-        }
-    }
-    return nullptr;
-}
-
-bool VirtioMmio::dma_access(tlm::tlm_command command, uint64_t address, uint8_t* data,
-                            size_t length, sc_core::sc_time& delay) {
-    while (length > 0) {
-        if (const tlm::tlm_dmi* region = find_dmi(address, command)) {
-            const uint64_t room = region->get_end_address() - address + 1;
-            const size_t chunk = static_cast<size_t>(std::min<uint64_t>(length, room));
-            unsigned char* memory = region->get_dmi_ptr() + (address - region->get_start_address());
-            if (command == tlm::TLM_READ_COMMAND) {
-                std::memcpy(data, memory, chunk);
-                delay += region->get_read_latency();
-            } else {
-                std::memcpy(memory, data, chunk);
-                delay += region->get_write_latency();
-            }
-            counters_.dma_bytes += chunk;
-            address += chunk;
-            data += chunk;
-            length -= chunk;
-            continue;
-        }
-        // No DMI here: the rest goes as one burst transaction.
-        tlm::tlm_generic_payload trans;
-        trans.set_command(command);
-        trans.set_address(address);
-        trans.set_data_ptr(data);
-        trans.set_data_length(static_cast<unsigned int>(length));
-        trans.set_streaming_width(static_cast<unsigned int>(length));
-        trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-        dma_socket->b_transport(trans, delay);
-        ++counters_.dma_transactions;
-        if (trans.is_response_error()) {
-            ++counters_.dma_errors;
-            return false;
-        }
-        counters_.dma_bytes += length;
-        if (trans.is_dmi_allowed()) {
-            tlm::tlm_dmi region;
-            trans.set_address(address);
-            if (dma_socket->get_direct_mem_ptr(trans, region)) {
-                // A few regions cover the rings and buffers; drop the oldest past that.
-                if (dmi_regions_.size() >= kMaxDmiRegions) {
-                    dmi_regions_.erase(dmi_regions_.begin());
-                }
-                dmi_regions_.push_back(region);
-            }
-        }
-        return true;
-    }
-    return true;
+bool VirtioMmio::count_dma(bool ok) {
+    counters_.dma_transactions = bus_.counters().transactions + bus_.counters().dmi_accesses;
+    counters_.dma_bytes = bus_.counters().bytes;
+    counters_.dma_errors = bus_.counters().errors;
+    return ok;
 }
 
 void VirtioMmio::invalidate_dmi(sc_dt::uint64 start, sc_dt::uint64 end) {
-    dmi_regions_.erase(std::remove_if(dmi_regions_.begin(), dmi_regions_.end(),
-                                      [start, end](const tlm::tlm_dmi& region) {
-                                          return region.get_start_address() <= end &&
-                                                 region.get_end_address() >= start;
-                                      }),
-                       dmi_regions_.end());
+    bus_.invalidate(start, end);
 }
 
 }  // namespace vbsim::models

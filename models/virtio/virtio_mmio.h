@@ -11,6 +11,7 @@
 #include <systemc>
 #include <tlm>
 
+#include "models/interconnect/bus_accessor.h"
 #include "models/virtio/dma_port.h"
 #include "models/virtio/split_virtqueue.h"
 #include "models/virtio/virtio_device.h"
@@ -37,7 +38,7 @@ struct VirtioMmioCounters {
     uint64_t interrupts_raised = 0;  // rising edges of the interrupt line
     uint64_t device_resets = 0;
     uint64_t needs_reset_events = 0;
-    uint64_t dma_transactions = 0;
+    uint64_t dma_transactions = 0;  // bus transactions and DMI copies
     uint64_t dma_bytes = 0;
     uint64_t dma_errors = 0;
 };
@@ -75,7 +76,6 @@ class VirtioMmio : public sc_core::sc_module, public VirtioTransport, private Dm
 
   private:
     static constexpr unsigned int kMaxQueues = 8;
-    static constexpr size_t kMaxDmiRegions = 32;
 
     struct QueueRegisters {
         uint32_t num = 0;
@@ -113,9 +113,7 @@ class VirtioMmio : public sc_core::sc_module, public VirtioTransport, private Dm
     bool dma_read(uint64_t address, void* data, size_t length, sc_core::sc_time& delay) override;
     bool dma_write(uint64_t address, const void* data, size_t length,
                    sc_core::sc_time& delay) override;
-    bool dma_access(tlm::tlm_command command, uint64_t address, uint8_t* data, size_t length,
-                    sc_core::sc_time& delay);
-    const tlm::tlm_dmi* find_dmi(uint64_t address, tlm::tlm_command command) const;
+    bool count_dma(bool ok);
     void invalidate_dmi(sc_dt::uint64 start, sc_dt::uint64 end);
 
     VirtioMmioParams params_;
@@ -137,7 +135,7 @@ class VirtioMmio : public sc_core::sc_module, public VirtioTransport, private Dm
     std::array<QueueRegisters, kMaxQueues> queues_;
 
     sc_core::sc_event irq_update_event_;
-    std::vector<tlm::tlm_dmi> dmi_regions_;
+    BusAccessor bus_;
 };
 
 }  // namespace vbsim::models
