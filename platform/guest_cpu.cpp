@@ -1,0 +1,176 @@
+#include "platform/guest_cpu.h"
+
+namespace vbsim::platform {
+
+namespace {
+constexpr const char* kReportType = "vbsim/guest-cpu";
+}
+
+GuestCpu::GuestCpu(const sc_core::sc_module_name& name, const GuestCpuParams& params)
+    : sc_core::sc_module(name),
+      socket("socket"),
+      interrupt("interrupt", params.interrupt_lines),
+      params_(params),
+      kernel_(*this),
+      taken_since_sync_(params.interrupt_lines, false) {
+    if (params_.interrupt_lines == 0 ||
+        params_.interrupt_lines > sw::guest::Kernel::kMaxInterruptLines) {
+        SC_REPORT_ERROR(kReportType, "interrupt_lines must be in 1..32");
+    }
+    tlm_utils::tlm_quantumkeeper::set_global_quantum(params_.quantum);
+    quantum_keeper_.reset();
+    socket.register_invalidate_direct_mem_ptr(this, &GuestCpu::invalidate_dmi);
+
+    SC_HAS_PROCESS(GuestCpu);
+    SC_THREAD(run);
+    SC_METHOD(on_interrupt_edge);
+    for (auto& line : interrupt) {
+        sensitive << line.pos();
+    }
+    dont_initialize();
+}
+
+void GuestCpu::run_in_guest(std::function<void()> action) {
+    actions_.push_back(std::move(action));
+    wake_event_.notify(sc_core::SC_ZERO_TIME);
+}
+
+// ---- HAL ------------------------------------------------------------------------
+
+bool GuestCpu::mmio(tlm::tlm_command command, uint64_t address, uint32_t& value) {
+    tlm::tlm_generic_payload trans;
+    trans.set_command(command);
+    trans.set_address(address);
+    trans.set_data_ptr(reinterpret_cast<unsigned char*>(&value));
+    trans.set_data_length(4);
+    trans.set_streaming_width(4);
+    trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    sc_core::sc_time delay = quantum_keeper_.get_local_time();
+    socket->b_transport(trans, delay);
+    quantum_keeper_.set(delay);
+    if (quantum_keeper_.need_sync()) {
+        synchronize();
+    }
+    if (trans.is_response_error()) {
+        ++counters_.mmio_errors;
+        return false;
+    }
+    return true;
+}
+
+uint32_t GuestCpu::mmio_read32(uint64_t physical_address) {
+    ++counters_.mmio_reads;
+    uint32_t value = 0;
+    // A failed read returns all ones, as a bus abort would on most SoCs.
+    return mmio(tlm::TLM_READ_COMMAND, physical_address, value) ? value : 0xffffffff;
+}
+
+void GuestCpu::mmio_write32(uint64_t physical_address, uint32_t value) {
+    ++counters_.mmio_writes;
+    mmio(tlm::TLM_WRITE_COMMAND, physical_address, value);
+}
+
+void GuestCpu::ram_read(uint64_t physical_address, void* destination, size_t length) {
+    sc_core::sc_time delay = quantum_keeper_.get_local_time();
+    if (!ram_.read(*socket[0], physical_address, destination, length, delay)) {
+        ++counters_.ram_errors;
+    }
+    quantum_keeper_.set(delay);
+    if (quantum_keeper_.need_sync()) {
+        synchronize();
+    }
+}
+
+void GuestCpu::ram_write(uint64_t physical_address, const void* source, size_t length) {
+    sc_core::sc_time delay = quantum_keeper_.get_local_time();
+    if (!ram_.write(*socket[0], physical_address, source, length, delay)) {
+        ++counters_.ram_errors;
+    }
+    quantum_keeper_.set(delay);
+    if (quantum_keeper_.need_sync()) {
+        synchronize();
+    }
+}
+
+void GuestCpu::touch_memory(uint64_t physical_address, uint64_t length) {
+    if (touch_observer_) {
+        touch_observer_(physical_address, length);
+    }
+}
+
+uint64_t GuestCpu::now_ns() {
+    const sc_core::sc_time now = quantum_keeper_.get_current_time();
+    return static_cast<uint64_t>(now.value() / sc_core::sc_time(1, sc_core::SC_NS).value());
+}
+
+void GuestCpu::cpu_cost(uint64_t nanoseconds) {
+    const sc_core::sc_time cost(static_cast<double>(nanoseconds), sc_core::SC_NS);
+    counters_.cpu_time += cost;
+    quantum_keeper_.inc(cost);
+    if (quantum_keeper_.need_sync()) {
+        synchronize();
+    }
+}
+
+// ---- the guest's main loop ------------------------------------------------------
+
+void GuestCpu::synchronize() {
+    quantum_keeper_.sync();
+    std::fill(taken_since_sync_.begin(), taken_since_sync_.end(), false);
+}
+
+void GuestCpu::take_interrupts() {
+    for (unsigned int line = 0; line < interrupt.size(); ++line) {
+        // Level-sensitive, but a line the guest just serviced only drops once the
+        // device's ACK has settled at the next synchronisation: don't take it twice.
+        if (interrupt[line].read() && !taken_since_sync_[line]) {
+            taken_since_sync_[line] = true;
+            ++counters_.interrupts_taken;
+            cpu_cost(static_cast<uint64_t>(params_.interrupt_entry_cost.to_seconds() * 1e9));
+            kernel_.interrupt(line);
+        }
+    }
+}
+
+void GuestCpu::wait_for_something() {
+    synchronize();
+    for (unsigned int line = 0; line < interrupt.size(); ++line) {
+        if (interrupt[line].read()) {
+            return;  // raised while we ran ahead
+        }
+    }
+    if (!actions_.empty() || !kernel_.idle()) {
+        return;
+    }
+    ++counters_.idle_waits;
+    const uint64_t now = now_ns();
+    const uint64_t deadline = kernel_.next_deadline_ns();
+    if (deadline == kNoDeadline) {
+        wait(wake_event_);
+    } else if (deadline > now) {
+        wait(sc_core::sc_time(static_cast<double>(deadline - now), sc_core::SC_NS), wake_event_);
+    }
+    quantum_keeper_.reset();
+    std::fill(taken_since_sync_.begin(), taken_since_sync_.end(), false);
+}
+
+void GuestCpu::run() {
+    quantum_keeper_.reset();
+    while (true) {
+        while (!actions_.empty()) {
+            std::function<void()> action = std::move(actions_.front());
+            actions_.pop_front();
+            action();
+        }
+        take_interrupts();
+        const bool ran = kernel_.run_once();
+        if (quantum_keeper_.need_sync()) {
+            synchronize();
+        }
+        if (!ran) {
+            wait_for_something();
+        }
+    }
+}
+
+}  // namespace vbsim::platform

@@ -1,0 +1,204 @@
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "models/interconnect/router.h"
+#include "models/memory/memory.h"
+#include "platform/guest_cpu.h"
+
+namespace vbsim::platform {
+namespace {
+
+using sc_core::SC_NS;
+using sc_core::sc_time;
+using sc_core::SC_US;
+
+constexpr uint64_t kRamBase = 0x80000000;
+constexpr uint64_t kRegsBase = 0x10000000;
+
+// A guest CPU on a bus with RAM and a "register file" (a small memory standing in
+// for a device), plus one interrupt line the test drives.
+struct CpuBench {
+    explicit CpuBench(bool dmi = true)
+        : cpu("cpu", cpu_params()),
+          bus("bus", bus_params()),
+          ram("ram", memory_params(1 << 20, dmi)),
+          regs("regs", memory_params(0x1000, false)),
+          line("line") {
+        cpu.socket.bind(bus.target_socket);
+        bus.initiator_socket.bind(ram.socket);
+        bus.initiator_socket.bind(regs.socket);
+        cpu.interrupt[0].bind(line);
+    }
+    static GuestCpuParams cpu_params() {
+        GuestCpuParams params;
+        params.quantum = sc_time(10, SC_US);
+        params.interrupt_entry_cost = sc_time(500, SC_NS);
+        return params;
+    }
+    static models::RouterParams bus_params() {
+        models::RouterParams params;
+        params.hop_latency = sc_time(5, SC_NS);
+        params.regions.push_back({"ram", kRamBase, 1 << 20, 0});
+        params.regions.push_back({"regs", kRegsBase, 0x1000, 1});
+        return params;
+    }
+    static models::MemoryParams memory_params(uint64_t size, bool dmi) {
+        models::MemoryParams params;
+        params.size = size;
+        params.read_latency = sc_time(20, SC_NS);
+        params.write_latency = sc_time(20, SC_NS);
+        params.bandwidth_bytes_per_ns = 0.0;
+        params.dmi_enabled = dmi;
+        return params;
+    }
+    GuestCpu cpu;
+    models::Router bus;
+    models::Memory ram;
+    models::Memory regs;
+    sc_core::sc_signal<bool, sc_core::SC_MANY_WRITERS> line;
+};
+
+TEST(GuestCpu, MmioGoesOverTheBusWithItsLatency) {
+    CpuBench bench;
+    uint32_t seen = 0;
+    uint64_t after_ns = 0;
+    bench.cpu.run_in_guest([&] {
+        bench.cpu.mmio_write32(kRegsBase + 8, 0xabcd);
+        seen = bench.cpu.mmio_read32(kRegsBase + 8);
+        after_ns = bench.cpu.now_ns();
+    });
+    sc_core::sc_start(sc_time(1, SC_US));
+    EXPECT_EQ(seen, 0xabcdu);
+    EXPECT_EQ(after_ns, 50u);  // two accesses of 5 ns hop + 20 ns register
+    EXPECT_EQ(bench.regs.counters().writes, 1u);
+    EXPECT_EQ(bench.cpu.counters().mmio_reads, 1u);
+}
+
+TEST(GuestCpu, AFailedMmioReadReturnsAllOnes) {
+    CpuBench bench;
+    uint32_t seen = 0;
+    bench.cpu.run_in_guest([&] { seen = bench.cpu.mmio_read32(0x20000000); });
+    sc_core::sc_start(sc_time(1, SC_US));
+    EXPECT_EQ(seen, 0xffffffffu);
+    EXPECT_EQ(bench.cpu.counters().mmio_errors, 1u);
+}
+
+TEST(GuestCpu, GuestRamUsesDmiAfterTheFirstBurst) {
+    CpuBench bench;
+    std::vector<uint8_t> buffer(1024, 0x5a);
+    std::vector<uint8_t> back(1024, 0);
+    bench.cpu.run_in_guest([&] {
+        bench.cpu.ram_write(kRamBase + 0x2000, buffer.data(), buffer.size());
+        bench.cpu.ram_write(kRamBase + 0x2000, buffer.data(), buffer.size());
+        bench.cpu.ram_read(kRamBase + 0x2000, back.data(), back.size());
+    });
+    sc_core::sc_start(sc_time(1, SC_US));
+    EXPECT_EQ(back, buffer);
+    EXPECT_EQ(bench.cpu.ram_counters().transactions, 1u);
+    EXPECT_EQ(bench.cpu.ram_counters().dmi_accesses, 2u);
+    EXPECT_EQ(bench.ram.counters().writes, 1u);
+}
+
+TEST(GuestCpu, WithoutDmiEveryRamAccessIsABusTransaction) {
+    CpuBench bench(false);
+    std::vector<uint8_t> buffer(256, 1);
+    bench.cpu.run_in_guest([&] {
+        for (int i = 0; i < 4; ++i) {
+            bench.cpu.ram_write(kRamBase, buffer.data(), buffer.size());
+        }
+    });
+    sc_core::sc_start(sc_time(1, SC_US));
+    EXPECT_EQ(bench.cpu.ram_counters().transactions, 4u);
+    EXPECT_EQ(bench.ram.counters().writes, 4u);
+}
+
+struct Recorder {
+    std::vector<uint64_t> times_ns;
+    GuestCpu* cpu = nullptr;
+    static void record(void* self) {
+        auto* recorder = static_cast<Recorder*>(self);
+        recorder->times_ns.push_back(recorder->cpu->now_ns());
+    }
+};
+
+TEST(GuestCpu, SleepsUntilTheNextKernelTimer) {
+    CpuBench bench;
+    Recorder recorder{{}, &bench.cpu};
+    sw::guest::Timer timer(&Recorder::record, &recorder);
+    bench.cpu.run_in_guest([&] { bench.cpu.kernel().arm(timer, 5000); });
+    sc_core::sc_start(sc_time(4, SC_US));
+    EXPECT_TRUE(recorder.times_ns.empty());
+    sc_core::sc_start(sc_time(2, SC_US));
+    ASSERT_EQ(recorder.times_ns.size(), 1u);
+    EXPECT_EQ(recorder.times_ns[0], 5000u);
+    EXPECT_GE(bench.cpu.counters().idle_waits, 1u);
+}
+
+// Drives the interrupt line high at 3 µs and low when the guest "acknowledges".
+struct InterruptSource : sc_core::sc_module {
+    sc_core::sc_signal<bool, sc_core::SC_MANY_WRITERS>& line;
+    InterruptSource(const sc_core::sc_module_name& name,
+                    sc_core::sc_signal<bool, sc_core::SC_MANY_WRITERS>& l)
+        : sc_core::sc_module(name), line(l) {
+        SC_HAS_PROCESS(InterruptSource);
+        SC_THREAD(run);
+    }
+    void run() {
+        wait(sc_time(3, SC_US));
+        line.write(true);
+    }
+};
+
+TEST(GuestCpu, TakesALevelInterruptOnceUntilItIsCleared) {
+    CpuBench bench;
+    InterruptSource source("source", bench.line);
+    Recorder recorder{{}, &bench.cpu};
+    struct Handler {
+        Recorder* recorder;
+        sc_core::sc_signal<bool, sc_core::SC_MANY_WRITERS>* line;
+        static void run(void* self) {
+            auto* handler = static_cast<Handler*>(self);
+            Recorder::record(handler->recorder);
+            handler->line->write(false);  // the device drops the line after the ACK
+        }
+    } handler{&recorder, &bench.line};
+    bench.cpu.run_in_guest(
+        [&] { bench.cpu.kernel().register_interrupt(0, &Handler::run, &handler); });
+    sc_core::sc_start(sc_time(10, SC_US));
+    ASSERT_EQ(recorder.times_ns.size(), 1u);
+    // Taken at 3 µs plus the 500 ns entry cost.
+    EXPECT_EQ(recorder.times_ns[0], 3500u);
+    EXPECT_EQ(bench.cpu.counters().interrupts_taken, 1u);
+}
+
+TEST(GuestCpu, CpuCostAdvancesTimeAndTheQuantumBoundsTheDrift) {
+    CpuBench bench;
+    sc_time worst_lag = sc_core::SC_ZERO_TIME;
+    bench.cpu.run_in_guest([&] {
+        for (int i = 0; i < 100; ++i) {
+            bench.cpu.cpu_cost(1000);
+            const sc_time local(static_cast<double>(bench.cpu.now_ns()), SC_NS);
+            worst_lag = std::max(worst_lag, local - sc_core::sc_time_stamp());
+        }
+    });
+    sc_core::sc_start(sc_time(1, sc_core::SC_MS));
+    EXPECT_EQ(bench.cpu.counters().cpu_time, sc_time(100, SC_US));
+    EXPECT_LE(worst_lag, sc_time(10, SC_US));
+    EXPECT_GT(worst_lag, sc_core::SC_ZERO_TIME);  // it does run ahead
+}
+
+TEST(GuestCpu, ReportsTouchedMemoryToThePlatform) {
+    CpuBench bench;
+    uint64_t touched = 0;
+    bench.cpu.on_touch_memory([&](uint64_t, uint64_t length) { touched += length; });
+    bench.cpu.run_in_guest([&] { bench.cpu.touch_memory(kRamBase, 3 * 4096); });
+    sc_core::sc_start(sc_time(1, SC_US));
+    EXPECT_EQ(touched, 3u * 4096);
+    EXPECT_EQ(bench.ram.resident_pages(), 0u);  // no bytes were stored
+}
+
+}  // namespace
+}  // namespace vbsim::platform
