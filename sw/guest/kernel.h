@@ -20,13 +20,13 @@ class Kernel;
 // Deferred work, run in thread context (Linux's work_struct). Scheduling work that is
 // already pending does nothing.
 class Work {
-public:
+  public:
     Work(Callback function, void* context) : function_(function), context_(context) {}
     Work(const Work&) = delete;
     Work& operator=(const Work&) = delete;
     bool pending() const { return pending_; }
 
-private:
+  private:
     friend class Kernel;
     Callback function_;
     void* context_;
@@ -36,24 +36,25 @@ private:
 
 // A one-shot timer; its callback runs from run_once() once hal.now_ns() >= deadline.
 class Timer {
-public:
+  public:
     Timer(Callback function, void* context) : function_(function), context_(context) {}
     Timer(const Timer&) = delete;
     Timer& operator=(const Timer&) = delete;
     bool armed() const { return armed_; }
     uint64_t deadline_ns() const { return deadline_ns_; }
 
-private:
+  private:
     friend class Kernel;
     Callback function_;
     void* context_;
     bool armed_ = false;
     uint64_t deadline_ns_ = 0;
+    uint64_t sequence_ = 0;  // arming order: a timer armed by a callback waits for the next pass
     Timer* next_ = nullptr;
 };
 
 class Kernel {
-public:
+  public:
     static constexpr unsigned int kMaxInterruptLines = 32;
 
     explicit Kernel(hal::Hal& hal);
@@ -66,6 +67,7 @@ public:
     // Interrupts. The platform (or the trap handler) calls interrupt() when a line is
     // raised; the handler runs from the next run_once(), before timers and work. A
     // handler should acknowledge the device and schedule work, nothing heavier.
+    // A null handler unregisters the line. Lines >= kMaxInterruptLines are refused.
     bool register_interrupt(unsigned int line, Callback handler, void* context);
     void interrupt(unsigned int line);
     bool interrupt_pending() const { return pending_interrupts_ != 0; }
@@ -90,9 +92,15 @@ public:
     uint64_t interrupts_dispatched() const { return interrupts_dispatched_; }
     uint64_t timers_fired() const { return timers_fired_; }
     uint64_t work_run() const { return work_run_; }
+    // Raised lines with no handler, or numbered >= kMaxInterruptLines: dropped and counted.
+    uint64_t spurious_interrupts() const { return spurious_interrupts_; }
 
-private:
+  private:
     void program_hardware_timer();
+    void unlink(Timer& timer);
+    bool run_interrupts();
+    bool run_timers();
+    bool run_work();
 
     hal::Hal& hal_;
     Callback interrupt_handlers_[kMaxInterruptLines] = {};
@@ -100,10 +108,18 @@ private:
     uint32_t pending_interrupts_ = 0;
     Work* work_head_ = nullptr;
     Work* work_tail_ = nullptr;
+    // Work taken off the queue by the current pass, still to run (cancel() looks here too).
+    Work* running_work_ = nullptr;
     Timer* timers_ = nullptr;  // sorted by deadline
+    uint64_t next_timer_sequence_ = 0;
+    // The deadline last handed to hal.arm_timer(); UINT64_MAX when none is programmed.
+    uint64_t programmed_deadline_ns_ = UINT64_MAX;
+    // Timer callbacks are running: reprogram the hardware once at the end of the phase.
+    bool in_timer_phase_ = false;
     uint64_t interrupts_dispatched_ = 0;
     uint64_t timers_fired_ = 0;
     uint64_t work_run_ = 0;
+    uint64_t spurious_interrupts_ = 0;
 };
 
 }  // namespace vbsim::sw::guest
