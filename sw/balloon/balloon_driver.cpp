@@ -1,1 +1,676 @@
-// placeholder: being written
+#include "sw/balloon/balloon_driver.h"
+
+namespace vbsim::sw::balloon {
+
+namespace sb = spec::balloon;
+using virtio::Result;
+using virtio::Virtqueue;
+using virtio::VirtioMmioDevice;
+
+namespace {
+
+constexpr uint64_t kRegionAlign = VirtioMmioDevice::kGuestPageSize;  // legacy QueuePFN needs it
+constexpr uint64_t kPfnBufferBytes = uint64_t{sb::kMaxPfnsPerBuffer} * 4;
+constexpr uint64_t kStatsBufferBytes = uint64_t{sb::kStatTagCount} * sb::kStatEntrySize;
+
+uint64_t min_u64(uint64_t a, uint64_t b) {
+    return a < b ? a : b;
+}
+uint64_t align_up(uint64_t value, uint64_t align) {
+    return (value + align - 1) & ~(align - 1);
+}
+uint32_t round_down_to_power_of_two(uint32_t value) {
+    return value == 0 ? 0 : uint32_t{1} << (31 - __builtin_clz(value));
+}
+void put_le16(uint8_t* bytes, uint16_t value) {
+    bytes[0] = static_cast<uint8_t>(value);
+    bytes[1] = static_cast<uint8_t>(value >> 8);
+}
+void put_le32(uint8_t* bytes, uint32_t value) {
+    for (unsigned i = 0; i < 4; ++i) {
+        bytes[i] = static_cast<uint8_t>(value >> (8 * i));
+    }
+}
+void put_le64(uint8_t* bytes, uint64_t value) {
+    for (unsigned i = 0; i < 8; ++i) {
+        bytes[i] = static_cast<uint8_t>(value >> (8 * i));
+    }
+}
+// Ring space for one queue of `size` entries, whatever the transport version, kept aligned.
+uint64_t ring_slot_bytes(uint32_t size) {
+    const uint64_t legacy = VirtioMmioDevice::ring_bytes(size, spec::mmio::kVersionLegacy);
+    const uint64_t modern = VirtioMmioDevice::ring_bytes(size, spec::mmio::kVersionModern);
+    return align_up(legacy > modern ? legacy : modern, kRegionAlign);
+}
+uint32_t effective_queue_size(uint32_t requested) {
+    const uint32_t capped =
+        requested < BalloonDriver::kMaxQueueSize ? requested : BalloonDriver::kMaxQueueSize;
+    return round_down_to_power_of_two(capped);
+}
+
+}  // namespace
+
+const char* state_name(BalloonState state) {
+    switch (state) {
+        case BalloonState::kUnprobed:
+            return "unprobed";
+        case BalloonState::kRunning:
+            return "running";
+        case BalloonState::kFreezing:
+            return "freezing";
+        case BalloonState::kFrozen:
+            return "frozen";
+        case BalloonState::kRemoving:
+            return "removing";
+        case BalloonState::kRemoved:
+            return "removed";
+        case BalloonState::kFailed:
+            return "failed";
+    }
+    return "unknown";
+}
+
+size_t BalloonDriver::storage_words_for(uint64_t guest_pages) {
+    const uint64_t words = guest::HierarchicalBitmap::words_for(guest_pages);
+    // A 32-bit target cannot address the storage for a huge guest: ask for the impossible.
+    if (static_cast<uint64_t>(static_cast<size_t>(words)) != words) {
+        return static_cast<size_t>(-1);
+    }
+    return static_cast<size_t>(words);
+}
+
+uint64_t BalloonDriver::dma_region_bytes_for(uint32_t queue_size) {
+    const uint32_t size = effective_queue_size(queue_size);
+    if (size == 0) {
+        return 0;
+    }
+    // Room to align the base, three rings, two PFN buffers and the stats buffer.
+    return kRegionAlign + 3 * ring_slot_bytes(size) + 2 * kPfnBufferBytes + kStatsBufferBytes;
+}
+
+BalloonDriver::BalloonDriver(guest::Kernel& kernel, guest::GuestMemory& memory,
+                             const BalloonDriverParams& params, uint64_t* bitmap_storage,
+                             size_t storage_words)
+    : kernel_(kernel),
+      memory_(memory),
+      hal_(kernel.hal()),
+      params_(params),
+      device_(kernel.hal(), params.mmio_base),
+      resize_work_(&BalloonDriver::resize_work_function, this),
+      used_work_(&BalloonDriver::used_work_function, this),
+      stats_work_(&BalloonDriver::stats_work_function, this),
+      retry_timer_(&BalloonDriver::retry_timer_function, this) {
+    queue_size_ = effective_queue_size(params.queue_size);
+    const uint32_t tags = params.stats_tags;
+    constexpr uint32_t kMaxTags = sb::kStatTagCount;
+    stats_tags_ = tags == 0 ? 1 : (tags > kMaxTags ? kMaxTags : tags);
+    if (!memory.valid() || queue_size_ == 0) {
+        return;
+    }
+    pfns_per_page_ = memory.pfns_per_page();
+    uint32_t pfns = params.pfns_per_round;
+    pfns = pfns == 0 ? 1 : (pfns > sb::kMaxPfnsPerBuffer ? sb::kMaxPfnsPerBuffer : pfns);
+    const uint64_t pages = pfns / pfns_per_page_;
+    pages_per_round_ = pages == 0 ? 1 : static_cast<uint32_t>(pages);
+    // Buffers carry le32 PFNs: RAM must end below 16 TiB.
+    const uint64_t last_pfn =
+        guest::GuestMemory::pfn_of(memory.page_address(memory.total_pages() - 1)) +
+        pfns_per_page_ - 1;
+    if (last_pfn > UINT32_MAX ||
+        !in_guest_.init(memory.total_pages(), bitmap_storage, storage_words, true)) {
+        return;
+    }
+    configured_ = true;
+}
+
+// ---- binding and the queue set-up shared by probe and restore ---------------------------
+
+bool BalloonDriver::layout_dma_region() {
+    const uint64_t base = params_.dma_region_base;
+    const uint64_t bytes = params_.dma_region_bytes;
+    if (base > UINT64_MAX - bytes) {
+        return false;
+    }
+    const uint64_t end = base + bytes;
+    uint64_t cursor = align_up(base, kRegionAlign);
+    if (cursor < base) {
+        return false;
+    }
+    ring_bytes_ = ring_slot_bytes(queue_size_);
+    for (uint64_t& ring : ring_base_) {
+        ring = cursor;
+        cursor += ring_bytes_;
+    }
+    pfn_buffer_[0] = cursor;
+    pfn_buffer_[1] = cursor + kPfnBufferBytes;
+    stats_buffer_ = cursor + 2 * kPfnBufferBytes;
+    return stats_buffer_ + kStatsBufferBytes <= end && cursor >= base;
+}
+
+Result BalloonDriver::probe() {
+    if (state_ != BalloonState::kUnprobed) {
+        ++counters_.wrong_state_calls;
+        return Result::kBadState;
+    }
+    Result result = configured_ ? device_.probe(sb::kDeviceId) : Result::kBadArgument;
+    if (result == Result::kOk && !layout_dma_region()) {
+        result = Result::kBadRegion;
+    }
+    if (result == Result::kOk &&
+        !kernel_.register_interrupt(params_.irq_line, &BalloonDriver::interrupt_handler, this)) {
+        result = Result::kBadArgument;
+    }
+    if (result == Result::kOk) {
+        result = init_vqs();
+    }
+    if (result == Result::kOk) {
+        result = device_.driver_ok();
+    }
+    if (result != Result::kOk) {
+        last_error_ = result;
+        state_ = BalloonState::kFailed;
+        ++counters_.errors;
+        return result;
+    }
+    const bool deflate_on_oom = has_feature(sb::kFeatureDeflateOnOom);
+    // Ballooned pages leave MemTotal only when the host cannot take them back on OOM.
+    memory_.set_deflate_on_oom_accounting(deflate_on_oom);
+    if (deflate_on_oom && params_.register_oom_notifier) {
+        memory_.set_oom_notifier(&BalloonDriver::oom_notifier, this);
+        oom_notifier_registered_ = true;
+    }
+    state_ = BalloonState::kRunning;
+    // The spec forbids notifying before DRIVER_OK, so the primed stats buffer is kicked here.
+    if (stats_vq_.ready()) {
+        kick(stats_vq_);
+    }
+    if (towards_target() != 0) {
+        kernel_.schedule(resize_work_);
+    }
+    return Result::kOk;
+}
+
+Result BalloonDriver::init_vqs() {
+    uint64_t wanted = params_.driver_features & kSupportedFeatures;
+    if (params_.use_event_idx) {
+        wanted |= spec::feature::bit(spec::feature::kRingEventIdx);
+    }
+    Result result = device_.begin_init(wanted);
+    if (result != Result::kOk) {
+        return result;
+    }
+    features_ = device_.negotiated_features();
+    // Queues are numbered consecutively from the negotiated features, as Linux and QEMU do.
+    result = inflate_vq_.setup(device_, kInflateQueue, queue_size_, ring_base_[0], ring_bytes_,
+                               slots_[0], kMaxQueueSize);
+    if (result == Result::kOk) {
+        result = deflate_vq_.setup(device_, kDeflateQueue, queue_size_, ring_base_[1], ring_bytes_,
+                                   slots_[1], kMaxQueueSize);
+    }
+    if (result == Result::kOk && has_feature(sb::kFeatureStatsVq)) {
+        result = stats_vq_.setup(device_, kStatsQueue, queue_size_, ring_base_[2], ring_bytes_,
+                                 slots_[2], kMaxQueueSize);
+        // Prime the queue with real stats so the device can ask for fresh ones later by
+        // returning the buffer.
+        if (result == Result::kOk && !post_stats()) {
+            result = Result::kBadState;
+        }
+    }
+    if (result != Result::kOk) {
+        device_.fail();
+        drop_queues();
+    }
+    return result;
+}
+
+void BalloonDriver::drop_queues() {
+    Virtqueue* const queues[] = {&inflate_vq_, &deflate_vq_, &stats_vq_};
+    for (Virtqueue* queue : queues) {
+        if (!queue->ready()) {
+            continue;
+        }
+        uint64_t token = 0;
+        while (queue->detach_unused(&token)) {
+        }
+        queue->teardown();
+    }
+    inflate_count_ = 0;
+    deflate_count_ = 0;
+}
+
+// ---- interrupt, work and timer entry points ------------------------------------------
+
+void BalloonDriver::interrupt_handler(void* context) {
+    auto* self = static_cast<BalloonDriver*>(context);
+    const BalloonState state = self->state_;
+    if (state == BalloonState::kUnprobed || state == BalloonState::kFrozen ||
+        state == BalloonState::kRemoved) {
+        return;  // the device is reset: not ours to touch
+    }
+    ++self->counters_.interrupts;
+    // Interrupt context: acknowledge and schedule, nothing heavier (stats collection may
+    // sleep in Linux: 1f34c71a).
+    const uint32_t pending = self->device_.ack_interrupt();
+    if (state == BalloonState::kFailed) {
+        return;
+    }
+    if ((pending & spec::mmio::kInterruptConfigChange) != 0) {
+        ++self->counters_.config_changes;
+        // A device that needs a reset says so with a config-change interrupt.
+        if (self->device_.needs_reset()) {
+            self->fail();
+            return;
+        }
+        self->kernel_.schedule(self->resize_work_);
+    }
+    if ((pending & spec::mmio::kInterruptUsedBuffer) != 0) {
+        self->kernel_.schedule(self->used_work_);
+    }
+}
+
+void BalloonDriver::resize_work_function(void* context) {
+    static_cast<BalloonDriver*>(context)->update_balloon_size();
+}
+
+void BalloonDriver::used_work_function(void* context) {
+    auto* self = static_cast<BalloonDriver*>(context);
+    Virtqueue* const queues[] = {&self->inflate_vq_, &self->deflate_vq_, &self->stats_vq_};
+    for (Virtqueue* queue : queues) {
+        if (self->active() && queue->ready()) {
+            self->reclaim_used(*queue);
+        }
+    }
+}
+
+void BalloonDriver::stats_work_function(void* context) {
+    auto* self = static_cast<BalloonDriver*>(context);
+    if (self->state_ != BalloonState::kRunning || !self->stats_requested_ ||
+        !self->stats_vq_.ready()) {
+        return;
+    }
+    self->stats_requested_ = false;
+    if (self->post_stats()) {
+        self->kick(self->stats_vq_);
+    } else {
+        self->fail();
+    }
+}
+
+void BalloonDriver::retry_timer_function(void* context) {
+    auto* self = static_cast<BalloonDriver*>(context);
+    ++self->counters_.retries;
+    if (self->active()) {
+        self->kernel_.schedule(self->resize_work_);
+    }
+}
+
+uint64_t BalloonDriver::oom_notifier(void* context) {
+    auto* self = static_cast<BalloonDriver*>(context);
+    self->oom_notify();
+    // GuestMemory's contract: 4 KiB pages on their way back and not yet freed, a release
+    // already in flight included; pages freed at once show up as free pages instead.
+    return self->oom_pages_pending() + self->oom_pages_in_flight();
+}
+
+// ---- resizing -------------------------------------------------------------------------
+
+int64_t BalloonDriver::towards_target() {
+    if (state_ != BalloonState::kUnprobed && state_ != BalloonState::kRemoved) {
+        // 64-bit and signed: a u32 difference turned deflation into a huge inflation
+        // (532a6086), and targets above 2^31 pages overflowed (bdc1681c).
+        const uint64_t raw = device_.config_read32(sb::kConfigNumPages);
+        target_pages_ = round_up_to_page(raw);
+    }
+    return static_cast<int64_t>(target_pages_) - static_cast<int64_t>(num_pages_);
+}
+
+void BalloonDriver::update_balloon_size() {
+    if (!active()) {
+        return;
+    }
+    if (draining()) {
+        if (num_pages_ == 0 && !inflate_in_flight() && !deflate_in_flight()) {
+            finish_drain();
+        } else if (num_pages_ != 0 && !deflate_in_flight()) {
+            leak_balloon(num_pages_, false);
+        }
+        return;
+    }
+    const int64_t diff = towards_target();
+    if (!deflate_in_flight()) {
+        if (oom_debt_pfns_ != 0) {
+            leak_balloon(oom_debt_pfns_, true);
+        } else if (diff < 0) {
+            leak_balloon(static_cast<uint64_t>(-diff), false);
+        }
+    }
+    // While the OOM path waits for pages, refilling would only take them again; once they are
+    // back, the unchanged target refills the balloon ("balloon thrashing", as in Linux).
+    if (state_ == BalloonState::kRunning && diff > 0 && !inflate_in_flight() &&
+        oom_debt_pfns_ == 0 && !oom_deflate_in_flight_ && !retry_timer_.armed()) {
+        fill_balloon(static_cast<uint64_t>(diff));
+    }
+}
+
+void BalloonDriver::fill_balloon(uint64_t pfns) {
+    const uint64_t wanted =
+        min_u64((pfns + pfns_per_page_ - 1) / pfns_per_page_, uint64_t{pages_per_round_});
+    // kBalloon: never below LOW, no OOM, no warning (61fb06cc).
+    const uint64_t got =
+        memory_.allocate_many(guest::AllocationClass::kBalloon, wanted, inflate_pages_);
+    hal_.cpu_cost(params_.cpu_cost_per_page_ns * got +
+                  (got != 0 ? params_.cpu_cost_per_round_ns : 0));
+    if (got < wanted) {
+        // Stop this round with what we got and try again later instead of spinning.
+        ++counters_.alloc_failures;
+        kernel_.arm(retry_timer_, params_.retry_delay_ns);
+    }
+    if (got == 0) {
+        return;
+    }
+    uint32_t count = 0;
+    for (uint64_t i = 0; i < got; ++i) {
+        const uint64_t first = guest::GuestMemory::pfn_of(inflate_pages_[i]);
+        for (uint64_t j = 0; j < pfns_per_page_; ++j) {
+            put_le32(pfn_bytes_ + 4 * count++, static_cast<uint32_t>(first + j));
+        }
+    }
+    hal_.ram_write(pfn_buffer_[0], pfn_bytes_, size_t{4} * count);
+    const Virtqueue::Buffer buffer{pfn_buffer_[0], 4 * count};
+    if (!inflate_vq_.add_buffer(&buffer, 1, 0, kTokenInflate)) {
+        // The host never saw these pages: they are still ours.
+        for (uint64_t i = 0; i < got; ++i) {
+            memory_.free_page(inflate_pages_[i]);
+        }
+        fail();
+        return;
+    }
+    // The pages are the host's from here: nothing touches them until the ack.
+    inflate_count_ = static_cast<uint32_t>(got);
+    ++counters_.inflate_rounds;
+    counters_.pfns_inflated += count;
+    kick(inflate_vq_);
+}
+
+void BalloonDriver::leak_balloon(uint64_t pfns, bool for_oom) {
+    const uint64_t wanted =
+        min_u64((pfns + pfns_per_page_ - 1) / pfns_per_page_, uint64_t{pages_per_round_});
+    uint32_t taken = 0;
+    uint64_t word_index = 0;
+    while (taken < wanted && in_guest_.find_first_clear_word(word_index)) {
+        uint64_t mask = ~in_guest_.word(word_index);  // clear bits: ballooned pages
+        uint64_t picked = 0;
+        for (; mask != 0 && taken < wanted; mask &= mask - 1) {
+            const uint64_t bit = mask & (~mask + 1);
+            picked |= bit;
+            deflate_pages_[taken++] =
+                memory_.page_address(word_index * 64 + static_cast<uint64_t>(__builtin_ctzll(bit)));
+        }
+        // Out of the pick set while the host is told; back to GuestMemory only on the ack.
+        in_guest_.set_bits(word_index, picked);
+    }
+    if (taken == 0) {
+        return;
+    }
+    uint32_t count = 0;
+    for (uint32_t i = 0; i < taken; ++i) {
+        const uint64_t first = guest::GuestMemory::pfn_of(deflate_pages_[i]);
+        for (uint64_t j = 0; j < pfns_per_page_; ++j) {
+            put_le32(pfn_bytes_ + 4 * count++, static_cast<uint32_t>(first + j));
+        }
+    }
+    hal_.cpu_cost(params_.cpu_cost_per_round_ns);
+    hal_.ram_write(pfn_buffer_[1], pfn_bytes_, size_t{4} * count);
+    const Virtqueue::Buffer buffer{pfn_buffer_[1], 4 * count};
+    if (!deflate_vq_.add_buffer(&buffer, 1, 0, kTokenDeflate)) {
+        fail();
+        return;
+    }
+    // Tell the host first (bf50e69f): the pages are freed when it acknowledges.
+    deflate_count_ = taken;
+    if (for_oom) {
+        oom_debt_pfns_ -= min_u64(oom_debt_pfns_, count);
+        oom_deflate_in_flight_ = true;
+    }
+    ++counters_.deflate_rounds;
+    counters_.pfns_deflated += count;
+    kick(deflate_vq_);
+}
+
+void BalloonDriver::reclaim_used(Virtqueue& queue) {
+    const uint64_t expected = &queue == &inflate_vq_   ? kTokenInflate
+                              : &queue == &deflate_vq_ ? kTokenDeflate
+                                                       : kTokenStats;
+    uint64_t token = 0;
+    uint32_t length = 0;
+    while (active() && queue.get_used(&token, &length)) {
+        if (token != expected) {
+            fail();
+            return;
+        }
+        if (token == kTokenInflate) {
+            inflate_acked();
+        } else if (token == kTokenDeflate) {
+            deflate_acked();
+        } else {
+            // The device returned the stats buffer: it wants fresh stats, collected in work
+            // context.
+            stats_requested_ = true;
+            kernel_.schedule(stats_work_);
+        }
+    }
+    if (queue.broken()) {
+        fail();
+    }
+}
+
+void BalloonDriver::inflate_acked() {
+    if (inflate_count_ == 0) {
+        return;
+    }
+    for (uint32_t i = 0; i < inflate_count_; ++i) {
+        uint64_t index = 0;
+        if (!memory_.mark_ballooned(inflate_pages_[i])) {
+            ++counters_.errors;
+        }
+        if (memory_.page_index_of(inflate_pages_[i], index)) {
+            in_guest_.clear(index);
+        }
+    }
+    num_pages_ += uint64_t{inflate_count_} * pfns_per_page_;
+    inflate_count_ = 0;
+    ++counters_.inflate_acks;
+    write_actual();
+    if (draining() || oom_debt_pfns_ != 0 || towards_target() != 0) {
+        kernel_.schedule(resize_work_);
+    }
+}
+
+void BalloonDriver::deflate_acked() {
+    if (deflate_count_ == 0) {
+        return;
+    }
+    for (uint32_t i = 0; i < deflate_count_; ++i) {
+        if (!memory_.unmark_ballooned(deflate_pages_[i]) || !memory_.free_page(deflate_pages_[i])) {
+            ++counters_.errors;
+        }
+    }
+    hal_.cpu_cost(params_.cpu_cost_per_page_ns * deflate_count_);
+    num_pages_ -= uint64_t{deflate_count_} * pfns_per_page_;
+    deflate_count_ = 0;
+    oom_deflate_in_flight_ = false;
+    ++counters_.deflate_acks;
+    write_actual();
+    if (draining() || oom_debt_pfns_ != 0 || towards_target() != 0) {
+        kernel_.schedule(resize_work_);
+    }
+}
+
+void BalloonDriver::write_actual() {
+    // One 32-bit access, as legacy devices require.
+    device_.config_write32(sb::kConfigActual, static_cast<uint32_t>(num_pages_));
+    ++counters_.actual_writes;
+}
+
+bool BalloonDriver::post_stats() {
+    guest::StatEntry entries[sb::kStatTagCount];
+    const size_t count = memory_.fill_stats(entries, stats_tags_);
+    for (size_t i = 0; i < count; ++i) {
+        uint8_t* entry = stats_bytes_ + i * sb::kStatEntrySize;
+        put_le16(entry, entries[i].tag);
+        put_le64(entry + 2, entries[i].value);
+    }
+    const auto bytes = static_cast<uint32_t>(count * sb::kStatEntrySize);
+    hal_.ram_write(stats_buffer_, stats_bytes_, bytes);
+    const Virtqueue::Buffer buffer{stats_buffer_, bytes};
+    if (!stats_vq_.add_buffer(&buffer, 1, 0, kTokenStats)) {
+        return false;
+    }
+    ++counters_.stats_updates;
+    return true;
+}
+
+void BalloonDriver::kick(Virtqueue& queue) {
+    if (queue.kick()) {
+        ++counters_.kicks;
+    }
+}
+
+// ---- OOM, freeze, restore, remove ------------------------------------------------------
+
+uint64_t BalloonDriver::oom_notify() {
+    if (!has_feature(sb::kFeatureDeflateOnOom)) {
+        return 0;
+    }
+    ++counters_.oom_notifications;
+    if (state_ != BalloonState::kRunning) {
+        return 0;
+    }
+    // Linux's notifier finishes its release before the OOM path can call it again; here the
+    // release ends with the host's ack, so a call while one is outstanding promises nothing
+    // more (oom_notifier() still reports the outstanding pages).
+    if (oom_debt_pfns_ != 0 || oom_deflate_in_flight_) {
+        return 0;
+    }
+    // Pages already on their way out cannot be promised again.
+    const uint64_t available = num_pages_ - uint64_t{deflate_count_} * pfns_per_page_;
+    const uint64_t promised = min_u64(round_up_to_page(params_.oom_release_pages), available);
+    if (promised == 0) {
+        return 0;
+    }
+    oom_debt_pfns_ = promised;
+    ++counters_.oom_deflations;
+    counters_.oom_pages_promised += promised;
+    if (!deflate_in_flight()) {
+        leak_balloon(oom_debt_pfns_, true);
+    }
+    // Linux waits for the host here; a device that already acknowledged gives the pages back
+    // now, so the OOM path's retry sees them.
+    if (deflate_in_flight() && active()) {
+        reclaim_used(deflate_vq_);
+    }
+    return promised;
+}
+
+void BalloonDriver::freeze() {
+    if (state_ != BalloonState::kRunning) {
+        ++counters_.wrong_state_calls;
+        return;
+    }
+    start_drain(BalloonState::kFreezing);
+}
+
+void BalloonDriver::remove() {
+    switch (state_) {
+        case BalloonState::kRunning:
+        case BalloonState::kFreezing:
+            start_drain(BalloonState::kRemoving);
+            return;
+        case BalloonState::kFrozen:
+            state_ = BalloonState::kRemoved;  // already reset, queues gone, balloon empty
+            break;
+        case BalloonState::kFailed:
+            // The host cannot be told any more: reset it and leave its pages where they are.
+            device_.reset();
+            drop_queues();
+            state_ = BalloonState::kRemoved;
+            break;
+        case BalloonState::kUnprobed:
+        case BalloonState::kRemoving:
+        case BalloonState::kRemoved:
+            ++counters_.wrong_state_calls;
+            return;
+    }
+    if (oom_notifier_registered_) {
+        memory_.set_oom_notifier(nullptr, nullptr);
+        oom_notifier_registered_ = false;
+    }
+}
+
+void BalloonDriver::start_drain(BalloonState draining_state) {
+    // Leak on freeze, refill on restore (4eb05d56): the host forgets the balloon across S4.
+    state_ = draining_state;
+    kernel_.cancel(retry_timer_);
+    oom_debt_pfns_ = 0;  // everything leaks anyway
+    update_balloon_size();
+}
+
+void BalloonDriver::finish_drain() {
+    // Reset first so the device stops using the rings, then drop them.
+    if (device_.reset() != Result::kOk) {
+        ++counters_.errors;
+    }
+    drop_queues();
+    kernel_.cancel(resize_work_);
+    kernel_.cancel(used_work_);
+    kernel_.cancel(stats_work_);
+    stats_requested_ = false;  // the stats buffer went with the queue
+    oom_deflate_in_flight_ = false;
+    if (state_ == BalloonState::kRemoving) {
+        state_ = BalloonState::kRemoved;
+        if (oom_notifier_registered_) {
+            memory_.set_oom_notifier(nullptr, nullptr);
+            oom_notifier_registered_ = false;
+        }
+    } else {
+        state_ = BalloonState::kFrozen;
+    }
+}
+
+void BalloonDriver::restore() {
+    if (state_ != BalloonState::kFrozen) {
+        ++counters_.wrong_state_calls;
+        return;
+    }
+    Result result = init_vqs();
+    if (result == Result::kOk) {
+        result = device_.driver_ok();
+    }
+    if (result != Result::kOk) {
+        last_error_ = result;
+        state_ = BalloonState::kFailed;
+        ++counters_.errors;
+        return;
+    }
+    state_ = BalloonState::kRunning;
+    if (stats_vq_.ready()) {
+        kick(stats_vq_);
+    }
+    if (towards_target() != 0) {
+        kernel_.schedule(resize_work_);
+    }
+}
+
+void BalloonDriver::fail() {
+    ++counters_.errors;
+    if (state_ == BalloonState::kFailed) {
+        return;
+    }
+    state_ = BalloonState::kFailed;
+    kernel_.cancel(retry_timer_);
+    kernel_.cancel(resize_work_);
+    kernel_.cancel(used_work_);
+    kernel_.cancel(stats_work_);
+}
+
+}  // namespace vbsim::sw::balloon

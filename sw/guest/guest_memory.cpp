@@ -243,7 +243,9 @@ uint64_t GuestMemory::allocate_many(AllocationClass cls, uint64_t count,
 }
 
 uint64_t GuestMemory::allocate_pages(AllocationClass cls, uint64_t count, uint64_t* addresses_out) {
+    last_failure_ = AllocationFailure::kNone;
     if (!valid()) {
+        last_failure_ = count > 0 ? AllocationFailure::kRefused : AllocationFailure::kNone;
         return 0;
     }
     uint64_t done = 0;
@@ -287,22 +289,38 @@ bool GuestMemory::admit_slow(AllocationClass cls) {
     if (cls == AllocationClass::kBalloon) {
         // __GFP_NORETRY | __GFP_NOMEMALLOC: no reserves, no OOM; the driver retries later.
         ++counters_.balloon_alloc_failures;
+        last_failure_ = AllocationFailure::kRefused;
         return false;
     }
+    if (free_pages() <= watermarks_.min_pages && !run_oom_path()) {
+        return false;
+    }
+    ++counters_.alloc_stalls;
+    return true;
+}
+
+bool GuestMemory::run_oom_path() {
     while (free_pages() <= watermarks_.min_pages) {
         ++counters_.oom_events;
         const uint64_t before = free_pages();
-        if (oom_notifier_ != nullptr) {
-            oom_notifier_(oom_notifier_context_);
-        }
+        const uint64_t promised =
+            oom_notifier_ != nullptr ? oom_notifier_(oom_notifier_context_) : 0;
         // Retry only while the notifier makes progress, so a notifier that frees nothing
         // cannot loop us forever.
-        if (free_pages() <= before) {
-            ++counters_.oom_kills;
-            return false;
+        if (free_pages() > before) {
+            continue;
         }
+        if (promised > 0) {
+            // Pages are on their way back from the host: Linux would wait in reclaim, the
+            // model fails this call and lets the caller retry rather than kill anything.
+            ++counters_.oom_deferred;
+            last_failure_ = AllocationFailure::kOomDeferred;
+        } else {
+            ++counters_.oom_kills;
+            last_failure_ = AllocationFailure::kOomKill;
+        }
+        return false;
     }
-    ++counters_.alloc_stalls;
     return true;
 }
 
@@ -412,7 +430,7 @@ bool GuestMemory::unmark_ballooned(uint64_t page_address) {
     return true;
 }
 
-uint64_t GuestMemory::grow_cache(uint64_t pages) {
+uint64_t GuestMemory::grow_cache(uint64_t pages, uint64_t* page_addresses_out) {
     const uint64_t free = free_pages();
     if (!valid() || free <= watermarks_.low_pages) {
         return 0;
@@ -421,7 +439,9 @@ uint64_t GuestMemory::grow_cache(uint64_t pages) {
     const uint64_t budget = min_u64(pages, free - watermarks_.low_pages);
     uint64_t done = 0;
     while (done < budget) {
-        const uint64_t taken = take_free_chunk(AllocationClass::kWorkload, budget - done, nullptr);
+        const uint64_t taken =
+            take_free_chunk(AllocationClass::kWorkload, budget - done,
+                            page_addresses_out != nullptr ? page_addresses_out + done : nullptr);
         if (taken == 0) {
             break;
         }

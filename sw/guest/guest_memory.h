@@ -89,6 +89,9 @@ struct GuestMemoryCounters {
     uint64_t minor_faults = 0;  // one per workload page allocated, plus record_faults()
     uint64_t oom_events = 0;    // entries into the OOM path (also those a notifier resolved)
     uint64_t oom_kills = 0;     // OOM path entries nothing resolved: the allocation failed
+    // OOM path entries where the notifier promised pages it releases later (DEFLATE_ON_OOM
+    // waits for the host's ack): the allocation failed, but nothing was killed.
+    uint64_t oom_deferred = 0;
     uint64_t alloc_stalls = 0;  // workload allocations served from below LOW
     uint64_t kswapd_wakeups = 0;
     uint64_t async_scan_pages = 0;  // kswapd
@@ -107,9 +110,20 @@ struct StatEntry {
 };
 
 // Called from the OOM path before it gives up (Linux's oom_notify_list: the DEFLATE_ON_OOM
-// balloon releases pages here with unmark_ballooned() + free_page()). The allocation is
-// retried while the notifier keeps raising the free page count.
-using OomNotifier = void (*)(void* context);
+// balloon releases pages with unmark_ballooned() + free_page()). The allocation is retried
+// while the notifier keeps raising the free page count. A balloon driver must tell the host
+// before it reuses a page, so it cannot free synchronously: it returns the number of 4 KiB
+// pages it has started releasing and not yet freed (a release already in flight counts).
+// Non-zero turns the failure into a deferred one (the caller retries later), not a kill.
+using OomNotifier = uint64_t (*)(void* context);
+
+// Why the latest allocation call came back short.
+enum class AllocationFailure : uint8_t {
+    kNone,         // it got every page it asked for
+    kRefused,      // balloon class at LOW (or an invalid GuestMemory)
+    kOomDeferred,  // OOM, the notifier is releasing pages: retry later
+    kOomKill,      // OOM, nothing will come back: the OOM killer ends the allocating task
+};
 
 class GuestMemory {
   public:
@@ -185,7 +199,9 @@ class GuestMemory {
     // Cache pages are workload pages counted as file-backed: reading files grows the cache
     // down to LOW free (older cache would be recycled beyond that), kswapd reclaims it.
     // Each returns the number of pages added / removed; set_cache_pages() returns the new size.
-    uint64_t grow_cache(uint64_t pages);
+    // grow_cache() writes the new pages' addresses to `page_addresses_out` (room for `pages`)
+    // when it is not null, so the caller can report their first use.
+    uint64_t grow_cache(uint64_t pages, uint64_t* page_addresses_out = nullptr);
     uint64_t shrink_cache(uint64_t pages);
     uint64_t set_cache_pages(uint64_t pages);
 
@@ -213,6 +229,10 @@ class GuestMemory {
     const Watermarks& watermarks() const { return watermarks_; }
     uint64_t min_free_kbytes() const { return min_free_kbytes_; }
     const GuestMemoryCounters& counters() const { return counters_; }
+    // Outcome of the latest allocate()/allocate_many() call.
+    AllocationFailure last_allocation_failure() const { return last_failure_; }
+    // The latest allocation failed in OOM while the notifier is releasing pages.
+    bool oom_rescue_pending() const { return last_failure_ == AllocationFailure::kOomDeferred; }
 
     // 4 KiB PFN of the first frame of the page at `page_address` (inflate/deflate buffers
     // carry these); a guest page spans pfns_per_page() consecutive PFNs.
@@ -238,6 +258,9 @@ class GuestMemory {
     // Slow path for one page once free <= LOW: kswapd, then the class's rules. True when one
     // page may be taken.
     bool admit_slow(AllocationClass cls);
+    // Below MIN: asks the notifier, retries while it frees pages. True when one page may be
+    // taken; otherwise last_failure_ says whether pages are on their way.
+    bool run_oom_path();
     void wake_kswapd();
     // Takes up to `max` free pages from one bitmap word; returns how many.
     uint64_t take_free_chunk(AllocationClass cls, uint64_t max, uint64_t* addresses_out);
@@ -263,6 +286,7 @@ class GuestMemory {
     bool deflate_on_oom_accounting_ = false;
     OomNotifier oom_notifier_ = nullptr;
     void* oom_notifier_context_ = nullptr;
+    AllocationFailure last_failure_ = AllocationFailure::kNone;
     GuestMemoryCounters counters_;
 };
 

@@ -1,1 +1,309 @@
-// placeholder: being written
+#include "sw/guest/workload.h"
+
+namespace vbsim::sw::guest {
+
+namespace {
+
+constexpr uint64_t kNsPerSecond = 1'000'000'000;
+
+uint64_t min_u64(uint64_t a, uint64_t b) {
+    return a < b ? a : b;
+}
+
+uint64_t saturating_add(uint64_t a, uint64_t b) {
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+uint64_t saturating_mul(uint64_t a, uint64_t b) {
+    uint64_t product = 0;
+    return __builtin_mul_overflow(a, b, &product) ? UINT64_MAX : product;
+}
+
+// floor(rate * ns / 1e9) without a 128-bit product: rate = qa*1e9 + ra, ns = qb*1e9 + rb, so
+// rate*ns/1e9 = qa*ns + ra*qb + ra*rb/1e9 with ra*rb < 1e18. Exact from the phase start, so
+// page counts do not drift with the tick.
+uint64_t bytes_due(uint64_t rate_bytes_per_s, uint64_t elapsed_ns) {
+    const uint64_t qa = rate_bytes_per_s / kNsPerSecond;
+    const uint64_t ra = rate_bytes_per_s % kNsPerSecond;
+    const uint64_t qb = elapsed_ns / kNsPerSecond;
+    const uint64_t rb = elapsed_ns % kNsPerSecond;
+    return saturating_add(saturating_add(saturating_mul(qa, elapsed_ns), ra * qb),
+                          ra * rb / kNsPerSecond);
+}
+
+}  // namespace
+
+Workload::Workload(Kernel& kernel, GuestMemory& memory, const WorkloadParams& params)
+    : kernel_(kernel),
+      memory_(memory),
+      params_(params),
+      // An invalid GuestMemory refuses every allocation; any page size keeps the math sane.
+      page_size_(memory.page_size() != 0 ? memory.page_size() : GuestMemory::kPageSize4K),
+      timer_(&Workload::on_tick, this) {
+    if (params_.tick_ns == 0) {
+        params_.tick_ns = WorkloadParams{}.tick_ns;  // a zero period would never let time pass
+    }
+}
+
+Workload::~Workload() {
+    // The kernel links the timer intrusively: it must not outlive us in its list.
+    kernel_.cancel(timer_);
+}
+
+void Workload::set_phases(const Phase* phases, size_t count, bool repeat) {
+    phases_ = phases;
+    phase_count_ = phases != nullptr ? count : 0;
+    repeat_ = repeat;
+    if (!running_) {
+        return;
+    }
+    enter_phase(0, kernel_.now_ns());
+    if (finished()) {
+        kernel_.cancel(timer_);
+    } else if (!timer_.armed()) {
+        kernel_.arm(timer_, params_.tick_ns);
+    }
+}
+
+void Workload::start() {
+    if (running_) {
+        return;
+    }
+    running_ = true;
+    enter_phase(0, kernel_.now_ns());
+    if (!finished()) {
+        kernel_.arm(timer_, params_.tick_ns);
+    }
+}
+
+void Workload::stop() {
+    running_ = false;
+    stalled_ = false;
+    kernel_.cancel(timer_);
+}
+
+void Workload::on_tick(void* context) {
+    static_cast<Workload*>(context)->tick();
+}
+
+void Workload::tick() {
+    if (!running_) {
+        return;
+    }
+    ++counters_.ticks;
+    const uint64_t now = kernel_.now_ns();
+    stalled_ = false;
+    tick_pages_ = 0;
+    // Each phase runs at most once per tick, so zero-length phases that repeat cannot spin.
+    for (size_t ran = 0; !finished() && ran < phase_count_; ++ran) {
+        const Phase& phase = phases_[phase_index_];
+        const bool timed = phase.duration_ns != 0;
+        const uint64_t end = timed ? saturating_add(phase_start_ns_, phase.duration_ns) : 0;
+        run_phase(phase, timed ? min_u64(now, end) : now);
+        const bool over = timed ? now >= end : phase_work_done(phase);
+        if (!over) {
+            break;
+        }
+        // A timed phase hands over at its exact end, so the next one's rate counts from there.
+        advance(timed ? end : now);
+    }
+    flush_touch();
+    if (tick_pages_ > 0 && params_.cost_per_page_ns > 0) {
+        const uint64_t cost = saturating_mul(params_.cost_per_page_ns, tick_pages_);
+        counters_.cpu_cost_ns = saturating_add(counters_.cpu_cost_ns, cost);
+        kernel_.hal().cpu_cost(cost);
+    }
+    if (!finished()) {
+        arm_next_tick(now);
+    }
+}
+
+void Workload::arm_next_tick(uint64_t now_ns) {
+    // Keep the period steady; after a long delay skip the missed ticks rather than burst.
+    uint64_t next = saturating_add(timer_.deadline_ns(), params_.tick_ns);
+    if (next <= now_ns) {
+        next = saturating_add(now_ns, params_.tick_ns);
+    }
+    kernel_.arm_at(timer_, next);
+}
+
+void Workload::advance(uint64_t start_ns) {
+    size_t next = phase_index_ + 1;
+    if (next >= phase_count_) {
+        ++cycles_completed_;
+        if (repeat_) {
+            next = 0;
+        }
+    }
+    enter_phase(next, start_ns);
+}
+
+void Workload::enter_phase(size_t index, uint64_t start_ns) {
+    drop_owed();
+    stalled_ = false;
+    phase_start_ns_ = start_ns;
+    phase_total_pages_ = 0;
+    phase_credited_pages_ = 0;
+    cache_blocked_ = false;
+    demand_pages_ = anon_pages_;
+    if (index >= phase_count_) {
+        phase_index_ = phase_count_;
+        return;
+    }
+    phase_index_ = index;
+    const Phase& phase = phases_[index];
+    const uint64_t level =
+        phase.level_bytes / page_size_ + (phase.level_bytes % page_size_ != 0 ? 1 : 0);
+    switch (phase.kind) {
+        case PhaseKind::kAllocate:
+            phase_total_pages_ = level > anon_pages_ ? level - anon_pages_ : 0;
+            demand_pages_ = anon_pages_ + phase_total_pages_;
+            break;
+        case PhaseKind::kFree:
+            phase_total_pages_ = anon_pages_ > level ? anon_pages_ - level : 0;
+            demand_pages_ = anon_pages_ - phase_total_pages_;
+            break;
+        case PhaseKind::kCache: {
+            const uint64_t cache = memory_.cache_pages();
+            cache_grows_ = level > cache;
+            phase_total_pages_ = cache_grows_ ? level - cache : cache - level;
+            break;
+        }
+        case PhaseKind::kTouch:
+            phase_total_pages_ = phase.level_bytes != 0 ? level : anon_pages_;
+            break;
+        case PhaseKind::kHold:
+            break;
+    }
+}
+
+bool Workload::phase_work_done(const Phase& phase) const {
+    if (phase.kind == PhaseKind::kCache && cache_blocked_) {
+        return true;  // the cache cannot grow past LOW: as far as this phase gets
+    }
+    return phase_credited_pages_ >= phase_total_pages_;
+}
+
+void Workload::run_phase(const Phase& phase, uint64_t until_ns) {
+    uint64_t due = phase_total_pages_;
+    if (phase.rate_bytes_per_s != 0) {
+        const uint64_t elapsed = until_ns > phase_start_ns_ ? until_ns - phase_start_ns_ : 0;
+        due = min_u64(due, bytes_due(phase.rate_bytes_per_s, elapsed) / page_size_);
+    }
+    if (due <= phase_credited_pages_) {
+        return;
+    }
+    const uint64_t want = due - phase_credited_pages_;
+    switch (phase.kind) {
+        case PhaseKind::kAllocate:
+            allocate(want);
+            break;
+        case PhaseKind::kFree: {
+            const uint64_t freed = memory_.free_many(want);
+            counters_.pages_freed += freed;
+            anon_pages_ -= min_u64(freed, anon_pages_);
+            // Fewer anonymous pages than expected (freed by someone else): nothing more to do.
+            phase_credited_pages_ += want;
+            break;
+        }
+        case PhaseKind::kCache:
+            if (cache_grows_) {
+                cache_blocked_ = false;
+                grow_cache(want);
+            } else {
+                // kswapd may already have taken part of it: the level is what counts.
+                counters_.cache_pages_shrunk += memory_.shrink_cache(want);
+                phase_credited_pages_ += want;
+            }
+            break;
+        case PhaseKind::kTouch:
+            memory_.record_faults(0, want);
+            counters_.pages_touched += want;
+            tick_pages_ += want;
+            phase_credited_pages_ += want;
+            break;
+        case PhaseKind::kHold:
+            break;
+    }
+}
+
+void Workload::allocate(uint64_t pages) {
+    uint64_t remaining = pages;
+    owed_pages_ = 0;
+    while (remaining > 0) {
+        const uint64_t ask = min_u64(remaining, kChunkPages);
+        const uint64_t got = memory_.allocate_many(AllocationClass::kWorkload, ask, addresses_);
+        note_fresh_pages(addresses_, got);
+        anon_pages_ += got;
+        phase_credited_pages_ += got;
+        counters_.pages_allocated += got;
+        tick_pages_ += got;
+        remaining -= got;
+        if (got == ask) {
+            continue;
+        }
+        ++counters_.failed_allocations;
+        if (memory_.last_allocation_failure() == AllocationFailure::kOomDeferred) {
+            // The balloon is handing pages back: wait for them and keep wanting these.
+            owed_pages_ = remaining;
+            if (!stalled_) {
+                stalled_ = true;
+                ++counters_.stalled_ticks;
+            }
+        } else {
+            // The OOM killer ended the allocating task: this tick's pages are never obtained.
+            if (memory_.last_allocation_failure() == AllocationFailure::kOomKill) {
+                ++counters_.oom_kills_seen;
+            }
+            counters_.unmet_demand_pages += remaining;
+            phase_credited_pages_ += remaining;
+        }
+        return;
+    }
+}
+
+void Workload::grow_cache(uint64_t pages) {
+    uint64_t remaining = pages;
+    while (remaining > 0) {
+        const uint64_t ask = min_u64(remaining, kChunkPages);
+        const uint64_t got = memory_.grow_cache(ask, addresses_);
+        note_fresh_pages(addresses_, got);
+        phase_credited_pages_ += got;
+        counters_.cache_pages_grown += got;
+        tick_pages_ += got;
+        remaining -= got;
+        if (got < ask) {
+            cache_blocked_ = true;
+            return;
+        }
+    }
+}
+
+void Workload::drop_owed() {
+    counters_.unmet_demand_pages += owed_pages_;
+    owed_pages_ = 0;
+}
+
+void Workload::note_fresh_pages(const uint64_t* addresses, uint64_t count) {
+    for (uint64_t i = 0; i < count; ++i) {
+        if (run_bytes_ != 0 && addresses[i] == run_start_ + run_bytes_) {
+            run_bytes_ += page_size_;
+            continue;
+        }
+        flush_touch();
+        run_start_ = addresses[i];
+        run_bytes_ = page_size_;
+    }
+}
+
+void Workload::flush_touch() {
+    if (run_bytes_ == 0) {
+        return;
+    }
+    kernel_.hal().touch_memory(run_start_, run_bytes_);
+    ++counters_.touch_calls;
+    counters_.touched_bytes += run_bytes_;
+    run_bytes_ = 0;
+}
+
+}  // namespace vbsim::sw::guest

@@ -457,6 +457,7 @@ TEST(GuestMemory, OomNotifierThatDeflatesRescuesTheWorkload) {
                 self.memory->free_page(self.pages->back());
                 self.pages->pop_back();
             }
+            return uint64_t{0};  // synchronous: nothing left in flight
         },
         &deflater);
 
@@ -475,6 +476,118 @@ TEST(GuestMemory, OomNotifierThatDeflatesRescuesTheWorkload) {
     EXPECT_EQ(deflater.calls, 2);
     EXPECT_EQ(memory.counters().oom_events, 3u);
     EXPECT_EQ(memory.counters().oom_kills, 2u);
+    EXPECT_EQ(memory.counters().oom_deferred, 0u);
+    EXPECT_EQ(memory.last_allocation_failure(), AllocationFailure::kOomKill);
+    EXPECT_FALSE(memory.oom_rescue_pending());
+    memory.set_oom_notifier(nullptr, nullptr);
+}
+
+TEST(GuestMemory, LastAllocationFailureSaysWhyTheLatestCallCameBackShort) {
+    auto guest = make_guest(params_for(kGiB));
+    GuestMemory& memory = guest->memory;
+    const Watermarks marks = memory.watermarks();
+    EXPECT_EQ(memory.last_allocation_failure(), AllocationFailure::kNone);
+    inflate(memory, memory.total_pages() - marks.low_pages);
+    uint64_t address = 0;
+    EXPECT_FALSE(memory.allocate(AllocationClass::kBalloon, address));
+    EXPECT_EQ(memory.last_allocation_failure(), AllocationFailure::kRefused);
+    ASSERT_TRUE(memory.allocate(AllocationClass::kWorkload, address));  // into the reserve
+    EXPECT_EQ(memory.last_allocation_failure(), AllocationFailure::kNone);
+    memory.allocate_many(AllocationClass::kWorkload, marks.low_pages);
+    EXPECT_EQ(memory.last_allocation_failure(), AllocationFailure::kOomKill);
+    EXPECT_TRUE(memory.free_page(address));
+    ASSERT_TRUE(memory.allocate(AllocationClass::kWorkload, address));
+    EXPECT_EQ(memory.last_allocation_failure(), AllocationFailure::kNone);
+
+    std::vector<uint64_t> storage(4);
+    GuestMemory invalid(params_for(kGiB, 1000), storage.data(), storage.size());
+    EXPECT_EQ(invalid.allocate_many(AllocationClass::kWorkload, 5), 0u);
+    EXPECT_EQ(invalid.last_allocation_failure(), AllocationFailure::kRefused);
+}
+
+// A DEFLATE_ON_OOM driver that must wait for the host: it promises pages now and frees them
+// once the (simulated) ack arrives.
+struct AsyncDeflater {
+    GuestMemory* memory;
+    std::vector<uint64_t>* ballooned;
+    uint64_t batch = 256;
+    uint64_t sync_batch = 0;  // pages freed at once by the next call, as well
+    uint64_t in_flight = 0;
+    int calls = 0;
+    static uint64_t notify(void* context) {
+        auto& self = *static_cast<AsyncDeflater*>(context);
+        ++self.calls;
+        self.release(self.sync_batch);
+        self.sync_batch = 0;
+        if (self.in_flight == 0) {
+            self.in_flight = self.batch < self.ballooned->size() ? self.batch
+                                                                 : self.ballooned->size();
+        }
+        return self.in_flight;
+    }
+    void release(uint64_t count) {
+        for (uint64_t i = 0; i < count && !ballooned->empty(); ++i) {
+            memory->unmark_ballooned(ballooned->back());
+            memory->free_page(ballooned->back());
+            ballooned->pop_back();
+        }
+    }
+    void host_acked() {
+        release(in_flight);
+        in_flight = 0;
+    }
+};
+
+TEST(GuestMemory, OomNotifierThatPromisesPagesDefersTheFailureInsteadOfKilling) {
+    auto guest = make_guest(params_for(kGiB));
+    GuestMemory& memory = guest->memory;
+    memory.set_deflate_on_oom_accounting(true);
+    const Watermarks marks = memory.watermarks();
+    std::vector<uint64_t> ballooned = inflate(memory, memory.total_pages() - marks.low_pages);
+    AsyncDeflater deflater{&memory, &ballooned};
+    memory.set_oom_notifier(&AsyncDeflater::notify, &deflater);
+
+    EXPECT_EQ(memory.allocate_many(AllocationClass::kWorkload, 1000),
+              marks.low_pages - marks.min_pages);
+    EXPECT_EQ(deflater.calls, 1);
+    EXPECT_EQ(memory.counters().oom_events, 1u);
+    EXPECT_EQ(memory.counters().oom_deferred, 1u);
+    EXPECT_EQ(memory.counters().oom_kills, 0u);
+    EXPECT_EQ(memory.stat(balloon::kStatOomKills), 0u);
+    EXPECT_EQ(memory.last_allocation_failure(), AllocationFailure::kOomDeferred);
+    EXPECT_TRUE(memory.oom_rescue_pending());
+
+    // Still waiting for the host: the release in flight counts again, no kill.
+    uint64_t address = 0;
+    EXPECT_FALSE(memory.allocate(AllocationClass::kWorkload, address));
+    EXPECT_EQ(memory.counters().oom_deferred, 2u);
+    EXPECT_EQ(memory.counters().oom_kills, 0u);
+
+    // The ack arrives: 256 pages are back and the retry succeeds without the OOM path.
+    deflater.host_acked();
+    EXPECT_EQ(memory.free_pages(), marks.min_pages + 256);
+    EXPECT_EQ(memory.allocate_many(AllocationClass::kWorkload, 256), 256u);
+    EXPECT_EQ(memory.last_allocation_failure(), AllocationFailure::kNone);
+    EXPECT_FALSE(memory.oom_rescue_pending());
+    EXPECT_EQ(memory.counters().oom_events, 2u);
+
+    // A notifier that frees some pages at once and promises more: the synchronous pages are
+    // used first (retry while free rose), then the failure is deferred.
+    deflater.sync_batch = 8;
+    EXPECT_EQ(memory.allocate_many(AllocationClass::kWorkload, 100), 8u);
+    EXPECT_EQ(deflater.calls, 4);
+    EXPECT_EQ(memory.counters().oom_events, 4u);
+    EXPECT_EQ(memory.counters().oom_deferred, 3u);
+    EXPECT_TRUE(memory.oom_rescue_pending());
+
+    // Balloon empty: nothing to promise, so it is a kill.
+    ballooned.clear();
+    deflater.in_flight = 0;
+    deflater.sync_batch = 0;
+    EXPECT_FALSE(memory.allocate(AllocationClass::kWorkload, address));
+    EXPECT_EQ(memory.counters().oom_kills, 1u);
+    EXPECT_EQ(memory.counters().oom_deferred, 3u);
+    EXPECT_EQ(memory.last_allocation_failure(), AllocationFailure::kOomKill);
     memory.set_oom_notifier(nullptr, nullptr);
 }
 
@@ -528,6 +641,24 @@ TEST(GuestMemory, CacheGrowsOnlyDownToLowAndFreeManyLeavesIt) {
     EXPECT_TRUE(memory.free_page(memory.page_address(0)));
     EXPECT_EQ(memory.cache_pages(), 2u);
     EXPECT_EQ(memory.anon_pages(), 0u);
+}
+
+TEST(GuestMemory, GrowCacheReportsTheNewPagesAddresses) {
+    auto guest = make_guest(params_for(kGiB));
+    GuestMemory& memory = guest->memory;
+    ASSERT_EQ(memory.allocate_many(AllocationClass::kBalloon, 2), 2u);
+    std::vector<uint64_t> addresses(100, 0);
+    ASSERT_EQ(memory.grow_cache(100, addresses.data()), 100u);
+    for (uint64_t i = 0; i < 100; ++i) {
+        EXPECT_EQ(addresses[i], memory.page_address(i + 2));
+        EXPECT_TRUE(memory.is_workload_page(addresses[i]));
+    }
+    // Stopped at LOW: only the pages taken are written.
+    const uint64_t room = memory.free_pages() - memory.watermarks().low_pages;
+    std::vector<uint64_t> rest(room + 10, 0);
+    EXPECT_EQ(memory.grow_cache(room + 10, rest.data()), room);
+    EXPECT_EQ(rest[room - 1], memory.page_address(room + 101));
+    EXPECT_EQ(rest[room], 0u);
 }
 
 TEST(GuestMemory, FreeManyNeverTouchesBalloonPagesInBetween) {

@@ -1,0 +1,86 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <systemc>
+
+#include "models/balloon/balloon_device.h"
+#include "models/host/balloon_host_link.h"
+#include "models/host/host_memory.h"
+#include "models/interconnect/router.h"
+#include "models/memory/memory.h"
+#include "models/virtio/virtio_mmio.h"
+#include "platform/guest_cpu.h"
+#include "platform/scenario.h"
+#include "sw/balloon/balloon_driver.h"
+#include "sw/guest/guest_memory.h"
+#include "sw/guest/workload.h"
+
+namespace vbsim::platform {
+
+// One virtual machine: its own bus and guest-physical address space (RAM and the
+// virtio-mmio balloon), the guest CPU running the kernel, the guest memory model,
+// the balloon driver and the workload, and its link to the host's RAM pool.
+//
+//   GuestCpu ──► Router ──┬─► Memory (guest RAM; the first pages hold the driver's rings)
+//                  ▲      └─► VirtioMmio ── BalloonDevice ── BalloonHostLink ──► HostMemory
+//                  └──────────── DMA ────┘
+class GuestNode : public sc_core::sc_module {
+  public:
+    GuestNode(const sc_core::sc_module_name& name, const GuestConfig& guest,
+              const PlatformSection& platform, models::HostMemory& host);
+    ~GuestNode() override;
+
+    const GuestConfig& config() const { return config_; }
+    const std::string& guest_name() const { return config_.name; }
+
+    // Guest-side actions run in the guest CPU's context.
+    void freeze();
+    void restore();
+    void remove();
+    void replace_workload(const std::vector<WorkloadPhaseConfig>& phases);
+    // Host side: resets the virtio device under the driver's feet (like a device_reset).
+    void reset_device();
+
+    GuestCpu& cpu() { return cpu_; }
+    models::Router& bus() { return bus_; }
+    models::Memory& ram() { return ram_; }
+    models::BalloonDevice& balloon() { return balloon_; }
+    models::VirtioMmio& transport() { return transport_; }
+    sw::guest::GuestMemory& memory() { return *memory_; }
+    sw::balloon::BalloonDriver& driver() { return *driver_; }
+    sw::guest::Workload& workload() { return *workload_; }
+    models::GuestId host_id() const { return host_id_; }
+    sc_core::sc_signal<bool>& irq() { return irq_; }
+    // Guest RAM the driver reserved for rings and buffers (not in GuestMemory).
+    uint64_t driver_region_bytes() const { return driver_region_bytes_; }
+
+  private:
+    void boot();
+    static std::vector<sw::guest::Phase> to_phases(const std::vector<WorkloadPhaseConfig>& phases);
+
+    GuestConfig config_;
+    models::HostMemory& host_;
+    models::GuestId host_id_;
+    uint64_t driver_region_bytes_ = 0;
+
+    GuestCpu cpu_;
+    models::Router bus_;
+    models::Memory ram_;
+    models::BalloonDevice balloon_;
+    models::VirtioMmio transport_;
+    sc_core::sc_signal<bool> irq_;
+    models::BalloonHostLink host_link_;
+
+    std::vector<uint64_t> memory_storage_;
+    std::unique_ptr<sw::guest::GuestMemory> memory_;
+    std::vector<uint64_t> driver_storage_;
+    std::unique_ptr<sw::balloon::BalloonDriver> driver_;
+    std::unique_ptr<sw::guest::Workload> workload_;
+    std::vector<sw::guest::Phase> phases_;  // the workload reads them in place
+};
+
+}  // namespace vbsim::platform

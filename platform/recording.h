@@ -1,0 +1,134 @@
+#pragma once
+
+// What a run records: periodic samples of every guest and the host, the events
+// that happened, and the end-of-run summary with check results. Writers in
+// platform/output_*.h turn it into files; nothing here depends on wall-clock time,
+// so the same scenario and seed give byte-identical outputs.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <systemc>
+
+namespace vbsim::platform {
+
+struct GuestSample {
+    uint64_t target_pages = 0;     // num_pages in the device config (4 KiB)
+    uint64_t actual_pages = 0;     // what the driver last wrote into `actual`
+    uint64_t ballooned_pages = 0;  // what the device actually holds
+    uint64_t free_bytes = 0;       // guest MemFree
+    uint64_t available_bytes = 0;  // guest MemAvailable
+    uint64_t total_bytes = 0;      // guest MemTotal (drops with the balloon without DEFLATE_ON_OOM)
+    uint64_t demand_bytes = 0;     // what the workload is heading for
+    uint64_t workload_bytes = 0;   // what the workload holds
+    uint64_t resident_bytes = 0;   // host memory backing this guest
+    uint64_t oom_kills = 0;        // cumulative
+    uint64_t oom_deferred = 0;     // cumulative: OOMs a balloon deflate rescued
+    uint64_t alloc_stalls = 0;     // cumulative
+    uint64_t interrupts = 0;       // cumulative, taken by the guest CPU
+    uint64_t notifies = 0;         // cumulative QueueNotify writes
+    uint64_t dma_bytes = 0;        // cumulative device DMA
+    uint64_t bus_transactions = 0;  // cumulative, on this guest's bus
+};
+
+struct Sample {
+    sc_core::sc_time time = sc_core::SC_ZERO_TIME;
+    int64_t host_free_bytes = 0;      // negative when the host is overcommitted and short
+    std::vector<GuestSample> guests;  // same order as Recording::guest_names
+};
+
+struct EventRecord {
+    sc_core::sc_time time = sc_core::SC_ZERO_TIME;
+    std::string guest;  // empty for host-wide events
+    std::string what;   // e.g. "set target 131072 pages", "freeze", "auto policy: 1000 -> 2000"
+};
+
+struct Recording {
+    std::vector<std::string> guest_names;
+    std::vector<uint64_t> guest_ram_bytes;
+    uint64_t host_ram_bytes = 0;
+    std::vector<Sample> samples;
+    std::vector<EventRecord> events;
+};
+
+// One target change and when the guest got there (actual == target).
+struct TargetEpisode {
+    sc_core::sc_time set_at = sc_core::SC_ZERO_TIME;
+    uint64_t from_pages = 0;
+    uint64_t to_pages = 0;
+    bool reached = false;
+    sc_core::sc_time reached_at = sc_core::SC_ZERO_TIME;
+};
+
+struct GuestSummary {
+    std::string name;
+    uint64_t ram_bytes = 0;
+    uint32_t page_size = 4096;
+    uint32_t transport_version = 2;
+    std::string negotiated_features;  // e.g. "MUST_TELL_HOST STATS_VQ DEFLATE_ON_OOM EVENT_IDX"
+    uint64_t final_target_pages = 0;
+    uint64_t final_actual_pages = 0;
+    uint64_t final_ballooned_pages = 0;
+    uint64_t pages_inflated = 0;
+    uint64_t pages_deflated = 0;
+    uint64_t inflate_buffers = 0;
+    uint64_t deflate_buffers = 0;
+    double inflate_rate_pages_per_s = 0.0;  // simulated time spent inflating
+    double deflate_rate_pages_per_s = 0.0;
+    std::vector<TargetEpisode> episodes;
+    uint64_t notifies = 0;
+    uint64_t interrupts = 0;
+    uint64_t config_changes = 0;
+    uint64_t bus_transactions = 0;
+    double bus_utilisation = 0.0;  // busy time / simulated time, guest RAM region
+    uint64_t dma_bytes = 0;
+    uint64_t oom_kills = 0;
+    uint64_t oom_deferred = 0;
+    uint64_t oom_deflations = 0;
+    uint64_t alloc_stalls = 0;
+    uint64_t balloon_alloc_failures = 0;
+    uint64_t retries = 0;
+    uint64_t stats_updates = 0;
+    uint64_t invalid_pfns = 0;
+    uint64_t needs_reset_events = 0;
+    std::string driver_state;  // running, frozen, removed, failed
+};
+
+struct CheckResult {
+    std::string name;
+    bool passed = false;
+    std::string measured;  // human-readable, e.g. "1.84 s"
+    std::string bound;     // e.g. "< 2 s"
+};
+
+struct RunSummary {
+    std::string scenario;
+    std::string description;
+    uint64_t seed = 0;
+    sc_core::sc_time simulated_time = sc_core::SC_ZERO_TIME;
+    uint64_t host_ram_bytes = 0;
+    int64_t host_free_min_bytes = 0;
+    sc_core::sc_time host_free_min_at = sc_core::SC_ZERO_TIME;
+    int64_t host_free_final_bytes = 0;
+    double overcommit_ratio = 0.0;
+    std::vector<GuestSummary> guests;
+    std::vector<CheckResult> checks;
+
+    // Filled only with --profile: wall-clock figures vary run to run.
+    bool has_profile = false;
+    double wall_seconds = 0.0;
+    double pages_per_wall_second = 0.0;
+    double transactions_per_wall_second = 0.0;
+
+    bool all_checks_passed() const {
+        for (const CheckResult& check : checks) {
+            if (!check.passed) {
+                return false;
+            }
+        }
+        return true;
+    }
+};
+
+}  // namespace vbsim::platform

@@ -1,0 +1,238 @@
+#pragma once
+
+// The traditional virtio memory balloon driver (device ID 5), with the behaviour of Linux's
+// drivers/virtio/virtio_balloon.c and the regressions in its history, written as handlers for
+// the guest kernel's event loop (interrupt, work, timer) instead of a kernel thread.
+// Bare-metal: <stdint.h>/<stddef.h> only, no exceptions, no allocation; the bitmap of
+// ballooned pages lives in storage the caller hands in (size it with storage_words_for()).
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "spec/virtio.h"
+#include "sw/guest/guest_memory.h"
+#include "sw/guest/kernel.h"
+#include "sw/virtio/virtio_mmio_device.h"
+#include "sw/virtio/virtqueue.h"
+
+namespace vbsim::sw::balloon {
+
+struct BalloonDriverParams {
+    uint64_t mmio_base = 0;     // the virtio-mmio register window
+    unsigned int irq_line = 0;  // its interrupt line on guest::Kernel
+    // The driver's feature table (device-type bits); negotiated = table ∩ device. Only the
+    // bits this driver implements are offered: MUST_TELL_HOST, STATS_VQ, DEFLATE_ON_OOM.
+    uint64_t driver_features = spec::feature::bit(spec::balloon::kFeatureMustTellHost) |
+                               spec::feature::bit(spec::balloon::kFeatureStatsVq) |
+                               spec::feature::bit(spec::balloon::kFeatureDeflateOnOom);
+    bool use_event_idx = true;  // offer RING_EVENT_IDX
+    uint32_t queue_size = 128;  // requested entries per queue (QEMU: 128), <= kMaxQueueSize
+    // 4 KiB PFNs per inflate/deflate buffer: 1..256 (Linux VIRTIO_BALLOON_ARRAY_PFNS_MAX).
+    // A round moves at least one guest page.
+    uint32_t pfns_per_round = spec::balloon::kMaxPfnsPerBuffer;
+    uint64_t retry_delay_ns = 200'000'000;  // after a failed balloon allocation (Linux 200 ms)
+    uint64_t oom_release_pages = 256;       // 4 KiB pages per OOM notification (Linux 256)
+    // Guest-physical RAM for the driver's rings (3 queues), one PFN buffer per queue and the
+    // stats buffer; not managed by GuestMemory. Needs dma_region_bytes_for(queue_size).
+    uint64_t dma_region_base = 0;
+    uint64_t dma_region_bytes = 0;
+    uint64_t cpu_cost_per_page_ns = 150;    // guest work per page allocated or freed
+    uint64_t cpu_cost_per_round_ns = 2000;  // guest work per inflate/deflate round
+    // Stats tags reported, 0..stats_tags-1 (16 = Linux 6.12+, 10 = Linux 4.x-6.11).
+    uint32_t stats_tags = spec::balloon::kStatTagCount;
+    // With DEFLATE_ON_OOM negotiated, register oom_notifier() as GuestMemory's OOM notifier
+    // at probe (Linux registers its notifier in probe).
+    bool register_oom_notifier = true;
+};
+
+enum class BalloonState : uint8_t {
+    kUnprobed,
+    kRunning,
+    kFreezing,  // leaking everything before the device reset (S4)
+    kFrozen,    // device reset, queues gone; restore() brings it back
+    kRemoving,  // leaking everything before the device reset (driver unbind)
+    kRemoved,
+    kFailed,  // probe/restore failed, DEVICE_NEEDS_RESET or a broken queue: nothing more runs
+};
+
+const char* state_name(BalloonState state);
+
+struct BalloonDriverCounters {
+    uint64_t inflate_rounds = 0;  // buffers sent on inflateq
+    uint64_t deflate_rounds = 0;  // buffers sent on deflateq
+    uint64_t pfns_inflated = 0;   // 4 KiB PFNs sent on inflateq
+    uint64_t pfns_deflated = 0;   // 4 KiB PFNs sent on deflateq
+    uint64_t inflate_acks = 0;
+    uint64_t deflate_acks = 0;
+    uint64_t alloc_failures = 0;  // rounds stopped short by the allocator
+    uint64_t retries = 0;         // retry timer expiries
+    uint64_t stats_updates = 0;   // stats buffers posted, the initial one included
+    uint64_t oom_notifications = 0;
+    uint64_t oom_deflations = 0;     // notifications that promised pages
+    uint64_t oom_pages_promised = 0;  // 4 KiB pages
+    uint64_t interrupts = 0;
+    uint64_t config_changes = 0;
+    uint64_t actual_writes = 0;
+    uint64_t kicks = 0;  // QueueNotify writes
+    uint64_t errors = 0;  // device failures, broken queues, accounting refusals
+    uint64_t wrong_state_calls = 0;
+};
+
+class BalloonDriver {
+  public:
+    static constexpr uint16_t kInflateQueue = 0;
+    static constexpr uint16_t kDeflateQueue = 1;
+    static constexpr uint16_t kStatsQueue = 2;  // only with STATS_VQ
+    static constexpr uint32_t kMaxQueueSize = 256;
+    static constexpr uint64_t kSupportedFeatures =
+        spec::feature::bit(spec::balloon::kFeatureMustTellHost) |
+        spec::feature::bit(spec::balloon::kFeatureStatsVq) |
+        spec::feature::bit(spec::balloon::kFeatureDeflateOnOom);
+
+    // Words of bitmap storage for a guest of `guest_pages` pages.
+    static size_t storage_words_for(uint64_t guest_pages);
+    // Bytes of DMA region needed for queues of `queue_size` entries (any transport version).
+    static uint64_t dma_region_bytes_for(uint32_t queue_size);
+
+    BalloonDriver(guest::Kernel& kernel, guest::GuestMemory& memory,
+                  const BalloonDriverParams& params, uint64_t* bitmap_storage,
+                  size_t storage_words);
+    BalloonDriver(const BalloonDriver&) = delete;
+    BalloonDriver& operator=(const BalloonDriver&) = delete;
+
+    // Binds to the device: handshake, queues, interrupt handler, first stats buffer, and the
+    // resize work when the host already wants pages.
+    virtio::Result probe();
+    // DEFLATE_ON_OOM only (else 0): starts an urgent leak of up to oom_release_pages 4 KiB
+    // pages, told to the host first; the pages return to GuestMemory on the host's ack (at
+    // once when the device already acked). Returns the 4 KiB pages promised by this call: 0
+    // while an earlier OOM release is still outstanding. The host's target is unchanged, so
+    // the balloon refills afterwards ("balloon thrashing").
+    uint64_t oom_notify();
+    // Suspend to disk: leak everything (in rounds, host told first), then reset the device and
+    // drop the queues; state() is kFrozen once done (at once when the balloon is empty).
+    void freeze();
+    // From kFrozen: the same queue set-up as probe, DRIVER_OK, refill towards the target.
+    void restore();
+    // Unbind: deflate everything, then reset; state() is kRemoved once done. From kFailed the
+    // device is reset at once and the pages it holds stay lost.
+    void remove();
+
+    // GuestMemory OOM notifier (context = the driver): oom_notify(), then returns the 4 KiB
+    // pages promised to the OOM path and not yet freed.
+    static uint64_t oom_notifier(void* context);
+
+    // ---- queries ------------------------------------------------------------------------
+    BalloonState state() const { return state_; }
+    // 4 KiB pages in the balloon (inflates the host acknowledged, deflates it did not yet).
+    uint64_t num_pages() const { return num_pages_; }
+    // The host's target as last read, aligned up to whole guest pages (4 KiB pages).
+    uint64_t target_pages() const { return target_pages_; }
+    // target - num_pages, signed: negative when deflating. Reads the config space.
+    int64_t towards_target();
+    uint64_t negotiated_features() const { return features_; }
+    bool has_feature(unsigned feature_bit) const {
+        return feature_bit < 64 && (features_ & spec::feature::bit(feature_bit)) != 0;
+    }
+    uint64_t pfns_per_page() const { return pfns_per_page_; }
+    bool stats_requested() const { return stats_requested_; }
+    bool inflate_in_flight() const { return inflate_count_ != 0; }
+    bool deflate_in_flight() const { return deflate_count_ != 0; }
+    // 4 KiB pages promised to the OOM path: not yet sent to the host / sent, not yet acked.
+    uint64_t oom_pages_pending() const { return oom_debt_pfns_; }
+    uint64_t oom_pages_in_flight() const {
+        return oom_deflate_in_flight_ ? uint64_t{deflate_count_} * pfns_per_page_ : 0;
+    }
+    bool retry_pending() const { return retry_timer_.armed(); }
+    uint64_t retry_deadline_ns() const { return retry_timer_.deadline_ns(); }
+    const BalloonDriverCounters& counters() const { return counters_; }
+    const virtio::VirtioMmioDevice& device() const { return device_; }
+    // Why the last probe/restore failed (kOk otherwise).
+    virtio::Result last_error() const { return last_error_; }
+
+  private:
+    enum Token : uint64_t { kTokenInflate = 1, kTokenDeflate = 2, kTokenStats = 3 };
+
+    static void interrupt_handler(void* context);
+    static void resize_work_function(void* context);
+    static void used_work_function(void* context);
+    static void stats_work_function(void* context);
+    static void retry_timer_function(void* context);
+
+    bool layout_dma_region();
+    virtio::Result init_vqs();
+    void update_balloon_size();
+    void fill_balloon(uint64_t pfns);
+    void leak_balloon(uint64_t pfns, bool for_oom);
+    void reclaim_used(virtio::Virtqueue& queue);
+    void inflate_acked();
+    void deflate_acked();
+    bool post_stats();  // false when the queue refused the buffer
+    void write_actual();
+    void kick(virtio::Virtqueue& queue);
+    void start_drain(BalloonState draining_state);
+    void finish_drain();
+    void drop_queues();
+    void fail();
+    bool draining() const {
+        return state_ == BalloonState::kFreezing || state_ == BalloonState::kRemoving;
+    }
+    bool active() const { return state_ == BalloonState::kRunning || draining(); }
+    uint64_t round_up_to_page(uint64_t pfns) const {
+        return (pfns + pfns_per_page_ - 1) / pfns_per_page_ * pfns_per_page_;
+    }
+
+    guest::Kernel& kernel_;
+    guest::GuestMemory& memory_;
+    hal::Hal& hal_;
+    BalloonDriverParams params_;
+    virtio::VirtioMmioDevice device_;
+    BalloonState state_ = BalloonState::kUnprobed;
+    virtio::Result last_error_ = virtio::Result::kOk;
+    bool configured_ = false;  // constructor arguments were usable
+    uint64_t features_ = 0;
+    uint64_t pfns_per_page_ = 1;
+    uint32_t pages_per_round_ = 1;
+    uint32_t queue_size_ = 0;
+    uint32_t stats_tags_ = 0;
+    bool oom_notifier_registered_ = false;
+
+    // Set = not ballooned (or on its way out), so find_first_clear_word() finds a ballooned
+    // page in O(log n).
+    guest::HierarchicalBitmap in_guest_;
+
+    uint64_t num_pages_ = 0;     // 4 KiB pages
+    uint64_t target_pages_ = 0;  // 4 KiB pages, aligned up to guest pages
+    uint64_t oom_debt_pfns_ = 0;
+    bool oom_deflate_in_flight_ = false;
+    bool stats_requested_ = false;  // starts cleared (Linux 169c246a)
+
+    guest::Work resize_work_;
+    guest::Work used_work_;
+    guest::Work stats_work_;
+    guest::Timer retry_timer_;
+
+    virtio::Virtqueue inflate_vq_;
+    virtio::Virtqueue deflate_vq_;
+    virtio::Virtqueue stats_vq_;
+    virtio::Virtqueue::Slot slots_[3][kMaxQueueSize] = {};
+
+    // Guest-physical placement inside the DMA region.
+    uint64_t ring_base_[3] = {};
+    uint64_t ring_bytes_ = 0;
+    uint64_t pfn_buffer_[2] = {};
+    uint64_t stats_buffer_ = 0;
+
+    // The guest pages of the buffer in flight on each queue.
+    uint64_t inflate_pages_[spec::balloon::kMaxPfnsPerBuffer] = {};
+    uint32_t inflate_count_ = 0;
+    uint64_t deflate_pages_[spec::balloon::kMaxPfnsPerBuffer] = {};
+    uint32_t deflate_count_ = 0;
+    // Staging for one hal.ram_write per buffer.
+    uint8_t pfn_bytes_[spec::balloon::kMaxPfnsPerBuffer * 4] = {};
+    uint8_t stats_bytes_[spec::balloon::kStatTagCount * spec::balloon::kStatEntrySize] = {};
+
+    BalloonDriverCounters counters_;
+};
+
+}  // namespace vbsim::sw::balloon

@@ -1,0 +1,152 @@
+#pragma once
+
+// The memory-pressure generator a scenario describes: a list of phases that grow and shrink
+// anonymous memory and page cache at given rates, driven by a kernel timer tick. It allocates
+// as a Linux task would (AllocationClass::kWorkload, through the OOM path) and reports fresh
+// pages to the platform with hal.touch_memory(). Bare-metal: no allocation, the phase list
+// and the objects it uses belong to the caller.
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sw/guest/guest_memory.h"
+#include "sw/guest/kernel.h"
+
+namespace vbsim::sw::guest {
+
+enum class PhaseKind : uint8_t {
+    // Grow the workload's anonymous memory at `rate_bytes_per_s` up to `level_bytes`.
+    kAllocate,
+    // Shrink it at `rate_bytes_per_s` down to `level_bytes`.
+    kFree,
+    // Do nothing for `duration_ns` (0: a zero-length phase).
+    kHold,
+    // Grow or shrink the page cache towards `level_bytes` at `rate_bytes_per_s`. Growth stops
+    // at LOW (Linux recycles older cache instead), which also ends an untimed phase.
+    kCache,
+    // Re-touch `level_bytes` of resident memory (0: the anonymous memory held when the phase
+    // starts) at `rate_bytes_per_s`: minor faults and CPU cost only, no new pages.
+    kTouch,
+};
+
+struct Phase {
+    PhaseKind kind = PhaseKind::kHold;
+    uint64_t level_bytes = 0;       // rounded up to whole guest pages
+    uint64_t rate_bytes_per_s = 0;  // 0: all at once, on the phase's first tick
+    // How long the phase lasts; after reaching its level a timed phase waits out the rest.
+    // 0: the phase ends once its level is reached (or its work is dropped, see Workload).
+    uint64_t duration_ns = 0;
+};
+
+struct WorkloadParams {
+    uint64_t tick_ns = 1'000'000;    // period of the kernel timer that drives the phases
+    uint64_t cost_per_page_ns = 250;  // guest CPU time per page allocated, cached or touched
+};
+
+struct WorkloadCounters {
+    uint64_t ticks = 0;
+    uint64_t pages_allocated = 0;  // anonymous pages obtained
+    uint64_t pages_freed = 0;      // anonymous pages given back by kFree
+    uint64_t cache_pages_grown = 0;
+    uint64_t cache_pages_shrunk = 0;
+    uint64_t pages_touched = 0;       // re-touched by kTouch (minor faults)
+    uint64_t failed_allocations = 0;  // allocation calls that came back short
+    uint64_t stalled_ticks = 0;       // ticks that waited for an OOM rescue (deferred OOM)
+    uint64_t oom_kills_seen = 0;      // allocation calls ended by an OOM kill
+    // Pages wanted but never obtained: dropped by an OOM kill, or still owed when a timed
+    // phase ended or the phases were replaced.
+    uint64_t unmet_demand_pages = 0;
+    uint64_t touch_calls = 0;  // hal.touch_memory() calls (contiguous pages coalesced)
+    uint64_t touched_bytes = 0;
+    uint64_t cpu_cost_ns = 0;
+};
+
+class Workload {
+  public:
+    // Addresses fetched per GuestMemory call (the array lives in the object).
+    static constexpr size_t kChunkPages = 512;
+
+    Workload(Kernel& kernel, GuestMemory& memory, const WorkloadParams& params = {});
+    Workload(const Workload&) = delete;
+    Workload& operator=(const Workload&) = delete;
+    ~Workload();
+
+    // Uses `phases` (count entries; the array must outlive its use, it is not copied). After
+    // the last phase the workload idles, or starts over from the first with `repeat`. While
+    // running, the new list starts at once from its first phase: memory already held stays,
+    // owed pages are dropped (counted as unmet demand).
+    void set_phases(const Phase* phases, size_t count, bool repeat = false);
+    // Starts the phase list from the first phase and the tick timer. Restarting after stop()
+    // starts over; memory held stays held.
+    void start();
+    // Stops the tick; memory stays held.
+    void stop();
+
+    bool running() const { return running_; }
+    // Index of the current phase; phase_count() once the list is done (or empty).
+    size_t phase_index() const { return phase_index_; }
+    size_t phase_count() const { return phase_count_; }
+    bool finished() const { return phase_index_ >= phase_count_; }
+    // Passes through the whole list so far (with repeat).
+    uint64_t cycles_completed() const { return cycles_completed_; }
+
+    // Anonymous bytes the workload wants right now: the level the current kAllocate / kFree
+    // phase heads to, otherwise what it holds.
+    uint64_t demand_bytes() const { return demand_pages_ * page_size_; }
+    uint64_t anon_bytes() const { return anon_pages_ * page_size_; }
+    uint64_t anon_pages() const { return anon_pages_; }
+    // The latest tick ended in a deferred OOM: it waits for the rescue, keeping its demand.
+    bool stalled() const { return stalled_; }
+    // Pages due by now that a deferred OOM left unallocated (retried next tick).
+    uint64_t owed_pages() const { return owed_pages_; }
+    const WorkloadCounters& counters() const { return counters_; }
+    const WorkloadParams& params() const { return params_; }
+
+  private:
+    static void on_tick(void* context);
+    void tick();
+    // Begins phase `index` at `start_ns`; past the end, the workload idles.
+    void enter_phase(size_t index, uint64_t start_ns);
+    // Moves past the current phase, wrapping with repeat.
+    void advance(uint64_t start_ns);
+    // Does the current phase's work due by `until_ns`.
+    void run_phase(const Phase& phase, uint64_t until_ns);
+    bool phase_work_done(const Phase& phase) const;
+    // Drops what the current phase still owes, counting it as unmet demand.
+    void drop_owed();
+    void allocate(uint64_t pages);
+    void grow_cache(uint64_t pages);
+    // Coalesces fresh pages into runs for hal.touch_memory().
+    void note_fresh_pages(const uint64_t* addresses, uint64_t count);
+    void flush_touch();
+    void arm_next_tick(uint64_t now_ns);
+
+    Kernel& kernel_;
+    GuestMemory& memory_;
+    WorkloadParams params_;
+    uint64_t page_size_;
+    Timer timer_;
+    const Phase* phases_ = nullptr;
+    size_t phase_count_ = 0;
+    bool repeat_ = false;
+    bool running_ = false;
+    size_t phase_index_ = 0;
+    uint64_t cycles_completed_ = 0;
+    // Current phase: its start, the pages it plans to move, how many it has done or dropped.
+    uint64_t phase_start_ns_ = 0;
+    uint64_t phase_total_pages_ = 0;
+    uint64_t phase_credited_pages_ = 0;
+    bool cache_grows_ = false;
+    bool cache_blocked_ = false;
+    bool stalled_ = false;
+    uint64_t owed_pages_ = 0;
+    uint64_t anon_pages_ = 0;
+    uint64_t demand_pages_ = 0;
+    uint64_t tick_pages_ = 0;  // pages to charge CPU time for this tick
+    uint64_t run_start_ = 0;   // pending touch_memory() run
+    uint64_t run_bytes_ = 0;
+    uint64_t addresses_[kChunkPages] = {};
+    WorkloadCounters counters_;
+};
+
+}  // namespace vbsim::sw::guest
