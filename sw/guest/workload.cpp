@@ -55,6 +55,7 @@ void Workload::set_phases(const Phase* phases, size_t count, bool repeat) {
     phase_count_ = phases != nullptr ? count : 0;
     repeat_ = repeat;
     if (!running_) {
+        begin_on_start_ = true;
         return;
     }
     enter_phase(0, kernel_.now_ns());
@@ -70,13 +71,23 @@ void Workload::start() {
         return;
     }
     running_ = true;
-    enter_phase(0, kernel_.now_ns());
+    const uint64_t now = kernel_.now_ns();
+    if (begin_on_start_) {
+        begin_on_start_ = false;
+        enter_phase(0, now);
+    } else if (now > stopped_at_ns_) {
+        // Frozen time does not count: shift the phase's start past it.
+        phase_start_ns_ = saturating_add(phase_start_ns_, now - stopped_at_ns_);
+    }
     if (!finished()) {
         kernel_.arm(timer_, params_.tick_ns);
     }
 }
 
 void Workload::stop() {
+    if (running_) {
+        stopped_at_ns_ = kernel_.now_ns();
+    }
     running_ = false;
     stalled_ = false;
     kernel_.cancel(timer_);

@@ -39,7 +39,7 @@ struct Phase {
 };
 
 struct WorkloadParams {
-    uint64_t tick_ns = 1'000'000;    // period of the kernel timer that drives the phases
+    uint64_t tick_ns = 1'000'000;     // period of the kernel timer that drives the phases
     uint64_t cost_per_page_ns = 250;  // guest CPU time per page allocated, cached or touched
 };
 
@@ -74,10 +74,11 @@ class Workload {
     // Uses `phases` (count entries; the array must outlive its use, it is not copied). After
     // the last phase the workload idles, or starts over from the first with `repeat`. While
     // running, the new list starts at once from its first phase: memory already held stays,
-    // owed pages are dropped (counted as unmet demand).
+    // owed pages are dropped (counted as unmet demand). While stopped, start() begins it.
     void set_phases(const Phase* phases, size_t count, bool repeat = false);
-    // Starts the phase list from the first phase and the tick timer. Restarting after stop()
-    // starts over; memory held stays held.
+    // Starts the tick. The first start (or the first after set_phases() while stopped) begins
+    // the first phase; after stop() (a guest freeze) it resumes where it was, the stopped time
+    // not counting towards the phase's rate or duration.
     void start();
     // Stops the tick; memory stays held.
     void stop();
@@ -130,6 +131,8 @@ class Workload {
     size_t phase_count_ = 0;
     bool repeat_ = false;
     bool running_ = false;
+    bool begin_on_start_ = true;  // start() begins the list instead of resuming it
+    uint64_t stopped_at_ns_ = 0;
     size_t phase_index_ = 0;
     uint64_t cycles_completed_ = 0;
     // Current phase: its start, the pages it plans to move, how many it has done or dropped.

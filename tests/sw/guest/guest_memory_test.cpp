@@ -520,8 +520,8 @@ struct AsyncDeflater {
         self.release(self.sync_batch);
         self.sync_batch = 0;
         if (self.in_flight == 0) {
-            self.in_flight = self.batch < self.ballooned->size() ? self.batch
-                                                                 : self.ballooned->size();
+            self.in_flight =
+                self.batch < self.ballooned->size() ? self.batch : self.ballooned->size();
         }
         return self.in_flight;
     }
