@@ -4,8 +4,8 @@ namespace vbsim::sw::balloon {
 
 namespace sb = spec::balloon;
 using virtio::Result;
-using virtio::Virtqueue;
 using virtio::VirtioMmioDevice;
+using virtio::Virtqueue;
 
 namespace {
 
@@ -114,8 +114,8 @@ BalloonDriver::BalloonDriver(guest::Kernel& kernel, guest::GuestMemory& memory,
     pages_per_round_ = pages == 0 ? 1 : static_cast<uint32_t>(pages);
     // Buffers carry le32 PFNs: RAM must end below 16 TiB.
     const uint64_t last_pfn =
-        guest::GuestMemory::pfn_of(memory.page_address(memory.total_pages() - 1)) +
-        pfns_per_page_ - 1;
+        guest::GuestMemory::pfn_of(memory.page_address(memory.total_pages() - 1)) + pfns_per_page_ -
+        1;
     if (last_pfn > UINT32_MAX ||
         !in_guest_.init(memory.total_pages(), bitmap_storage, storage_words, true)) {
         return;
@@ -468,14 +468,28 @@ void BalloonDriver::inflate_acked() {
     if (inflate_count_ == 0) {
         return;
     }
+    // The allocator hands out pages in ascending runs: clear their bits a word at a time.
+    uint64_t word_index = UINT64_MAX;
+    uint64_t mask = 0;
     for (uint32_t i = 0; i < inflate_count_; ++i) {
         uint64_t index = 0;
         if (!memory_.mark_ballooned(inflate_pages_[i])) {
             ++counters_.errors;
         }
-        if (memory_.page_index_of(inflate_pages_[i], index)) {
-            in_guest_.clear(index);
+        if (!memory_.page_index_of(inflate_pages_[i], index)) {
+            continue;
         }
+        if ((index >> 6) != word_index) {
+            if (mask != 0) {
+                in_guest_.clear_bits(word_index, mask);
+            }
+            word_index = index >> 6;
+            mask = 0;
+        }
+        mask |= uint64_t{1} << (index & 63);
+    }
+    if (mask != 0) {
+        in_guest_.clear_bits(word_index, mask);
     }
     num_pages_ += uint64_t{inflate_count_} * pfns_per_page_;
     inflate_count_ = 0;

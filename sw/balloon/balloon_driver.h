@@ -68,12 +68,12 @@ struct BalloonDriverCounters {
     uint64_t retries = 0;         // retry timer expiries
     uint64_t stats_updates = 0;   // stats buffers posted, the initial one included
     uint64_t oom_notifications = 0;
-    uint64_t oom_deflations = 0;     // notifications that promised pages
+    uint64_t oom_deflations = 0;      // notifications that promised pages
     uint64_t oom_pages_promised = 0;  // 4 KiB pages
     uint64_t interrupts = 0;
     uint64_t config_changes = 0;
     uint64_t actual_writes = 0;
-    uint64_t kicks = 0;  // QueueNotify writes
+    uint64_t kicks = 0;   // QueueNotify writes
     uint64_t errors = 0;  // device failures, broken queues, accounting refusals
     uint64_t wrong_state_calls = 0;
 };

@@ -1,0 +1,96 @@
+#include "platform/output_csv.h"
+
+#include <cmath>
+#include <cstddef>
+#include <string_view>
+
+namespace vbsim::platform {
+namespace {
+
+// GuestSample's fields in declaration order: the header and the rows both come from this table,
+// so they cannot drift apart.
+struct Column {
+    const char* name;
+    uint64_t GuestSample::*field;
+};
+
+constexpr Column kGuestColumns[] = {
+    {"target_pages", &GuestSample::target_pages},
+    {"actual_pages", &GuestSample::actual_pages},
+    {"ballooned_pages", &GuestSample::ballooned_pages},
+    {"free_bytes", &GuestSample::free_bytes},
+    {"available_bytes", &GuestSample::available_bytes},
+    {"total_bytes", &GuestSample::total_bytes},
+    {"demand_bytes", &GuestSample::demand_bytes},
+    {"workload_bytes", &GuestSample::workload_bytes},
+    {"resident_bytes", &GuestSample::resident_bytes},
+    {"oom_kills", &GuestSample::oom_kills},
+    {"oom_deferred", &GuestSample::oom_deferred},
+    {"alloc_stalls", &GuestSample::alloc_stalls},
+    {"interrupts", &GuestSample::interrupts},
+    {"notifies", &GuestSample::notifies},
+    {"dma_bytes", &GuestSample::dma_bytes},
+    {"bus_transactions", &GuestSample::bus_transactions},
+};
+
+void write_header_cell(std::ostream& out, std::string_view text) {
+    if (text.find_first_of(",\"\r\n") == std::string_view::npos) {
+        out << text;
+        return;
+    }
+    out << '"';
+    for (const char c : text) {
+        if (c == '"') {
+            out << '"';
+        }
+        out << c;
+    }
+    out << '"';
+}
+
+}  // namespace
+
+uint64_t time_ns(const sc_core::sc_time& time) {
+    // SystemC resolutions are powers of ten, so one nanosecond is a whole number of units
+    // unless the resolution is coarser than a nanosecond.
+    const uint64_t units_per_ns = sc_core::sc_time(1, sc_core::SC_NS).value();
+    if (units_per_ns > 0) {
+        return time.value() / units_per_ns;
+    }
+    return static_cast<uint64_t>(std::llround(time.to_seconds() * 1e9));
+}
+
+std::string format_seconds(const sc_core::sc_time& time) {
+    const uint64_t ns = time_ns(time);
+    std::string fraction = std::to_string(ns % 1000000000u);
+    fraction.insert(0, 9 - fraction.size(), '0');
+    return std::to_string(ns / 1000000000u) + "." + fraction;
+}
+
+// Numbers go through std::to_string rather than operator<< so that a locale imbued on the
+// stream cannot add digit grouping.
+void write_timeseries_csv(const Recording& recording, std::ostream& out) {
+    out << "time_s,host_free_bytes";
+    for (const std::string& name : recording.guest_names) {
+        for (const Column& column : kGuestColumns) {
+            out << ',';
+            write_header_cell(out, name + "." + column.name);
+        }
+    }
+    out << '\n';
+
+    for (const Sample& sample : recording.samples) {
+        out << format_seconds(sample.time) << ',' << std::to_string(sample.host_free_bytes);
+        for (std::size_t g = 0; g < recording.guest_names.size(); ++g) {
+            for (const Column& column : kGuestColumns) {
+                out << ',';
+                if (g < sample.guests.size()) {
+                    out << std::to_string(sample.guests[g].*column.field);
+                }
+            }
+        }
+        out << '\n';
+    }
+}
+
+}  // namespace vbsim::platform

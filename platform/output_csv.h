@@ -1,0 +1,27 @@
+#pragma once
+
+// timeseries.csv: one row per recorded sample, for spreadsheets and scripts.
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+
+#include <systemc>
+
+#include "platform/recording.h"
+
+namespace vbsim::platform {
+
+// Header row, then one row per sample: time_s, host_free_bytes, then for each guest (in
+// Recording::guest_names order) `<name>.<field>` for every GuestSample field. Guest names with
+// commas or quotes are quoted as RFC 4180 says; a sample missing a guest leaves its cells empty
+// so that every row has the same number of columns.
+void write_timeseries_csv(const Recording& recording, std::ostream& out);
+
+// Simulated time as whole nanoseconds, and as seconds with exactly nine decimals ("0.012500000").
+// Integer arithmetic on the time's raw value, so every output prints the same time the same way
+// on every machine; the JSON summary and the HTML report use these too.
+uint64_t time_ns(const sc_core::sc_time& time);
+std::string format_seconds(const sc_core::sc_time& time);
+
+}  // namespace vbsim::platform

@@ -1,0 +1,855 @@
+#include "platform/output_html.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "platform/output_csv.h"
+
+namespace vbsim::platform {
+namespace {
+
+// Plot geometry in SVG user units; CSS scales the whole picture to its column, so a plot that
+// spans both columns gets twice the width rather than twice the text size.
+constexpr double kWidth = 600;
+constexpr double kWideWidth = 1200;
+constexpr double kHeight = 270;
+constexpr double kLeft = 68;  // room for "1.25 GiB"
+constexpr double kRight = 14;
+constexpr double kTop = 30;  // the legend row
+constexpr double kBottom = 26;
+constexpr double kPlotH = kHeight - kTop - kBottom;
+
+// Beyond this many points a line is no sharper at this width, only bigger.
+constexpr std::size_t kMaxPointsPerSeries = 1000;
+// Beyond this the list stops being read; the events are in the run's own logs.
+constexpr std::size_t kMaxEventsListed = 1000;
+constexpr std::size_t kMaxEpisodesListed = 200;
+
+constexpr const char* kStyle = R"(
+:root{color-scheme:light}
+body{margin:0;background:#f3f4f6;color:#1d2330;
+ font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
+main{max-width:1240px;margin:0 auto;padding:22px 28px 48px}
+h1{font-size:24px;margin:0 0 2px}
+h2{font-size:18px;margin:30px 0 10px;padding-bottom:4px;border-bottom:1px solid #d5d9df}
+h2 small{font-weight:400;font-size:13px;color:#566070;margin-left:8px}
+.desc{color:#3f4756;margin:2px 0 10px;max-width:80ch}
+.meta{display:flex;flex-wrap:wrap;gap:4px 22px;color:#566070}
+.meta b{color:#1d2330;font-weight:600}
+.verdict{margin:16px 0 4px;padding:10px 14px;border-radius:6px;font-weight:600}
+.verdict.pass{background:#e2f4e7;color:#16622c;border:1px solid #a6d9b3}
+.verdict.fail{background:#fde7e7;color:#a01b1b;border:1px solid #efaaaa}
+.verdict.none{background:#eef0f3;color:#3f4756;border:1px solid #d5d9df}
+table{border-collapse:collapse;background:#fff;font-variant-numeric:tabular-nums;width:100%}
+th,td{padding:5px 10px;border-bottom:1px solid #e3e6ea;text-align:left;vertical-align:top}
+th{background:#eceff3;font-weight:600}
+td.num,th.num{text-align:right;white-space:nowrap}
+tr.fail td{background:#fdeaea}
+tr.fail td:first-child{box-shadow:inset 4px 0 #d62728}
+.badge{display:inline-block;min-width:36px;text-align:center;padding:1px 8px;border-radius:10px;
+ font-size:12px;font-weight:700}
+.badge.pass{background:#d3efda;color:#16622c}
+.badge.fail{background:#d62728;color:#fff}
+.box{background:#fff;border:1px solid #d9dde3;border-radius:6px}
+.grid{display:grid;grid-template-columns:repeat(2,minmax(0,1fr));gap:14px}
+figure{margin:0;padding:10px 12px 6px}
+figcaption{font-weight:600;margin-bottom:2px}
+figcaption small{font-weight:400;color:#566070}
+svg.plot{display:block;width:100%;height:auto}
+svg.plot text{font-size:12px;fill:#4a5262}
+table.metrics{width:auto;min-width:60%}
+table.metrics td{min-width:11em}
+th.time{width:9em}
+th.guest{width:12em}
+.scroll{max-height:420px;overflow:auto}
+.scroll th{position:sticky;top:0}
+.muted{color:#7a8292}
+.warn{color:#a01b1b;font-weight:600}
+.note{color:#566070;font-size:13px;margin:6px 0 0}
+footer{margin-top:36px;color:#7a8292;font-size:12px}
+@media (max-width:900px){.grid{grid-template-columns:1fr}}
+)";
+
+// ---- text -------------------------------------------------------------------------------------
+
+std::string escape(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (const char c : text) {
+        switch (c) {
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            case '\'':
+                out += "&#39;";
+                break;
+            default:
+                out += c;
+        }
+    }
+    return out;
+}
+
+// Fixed decimals without the C locale (std::to_chars), so no locale can change a number.
+std::string fixed(double value, int decimals) {
+    char buffer[64];
+    const auto result =
+        std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::fixed, decimals);
+    return std::string(buffer, static_cast<std::size_t>(result.ptr - buffer));
+}
+
+// Trailing zeros dropped: "1.5", "768".
+std::string trimmed(double value, int decimals) {
+    std::string text = fixed(value, decimals);
+    if (text.find('.') != std::string::npos) {
+        text.erase(text.find_last_not_of('0') + 1);
+        if (text.back() == '.') {
+            text.pop_back();
+        }
+    }
+    return text == "-0" ? "0" : text;
+}
+
+// One decimal, for SVG coordinates: enough for a sharp line, short enough to keep files small.
+std::string coord(double value) {
+    return fixed(value, 1);
+}
+
+// About three significant digits: enough to read, few enough to scan.
+std::string significant(double value) {
+    const double magnitude = std::fabs(value);
+    return trimmed(value, magnitude >= 100 ? 0 : magnitude >= 10 ? 1 : 2);
+}
+
+std::string group_digits(uint64_t value) {
+    std::string digits = std::to_string(value);
+    for (std::size_t i = digits.size(); i > 3; i -= 3) {
+        digits.insert(i - 3, ",");
+    }
+    return digits;
+}
+
+std::string format_bytes(double bytes) {
+    static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    std::size_t unit = 0;
+    double scaled = bytes;
+    while (std::fabs(scaled) >= 1024 && unit + 1 < std::size(kUnits)) {
+        scaled /= 1024;
+        ++unit;
+    }
+    return significant(scaled) + " " + kUnits[unit];
+}
+
+struct TimeUnit {
+    const char* name;
+    double seconds;
+};
+
+// The unit a time of this size reads best in; "&#181;s" keeps the page pure ASCII.
+TimeUnit time_unit_for(double seconds) {
+    const double magnitude = std::fabs(seconds);
+    if (magnitude >= 1) {
+        return {"s", 1};
+    }
+    if (magnitude >= 1e-3) {
+        return {"ms", 1e-3};
+    }
+    if (magnitude >= 1e-6) {
+        return {"&#181;s", 1e-6};
+    }
+    return {"ns", 1e-9};
+}
+
+double to_seconds(const sc_core::sc_time& time) {
+    return static_cast<double>(time_ns(time)) * 1e-9;
+}
+
+// Already HTML: the unit may be an entity.
+std::string format_duration(double seconds) {
+    if (seconds == 0) {
+        return "0 s";
+    }
+    const TimeUnit unit = time_unit_for(seconds);
+    return significant(seconds / unit.seconds) + " " + unit.name;
+}
+
+std::string format_rate(double pages_per_s) {
+    if (!std::isfinite(pages_per_s)) {
+        return "&#8211;";
+    }
+    if (pages_per_s >= 1e6) {
+        return significant(pages_per_s / 1e6) + " M pages/s";
+    }
+    if (pages_per_s >= 1e4) {
+        return significant(pages_per_s / 1e3) + " k pages/s";
+    }
+    return significant(pages_per_s) + " pages/s";
+}
+
+std::string format_pages(uint64_t pages, uint32_t page_size) {
+    return group_digits(pages) + " <span class=\"muted\">(" +
+           format_bytes(static_cast<double>(pages) * page_size) + ")</span>";
+}
+
+// ---- axes -------------------------------------------------------------------------------------
+
+struct Axis {
+    double lo = 0;
+    double hi = 1;
+    double step = 1;
+};
+
+// Memory reads best on power-of-two steps (256 MiB, 512 MiB, 768 MiB, 1 GiB).
+Axis memory_axis(double lo, double hi) {
+    if (hi <= lo) {
+        hi = lo + 1024 * 1024;
+    }
+    Axis axis;
+    axis.step = std::exp2(std::ceil(std::log2((hi - lo) / 6)));
+    axis.step = std::max(axis.step, 1.0);
+    axis.lo = std::floor(lo / axis.step) * axis.step;
+    axis.hi = std::ceil(hi / axis.step) * axis.step;
+    return axis;
+}
+
+// Time reads best on 1-2-5 steps.
+Axis time_axis(double lo, double hi) {
+    if (hi <= lo) {
+        hi = lo + 1e-3;
+    }
+    const double raw = (hi - lo) / 6;
+    const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
+    const double normalised = raw / magnitude;
+    Axis axis;
+    axis.step = (normalised <= 1 ? 1 : normalised <= 2 ? 2 : normalised <= 5 ? 5 : 10) * magnitude;
+    axis.lo = lo;
+    axis.hi = hi;
+    return axis;
+}
+
+// ---- plots ------------------------------------------------------------------------------------
+
+struct Series {
+    std::string label;
+    const char* colour;
+    const char* dash;  // stroke-dasharray; empty for a solid line
+    double width;
+    std::vector<double> values;  // one per sample
+    double opacity = 1;          // below 1 for a wide band that other lines run inside
+};
+
+// Series listed first are drawn on top: lines that often coincide (actual and ballooned, demand
+// and held) stay visible as a dashed or thin line over a wider one.
+struct Plot {
+    double width = kWidth;
+    std::string title;
+    std::string subtitle;
+    std::vector<Series> series;
+    bool zero_line = false;
+    std::vector<double> markers;  // times (s) drawn as vertical lines, e.g. OOM kills
+    std::string marker_label;
+};
+
+// The samples to draw: all of them when few, else per bucket of consecutive samples the lowest
+// and the highest, in time order, so spikes and dips survive the reduction.
+std::vector<std::size_t> pick_samples(const std::vector<double>& values) {
+    const std::size_t n = values.size();
+    std::vector<std::size_t> picked;
+    if (n <= kMaxPointsPerSeries) {
+        for (std::size_t i = 0; i < n; ++i) {
+            picked.push_back(i);
+        }
+        return picked;
+    }
+    const std::size_t buckets = kMaxPointsPerSeries / 2 - 1;
+    picked.push_back(0);
+    for (std::size_t b = 0; b < buckets; ++b) {
+        const std::size_t begin = b * n / buckets;
+        const std::size_t end = (b + 1) * n / buckets;
+        std::size_t low = begin;
+        std::size_t high = begin;
+        for (std::size_t i = begin; i < end; ++i) {
+            if (values[i] < values[low]) {
+                low = i;
+            }
+            if (values[i] > values[high]) {
+                high = i;
+            }
+        }
+        for (const std::size_t i : {std::min(low, high), std::max(low, high)}) {
+            if (i != picked.back()) {
+                picked.push_back(i);
+            }
+        }
+    }
+    if (picked.back() != n - 1) {
+        picked.push_back(n - 1);
+    }
+    return picked;
+}
+
+struct Frame {
+    Axis x;
+    Axis y;
+    double plot_w = kWidth - kLeft - kRight;
+    double px(double t) const { return kLeft + (t - x.lo) / (x.hi - x.lo) * plot_w; }
+    double py(double v) const { return kTop + kPlotH - (v - y.lo) / (y.hi - y.lo) * kPlotH; }
+};
+
+// The polyline's points, with the inner points of horizontal runs dropped: a held target is
+// then two points however long it is held.
+std::string polyline_points(const Frame& frame, const std::vector<double>& times,
+                            const std::vector<double>& values) {
+    struct Point {
+        long x;  // tenths of a unit, to compare exactly
+        long y;
+    };
+    std::vector<Point> points;
+    for (const std::size_t i : pick_samples(values)) {
+        const Point point{std::lround(frame.px(times[i]) * 10),
+                          std::lround(frame.py(values[i]) * 10)};
+        if (!points.empty() && points.back().x == point.x && points.back().y == point.y) {
+            continue;
+        }
+        const std::size_t k = points.size();
+        if (k >= 2 && points[k - 1].y == point.y && points[k - 2].y == point.y) {
+            points.back() = point;
+            continue;
+        }
+        points.push_back(point);
+    }
+    std::string text;
+    for (const Point& point : points) {
+        if (!text.empty()) {
+            text += ' ';
+        }
+        text += coord(static_cast<double>(point.x) / 10) + "," +
+                coord(static_cast<double>(point.y) / 10);
+    }
+    return text;
+}
+
+void write_legend_entry(std::ostream& out, double& x, std::string_view label, const char* colour,
+                        const char* dash, double width, double opacity = 1) {
+    const double y = kTop - 14;
+    out << "<line x1=\"" << coord(x) << "\" y1=\"" << coord(y) << "\" x2=\"" << coord(x + 22)
+        << "\" y2=\"" << coord(y) << "\" stroke=\"" << colour << "\" stroke-width=\""
+        << coord(width) << "\"";
+    if (*dash != '\0') {
+        out << " stroke-dasharray=\"" << dash << "\"";
+    }
+    if (opacity < 1) {
+        out << " stroke-opacity=\"" << trimmed(opacity, 2) << "\"";
+    }
+    out << "/>";
+    out << "<text x=\"" << coord(x + 27) << "\" y=\"" << coord(y + 4) << "\">" << escape(label)
+        << "</text>\n";
+    // 12 px text averages a little under 7 px per character.
+    x += 27 + 7 * static_cast<double>(label.size()) + 18;
+}
+
+void write_plot(std::ostream& out, const std::vector<double>& times, const Plot& plot) {
+    out << "<figure class=\"box\"><figcaption>" << escape(plot.title);
+    if (!plot.subtitle.empty()) {
+        out << " <small>" << plot.subtitle << "</small>";
+    }
+    out << "</figcaption>\n";
+    out << "<svg class=\"plot\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 "
+        << coord(plot.width) << " " << coord(kHeight) << "\" role=\"img\" aria-label=\""
+        << escape(plot.title) << "\">\n";
+
+    double lo = 0;  // memory plots always show zero, so levels compare by eye
+    double hi = 0;
+    for (const Series& series : plot.series) {
+        for (const double v : series.values) {
+            lo = std::min(lo, v);
+            hi = std::max(hi, v);
+        }
+    }
+    Frame frame;
+    frame.plot_w = plot.width - kLeft - kRight;
+    frame.x = times.empty() ? time_axis(0, 1e-3) : time_axis(times.front(), times.back());
+    frame.y = memory_axis(lo, hi);
+
+    // Grid and tick labels.
+    out << "<rect x=\"" << coord(kLeft) << "\" y=\"" << coord(kTop) << "\" width=\""
+        << coord(frame.plot_w) << "\" height=\"" << coord(kPlotH)
+        << "\" fill=\"#fff\" stroke=\"#c9ced6\"/>\n";
+    if (plot.zero_line && frame.y.lo < 0) {  // tint where the host is short
+        out << "<rect x=\"" << coord(kLeft) << "\" y=\"" << coord(frame.py(0)) << "\" width=\""
+            << coord(frame.plot_w) << "\" height=\"" << coord(kTop + kPlotH - frame.py(0))
+            << "\" fill=\"#fdeeee\"/>\n";
+    }
+    // Ticks are whole multiples of the step, computed rather than accumulated so that no
+    // rounding drift shows up in a label.
+    const long y_first = std::lround(frame.y.lo / frame.y.step);
+    const long y_last = std::lround(frame.y.hi / frame.y.step);
+    const long x_first = std::lround(std::ceil(frame.x.lo / frame.x.step - 1e-6));
+    const long x_last = std::lround(std::floor(frame.x.hi / frame.x.step + 1e-6));
+    out << "<g stroke=\"#e6e9ee\">";
+    for (long k = y_first + 1; k < y_last; ++k) {
+        const double y = frame.py(static_cast<double>(k) * frame.y.step);
+        out << "<line x1=\"" << coord(kLeft) << "\" y1=\"" << coord(y) << "\" x2=\""
+            << coord(kLeft + frame.plot_w) << "\" y2=\"" << coord(y) << "\"/>";
+    }
+    for (long k = x_first; k <= x_last; ++k) {
+        const double x = frame.px(static_cast<double>(k) * frame.x.step);
+        out << "<line x1=\"" << coord(x) << "\" y1=\"" << coord(kTop) << "\" x2=\"" << coord(x)
+            << "\" y2=\"" << coord(kTop + kPlotH) << "\"/>";
+    }
+    out << "</g>\n<g text-anchor=\"end\">";
+    for (long k = y_first; k <= y_last; ++k) {
+        const double v = static_cast<double>(k) * frame.y.step;
+        out << "<text x=\"" << coord(kLeft - 6) << "\" y=\"" << coord(frame.py(v) + 4) << "\">"
+            << (k == 0 ? "0" : format_bytes(v)) << "</text>";
+    }
+    out << "</g>\n<g text-anchor=\"middle\">";
+    const TimeUnit unit = time_unit_for(frame.x.step);
+    for (long k = x_first; k <= x_last; ++k) {
+        const double t = static_cast<double>(k) * frame.x.step;
+        const bool zero = k == 0;
+        out << "<text x=\"" << coord(frame.px(t)) << "\" y=\"" << coord(kTop + kPlotH + 17) << "\">"
+            << (zero ? std::string("0") : trimmed(t / unit.seconds, 3) + " " + unit.name)
+            << "</text>";
+    }
+    out << "</g>\n";
+
+    if (plot.zero_line && frame.y.lo < 0) {
+        out << "<line x1=\"" << coord(kLeft) << "\" y1=\"" << coord(frame.py(0)) << "\" x2=\""
+            << coord(kLeft + frame.plot_w) << "\" y2=\"" << coord(frame.py(0))
+            << "\" stroke=\"#d62728\" stroke-width=\"1.2\"/>\n";
+    }
+
+    // Markers under the lines, so that a burst of them does not hide the data.
+    if (!plot.markers.empty()) {
+        out << "<g stroke=\"#d62728\" stroke-opacity=\"0.45\">";
+        long last = -1;
+        for (const double t : plot.markers) {
+            const long column = std::lround(frame.px(t));
+            if (column == last) {
+                continue;  // one line per pixel column is all the eye can see
+            }
+            last = column;
+            out << "<line x1=\"" << std::to_string(column) << "\" y1=\"" << coord(kTop)
+                << "\" x2=\"" << std::to_string(column) << "\" y2=\"" << coord(kTop + kPlotH)
+                << "\"/>";
+        }
+        out << "</g>\n";
+    }
+
+    if (times.empty()) {
+        out << "<text x=\"" << coord(kLeft + frame.plot_w / 2) << "\" y=\""
+            << coord(kTop + kPlotH / 2) << "\" text-anchor=\"middle\">no samples recorded</text>\n";
+    }
+    for (auto it = plot.series.rbegin(); it != plot.series.rend(); ++it) {
+        const Series& series = *it;
+        if (series.values.size() != times.size() || times.empty()) {
+            continue;
+        }
+        out << "<polyline fill=\"none\" stroke=\"" << series.colour << "\" stroke-width=\""
+            << coord(series.width) << "\" stroke-linejoin=\"round\"";
+        if (series.opacity < 1) {
+            out << " stroke-opacity=\"" << trimmed(series.opacity, 2) << "\"";
+        }
+        if (*series.dash != '\0') {
+            out << " stroke-dasharray=\"" << series.dash << "\"";
+        }
+        out << " points=\"" << polyline_points(frame, times, series.values) << "\"/>\n";
+    }
+
+    double x = kLeft;
+    for (const Series& series : plot.series) {
+        write_legend_entry(out, x, series.label, series.colour, series.dash, series.width,
+                           series.opacity);
+    }
+    if (plot.zero_line && frame.y.lo < 0) {
+        write_legend_entry(out, x, "zero", "#d62728", "", 1.2);
+    }
+    if (!plot.markers.empty()) {
+        write_legend_entry(out, x, plot.marker_label, "#e89394", "", 2);
+    }
+    out << "</svg></figure>\n";
+}
+
+// ---- sections ---------------------------------------------------------------------------------
+
+const GuestSummary* find_guest(const RunSummary& summary, const std::string& name) {
+    for (const GuestSummary& guest : summary.guests) {
+        if (guest.name == name) {
+            return &guest;
+        }
+    }
+    return nullptr;
+}
+
+std::string transport_name(uint32_t version) {
+    if (version == 1) {
+        return "virtio-mmio v1 (legacy)";
+    }
+    if (version == 2) {
+        return "virtio-mmio v2 (modern)";
+    }
+    return "virtio-mmio v" + std::to_string(version);
+}
+
+void write_header(std::ostream& out, const Recording& recording, const RunSummary& summary) {
+    out << "<header>\n<h1>" << escape(summary.scenario) << "</h1>\n";
+    if (!summary.description.empty()) {
+        out << "<p class=\"desc\">" << escape(summary.description) << "</p>\n";
+    }
+    out << "<div class=\"meta\">"
+        << "<span>seed <b>" << std::to_string(summary.seed) << "</b></span>"
+        << "<span>simulated <b>" << format_duration(to_seconds(summary.simulated_time))
+        << "</b></span>"
+        << "<span>guests <b>" << std::to_string(recording.guest_names.size()) << "</b></span>"
+        << "<span>samples <b>" << group_digits(recording.samples.size()) << "</b></span>"
+        << "<span>host RAM <b>" << format_bytes(static_cast<double>(summary.host_ram_bytes))
+        << "</b></span>"
+        << "<span>overcommit <b>"
+        << (std::isfinite(summary.overcommit_ratio) ? trimmed(summary.overcommit_ratio, 2)
+                                                    : std::string("&#8211;"))
+        << "&#215;</b></span>"
+        << "<span>host free min <b>"
+        << format_bytes(static_cast<double>(summary.host_free_min_bytes)) << "</b> at <b>"
+        << format_duration(to_seconds(summary.host_free_min_at)) << "</b></span>"
+        << "<span>host free at end <b>"
+        << format_bytes(static_cast<double>(summary.host_free_final_bytes)) << "</b></span>";
+    if (summary.has_profile) {
+        out << "<span>wall <b>" << significant(summary.wall_seconds) << " s</b></span>"
+            << "<span><b>" << format_rate(summary.pages_per_wall_second) << "</b> wall</span>"
+            << "<span><b>" << significant(summary.transactions_per_wall_second / 1e6)
+            << " M</b> transactions/s wall</span>";
+    }
+    out << "</div>\n";
+
+    std::size_t failed = 0;
+    for (const CheckResult& check : summary.checks) {
+        failed += check.passed ? 0 : 1;
+    }
+    if (summary.checks.empty()) {
+        out << "<div class=\"verdict none\">No checks in this scenario</div>\n";
+    } else if (failed == 0) {
+        out << "<div class=\"verdict pass\">All " << std::to_string(summary.checks.size())
+            << " checks passed</div>\n";
+    } else {
+        out << "<div class=\"verdict fail\">" << std::to_string(failed) << " of "
+            << std::to_string(summary.checks.size()) << " checks FAILED</div>\n";
+    }
+    out << "</header>\n";
+}
+
+void write_checks(std::ostream& out, const RunSummary& summary) {
+    out << "<h2>Checks</h2>\n";
+    if (summary.checks.empty()) {
+        out << "<p class=\"note\">This scenario asserts nothing.</p>\n";
+        return;
+    }
+    out << "<table class=\"box\"><thead><tr><th>Check</th><th>Result</th><th>Measured</th>"
+           "<th>Bound</th></tr></thead><tbody>\n";
+    for (const CheckResult& check : summary.checks) {
+        out << (check.passed ? "<tr>" : "<tr class=\"fail\">") << "<td>" << escape(check.name)
+            << "</td><td>"
+            << (check.passed ? "<span class=\"badge pass\">PASS</span>"
+                             : "<span class=\"badge fail\">FAIL</span>")
+            << "</td><td>" << escape(check.measured) << "</td><td>" << escape(check.bound)
+            << "</td></tr>\n";
+    }
+    out << "</tbody></table>\n";
+}
+
+template <typename Field>
+std::vector<double> column(const Recording& recording, std::size_t guest, Field field,
+                           double scale = 1) {
+    std::vector<double> values;
+    values.reserve(recording.samples.size());
+    for (const Sample& sample : recording.samples) {
+        values.push_back(guest < sample.guests.size()
+                             ? static_cast<double>(sample.guests[guest].*field) * scale
+                             : 0.0);
+    }
+    return values;
+}
+
+void write_host(std::ostream& out, const Recording& recording, const std::vector<double>& times) {
+    Plot plot;
+    plot.width = kWideWidth;
+    plot.title = "Host free memory";
+    plot.subtitle = "below zero the host is overcommitted and short";
+    plot.zero_line = true;
+    std::vector<double> free;
+    free.reserve(recording.samples.size());
+    for (const Sample& sample : recording.samples) {
+        free.push_back(static_cast<double>(sample.host_free_bytes));
+    }
+    plot.series.push_back({"host free", "#1f77b4", "", 1.8, std::move(free)});
+    if (recording.host_ram_bytes > 0) {
+        plot.series.push_back(
+            {"host RAM", "#8a919c", "5 4", 1.2,
+             std::vector<double>(times.size(), static_cast<double>(recording.host_ram_bytes))});
+    }
+    out << "<h2>Host</h2>\n";
+    write_plot(out, times, plot);
+}
+
+void write_episodes(std::ostream& out, const GuestSummary& guest) {
+    out << "<figure class=\"box\"><figcaption>Target changes <small>time to target is until "
+           "actual == target</small></figcaption>\n";
+    if (guest.episodes.empty()) {
+        out << "<p class=\"note\">The target never changed.</p></figure>\n";
+        return;
+    }
+    out << "<div class=\"scroll\"><table><thead><tr><th class=\"num\">Set at</th>"
+           "<th class=\"num\">From pages</th><th class=\"num\">To pages</th>"
+           "<th class=\"num\">Reached at</th><th class=\"num\">Time to target</th></tr></thead>"
+           "<tbody>\n";
+    const std::size_t shown = std::min(guest.episodes.size(), kMaxEpisodesListed);
+    for (std::size_t i = 0; i < shown; ++i) {
+        const TargetEpisode& episode = guest.episodes[i];
+        out << "<tr><td class=\"num\">" << format_duration(to_seconds(episode.set_at))
+            << "</td><td class=\"num\">" << group_digits(episode.from_pages)
+            << "</td><td class=\"num\">" << group_digits(episode.to_pages) << "</td>";
+        if (episode.reached) {
+            out << "<td class=\"num\">" << format_duration(to_seconds(episode.reached_at))
+                << "</td><td class=\"num\">"
+                << format_duration(to_seconds(episode.reached_at) - to_seconds(episode.set_at))
+                << "</td>";
+        } else {
+            out << "<td class=\"num warn\">not reached</td><td class=\"num\">&#8211;</td>";
+        }
+        out << "</tr>\n";
+    }
+    out << "</tbody></table></div>\n";
+    if (shown < guest.episodes.size()) {
+        out << "<p class=\"note\">" << std::to_string(guest.episodes.size() - shown)
+            << " more target changes not listed; summary.json has them all.</p>\n";
+    }
+    out << "</figure>\n";
+}
+
+void write_guest(std::ostream& out, const Recording& recording, const RunSummary& summary,
+                 std::size_t index, const std::vector<double>& times) {
+    const std::string& name = recording.guest_names[index];
+    const GuestSummary* guest = find_guest(summary, name);
+    const uint32_t page_size = guest != nullptr && guest->page_size > 0 ? guest->page_size : 4096;
+    const double page_bytes = page_size;
+
+    out << "<h2>Guest " << escape(name) << "<small>";
+    if (index < recording.guest_ram_bytes.size()) {
+        out << format_bytes(static_cast<double>(recording.guest_ram_bytes[index])) << " RAM";
+    }
+    if (guest != nullptr) {
+        out << " &#183; " << format_bytes(page_bytes) << " pages &#183; "
+            << transport_name(guest->transport_version) << " &#183; driver "
+            << escape(guest->driver_state);
+        if (!guest->negotiated_features.empty()) {
+            out << " &#183; " << escape(guest->negotiated_features);
+        }
+    }
+    out << "</small></h2>\n<div class=\"grid\">\n";
+
+    Plot balloon;
+    balloon.title = "Balloon: target vs actual vs ballooned";
+    balloon.subtitle = "as memory (pages &#215; " + format_bytes(page_bytes) + ")";
+    balloon.series.push_back({"target", "#3b4250", "6 4", 1.6,
+                              column(recording, index, &GuestSample::target_pages, page_bytes)});
+    balloon.series.push_back({"actual (driver)", "#1f77b4", "", 1.8,
+                              column(recording, index, &GuestSample::actual_pages, page_bytes)});
+    balloon.series.push_back({"ballooned (device)", "#ff7f0e", "", 7,
+                              column(recording, index, &GuestSample::ballooned_pages, page_bytes),
+                              0.35});
+    write_plot(out, times, balloon);
+
+    Plot memory;
+    memory.title = "Guest memory";
+    memory.subtitle = "MemFree, MemAvailable, MemTotal as the guest sees them";
+    memory.series.push_back(
+        {"free", "#2ca02c", "", 1.8, column(recording, index, &GuestSample::free_bytes)});
+    memory.series.push_back(
+        {"available", "#17a2b8", "", 1.6, column(recording, index, &GuestSample::available_bytes)});
+    memory.series.push_back(
+        {"total", "#8a919c", "5 4", 1.2, column(recording, index, &GuestSample::total_bytes)});
+    uint64_t previous_kills = 0;
+    for (std::size_t i = 0; i < recording.samples.size(); ++i) {
+        const auto& guests = recording.samples[i].guests;
+        if (index < guests.size()) {
+            if (guests[index].oom_kills > previous_kills) {
+                memory.markers.push_back(times[i]);
+            }
+            previous_kills = guests[index].oom_kills;
+        }
+    }
+    memory.marker_label = "OOM kill";
+    write_plot(out, times, memory);
+
+    Plot workload;
+    workload.title = "Workload: demand vs held";
+    workload.subtitle = "what it is heading for, and what it holds";
+    workload.series.push_back(
+        {"demand", "#6a3d9a", "6 4", 1.6, column(recording, index, &GuestSample::demand_bytes)});
+    workload.series.push_back(
+        {"held", "#e377c2", "", 5, column(recording, index, &GuestSample::workload_bytes), 0.6});
+    write_plot(out, times, workload);
+
+    if (guest != nullptr) {
+        write_episodes(out, *guest);
+    }
+    out << "</div>\n";
+}
+
+void write_guest_table(std::ostream& out, const RunSummary& summary) {
+    if (summary.guests.empty()) {
+        return;
+    }
+    out << "<h2>Summary</h2>\n<table class=\"box metrics\"><thead><tr><th></th>";
+    for (const GuestSummary& guest : summary.guests) {
+        out << "<th class=\"num\">" << escape(guest.name) << "</th>";
+    }
+    out << "</tr></thead><tbody>\n";
+    // One metric per row, guests in columns: a few guests and many metrics read best this way.
+    const auto row = [&](const char* label, auto cell) {
+        out << "<tr><th>" << label << "</th>";
+        for (const GuestSummary& guest : summary.guests) {
+            out << "<td class=\"num\">" << cell(guest) << "</td>";
+        }
+        out << "</tr>\n";
+    };
+    const auto count = [](uint64_t value) { return group_digits(value); };
+    const auto alarm = [](uint64_t value) {
+        return value > 0 ? "<span class=\"warn\">" + group_digits(value) + "</span>"
+                         : group_digits(value);
+    };
+    row("Driver state", [](const GuestSummary& g) {
+        const bool bad = g.driver_state == "failed";
+        return bad ? "<span class=\"warn\">" + escape(g.driver_state) + "</span>"
+                   : escape(g.driver_state);
+    });
+    row("Final target",
+        [](const GuestSummary& g) { return format_pages(g.final_target_pages, g.page_size); });
+    row("Final actual",
+        [](const GuestSummary& g) { return format_pages(g.final_actual_pages, g.page_size); });
+    row("Final ballooned",
+        [](const GuestSummary& g) { return format_pages(g.final_ballooned_pages, g.page_size); });
+    row("Pages inflated / deflated", [&](const GuestSummary& g) {
+        return count(g.pages_inflated) + " / " + count(g.pages_deflated);
+    });
+    row("Inflate / deflate buffers", [&](const GuestSummary& g) {
+        return count(g.inflate_buffers) + " / " + count(g.deflate_buffers);
+    });
+    row("Inflate rate",
+        [](const GuestSummary& g) { return format_rate(g.inflate_rate_pages_per_s); });
+    row("Deflate rate",
+        [](const GuestSummary& g) { return format_rate(g.deflate_rate_pages_per_s); });
+    row("Target reached", [](const GuestSummary& g) {
+        std::size_t reached = 0;
+        double worst = 0;
+        for (const TargetEpisode& episode : g.episodes) {
+            if (episode.reached) {
+                ++reached;
+                worst =
+                    std::max(worst, to_seconds(episode.reached_at) - to_seconds(episode.set_at));
+            }
+        }
+        if (g.episodes.empty()) {
+            return std::string("&#8211;");
+        }
+        std::string text = std::to_string(reached) + " of " + std::to_string(g.episodes.size());
+        if (reached < g.episodes.size()) {
+            text = "<span class=\"warn\">" + text + "</span>";
+        }
+        return reached > 0 ? text + ", slowest " + format_duration(worst) : text;
+    });
+    row("Notifies", [&](const GuestSummary& g) { return count(g.notifies); });
+    row("Interrupts", [&](const GuestSummary& g) { return count(g.interrupts); });
+    row("Config changes", [&](const GuestSummary& g) { return count(g.config_changes); });
+    row("Bus transactions", [&](const GuestSummary& g) { return count(g.bus_transactions); });
+    row("Bus utilisation", [](const GuestSummary& g) {
+        return std::isfinite(g.bus_utilisation) ? significant(g.bus_utilisation * 100) + " %"
+                                                : std::string("&#8211;");
+    });
+    row("DMA",
+        [](const GuestSummary& g) { return format_bytes(static_cast<double>(g.dma_bytes)); });
+    row("OOM kills", [&](const GuestSummary& g) { return alarm(g.oom_kills); });
+    row("OOM deferred (balloon deflated)", [&](const GuestSummary& g) {
+        return count(g.oom_deferred) + " <span class=\"muted\">(" + count(g.oom_deflations) +
+               " deflations)</span>";
+    });
+    row("Allocation stalls", [&](const GuestSummary& g) { return count(g.alloc_stalls); });
+    row("Balloon allocation failures / retries", [&](const GuestSummary& g) {
+        return count(g.balloon_alloc_failures) + " / " + count(g.retries);
+    });
+    row("Stats updates", [&](const GuestSummary& g) { return count(g.stats_updates); });
+    row("Invalid PFNs", [&](const GuestSummary& g) { return alarm(g.invalid_pfns); });
+    row("NEEDS_RESET events", [&](const GuestSummary& g) { return alarm(g.needs_reset_events); });
+    out << "</tbody></table>\n";
+}
+
+void write_events(std::ostream& out, const Recording& recording) {
+    out << "<h2>Events</h2>\n";
+    if (recording.events.empty()) {
+        out << "<p class=\"note\">No events.</p>\n";
+        return;
+    }
+    // One unit and microsecond precision for the whole column, so that times line up.
+    const TimeUnit unit = time_unit_for(to_seconds(recording.events.back().time));
+    const int decimals = static_cast<int>(std::lround(std::log10(unit.seconds / 1e-6)));
+    out << "<div class=\"box scroll\"><table><thead><tr><th class=\"num time\">Time</th>"
+           "<th class=\"guest\">Guest</th><th>Event</th></tr></thead><tbody>\n";
+    const std::size_t shown = std::min(recording.events.size(), kMaxEventsListed);
+    for (std::size_t i = 0; i < shown; ++i) {
+        const EventRecord& event = recording.events[i];
+        out << "<tr><td class=\"num\">"
+            << fixed(to_seconds(event.time) / unit.seconds, std::max(decimals, 0)) << " "
+            << unit.name << "</td><td>"
+            << (event.guest.empty() ? std::string("<span class=\"muted\">host</span>")
+                                    : escape(event.guest))
+            << "</td><td>" << escape(event.what) << "</td></tr>\n";
+    }
+    out << "</tbody></table></div>\n";
+    if (shown < recording.events.size()) {
+        out << "<p class=\"note\">" << std::to_string(recording.events.size() - shown)
+            << " more events not listed.</p>\n";
+    }
+}
+
+}  // namespace
+
+void write_report_html(const Recording& recording, const RunSummary& summary, std::ostream& out) {
+    std::vector<double> times;
+    times.reserve(recording.samples.size());
+    for (const Sample& sample : recording.samples) {
+        times.push_back(to_seconds(sample.time));
+    }
+
+    out << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+           "<title>vbsim: "
+        << escape(summary.scenario) << "</title>\n<style>" << kStyle << "</style>\n</head>\n"
+        << "<body>\n<main>\n";
+    write_header(out, recording, summary);
+    write_checks(out, summary);
+    write_host(out, recording, times);
+    for (std::size_t g = 0; g < recording.guest_names.size(); ++g) {
+        write_guest(out, recording, summary, g, times);
+    }
+    write_guest_table(out, summary);
+    write_events(out, recording);
+    out << "<footer>vbsim report &#183; scenario " << escape(summary.scenario) << " &#183; seed "
+        << std::to_string(summary.seed) << "</footer>\n</main>\n</body>\n</html>\n";
+}
+
+}  // namespace vbsim::platform

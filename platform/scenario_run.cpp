@@ -1,0 +1,606 @@
+#include "platform/scenario_run.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include "platform/feature_names.h"
+#include "platform/scenario_loader.h"
+
+namespace vbsim::platform {
+
+namespace {
+
+constexpr const char* kReportType = "vbsim/scenario";
+
+std::string format_seconds(const sc_core::sc_time& time) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.6g s", time.to_seconds());
+    return text;
+}
+
+std::string format_number(double value) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.6g", value);
+    return text;
+}
+
+}  // namespace
+
+const char* check_kind_name(CheckKind kind) {
+    switch (kind) {
+        case CheckKind::kActualReachesTargetBy:
+            return "actual_reaches_target_by";
+        case CheckKind::kNoOomKills:
+            return "no_oom_kills";
+        case CheckKind::kMaxOomKills:
+            return "max_oom_kills";
+        case CheckKind::kTimeToTargetBelow:
+            return "time_to_target_below";
+        case CheckKind::kHostFreeNeverBelow:
+            return "host_free_never_below";
+        case CheckKind::kInflateRateAbove:
+            return "inflate_rate_above";
+        case CheckKind::kBallooned:
+            return "ballooned";
+        case CheckKind::kCounterAtLeast:
+            return "counter_at_least";
+        case CheckKind::kCounterAtMost:
+            return "counter_at_most";
+    }
+    return "check";
+}
+
+// Follows one guest's target changes and when `actual` catches up with them.
+class TargetTracker : public models::BalloonObserver {
+  public:
+    explicit TargetTracker(const models::BalloonDevice& device) : device_(device) {}
+
+    void target_changed(uint32_t pages) override {
+        TargetEpisode episode;
+        episode.set_at = sc_core::sc_time_stamp();
+        episode.from_pages = device_.actual_pages();
+        episode.to_pages = pages;
+        episode.reached = device_.actual_pages() == pages;
+        episode.reached_at = episode.set_at;
+        episodes_.push_back(episode);
+    }
+
+    void actual_changed(uint32_t pages) override {
+        if (!episodes_.empty() && !episodes_.back().reached && episodes_.back().to_pages == pages) {
+            episodes_.back().reached = true;
+            episodes_.back().reached_at = sc_core::sc_time_stamp();
+        }
+    }
+
+    const std::vector<TargetEpisode>& episodes() const { return episodes_; }
+
+  private:
+    const models::BalloonDevice& device_;
+    std::vector<TargetEpisode> episodes_;
+};
+
+ScenarioRun::ScenarioRun(const sc_core::sc_module_name& name, const ScenarioConfig& config)
+    : sc_core::sc_module(name),
+      config_(config),
+      host_(models::HostMemoryParams{config.host.ram_bytes, config.host.reserved_bytes}) {
+    recording_.host_ram_bytes = config.host.ram_bytes;
+    std::vector<models::PolicyGuest*> policy_view;
+    for (const GuestConfig& guest : config_.guests) {
+        guests_.push_back(
+            std::make_unique<GuestNode>(guest.name.c_str(), guest, config_.platform, host_));
+        GuestNode& node = *guests_.back();
+        trackers_.push_back(std::make_unique<TargetTracker>(node.balloon()));
+        node.balloon().add_observer(*trackers_.back());
+        policy_guests_.push_back(
+            std::make_unique<models::BalloonDeviceGuest>(guest.name, node.balloon()));
+        policy_view.push_back(policy_guests_.back().get());
+        recording_.guest_names.push_back(guest.name);
+        recording_.guest_ram_bytes.push_back(guest.ram_bytes);
+    }
+
+    if (config_.host.policy == PolicyKind::kTimeline) {
+        std::vector<models::TimelineTarget> timeline;
+        for (const TimelineEntry& entry : config_.host.timeline) {
+            const GuestConfig& guest = config_.guests[guest_index(entry.guest)];
+            timeline.push_back(
+                {entry.at, entry.guest,
+                 static_cast<uint32_t>(target_pages(entry.target, guest.ram_bytes))});
+        }
+        policy_ = std::make_unique<models::TimelinePolicy>("timeline_policy", policy_view,
+                                                           std::move(timeline));
+    } else if (config_.host.policy == PolicyKind::kAuto) {
+        models::AutoBalloonPolicyParams params;
+        params.interval = config_.host.auto_policy.interval;
+        params.pressure_threshold = config_.host.auto_policy.pressure_threshold;
+        params.min_guest_free_percent = config_.host.auto_policy.min_guest_free_percent;
+        params.max_balloon_change_percent = config_.host.auto_policy.max_balloon_change_percent;
+        params.min_balloon_change_percent = config_.host.auto_policy.min_balloon_change_percent;
+        policy_ = std::make_unique<models::AutoBalloonPolicy>(
+            "auto_policy", params, models::HostFreeSource::of(host_), policy_view);
+    }
+    if (policy_) {
+        policy_->on_decision([this](const models::PolicyDecision& decision) {
+            std::ostringstream what;
+            what << models::to_string(decision.action) << ": target " << decision.old_target_pages
+                 << " -> " << decision.new_target_pages << " pages";
+            if (!decision.reason.empty()) {
+                what << " (" << decision.reason << ")";
+            }
+            note(decision.guest, what.str());
+        });
+    }
+
+    if (config_.output.trace_vcd) {
+        trace_path_ = config_.output.directory + "/trace";
+        trace_file_ = sc_core::sc_create_vcd_trace_file(trace_path_.c_str());
+        trace_file_->set_time_unit(1, sc_core::SC_PS);
+        sc_core::sc_trace(trace_file_, host_free_signal_, "host.free_bytes");
+        for (auto& node : guests_) {
+            trace_signals_.push_back(std::make_unique<TraceSignals>());
+            TraceSignals& signals = *trace_signals_.back();
+            const std::string prefix = node->guest_name() + ".";
+            sc_core::sc_trace(trace_file_, node->irq(), prefix + "irq");
+            sc_core::sc_trace(trace_file_, signals.target_pages, prefix + "target_pages");
+            sc_core::sc_trace(trace_file_, signals.actual_pages, prefix + "actual_pages");
+            sc_core::sc_trace(trace_file_, signals.ballooned_pages, prefix + "ballooned_pages");
+            sc_core::sc_trace(trace_file_, signals.free_pages, prefix + "free_pages");
+        }
+    }
+
+    events_ = config_.events;
+    std::stable_sort(events_.begin(), events_.end(),
+                     [](const EventConfig& a, const EventConfig& b) { return a.at < b.at; });
+
+    SC_HAS_PROCESS(ScenarioRun);
+    SC_THREAD(event_thread);
+    SC_THREAD(sampler_thread);
+    SC_THREAD(progress_thread);
+}
+
+ScenarioRun::~ScenarioRun() = default;
+
+size_t ScenarioRun::guest_index(const std::string& name) const {
+    for (size_t i = 0; i < config_.guests.size(); ++i) {
+        if (config_.guests[i].name == name) {
+            return i;
+        }
+    }
+    SC_REPORT_ERROR(kReportType, ("no guest named '" + name + "'").c_str());
+    return 0;
+}
+
+void ScenarioRun::note(const std::string& guest, const std::string& what) {
+    recording_.events.push_back({sc_core::sc_time_stamp(), guest, what});
+}
+
+void ScenarioRun::apply(const EventConfig& event) {
+    GuestNode& node = *guests_[guest_index(event.guest)];
+    switch (event.kind) {
+        case EventKind::kSetTarget: {
+            const uint64_t pages = target_pages(event.target, node.config().ram_bytes);
+            node.balloon().set_target_pages(static_cast<uint32_t>(pages));
+            note(event.guest, "set target " + std::to_string(pages) + " pages");
+            break;
+        }
+        case EventKind::kWorkload:
+            node.replace_workload(event.phases);
+            note(event.guest,
+                 "workload replaced (" + std::to_string(event.phases.size()) + " phases)");
+            break;
+        case EventKind::kStatsRequest:
+            node.balloon().request_stats();
+            note(event.guest, "stats request");
+            break;
+        case EventKind::kFreeze:
+            node.freeze();
+            note(event.guest, "freeze");
+            break;
+        case EventKind::kRestore:
+            node.restore();
+            note(event.guest, "restore");
+            break;
+        case EventKind::kRemove:
+            node.remove();
+            note(event.guest, "remove");
+            break;
+        case EventKind::kDeviceReset:
+            node.reset_device();
+            note(event.guest, "device reset");
+            break;
+    }
+}
+
+void ScenarioRun::event_thread() {
+    for (const EventConfig& event : events_) {
+        if (event.at > sc_core::sc_time_stamp()) {
+            wait(event.at - sc_core::sc_time_stamp());
+        }
+        apply(event);
+    }
+}
+
+void ScenarioRun::take_sample() {
+    Sample sample;
+    sample.time = sc_core::sc_time_stamp();
+    sample.host_free_bytes = host_.host_free_bytes();
+    for (auto& node : guests_) {
+        GuestSample guest;
+        const uint64_t page = node->config().page_size;
+        const sw::guest::GuestMemory& memory = node->memory();
+        guest.target_pages = node->balloon().target_pages();
+        guest.actual_pages = node->balloon().actual_pages();
+        guest.ballooned_pages = node->balloon().ballooned_pages();
+        guest.free_bytes = memory.free_pages() * page;
+        guest.available_bytes = memory.available_pages() * page;
+        guest.total_bytes = memory.managed_pages() * page;
+        guest.demand_bytes = node->workload().demand_bytes();
+        guest.workload_bytes = node->workload().anon_bytes();
+        guest.resident_bytes = host_.guest_resident_bytes(node->host_id());
+        guest.oom_kills = memory.counters().oom_kills;
+        guest.oom_deferred = memory.counters().oom_deferred;
+        guest.alloc_stalls = memory.counters().alloc_stalls;
+        guest.interrupts = node->cpu().counters().interrupts_taken;
+        guest.notifies = node->transport().counters().notifies;
+        guest.dma_bytes = node->transport().counters().dma_bytes;
+        uint64_t transactions = 0;
+        for (const models::RouterRegionCounters& region : node->bus().counters()) {
+            transactions += region.transactions;
+        }
+        guest.bus_transactions = transactions;
+        if (trace_file_ != nullptr) {
+            TraceSignals& signals = *trace_signals_[sample.guests.size()];
+            signals.target_pages.write(guest.target_pages);
+            signals.actual_pages.write(guest.actual_pages);
+            signals.ballooned_pages.write(guest.ballooned_pages);
+            signals.free_pages.write(memory.free_pages());
+        }
+        sample.guests.push_back(guest);
+    }
+    host_free_signal_.write(sample.host_free_bytes);
+    recording_.samples.push_back(std::move(sample));
+}
+
+void ScenarioRun::sampler_thread() {
+    const sc_core::sc_time interval = config_.output.sample_interval;
+    while (true) {
+        take_sample();
+        if (sc_core::sc_time_stamp() + interval > config_.duration) {
+            return;
+        }
+        wait(interval);
+    }
+}
+
+void ScenarioRun::progress_thread() {
+    if (!progress_) {
+        return;
+    }
+    const auto start = std::chrono::steady_clock::now();
+    auto last_print = start;
+    const sc_core::sc_time step = config_.duration / 200.0;
+    while (sc_core::sc_time_stamp() + step <= config_.duration) {
+        wait(step);
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_print < std::chrono::milliseconds(500)) {
+            continue;
+        }
+        last_print = now;
+        uint64_t moved = 0;
+        for (auto& node : guests_) {
+            moved += node->balloon().counters().pages_inflated +
+                     node->balloon().counters().pages_deflated;
+        }
+        std::fprintf(stderr, "\r%s: simulated %.3f s of %.3f s, wall %.1f s, pages moved %llu   ",
+                     config_.name.c_str(), sc_core::sc_time_stamp().to_seconds(),
+                     config_.duration.to_seconds(),
+                     std::chrono::duration<double>(now - start).count(),
+                     static_cast<unsigned long long>(moved));
+    }
+}
+
+void ScenarioRun::run(bool progress) {
+    progress_ = progress;
+    sc_core::sc_start(config_.duration);
+    if (progress_) {
+        std::fprintf(stderr, "\r%80s\r", "");
+    }
+}
+
+void ScenarioRun::finish() {
+    if (trace_file_ == nullptr) {
+        return;
+    }
+    sc_core::sc_close_vcd_trace_file(trace_file_);
+    trace_file_ = nullptr;
+    // SystemC stamps the wall-clock date into the header; replace it so identical runs
+    // give identical files.
+    const std::string path = trace_path_ + ".vcd";
+    std::ifstream in(path);
+    std::stringstream content;
+    content << in.rdbuf();
+    in.close();
+    std::string text = content.str();
+    const size_t date = text.find("$date");
+    const size_t end = text.find("$end", date);
+    if (date != std::string::npos && end != std::string::npos) {
+        text.replace(date, end - date, "$date\n     (omitted for reproducible output)\n");
+    }
+    std::ofstream out(path, std::ios::trunc);
+    out << text;
+}
+
+GuestSummary ScenarioRun::summarize_guest(size_t index) const {
+    const GuestNode& node = *guests_[index];
+    auto& mutable_node = const_cast<GuestNode&>(node);
+    const models::BalloonDevice& balloon = mutable_node.balloon();
+    const sw::balloon::BalloonDriver& driver = mutable_node.driver();
+    const sw::guest::GuestMemory& memory = mutable_node.memory();
+    GuestSummary summary;
+    summary.name = node.config().name;
+    summary.ram_bytes = node.config().ram_bytes;
+    summary.page_size = node.config().page_size;
+    summary.transport_version = node.config().balloon.transport_version;
+    summary.negotiated_features = describe_features(mutable_node.transport().negotiated_features());
+    summary.final_target_pages = balloon.target_pages();
+    summary.final_actual_pages = balloon.actual_pages();
+    summary.final_ballooned_pages = balloon.ballooned_pages();
+    summary.pages_inflated = balloon.counters().pages_inflated;
+    summary.pages_deflated = balloon.counters().pages_deflated;
+    summary.inflate_buffers = balloon.counters().inflate_buffers;
+    summary.deflate_buffers = balloon.counters().deflate_buffers;
+    summary.episodes = trackers_[index]->episodes();
+
+    // Rates over the episodes that completed: pages moved per simulated second.
+    double inflate_pages = 0;
+    double inflate_seconds = 0;
+    double deflate_pages = 0;
+    double deflate_seconds = 0;
+    for (const TargetEpisode& episode : summary.episodes) {
+        if (!episode.reached || episode.reached_at == episode.set_at) {
+            continue;
+        }
+        const double seconds = (episode.reached_at - episode.set_at).to_seconds();
+        if (episode.to_pages > episode.from_pages) {
+            inflate_pages += static_cast<double>(episode.to_pages - episode.from_pages);
+            inflate_seconds += seconds;
+        } else {
+            deflate_pages += static_cast<double>(episode.from_pages - episode.to_pages);
+            deflate_seconds += seconds;
+        }
+    }
+    summary.inflate_rate_pages_per_s = inflate_seconds > 0 ? inflate_pages / inflate_seconds : 0;
+    summary.deflate_rate_pages_per_s = deflate_seconds > 0 ? deflate_pages / deflate_seconds : 0;
+
+    summary.notifies = mutable_node.transport().counters().notifies;
+    summary.interrupts = mutable_node.cpu().counters().interrupts_taken;
+    summary.config_changes = driver.counters().config_changes;
+    sc_core::sc_time busy = sc_core::SC_ZERO_TIME;
+    for (const models::RouterRegionCounters& region : mutable_node.bus().counters()) {
+        summary.bus_transactions += region.transactions;
+    }
+    busy = mutable_node.bus().counters("ram").busy_time;
+    const double simulated = sc_core::sc_time_stamp().to_seconds();
+    summary.bus_utilisation = simulated > 0 ? busy.to_seconds() / simulated : 0;
+    summary.dma_bytes = mutable_node.transport().counters().dma_bytes;
+    summary.oom_kills = memory.counters().oom_kills;
+    summary.oom_deferred = memory.counters().oom_deferred;
+    summary.oom_deflations = driver.counters().oom_deflations;
+    summary.alloc_stalls = memory.counters().alloc_stalls;
+    summary.balloon_alloc_failures = memory.counters().balloon_alloc_failures;
+    summary.retries = driver.counters().retries;
+    summary.stats_updates = driver.counters().stats_updates;
+    summary.invalid_pfns = balloon.counters().pfns_out_of_range +
+                           balloon.counters().pfns_already_ballooned +
+                           balloon.counters().pfns_not_ballooned;
+    summary.needs_reset_events = mutable_node.transport().counters().needs_reset_events;
+    summary.driver_state = sw::balloon::state_name(driver.state());
+    return summary;
+}
+
+RunSummary ScenarioRun::summarize() const {
+    RunSummary summary;
+    summary.scenario = config_.name;
+    summary.description = config_.description;
+    summary.seed = config_.seed;
+    summary.simulated_time = sc_core::sc_time_stamp();
+    summary.host_ram_bytes = config_.host.ram_bytes;
+    summary.host_free_min_bytes = host_.min_host_free_bytes();
+    summary.host_free_min_at = host_.min_host_free_time();
+    summary.host_free_final_bytes = host_.host_free_bytes();
+    summary.overcommit_ratio = host_.overcommit_ratio();
+    for (size_t i = 0; i < guests_.size(); ++i) {
+        summary.guests.push_back(summarize_guest(i));
+    }
+    summary.checks = evaluate_checks(summary);
+    return summary;
+}
+
+namespace {
+
+// A summary counter by its scenario name, for counter_at_least / counter_at_most.
+bool counter_value(const GuestSummary& guest, const std::string& name, double& value) {
+    const std::map<std::string, double> counters = {
+        {"pages_inflated", static_cast<double>(guest.pages_inflated)},
+        {"pages_deflated", static_cast<double>(guest.pages_deflated)},
+        {"inflate_buffers", static_cast<double>(guest.inflate_buffers)},
+        {"deflate_buffers", static_cast<double>(guest.deflate_buffers)},
+        {"notifies", static_cast<double>(guest.notifies)},
+        {"interrupts", static_cast<double>(guest.interrupts)},
+        {"config_changes", static_cast<double>(guest.config_changes)},
+        {"bus_transactions", static_cast<double>(guest.bus_transactions)},
+        {"dma_bytes", static_cast<double>(guest.dma_bytes)},
+        {"oom_kills", static_cast<double>(guest.oom_kills)},
+        {"oom_deferred", static_cast<double>(guest.oom_deferred)},
+        {"oom_deflations", static_cast<double>(guest.oom_deflations)},
+        {"alloc_stalls", static_cast<double>(guest.alloc_stalls)},
+        {"balloon_alloc_failures", static_cast<double>(guest.balloon_alloc_failures)},
+        {"retries", static_cast<double>(guest.retries)},
+        {"stats_updates", static_cast<double>(guest.stats_updates)},
+        {"invalid_pfns", static_cast<double>(guest.invalid_pfns)},
+        {"needs_reset_events", static_cast<double>(guest.needs_reset_events)},
+        {"final_target_pages", static_cast<double>(guest.final_target_pages)},
+        {"final_actual_pages", static_cast<double>(guest.final_actual_pages)},
+        {"final_ballooned_pages", static_cast<double>(guest.final_ballooned_pages)},
+    };
+    const auto it = counters.find(name);
+    if (it == counters.end()) {
+        return false;
+    }
+    value = it->second;
+    return true;
+}
+
+}  // namespace
+
+const std::vector<std::string>& summary_counter_names() {
+    static const std::vector<std::string> names = {"pages_inflated",
+                                                   "pages_deflated",
+                                                   "inflate_buffers",
+                                                   "deflate_buffers",
+                                                   "notifies",
+                                                   "interrupts",
+                                                   "config_changes",
+                                                   "bus_transactions",
+                                                   "dma_bytes",
+                                                   "oom_kills",
+                                                   "oom_deferred",
+                                                   "oom_deflations",
+                                                   "alloc_stalls",
+                                                   "balloon_alloc_failures",
+                                                   "retries",
+                                                   "stats_updates",
+                                                   "invalid_pfns",
+                                                   "needs_reset_events",
+                                                   "final_target_pages",
+                                                   "final_actual_pages",
+                                                   "final_ballooned_pages"};
+    return names;
+}
+
+std::vector<CheckResult> ScenarioRun::evaluate_checks(const RunSummary& summary) const {
+    std::vector<CheckResult> results;
+    for (const CheckConfig& check : config_.checks) {
+        // A check without a guest applies to each guest in turn.
+        std::vector<size_t> targets;
+        for (size_t i = 0; i < summary.guests.size(); ++i) {
+            if (check.guest.empty() || summary.guests[i].name == check.guest) {
+                targets.push_back(i);
+            }
+        }
+        if (check.kind == CheckKind::kHostFreeNeverBelow) {
+            targets = {0};
+        }
+        for (const size_t index : targets) {
+            const GuestSummary& guest = summary.guests[index];
+            CheckResult result;
+            result.name = check.name.empty() ? check_kind_name(check.kind) : check.name;
+            if (check.kind != CheckKind::kHostFreeNeverBelow && check.guest.empty()) {
+                result.name += " [" + guest.name + "]";
+            }
+            switch (check.kind) {
+                case CheckKind::kActualReachesTargetBy: {
+                    const sc_core::sc_time by =
+                        check.at == sc_core::SC_ZERO_TIME ? summary.simulated_time : check.at;
+                    const TargetEpisode* last = nullptr;
+                    for (const TargetEpisode& episode : guest.episodes) {
+                        if (episode.set_at <= by) {
+                            last = &episode;
+                        }
+                    }
+                    result.bound = "reached by " + format_seconds(by);
+                    if (last == nullptr) {
+                        result.passed = true;
+                        result.measured = "no target set";
+                    } else if (last->reached && last->reached_at <= by) {
+                        result.passed = true;
+                        result.measured = std::to_string(last->to_pages) + " pages reached at " +
+                                          format_seconds(last->reached_at);
+                    } else {
+                        result.measured =
+                            "target " + std::to_string(last->to_pages) + " pages not reached";
+                    }
+                    break;
+                }
+                case CheckKind::kNoOomKills:
+                    result.passed = guest.oom_kills == 0;
+                    result.measured = std::to_string(guest.oom_kills) + " OOM kills";
+                    result.bound = "0";
+                    break;
+                case CheckKind::kMaxOomKills:
+                    result.passed = static_cast<double>(guest.oom_kills) <= check.bound;
+                    result.measured = std::to_string(guest.oom_kills) + " OOM kills";
+                    result.bound = "<= " + format_number(check.bound);
+                    break;
+                case CheckKind::kTimeToTargetBelow: {
+                    sc_core::sc_time worst = sc_core::SC_ZERO_TIME;
+                    bool all_reached = true;
+                    for (size_t e = 0; e < guest.episodes.size(); ++e) {
+                        const TargetEpisode& episode = guest.episodes[e];
+                        const bool superseded = e + 1 < guest.episodes.size();
+                        if (!episode.reached) {
+                            all_reached = all_reached && superseded;
+                            continue;
+                        }
+                        worst = std::max(worst, episode.reached_at - episode.set_at);
+                    }
+                    result.passed = all_reached && worst < check.bound_time;
+                    result.measured = all_reached ? "slowest " + format_seconds(worst)
+                                                  : "a target was never reached";
+                    result.bound = "< " + format_seconds(check.bound_time);
+                    break;
+                }
+                case CheckKind::kHostFreeNeverBelow:
+                    result.passed = static_cast<double>(summary.host_free_min_bytes) >= check.bound;
+                    result.measured = "minimum " + std::to_string(summary.host_free_min_bytes) +
+                                      " bytes at " + format_seconds(summary.host_free_min_at);
+                    result.bound = ">= " + format_number(check.bound) + " bytes";
+                    break;
+                case CheckKind::kInflateRateAbove:
+                    result.passed = guest.inflate_rate_pages_per_s > check.bound;
+                    result.measured = format_number(guest.inflate_rate_pages_per_s) + " pages/s";
+                    result.bound = "> " + format_number(check.bound) + " pages/s";
+                    break;
+                case CheckKind::kBallooned: {
+                    uint64_t ballooned = guest.final_ballooned_pages;
+                    sc_core::sc_time when = summary.simulated_time;
+                    if (check.at != sc_core::SC_ZERO_TIME) {
+                        for (const Sample& sample : recording_.samples) {
+                            if (sample.time <= check.at) {
+                                ballooned = sample.guests[index].ballooned_pages;
+                                when = sample.time;
+                            }
+                        }
+                    }
+                    result.passed = static_cast<double>(ballooned) == check.bound;
+                    result.measured =
+                        std::to_string(ballooned) + " pages at " + format_seconds(when);
+                    result.bound = "== " + format_number(check.bound);
+                    break;
+                }
+                case CheckKind::kCounterAtLeast:
+                case CheckKind::kCounterAtMost: {
+                    double value = 0;
+                    if (!counter_value(guest, check.counter, value)) {
+                        result.measured = "no counter '" + check.counter + "'";
+                        break;
+                    }
+                    const bool at_least = check.kind == CheckKind::kCounterAtLeast;
+                    result.passed = at_least ? value >= check.bound : value <= check.bound;
+                    result.measured = check.counter + " = " + format_number(value);
+                    result.bound = (at_least ? ">= " : "<= ") + format_number(check.bound);
+                    break;
+                }
+            }
+            results.push_back(result);
+        }
+    }
+    return results;
+}
+
+}  // namespace vbsim::platform

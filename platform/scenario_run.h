@@ -1,0 +1,81 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <systemc>
+
+#include "models/host/balloon_policy.h"
+#include "models/host/host_memory.h"
+#include "platform/guest_node.h"
+#include "platform/recording.h"
+#include "platform/scenario.h"
+
+namespace vbsim::platform {
+
+class TargetTracker;
+
+// Scenario name of a check kind ("actual_reaches_target_by", ...).
+const char* check_kind_name(CheckKind kind);
+// Counters a counter_at_least / counter_at_most check may name.
+const std::vector<std::string>& summary_counter_names();
+
+// A whole scenario, elaborated: the host pool, every guest node, the host's balloon
+// policy, the scenario's event timeline and the sampler that records what happens.
+// One per process (SystemC elaborates once).
+class ScenarioRun : public sc_core::sc_module {
+  public:
+    ScenarioRun(const sc_core::sc_module_name& name, const ScenarioConfig& config);
+    ~ScenarioRun() override;
+
+    // Simulates config.duration. `progress` prints a status line to stderr now and then.
+    void run(bool progress);
+    // Closes the VCD trace (with a fixed date line, so reruns are byte-identical).
+    void finish();
+
+    const ScenarioConfig& config() const { return config_; }
+    const Recording& recording() const { return recording_; }
+    // Summary and check results of the finished run.
+    RunSummary summarize() const;
+
+    models::HostMemory& host() { return host_; }
+    GuestNode& guest(size_t index) { return *guests_[index]; }
+    size_t guest_count() const { return guests_.size(); }
+
+  private:
+    void event_thread();
+    void sampler_thread();
+    void progress_thread();
+    void apply(const EventConfig& event);
+    size_t guest_index(const std::string& name) const;
+    void take_sample();
+    void note(const std::string& guest, const std::string& what);
+    GuestSummary summarize_guest(size_t index) const;
+    std::vector<CheckResult> evaluate_checks(const RunSummary& summary) const;
+
+    ScenarioConfig config_;
+    models::HostMemory host_;
+    std::vector<std::unique_ptr<GuestNode>> guests_;
+    std::vector<std::unique_ptr<TargetTracker>> trackers_;
+    std::vector<std::unique_ptr<models::BalloonDeviceGuest>> policy_guests_;
+    std::unique_ptr<models::BalloonPolicy> policy_;
+    std::vector<EventConfig> events_;  // sorted by time, file order kept for ties
+
+    // Traced in trace.vcd alongside each guest's interrupt line.
+    struct TraceSignals {
+        sc_core::sc_signal<uint64_t> target_pages;
+        sc_core::sc_signal<uint64_t> actual_pages;
+        sc_core::sc_signal<uint64_t> ballooned_pages;
+        sc_core::sc_signal<uint64_t> free_pages;
+    };
+    std::vector<std::unique_ptr<TraceSignals>> trace_signals_;
+    sc_core::sc_signal<int64_t> host_free_signal_;
+    sc_core::sc_trace_file* trace_file_ = nullptr;
+    std::string trace_path_;
+    Recording recording_;
+    bool progress_ = false;
+};
+
+}  // namespace vbsim::platform
