@@ -37,7 +37,7 @@ struct BalloonDeviceConfig {
     std::vector<std::string> offered_features = {"must_tell_host", "stats_vq", "deflate_on_oom"};
     uint32_t queue_num_max = 128;
     sc_core::sc_time per_page_cost = sc_core::sc_time(430, sc_core::SC_NS);
-    sc_core::sc_time per_buffer_cost = sc_core::sc_time(10, sc_core::SC_US);
+    sc_core::sc_time per_buffer_cost = sc_core::sc_time(250, sc_core::SC_US);
     sc_core::sc_time stats_poll_interval = sc_core::sc_time(1, sc_core::SC_SEC);  // 0 = off
     sc_core::sc_time interrupt_latency = sc_core::sc_time(1, sc_core::SC_US);
     sc_core::sc_time register_latency = sc_core::sc_time(50, sc_core::SC_NS);

@@ -21,9 +21,11 @@ struct BalloonDeviceParams {
     uint64_t guest_ram_base = 0x80000000;
     uint64_t guest_ram_bytes = uint64_t{1} << 30;
     uint32_t queue_num_max = 128;  // QEMU sizes its balloon queues at 128
-    // Host work: per 4 KiB page (madvise ≈ 0.43 µs on KVM) and per buffer handled.
+    // Host work per 4 KiB page (madvise, ≈ 0.43 µs on KVM) and per buffer (exit, queue
+    // handling, address translation: ≈ 0.39 ms per 256-PFN round trip with the guest's
+    // ≈ 0.15 µs per page, Intel 2017; see memory-pressure-facts.md).
     sc_core::sc_time per_page_cost = sc_core::sc_time(430, sc_core::SC_NS);
-    sc_core::sc_time per_buffer_cost = sc_core::sc_time(10, sc_core::SC_US);
+    sc_core::sc_time per_buffer_cost = sc_core::sc_time(250, sc_core::SC_US);
     // How often the held stats buffer is returned to ask for fresh stats; 0 = never.
     sc_core::sc_time stats_poll_interval = sc_core::SC_ZERO_TIME;
 };

@@ -378,7 +378,7 @@ TEST(OutputHtml, IdenticalInputsGiveIdenticalBytes) {
 
 TEST(OutputHtml, LargeRunsStaySmallAndKeepSpikes) {
     const std::string html = html_of(synthetic_recording(100000), synthetic_summary());
-    EXPECT_LT(html.size(), 250u * 1024);
+    EXPECT_LT(html.size(), 150u * 1024);  // ~70 KB today; unreduced, megabytes
     // No polyline carries more than the downsampling limit of points.
     for (std::size_t at = html.find("points=\""); at != std::string::npos;
          at = html.find("points=\"", at + 1)) {
