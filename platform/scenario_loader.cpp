@@ -96,18 +96,24 @@ std::string describe(const YAML::Node& node) {
 
 // ---- where errors go ----------------------------------------------------------------
 
+// Where an override applies: errors at or under `subtree` (the override's path, or the
+// shallowest key it had to create) belong to "--set <path>".
+struct OverrideScope {
+    std::string subtree;
+    std::string path;
+};
+
 // Turns (node position, key path, message) into a LoadError. Values that came from a
 // `--set` override have no place in the file; they are attributed to the override.
 class Diagnostics {
   public:
-    Diagnostics(std::string file, std::vector<std::string> override_paths,
+    Diagnostics(std::string file, std::vector<OverrideScope> overrides,
                 std::vector<LoadError>& errors)
-        : file_(std::move(file)), override_paths_(std::move(override_paths)), errors_(errors) {}
+        : file_(std::move(file)), overrides_(std::move(overrides)), errors_(errors) {}
 
     void report(const YAML::Mark& mark, const std::string& path, std::string message) {
-        const std::string* override_path = covering_override(path);
-        if (override_path != nullptr) {
-            errors_.push_back({"--set " + *override_path, 0, 0, path, std::move(message)});
+        if (const OverrideScope* scope = covering_override(path)) {
+            errors_.push_back({"--set " + scope->path, 0, 0, path, std::move(message)});
             return;
         }
         // An empty document has no marks; its first position stands in.
@@ -117,21 +123,23 @@ class Diagnostics {
     }
 
   private:
-    const std::string* covering_override(const std::string& path) const {
-        const std::string* best = nullptr;
-        for (const std::string& prefix : override_paths_) {
+    // The override with the deepest subtree holding `path`; later overrides win ties.
+    const OverrideScope* covering_override(const std::string& path) const {
+        const OverrideScope* best = nullptr;
+        for (const OverrideScope& scope : overrides_) {
+            const std::string& prefix = scope.subtree;
             const bool covers = path.compare(0, prefix.size(), prefix) == 0 &&
                                 (path.size() == prefix.size() || path[prefix.size()] == '.' ||
                                  path[prefix.size()] == '[');
-            if (covers && (best == nullptr || prefix.size() > best->size())) {
-                best = &prefix;
+            if (covers && (best == nullptr || prefix.size() >= best->subtree.size())) {
+                best = &scope;
             }
         }
         return best;
     }
 
     std::string file_;
-    std::vector<std::string> override_paths_;
+    std::vector<OverrideScope> overrides_;
     std::vector<LoadError>& errors_;
 };
 
@@ -1144,10 +1152,10 @@ std::string render_path(const std::vector<PathStep>& steps, size_t count) {
     return path;
 }
 
-// Applies one "path=value" to the tree. Returns the canonical path, or reports and returns
+// Applies one "path=value" to the tree. Returns where it applies, or reports and returns
 // nothing.
-std::optional<std::string> apply_override(YAML::Node& root, const std::string& spec,
-                                          std::vector<LoadError>& errors) {
+std::optional<OverrideScope> apply_override(YAML::Node& root, const std::string& spec,
+                                            std::vector<LoadError>& errors) {
     const size_t equals = spec.find('=');
     const std::string raw_path = spec.substr(0, equals);
     const auto fail = [&](const std::string& path, std::string message) {
@@ -1175,6 +1183,7 @@ std::optional<std::string> apply_override(YAML::Node& root, const std::string& s
     // yaml-cpp's Node assignment writes through to the tree, so walking uses reset().
     YAML::Node node;
     node.reset(root);
+    size_t created = steps.size();  // first step whose key the override adds to the tree
     for (size_t i = 0; i < steps.size(); ++i) {
         const PathStep& step = steps[i];
         const std::string here = render_path(steps, i);
@@ -1198,6 +1207,10 @@ std::optional<std::string> apply_override(YAML::Node& root, const std::string& s
         if (node.IsDefined() && !node.IsNull() && !node.IsMap()) {
             return fail(path, here + " is " + describe(node) + ", not a mapping");
         }
+        const YAML::Node& existing = node;  // const lookup: adds nothing to the tree
+        if (created == steps.size() && !(node.IsMap() && existing[step.key].IsDefined())) {
+            created = i;
+        }
         if (last) {
             node[step.key] = value;
         } else {
@@ -1205,7 +1218,7 @@ std::optional<std::string> apply_override(YAML::Node& root, const std::string& s
             node.reset(next);
         }
     }
-    return path;
+    return OverrideScope{render_path(steps, std::min(created + 1, steps.size())), path};
 }
 
 std::string stem(const std::string& name) {
@@ -1261,25 +1274,37 @@ bool ScenarioLoader::load_string(const std::string& text, const std::string& nam
     std::vector<LoadError> found;
     YAML::Node root;
     try {
-        root = YAML::Load(text);
+        std::vector<YAML::Node> documents = YAML::LoadAll(text);
+        if (documents.size() > 1) {
+            // A second document would be silently ignored; say so instead.
+            const YAML::Mark mark = documents[1].Mark();
+            found.push_back({name_for_errors, mark.line + 1, mark.column + 1, "",
+                             "a scenario file holds one YAML document; remove the '---' "
+                             "before this one or split the file"});
+        }
+        if (!documents.empty()) {
+            root.reset(documents[0]);
+        }
     } catch (const YAML::Exception& e) {
         const bool known = e.mark.line >= 0;
         found.push_back({name_for_errors, known ? e.mark.line + 1 : 0,
                          known ? e.mark.column + 1 : 0, "", "YAML syntax error: " + e.msg});
+    }
+    if (!found.empty()) {
         errors.insert(errors.end(), found.begin(), found.end());
         return false;
     }
 
-    std::vector<std::string> override_paths;
+    std::vector<OverrideScope> scopes;
     for (const std::string& spec : overrides) {
-        if (std::optional<std::string> path = apply_override(root, spec, found)) {
-            override_paths.push_back(*path);
+        if (std::optional<OverrideScope> scope = apply_override(root, spec, found)) {
+            scopes.push_back(std::move(*scope));
         }
     }
 
     ScenarioConfig config;
     config.source = name_for_errors;
-    Diagnostics diag(name_for_errors, override_paths, found);
+    Diagnostics diag(name_for_errors, std::move(scopes), found);
     try {
         Walker(diag).scenario(root, stem(name_for_errors), config);
     } catch (const YAML::Exception& e) {

@@ -9,6 +9,8 @@ packages=(
   libgtest-dev libgmock-dev googletest
   libbenchmark-dev
   clang clang-format libclang-rt-14-dev
+  # scripts/qemu-test.sh: the sw/ driver bare-metal on qemu-system-riscv64 -M virt
+  gcc-riscv64-unknown-elf qemu-system-misc
 )
 # Extra packages a caller may ask for, e.g. VBSIM_EXTRA_PACKAGES="qemu-system-misc".
 if [[ -n "${VBSIM_EXTRA_PACKAGES:-}" ]]; then

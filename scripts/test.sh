@@ -22,3 +22,6 @@ ctest --test-dir "${root}/build/sanitize" --output-on-failure --parallel "${jobs
 
 echo "== libFuzzer: random register traffic and guest memory against the virtio-mmio balloon"
 "${root}/scripts/fuzz.sh" 60
+
+echo "== QEMU: the sw/ driver bare-metal on riscv64 against QEMU's virtio-balloon"
+"${root}/scripts/qemu-test.sh"

@@ -331,6 +331,10 @@ bool VirtioMmio::write_register(uint32_t offset, uint32_t value, const sc_core::
         case reg::kDriverFeatures:
             if (features_locked) {
                 ignore_write(offset, "features are fixed once FEATURES_OK or DRIVER_OK is set");
+            } else if (!modern && driver_features_sel_ != 0) {
+                // Legacy devices have one feature word; QEMU rejects the same write.
+                ignore_write(offset, "legacy devices have no DriverFeatures word " +
+                                         std::to_string(driver_features_sel_));
             } else if (driver_features_sel_ < 2) {
                 const unsigned int shift = 32 * driver_features_sel_;
                 driver_features_ = (driver_features_ & ~(uint64_t{0xffffffff} << shift)) |

@@ -158,8 +158,12 @@ Result VirtioMmioDevice::begin_init(uint64_t driver_features) {
 
     write(mmio::kDriverFeaturesSel, 0);
     write(mmio::kDriverFeatures, low32(negotiated));
-    write(mmio::kDriverFeaturesSel, 1);
-    write(mmio::kDriverFeatures, high32(negotiated));
+    // Legacy devices have a single feature word (VERSION_1 is withheld, so the high word
+    // is 0); QEMU treats a write with DriverFeaturesSel > 0 as a guest error.
+    if (!legacy()) {
+        write(mmio::kDriverFeaturesSel, 1);
+        write(mmio::kDriverFeatures, high32(negotiated));
+    }
 
     if (legacy()) {
         // Before any QueuePFN is written; the reset above may have cleared it.

@@ -104,8 +104,10 @@ class VirtioBench {
         write(spec::mmio::kStatus, spec::status::kAcknowledge | spec::status::kDriver);
         write(spec::mmio::kDriverFeaturesSel, 0);
         write(spec::mmio::kDriverFeatures, static_cast<uint32_t>(driver_features));
-        write(spec::mmio::kDriverFeaturesSel, 1);
-        write(spec::mmio::kDriverFeatures, static_cast<uint32_t>(driver_features >> 32));
+        if (version_ == spec::mmio::kVersionModern) {  // legacy has one feature word
+            write(spec::mmio::kDriverFeaturesSel, 1);
+            write(spec::mmio::kDriverFeatures, static_cast<uint32_t>(driver_features >> 32));
+        }
         uint32_t status = spec::status::kAcknowledge | spec::status::kDriver;
         if (version_ == spec::mmio::kVersionModern) {
             status |= spec::status::kFeaturesOk;

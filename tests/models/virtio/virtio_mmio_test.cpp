@@ -110,6 +110,16 @@ TEST(VirtioMmio, LegacyInitSequenceUsesGuestPageSizeAndQueuePfn) {
     EXPECT_EQ(bench.status_of_read(reg::kConfigGeneration), tlm::TLM_ADDRESS_ERROR_RESPONSE);
 }
 
+TEST(VirtioMmio, LegacyIgnoresTheSecondDriverFeaturesWord) {
+    Bench legacy(1);
+    legacy.bench.write(reg::kDriverFeaturesSel, 0);
+    legacy.bench.write(reg::kDriverFeatures, 0x3);
+    legacy.bench.write(reg::kDriverFeaturesSel, 1);
+    legacy.bench.write(reg::kDriverFeatures, 0x1);
+    EXPECT_EQ(legacy.bench.mmio.negotiated_features(), 0x3u);
+    EXPECT_EQ(legacy.bench.mmio.counters().ignored_writes, 1u);
+}
+
 TEST(VirtioMmio, LegacyQueuePfnBeforeGuestPageSizeLeavesTheQueueOff) {
     Bench legacy(1);
     VirtioBench& bench = legacy.bench;

@@ -418,8 +418,6 @@ TEST_F(VirtioMmioDeviceTest, LegacyInitWritesGuestPageSizeBeforeQueuePfn) {
                     {mmio::kDeviceFeaturesSel, 1},
                     {mmio::kDriverFeaturesSel, 0},
                     {mmio::kDriverFeatures, 0b001},
-                    {mmio::kDriverFeaturesSel, 1},
-                    {mmio::kDriverFeatures, 0},
                     {mmio::kGuestPageSize, 4096},
                     {mmio::kQueueSel, 0},
                     {mmio::kQueueNum, 128},

@@ -1,0 +1,445 @@
+// vbsim bare-metal firmware for qemu-system-riscv64 -M virt -bios none -m 128M.
+//
+// Runs the unmodified sw/ balloon driver (sw::balloon::BalloonDriver on sw::guest::Kernel and
+// sw::guest::GuestMemory) against whatever virtio-mmio balloon the machine has, and reports
+// on UART0 in lines a host script parses:
+//   virtio-mmio: slot=N ...          one per populated slot
+//   device: ...                      what the balloon's registers say before the driver runs
+//   memory: ...                      the RAM handed to GuestMemory (PFNs outside it are bugs)
+//   driver: probe=ok ...             after probe
+//   balloon: num_pages=... state=... after every change (see print_status)
+//   balloon: final ... verdict=PASS  on the host's 'q' command, then QEMU exits
+// Commands from the host on UART0 (one byte each, anything else is ignored):
+//   's' print a status line now, 'q' check invariants and end QEMU with pass/fail,
+//   'f' end QEMU with a deliberate failure (to test the harness).
+//
+// No interrupts: the main loop polls UART0, the balloon's InterruptStatus (calling
+// Kernel::interrupt() while it is non-zero) and runs Kernel::run_once(), which fires due
+// timers by reading the HAL's clock.
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "board.h"
+#include "runtime.h"
+#include "spec/virtio.h"
+#include "sw/balloon/balloon_driver.h"
+#include "sw/guest/guest_memory.h"
+#include "sw/guest/kernel.h"
+#include "sw/virtio/virtio_mmio_device.h"
+#include "uart.h"
+#include "virt_hal.h"
+
+extern "C" char __image_end[];
+
+namespace {
+
+using namespace vbsim;
+namespace mmio = spec::mmio;
+namespace sb = spec::balloon;
+using fw::console;
+using sw::balloon::BalloonDriver;
+using sw::balloon::BalloonDriverParams;
+using sw::balloon::BalloonState;
+
+constexpr uint32_t kQueueSize = 128;  // QEMU's balloon queues hold 128; QueueNumMax says 1024
+constexpr uint64_t kPageSize = 4096;
+constexpr uint64_t kMaxGuestPages = fw::board::kRamBytes / kPageSize;
+
+// Bitmap storage, sized for all of RAM (GuestMemory: two hierarchical bitmaps; the driver:
+// one). Each level is 1/64 of the one below: 2 * pages/64 words covers any level count.
+uint64_t g_memory_storage[2 * 2 * kMaxGuestPages / 64 + 64];
+uint64_t g_balloon_bitmap[2 * kMaxGuestPages / 64 + 64];
+// The driver's rings and buffers (legacy QueuePFN needs page alignment).
+alignas(4096) uint8_t g_dma_region[40 * 1024];
+
+fw::VirtHal g_hal;
+
+uint64_t align_up(uint64_t value, uint64_t align) {
+    return (value + align - 1) & ~(align - 1);
+}
+
+struct Slot {
+    uint64_t base = 0;
+    unsigned index = 0;
+};
+
+// Lists the populated virtio-mmio windows and returns the first balloon.
+bool find_balloon(Slot& found) {
+    bool have = false;
+    for (unsigned n = 0; n < fw::board::kVirtioMmioSlots; ++n) {
+        const uint64_t base = fw::board::kVirtioMmioBase + n * fw::board::kVirtioMmioStride;
+        if (g_hal.mmio_read32(base + mmio::kMagicValue) != mmio::kMagic) {
+            continue;
+        }
+        const uint32_t device_id = g_hal.mmio_read32(base + mmio::kDeviceId);
+        if (device_id == 0) {
+            continue;
+        }
+        console()
+            .str("virtio-mmio:")
+            .kv("slot", n)
+            .kvhex("base", base)
+            .kv("version", g_hal.mmio_read32(base + mmio::kVersion))
+            .kv("device_id", device_id)
+            .kvhex("vendor", g_hal.mmio_read32(base + mmio::kVendorId))
+            .endl();
+        if (device_id == sb::kDeviceId && !have) {
+            found.base = base;
+            found.index = n;
+            have = true;
+        }
+    }
+    return have;
+}
+
+// What the device shows before the driver touches it: both feature words and QueueNumMax of
+// queues 0..3 (3 does not exist without FREE_PAGE_HINT / PAGE_REPORTING).
+void report_device(uint64_t base) {
+    g_hal.mmio_write32(base + mmio::kDeviceFeaturesSel, 0);
+    uint64_t features = g_hal.mmio_read32(base + mmio::kDeviceFeatures);
+    g_hal.mmio_write32(base + mmio::kDeviceFeaturesSel, 1);
+    features |= uint64_t{g_hal.mmio_read32(base + mmio::kDeviceFeatures)} << 32;
+    fw::Uart& out = console();
+    out.str("device:")
+        .kv("version", g_hal.mmio_read32(base + mmio::kVersion))
+        .kvhex("device_features", features)
+        .str(" queue_num_max=");
+    for (uint32_t q = 0; q < 4; ++q) {
+        g_hal.mmio_write32(base + mmio::kQueueSel, q);
+        out.str(q == 0 ? "" : ",").dec(g_hal.mmio_read32(base + mmio::kQueueNumMax));
+    }
+    g_hal.mmio_write32(base + mmio::kQueueSel, 0);
+    out.kv("num_pages", g_hal.mmio_read32(base + mmio::kConfig + sb::kConfigNumPages))
+        .kv("actual", g_hal.mmio_read32(base + mmio::kConfig + sb::kConfigActual))
+        .endl();
+}
+
+// Everything a status line shows; a line is printed whenever `key` changes.
+struct Snapshot {
+    uint64_t num_pages = 0;
+    uint64_t target = 0;
+    BalloonState state = BalloonState::kUnprobed;
+    uint64_t config_changes = 0;
+    uint64_t stats_updates = 0;
+    uint64_t errors = 0;
+    bool stalled = false;
+
+    bool operator!=(const Snapshot& other) const {
+        return num_pages != other.num_pages || target != other.target || state != other.state ||
+               config_changes != other.config_changes || stats_updates != other.stats_updates ||
+               errors != other.errors || stalled != other.stalled;
+    }
+};
+
+class Firmware {
+  public:
+    Firmware(const Slot& slot, sw::guest::GuestMemory& memory, sw::guest::Kernel& kernel,
+             BalloonDriver& driver)
+        : slot_(slot), memory_(memory), kernel_(kernel), driver_(driver) {}
+
+    [[noreturn]] void run();
+
+  private:
+    Snapshot snapshot() const;
+    void print_status(const Snapshot& now);
+    void handle_command(int command);
+    [[noreturn]] void finish();
+    void report_used_lengths();
+    uint32_t config_actual() const {
+        return g_hal.mmio_read32(slot_.base + mmio::kConfig + sb::kConfigActual);
+    }
+
+    Slot slot_;
+    sw::guest::GuestMemory& memory_;
+    sw::guest::Kernel& kernel_;
+    BalloonDriver& driver_;
+    uint64_t failures_at_last_move_ = 0;
+    uint64_t pages_at_last_move_ = 0;
+    // Raised lines by the InterruptStatus bits the loop saw (one raise may carry both).
+    uint64_t isr_used_ = 0;
+    uint64_t isr_config_ = 0;
+};
+
+Snapshot Firmware::snapshot() const {
+    const auto& c = driver_.counters();
+    Snapshot s;
+    s.num_pages = driver_.num_pages();
+    s.target = driver_.target_pages();
+    s.state = driver_.state();
+    s.config_changes = c.config_changes;
+    s.stats_updates = c.stats_updates;
+    s.errors = c.errors;
+    // The allocator refused since the balloon last moved: the driver waits for its retry.
+    s.stalled = c.alloc_failures > failures_at_last_move_;
+    return s;
+}
+
+void Firmware::print_status(const Snapshot& now) {
+    const auto& c = driver_.counters();
+    console()
+        .str("balloon:")
+        .kv("num_pages", now.num_pages)
+        .kv("actual", config_actual())
+        .kv("target", now.target)
+        .kv("inflated_pfns", c.pfns_inflated)
+        .kv("deflated_pfns", c.pfns_deflated)
+        .kv("inflate_bufs", c.inflate_rounds)
+        .kv("deflate_bufs", c.deflate_rounds)
+        .kv("kicks", c.kicks)
+        .kv("interrupts", c.interrupts)
+        .kv("isr_used", isr_used_)
+        .kv("isr_config", isr_config_)
+        .kv("config", c.config_changes)
+        .kv("actual_writes", c.actual_writes)
+        .kv("stats", c.stats_updates)
+        .kv("alloc_failures", c.alloc_failures)
+        .kv("stalled", now.stalled ? 1 : 0)
+        .kv("free_pages", memory_.free_pages())
+        .kv("memtot", memory_.stat(sb::kStatMemTotal))
+        .kv("errors", c.errors)
+        .kv("t_us", g_hal.now_ns() / 1000)
+        .kvstr("state", sw::balloon::state_name(now.state))
+        .endl();
+}
+
+void Firmware::run() {
+    Snapshot last = snapshot();
+    print_status(last);
+    for (;;) {
+        const int command = console().get_char();
+        if (command >= 0) {
+            handle_command(command);
+        }
+        // Level-triggered, like the PLIC line would be: raise it while the device has
+        // something pending; the driver's handler reads and acknowledges the bits.
+        const uint32_t isr = g_hal.mmio_read32(slot_.base + mmio::kInterruptStatus);
+        if (isr != 0) {
+            isr_used_ += (isr & mmio::kInterruptUsedBuffer) != 0 ? 1 : 0;
+            isr_config_ += (isr & mmio::kInterruptConfigChange) != 0 ? 1 : 0;
+            kernel_.interrupt(slot_.index);
+        }
+        kernel_.run_once();
+        if (driver_.num_pages() != pages_at_last_move_) {
+            pages_at_last_move_ = driver_.num_pages();
+            failures_at_last_move_ = driver_.counters().alloc_failures;
+        }
+        const Snapshot now = snapshot();
+        if (now != last) {
+            print_status(now);
+            last = now;
+        }
+        if (now.state == BalloonState::kFailed) {
+            console().str("balloon: driver failed").endl();
+            fw::exit_qemu(4);
+        }
+    }
+}
+
+void Firmware::handle_command(int command) {
+    switch (command) {
+        case 's':
+            print_status(snapshot());
+            break;
+        case 'q':
+            finish();
+        case 'f':
+            console().str("firmware: failing on request").endl();
+            fw::exit_qemu(3);
+        default:
+            break;
+    }
+}
+
+// The used ring's last element per queue, to show what length the device writes. The rings
+// sit where BalloonDriver places them (three equal page-aligned slots from the start of its
+// DMA region); the used index must match the driver's own count of returned buffers, or the
+// report says the layout is unknown.
+void Firmware::report_used_lengths() {
+    namespace sv = sw::virtio;
+    const uint32_t version = driver_.device().version();
+    const uint64_t legacy = sv::VirtioMmioDevice::ring_bytes(kQueueSize, mmio::kVersionLegacy);
+    const uint64_t modern = sv::VirtioMmioDevice::ring_bytes(kQueueSize, mmio::kVersionModern);
+    const uint64_t slot_bytes = align_up(legacy > modern ? legacy : modern, 4096);
+    const uint64_t base = align_up(reinterpret_cast<uintptr_t>(g_dma_region), 4096);
+    const auto& c = driver_.counters();
+    // Buffers the device has returned so far on each queue.
+    const uint64_t returned[3] = {c.inflate_acks, c.deflate_acks, c.stats_updates - 1};
+    const char* const names[3] = {"inflate", "deflate", "stats"};
+    for (uint16_t q = 0; q < 3; ++q) {
+        const sv::QueueLayout layout =
+            sv::VirtioMmioDevice::layout_for(q, kQueueSize, base + q * slot_bytes, version);
+        uint16_t used_idx = 0;
+        g_hal.ram_read(layout.used_ring + 2, &used_idx, sizeof used_idx);
+        fw::Uart& out = console();
+        out.str("used:").kvstr("queue", names[q]).kv("idx", used_idx);
+        if (used_idx != static_cast<uint16_t>(returned[q])) {
+            out.kvstr("layout", "unknown").endl();
+            continue;
+        }
+        if (used_idx != 0) {
+            const uint64_t element = layout.used_ring + 4 + ((used_idx - 1u) % kQueueSize) * 8u;
+            uint32_t id_len[2] = {};
+            g_hal.ram_read(element, id_len, sizeof id_len);
+            out.kv("last_id", id_len[0]).kv("last_len", id_len[1]);
+        }
+        out.endl();
+    }
+}
+
+void Firmware::finish() {
+    report_used_lengths();
+    const auto& c = driver_.counters();
+    const auto& m = memory_.counters();
+    unsigned reasons = 0;
+    if (driver_.state() != BalloonState::kRunning) {
+        reasons |= 1u << 0;
+    }
+    if (c.errors != 0 || c.wrong_state_calls != 0) {
+        reasons |= 1u << 1;
+    }
+    if (kernel_.spurious_interrupts() != 0) {
+        reasons |= 1u << 2;
+    }
+    if (m.invalid_frees != 0 || m.balloon_accounting_errors != 0) {
+        reasons |= 1u << 3;
+    }
+    if (memory_.ballooned_pages() * memory_.pfns_per_page() != driver_.num_pages()) {
+        reasons |= 1u << 4;
+    }
+    if (driver_.inflate_in_flight() || driver_.deflate_in_flight()) {
+        reasons |= 1u << 5;
+    }
+    if (config_actual() != driver_.num_pages()) {
+        reasons |= 1u << 6;
+    }
+    console()
+        .str("balloon: final")
+        .kv("num_pages", driver_.num_pages())
+        .kv("actual", config_actual())
+        .kv("ballooned_pages", memory_.ballooned_pages())
+        .kv("inflated_pfns", c.pfns_inflated)
+        .kv("deflated_pfns", c.pfns_deflated)
+        .kv("inflate_bufs", c.inflate_rounds)
+        .kv("deflate_bufs", c.deflate_rounds)
+        .kv("inflate_acks", c.inflate_acks)
+        .kv("deflate_acks", c.deflate_acks)
+        .kv("kicks", c.kicks)
+        .kv("interrupts", c.interrupts)
+        .kv("spurious", kernel_.spurious_interrupts())
+        .kv("stats", c.stats_updates)
+        .kv("alloc_failures", c.alloc_failures)
+        .kv("retries", c.retries)
+        .kv("errors", c.errors)
+        .kv("mmio_reads", g_hal.mmio_reads())
+        .kv("mmio_writes", g_hal.mmio_writes())
+        .kvhex("reasons", reasons)
+        .kvstr("verdict", reasons == 0 ? "PASS" : "FAIL")
+        .endl();
+    fw::exit_qemu(reasons == 0 ? 0 : 0x100 | reasons);
+}
+
+}  // namespace
+
+extern "C" int main() {
+    console().init();
+    console().str("vbsim firmware: riscv64 virt, sw/ balloon driver").endl();
+
+    Slot slot;
+    if (!find_balloon(slot)) {
+        console().str("firmware: no virtio balloon (device id 5) in any virtio-mmio slot").endl();
+        return 2;
+    }
+    report_device(slot.base);
+
+    sw::guest::GuestMemoryParams memory_params;
+    memory_params.ram_base = align_up(reinterpret_cast<uintptr_t>(__image_end), kPageSize);
+    memory_params.ram_bytes = fw::board::kRamEnd - memory_params.ram_base;
+    memory_params.page_size = kPageSize;
+    const uint64_t pages = memory_params.ram_bytes / kPageSize;
+    if (sw::guest::GuestMemory::storage_words_for(pages) > sizeof g_memory_storage / 8 ||
+        BalloonDriver::storage_words_for(pages) > sizeof g_balloon_bitmap / 8 ||
+        BalloonDriver::dma_region_bytes_for(kQueueSize) > sizeof g_dma_region) {
+        fw::panic("static storage too small", 5);
+    }
+    sw::guest::GuestMemory memory(memory_params, g_memory_storage, sizeof g_memory_storage / 8);
+    if (!memory.valid()) {
+        fw::panic("GuestMemory refused its parameters", 5);
+    }
+    const auto& marks = memory.watermarks();
+    console()
+        .str("memory:")
+        .kvhex("image_end", reinterpret_cast<uintptr_t>(__image_end))
+        .kvhex("guest_base", memory.ram_base())
+        .kvhex("guest_end", memory.ram_base() + memory.total_pages() * kPageSize)
+        .kv("pages", memory.total_pages())
+        .kvhex("dma_base", reinterpret_cast<uintptr_t>(g_dma_region))
+        .kv("dma_bytes", sizeof g_dma_region)
+        .kv("wmark_min", marks.min_pages)
+        .kv("wmark_low", marks.low_pages)
+        .kv("wmark_high", marks.high_pages)
+        .endl();
+
+    sw::guest::Kernel kernel(g_hal);
+    BalloonDriverParams params;
+    params.mmio_base = slot.base;
+    params.irq_line = slot.index;
+    params.queue_size = kQueueSize;
+    params.dma_region_base = reinterpret_cast<uintptr_t>(g_dma_region);
+    params.dma_region_bytes = sizeof g_dma_region;
+    BalloonDriver driver(kernel, memory, params, g_balloon_bitmap, sizeof g_balloon_bitmap / 8);
+    const sw::virtio::Result result = driver.probe();
+    console()
+        .str("driver:")
+        .kvstr("probe", sw::virtio::result_name(result))
+        .kv("version", driver.device().version())
+        .kvhex("device_features", driver.device().device_features())
+        .kvhex("negotiated", driver.negotiated_features())
+        .kv("queue_size", kQueueSize)
+        .endl();
+    if (result != sw::virtio::Result::kOk) {
+        return 6;
+    }
+    Firmware firmware(slot, memory, kernel, driver);
+    firmware.run();
+}
+
+// ---- ending the run ------------------------------------------------------------------------
+
+namespace vbsim::fw {
+
+void exit_qemu(unsigned code) {
+    auto* finisher =
+        reinterpret_cast<volatile uint32_t*>(static_cast<uintptr_t>(board::kSifiveTest));
+    if (code == 0) {
+        *finisher = 0x5555;
+    } else {
+        code &= 0xffff;
+        *finisher = ((code == 0 ? 1u : code) << 16) | 0x3333;
+    }
+    for (;;) {
+        asm volatile("wfi");
+    }
+}
+
+void panic(const char* why, unsigned code) {
+    console().str("firmware: PANIC ").str(why).endl();
+    exit_qemu(code);
+}
+
+}  // namespace vbsim::fw
+
+extern "C" void fw_exit(int code) {
+    console().str("firmware: main returned").kv("code", static_cast<unsigned>(code)).endl();
+    vbsim::fw::exit_qemu(code == 0 ? 1u : static_cast<unsigned>(code));
+}
+
+extern "C" void fw_trap(uint64_t mcause, uint64_t mepc, uint64_t mtval) {
+    console()
+        .str("firmware: TRAP")
+        .kvhex("mcause", mcause)
+        .kvhex("mepc", mepc)
+        .kvhex("mtval", mtval)
+        .endl();
+    vbsim::fw::exit_qemu(0x7f);
+}

@@ -1,0 +1,45 @@
+#pragma once
+
+// sw::hal::Hal on QEMU's virt machine, machine mode, no MMU: device registers are plain
+// volatile 32-bit accesses, RAM is identity-mapped (ram_read/ram_write are memcpy), the
+// barrier is `fence iorw, iorw`, time is the CLINT's mtime (10 MHz) in nanoseconds.
+//
+// No interrupts are used. arm_timer()/cancel_timer() only record the deadline: the main
+// loop polls, and guest::Kernel::run_once() fires due timers by comparing now_ns() itself.
+// Likewise the virtio interrupt is polled: the main loop reads the device's
+// InterruptStatus and calls Kernel::interrupt(line) while it is non-zero.
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sw/hal/hal.h"
+
+namespace vbsim::fw {
+
+class VirtHal final : public sw::hal::Hal {
+  public:
+    uint32_t mmio_read32(uint64_t physical_address) override;
+    void mmio_write32(uint64_t physical_address, uint32_t value) override;
+    void ram_read(uint64_t physical_address, void* destination, size_t length) override;
+    void ram_write(uint64_t physical_address, const void* source, size_t length) override;
+    // The guest's first write to fresh pages: zero them (only sw::guest::Workload calls it,
+    // and the firmware runs no workload).
+    void touch_memory(uint64_t physical_address, uint64_t length) override;
+    void memory_barrier() override;
+    uint64_t now_ns() override;
+    void arm_timer(uint64_t deadline_ns) override { deadline_ns_ = deadline_ns; }
+    void cancel_timer() override { deadline_ns_ = UINT64_MAX; }
+    void cpu_cost(uint64_t /*nanoseconds*/) override {}
+
+    // The deadline the kernel last asked for (UINT64_MAX: none); informational.
+    uint64_t timer_deadline_ns() const { return deadline_ns_; }
+    uint64_t mmio_reads() const { return mmio_reads_; }
+    uint64_t mmio_writes() const { return mmio_writes_; }
+
+  private:
+    uint64_t deadline_ns_ = UINT64_MAX;
+    uint64_t mmio_reads_ = 0;
+    uint64_t mmio_writes_ = 0;
+};
+
+}  // namespace vbsim::fw

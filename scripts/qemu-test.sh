@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The sw/ balloon driver on a device nobody here wrote: builds firmware/riscv-virt (the same
+# sw/ sources, bare-metal riscv64) and runs tests/qemu/qemu_balloon_test.py against
+# qemu-system-riscv64's virtio-balloon, legacy and modern transport. Extra arguments go to
+# the test script (e.g. --mode legacy --keep-logs).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build_dir="${root}/build/riscv-virt"
+"${root}/scripts/install-deps.sh"
+
+cmake -S "${root}/firmware/riscv-virt" -B "${build_dir}" \
+  -DCMAKE_TOOLCHAIN_FILE="${root}/firmware/riscv-virt/toolchain-riscv64.cmake" >/dev/null
+cmake --build "${build_dir}" --parallel "$(nproc)"
+python3 "${root}/tests/qemu/qemu_balloon_test.py" --firmware "${build_dir}/vbsim-firmware.elf" \
+  --json "${build_dir}/qemu-balloon-results.json" "$@"
