@@ -11,6 +11,7 @@
 
 #include <systemc>
 
+#include "models/balloon/balloon_device.h"
 #include "models/interconnect/router.h"
 #include "models/memory/memory.h"
 #include "models/virtio/virtio_mmio.h"
@@ -33,6 +34,24 @@ inline models::MemoryParams bench_memory_params() {
     params.read_latency = sc_core::sc_time(10, sc_core::SC_NS);
     params.write_latency = sc_core::sc_time(10, sc_core::SC_NS);
     params.bandwidth_bytes_per_ns = 0.0;
+    return params;
+}
+
+// Fast, round numbers for the device under test: 100 ns per page, 1 µs per buffer.
+inline models::BalloonDeviceParams bench_balloon_params() {
+    models::BalloonDeviceParams params;
+    params.guest_ram_base = kRamBase;
+    params.guest_ram_bytes = kRamSize;
+    params.per_page_cost = sc_core::sc_time(100, sc_core::SC_NS);
+    params.per_buffer_cost = sc_core::sc_time(1, sc_core::SC_US);
+    return params;
+}
+
+inline models::VirtioMmioParams bench_mmio_params(uint32_t version) {
+    models::VirtioMmioParams params;
+    params.version = version;
+    params.register_latency = sc_core::sc_time(40, sc_core::SC_NS);
+    params.interrupt_latency = sc_core::sc_time(500, sc_core::SC_NS);
     return params;
 }
 

@@ -23,20 +23,10 @@ constexpr uint64_t kBalloonFeatures = bit(spec::balloon::kFeatureMustTellHost) |
 constexpr uint64_t kModernDriverFeatures = kBalloonFeatures | bit(spec::feature::kVersion1);
 
 BalloonDeviceParams balloon_params() {
-    BalloonDeviceParams params;
-    params.guest_ram_base = test::kRamBase;
-    params.guest_ram_bytes = test::kRamSize;
-    params.per_page_cost = sc_time(100, SC_NS);
-    params.per_buffer_cost = sc_time(1, SC_US);
-    return params;
+    return test::bench_balloon_params();
 }
-
 VirtioMmioParams mmio_params(uint32_t version) {
-    VirtioMmioParams params;
-    params.version = version;
-    params.register_latency = sc_time(40, SC_NS);
-    params.interrupt_latency = sc_time(500, SC_NS);
-    return params;
+    return test::bench_mmio_params(version);
 }
 
 struct Bench {
