@@ -793,6 +793,8 @@ void write_guest_table(std::ostream& out, const RunSummary& summary) {
         return count(g.balloon_alloc_failures) + " / " + count(g.retries);
     });
     row("Stats updates", [&](const GuestSummary& g) { return count(g.stats_updates); });
+    row("Driver rounds / actual writes",
+        [&](const GuestSummary& g) { return count(g.rounds) + " / " + count(g.actual_writes); });
     row("Invalid PFNs", [&](const GuestSummary& g) { return alarm(g.invalid_pfns); });
     row("NEEDS_RESET events", [&](const GuestSummary& g) { return alarm(g.needs_reset_events); });
     out << "</tbody></table>\n";

@@ -221,6 +221,8 @@ void write_guest(JsonWriter& json, const GuestSummary& guest) {
     count("balloon_alloc_failures", guest.balloon_alloc_failures);
     count("retries", guest.retries);
     count("stats_updates", guest.stats_updates);
+    count("actual_writes", guest.actual_writes);
+    count("rounds", guest.rounds);
     count("invalid_pfns", guest.invalid_pfns);
     count("needs_reset_events", guest.needs_reset_events);
     json.key("driver_state");

@@ -90,6 +90,8 @@ struct GuestSummary {
     uint64_t balloon_alloc_failures = 0;
     uint64_t retries = 0;
     uint64_t stats_updates = 0;
+    uint64_t actual_writes = 0;  // `actual` updates by the driver (one per round)
+    uint64_t rounds = 0;         // inflate + deflate buffers the driver sent
     uint64_t invalid_pfns = 0;
     uint64_t needs_reset_events = 0;
     std::string driver_state;  // running, frozen, removed, failed

@@ -1,5 +1,7 @@
 #include "platform/scenario_loader.h"
 
+#include "platform/scenario_run.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -65,6 +67,14 @@ size_t edit_distance(std::string_view a, std::string_view b) {
         }
     }
     return row[b.size()];
+}
+
+std::string join_names(const std::vector<std::string>& names) {
+    std::string text;
+    for (const std::string& name : names) {
+        text += (text.empty() ? "" : ", ") + name;
+    }
+    return text;
 }
 
 // " (did you mean 'ram'?)" when a candidate is within two edits of `word`, else "".
@@ -1040,7 +1050,14 @@ void Walker::check(Map& map, const sc_time& duration, CheckConfig& out) {
         not_for_kind(map, {"at"}, kind_name);
     }
     if (has_counter) {
-        string(map, "counter", out.counter, Need::kRequired, false);
+        const Entry* counter = string(map, "counter", out.counter, Need::kRequired, false);
+        const std::vector<std::string>& known = summary_counter_names();
+        if (counter != nullptr &&
+            std::find(known.begin(), known.end(), out.counter) == known.end()) {
+            error(*counter, "unknown counter '" + out.counter + "'" +
+                                suggestion(out.counter, known) +
+                                "; one of the summary's: " + join_names(known));
+        }
     } else {
         not_for_kind(map, {"counter"}, kind_name);
     }

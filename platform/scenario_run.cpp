@@ -395,6 +395,8 @@ GuestSummary ScenarioRun::summarize_guest(size_t index) const {
     summary.balloon_alloc_failures = memory.counters().balloon_alloc_failures;
     summary.retries = driver.counters().retries;
     summary.stats_updates = driver.counters().stats_updates;
+    summary.actual_writes = driver.counters().actual_writes;
+    summary.rounds = driver.counters().inflate_rounds + driver.counters().deflate_rounds;
     summary.invalid_pfns = balloon.counters().pfns_out_of_range +
                            balloon.counters().pfns_already_ballooned +
                            balloon.counters().pfns_not_ballooned;
@@ -423,63 +425,58 @@ RunSummary ScenarioRun::summarize() const {
 
 namespace {
 
-// A summary counter by its scenario name, for counter_at_least / counter_at_most.
+// The summary counters a counter_at_least / counter_at_most check may name.
+struct CounterField {
+    const char* name;
+    uint64_t GuestSummary::*field;
+};
+
+constexpr CounterField kCounterFields[] = {
+    {"pages_inflated", &GuestSummary::pages_inflated},
+    {"pages_deflated", &GuestSummary::pages_deflated},
+    {"inflate_buffers", &GuestSummary::inflate_buffers},
+    {"deflate_buffers", &GuestSummary::deflate_buffers},
+    {"notifies", &GuestSummary::notifies},
+    {"interrupts", &GuestSummary::interrupts},
+    {"config_changes", &GuestSummary::config_changes},
+    {"bus_transactions", &GuestSummary::bus_transactions},
+    {"dma_bytes", &GuestSummary::dma_bytes},
+    {"oom_kills", &GuestSummary::oom_kills},
+    {"oom_deferred", &GuestSummary::oom_deferred},
+    {"oom_deflations", &GuestSummary::oom_deflations},
+    {"alloc_stalls", &GuestSummary::alloc_stalls},
+    {"balloon_alloc_failures", &GuestSummary::balloon_alloc_failures},
+    {"retries", &GuestSummary::retries},
+    {"stats_updates", &GuestSummary::stats_updates},
+    {"actual_writes", &GuestSummary::actual_writes},
+    {"rounds", &GuestSummary::rounds},
+    {"invalid_pfns", &GuestSummary::invalid_pfns},
+    {"needs_reset_events", &GuestSummary::needs_reset_events},
+    {"final_target_pages", &GuestSummary::final_target_pages},
+    {"final_actual_pages", &GuestSummary::final_actual_pages},
+    {"final_ballooned_pages", &GuestSummary::final_ballooned_pages},
+};
+
 bool counter_value(const GuestSummary& guest, const std::string& name, double& value) {
-    const std::map<std::string, double> counters = {
-        {"pages_inflated", static_cast<double>(guest.pages_inflated)},
-        {"pages_deflated", static_cast<double>(guest.pages_deflated)},
-        {"inflate_buffers", static_cast<double>(guest.inflate_buffers)},
-        {"deflate_buffers", static_cast<double>(guest.deflate_buffers)},
-        {"notifies", static_cast<double>(guest.notifies)},
-        {"interrupts", static_cast<double>(guest.interrupts)},
-        {"config_changes", static_cast<double>(guest.config_changes)},
-        {"bus_transactions", static_cast<double>(guest.bus_transactions)},
-        {"dma_bytes", static_cast<double>(guest.dma_bytes)},
-        {"oom_kills", static_cast<double>(guest.oom_kills)},
-        {"oom_deferred", static_cast<double>(guest.oom_deferred)},
-        {"oom_deflations", static_cast<double>(guest.oom_deflations)},
-        {"alloc_stalls", static_cast<double>(guest.alloc_stalls)},
-        {"balloon_alloc_failures", static_cast<double>(guest.balloon_alloc_failures)},
-        {"retries", static_cast<double>(guest.retries)},
-        {"stats_updates", static_cast<double>(guest.stats_updates)},
-        {"invalid_pfns", static_cast<double>(guest.invalid_pfns)},
-        {"needs_reset_events", static_cast<double>(guest.needs_reset_events)},
-        {"final_target_pages", static_cast<double>(guest.final_target_pages)},
-        {"final_actual_pages", static_cast<double>(guest.final_actual_pages)},
-        {"final_ballooned_pages", static_cast<double>(guest.final_ballooned_pages)},
-    };
-    const auto it = counters.find(name);
-    if (it == counters.end()) {
-        return false;
+    for (const CounterField& counter : kCounterFields) {
+        if (name == counter.name) {
+            value = static_cast<double>(guest.*counter.field);
+            return true;
+        }
     }
-    value = it->second;
-    return true;
+    return false;
 }
 
 }  // namespace
 
 const std::vector<std::string>& summary_counter_names() {
-    static const std::vector<std::string> names = {"pages_inflated",
-                                                   "pages_deflated",
-                                                   "inflate_buffers",
-                                                   "deflate_buffers",
-                                                   "notifies",
-                                                   "interrupts",
-                                                   "config_changes",
-                                                   "bus_transactions",
-                                                   "dma_bytes",
-                                                   "oom_kills",
-                                                   "oom_deferred",
-                                                   "oom_deflations",
-                                                   "alloc_stalls",
-                                                   "balloon_alloc_failures",
-                                                   "retries",
-                                                   "stats_updates",
-                                                   "invalid_pfns",
-                                                   "needs_reset_events",
-                                                   "final_target_pages",
-                                                   "final_actual_pages",
-                                                   "final_ballooned_pages"};
+    static const std::vector<std::string> names = [] {
+        std::vector<std::string> all;
+        for (const CounterField& counter : kCounterFields) {
+            all.emplace_back(counter.name);
+        }
+        return all;
+    }();
     return names;
 }
 

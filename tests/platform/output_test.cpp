@@ -234,6 +234,8 @@ TEST(OutputJson, ExactTextForASmallSummary) {
       "balloon_alloc_failures": 0,
       "retries": 0,
       "stats_updates": 0,
+      "actual_writes": 0,
+      "rounds": 0,
       "invalid_pfns": 0,
       "needs_reset_events": 0,
       "driver_state": "running"
