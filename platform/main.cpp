@@ -19,5 +19,7 @@ int sc_main(int argc, char* argv[]) {
     // Warnings of the models (a misbehaving guest) go to stderr, never into outputs.
     sc_core::sc_report_handler::set_actions(sc_core::SC_WARNING,
                                             sc_core::SC_LOG | sc_core::SC_DISPLAY);
+    // Informational chatter (e.g. the VCD time unit) is not for the user's terminal.
+    sc_core::sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
     return vbsim::platform::run_cli(options);
 }
