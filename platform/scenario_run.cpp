@@ -59,20 +59,24 @@ const char* check_kind_name(CheckKind kind) {
 // Follows one guest's target changes and when `actual` catches up with them.
 class TargetTracker : public models::BalloonObserver {
   public:
-    explicit TargetTracker(const models::BalloonDevice& device) : device_(device) {}
+    // A guest with pages larger than 4 KiB balloons whole pages: the driver aligns the
+    // target up, so that is what `actual` reaches.
+    TargetTracker(const models::BalloonDevice& device, uint64_t pfns_per_page)
+        : device_(device), pfns_per_page_(pfns_per_page) {}
 
     void target_changed(uint32_t pages) override {
         TargetEpisode episode;
         episode.set_at = sc_core::sc_time_stamp();
         episode.from_pages = device_.actual_pages();
         episode.to_pages = pages;
-        episode.reached = device_.actual_pages() == pages;
+        episode.reached = device_.actual_pages() == aligned(pages);
         episode.reached_at = episode.set_at;
         episodes_.push_back(episode);
     }
 
     void actual_changed(uint32_t pages) override {
-        if (!episodes_.empty() && !episodes_.back().reached && episodes_.back().to_pages == pages) {
+        if (!episodes_.empty() && !episodes_.back().reached &&
+            aligned(episodes_.back().to_pages) == pages) {
             episodes_.back().reached = true;
             episodes_.back().reached_at = sc_core::sc_time_stamp();
         }
@@ -81,7 +85,12 @@ class TargetTracker : public models::BalloonObserver {
     const std::vector<TargetEpisode>& episodes() const { return episodes_; }
 
   private:
+    uint64_t aligned(uint64_t pages) const {
+        return (pages + pfns_per_page_ - 1) / pfns_per_page_ * pfns_per_page_;
+    }
+
     const models::BalloonDevice& device_;
+    uint64_t pfns_per_page_;
     std::vector<TargetEpisode> episodes_;
 };
 
@@ -95,7 +104,8 @@ ScenarioRun::ScenarioRun(const sc_core::sc_module_name& name, const ScenarioConf
         guests_.push_back(
             std::make_unique<GuestNode>(guest.name.c_str(), guest, config_.platform, host_));
         GuestNode& node = *guests_.back();
-        trackers_.push_back(std::make_unique<TargetTracker>(node.balloon()));
+        trackers_.push_back(std::make_unique<TargetTracker>(
+            node.balloon(), std::max<uint64_t>(1, guest.page_size / spec::balloon::kPageSize)));
         node.balloon().add_observer(*trackers_.back());
         policy_guests_.push_back(
             std::make_unique<models::BalloonDeviceGuest>(guest.name, node.balloon()));
