@@ -218,7 +218,9 @@ void GuestNode::replace_workload(const std::vector<WorkloadPhaseConfig>& phases)
 }
 
 void GuestNode::reset_device() {
-    transport_.host_reset();
+    // The device tells the driver the way the spec provides: DEVICE_NEEDS_RESET plus a
+    // configuration-change interrupt.
+    transport_.needs_reset("the host asked for a device reset");
 }
 
 }  // namespace vbsim::platform

@@ -42,7 +42,8 @@ class GuestNode : public sc_core::sc_module {
     void restore();
     void remove();
     void replace_workload(const std::vector<WorkloadPhaseConfig>& phases);
-    // Host side: resets the virtio device under the driver's feet (like a device_reset).
+    // Host side: the device enters DEVICE_NEEDS_RESET and raises a config interrupt;
+    // the driver stops using it (Linux marks such a device broken).
     void reset_device();
 
     GuestCpu& cpu() { return cpu_; }

@@ -155,9 +155,14 @@ void VirtioMmio::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& 
             accepted = device_.write_config(config_offset, width, load_le(data, width));
         }
         if (!accepted) {
-            reject(trans, tlm::TLM_ADDRESS_ERROR_RESPONSE,
+            // Past the device's config space is an address error; inside it, the
+            // device refused the width or alignment.
+            const bool outside = config_offset + width > device_.config_size();
+            reject(trans,
+                   outside ? tlm::TLM_ADDRESS_ERROR_RESPONSE : tlm::TLM_GENERIC_ERROR_RESPONSE,
                    "config access of " + std::to_string(width) + " bytes at " + hex(offset) +
-                       " refused by the device");
+                       (outside ? " is past the device's config space"
+                                : " refused by the device (field width)"));
             return;
         }
         trans.set_response_status(tlm::TLM_OK_RESPONSE);
@@ -190,12 +195,16 @@ unsigned int VirtioMmio::transport_dbg(tlm::tlm_generic_payload& trans) {
     // Register reads have no side effects in virtio-mmio; writes all do, so a
     // debugger may look but not poke.
     const uint64_t offset = trans.get_address();
-    if (!trans.is_read() || offset % 4 != 0 || offset >= reg::kConfig ||
+    if (!trans.is_read() || offset % 4 != 0 || offset >= reg::kWindowSize ||
         trans.get_data_length() < 4) {
         return 0;
     }
     uint32_t value = 0;
-    if (!read_register(static_cast<uint32_t>(offset), value)) {
+    const bool known =
+        offset >= reg::kConfig
+            ? device_.read_config(static_cast<uint32_t>(offset - reg::kConfig), 4, value)
+            : read_register(static_cast<uint32_t>(offset), value);
+    if (!known) {
         return 0;
     }
     store_le(trans.get_data_ptr(), 4, value);

@@ -63,8 +63,6 @@ class VirtioMmio : public sc_core::sc_module, public VirtioTransport, private Dm
     // Every feature bit this transport offers: device bits plus ring/version bits.
     uint64_t offered_features() const;
     const std::string& needs_reset_reason() const { return needs_reset_reason_; }
-    // A reset from the host side (QEMU's device_reset): the driver is not told.
-    void host_reset() { reset_device(); }
 
     // VirtioTransport
     SplitVirtqueue* queue(unsigned int index) override;

@@ -277,3 +277,24 @@ TEST(GuestNodeHistory, WithoutDeflateOnOomTheSameGuestIsOomKilled) {
 
 }  // namespace
 }  // namespace vbsim::platform
+
+namespace vbsim::platform {
+namespace {
+
+TEST(GuestNodeHistory, ADeviceThatNeedsAResetIsNoLongerUsed) {
+    Machine machine(guest_config(256 * kMiB));
+    machine.node.balloon().set_target_pages(4096);
+    sc_core::sc_start(sc_time(500, SC_MS));
+    machine.node.reset_device();
+    sc_core::sc_start(sc_time(10, SC_MS));
+    EXPECT_EQ(machine.node.driver().state(), sw::balloon::BalloonState::kFailed);
+    EXPECT_NE(machine.node.transport().status() & spec::status::kDeviceNeedsReset, 0u);
+    const uint64_t notifies = machine.node.transport().counters().notifies;
+    machine.node.balloon().set_target_pages(8192);
+    sc_core::sc_start(sc_time(500, SC_MS));
+    EXPECT_EQ(machine.node.balloon().ballooned_pages(), 4096u);
+    EXPECT_EQ(machine.node.transport().counters().notifies, notifies);
+}
+
+}  // namespace
+}  // namespace vbsim::platform

@@ -264,7 +264,7 @@ TEST(VirtioMmio, ConfigSpaceTakesWholeLe32FieldsOnly) {
     EXPECT_EQ(modern.bench.read(reg::kConfig + 0), 0x01020304u);
     uint8_t byte = 0;
     EXPECT_EQ(modern.bench.cpu.read(test::kMmioBase + reg::kConfig, &byte, 1).status,
-              tlm::TLM_ADDRESS_ERROR_RESPONSE);
+              tlm::TLM_GENERIC_ERROR_RESPONSE);
     EXPECT_EQ(modern.bench.write(reg::kConfig + 4, 77), tlm::TLM_OK_RESPONSE);
     EXPECT_EQ(modern.balloon.actual_pages(), 77u);
     EXPECT_EQ(modern.bench.read(reg::kConfig + 4), 77u);
@@ -372,6 +372,19 @@ TEST(VirtioMmio, DebugReadsOfRegistersHaveNoEffectAndWritesAreRefused) {
         0u);
     EXPECT_EQ(modern.bench.read(reg::kStatus), 0u);
     EXPECT_EQ(modern.bench.mmio.counters().register_reads, 1u);
+}
+
+TEST(VirtioMmio, DebugReadsReachTheConfigSpace) {
+    Bench modern(2);
+    modern.balloon.set_target_pages(4321);
+    uint32_t value = 0;
+    EXPECT_EQ(
+        modern.bench.cpu.debug(tlm::TLM_READ_COMMAND, test::kMmioBase + reg::kConfig, &value, 4),
+        4u);
+    EXPECT_EQ(value, 4321u);
+    EXPECT_EQ(modern.bench.cpu.debug(tlm::TLM_READ_COMMAND, test::kMmioBase + reg::kConfig + 0x10,
+                                     &value, 4),
+              0u);
 }
 
 TEST(VirtioMmio, AnnotatesTheRegisterLatency) {
