@@ -600,6 +600,22 @@ void Walker::scenario(const YAML::Node& root, const std::string& default_name,
     }
     Map output_map = section(map, "output", "output");
     output(output_map, out.output);
+    // A run records one sample per interval: keep the outputs a size a person can open.
+    constexpr double kMaxSamples = 1e6;
+    const double samples = out.duration / out.output.sample_interval;
+    if (samples > kMaxSamples) {
+        const Entry* where = output_map.find("sample_interval");
+        const std::string message = "would record " +
+                                    std::to_string(static_cast<uint64_t>(samples)) +
+                                    " samples (duration / sample_interval); at most 1000000: use "
+                                    "a sample_interval of at least " +
+                                    format_time(out.duration / kMaxSamples);
+        if (where != nullptr) {
+            error(*where, message);
+        } else if (const Entry* duration = map.find("duration")) {
+            error(*duration, message);
+        }
+    }
     map.finish();
 }
 
@@ -682,7 +698,13 @@ void Walker::balloon(Map& map, BalloonDeviceConfig& out, GuestPlaces* places) {
     }
     time(map, "per_page_cost", out.per_page_cost);
     time(map, "per_buffer_cost", out.per_buffer_cost);
-    time(map, "stats_poll_interval", out.stats_poll_interval);
+    if (const Entry* entry = time(map, "stats_poll_interval", out.stats_poll_interval);
+        entry != nullptr && out.stats_poll_interval != sc_core::SC_ZERO_TIME &&
+        out.stats_poll_interval < sc_core::sc_time(1, sc_core::SC_MS)) {
+        // Real hosts poll every second or more; below a millisecond the simulation would
+        // spend its time on stats round trips.
+        error(*entry, "must be 0 (off) or at least 1ms, got '" + entry->value.Scalar() + "'");
+    }
     time(map, "interrupt_latency", out.interrupt_latency);
     time(map, "register_latency", out.register_latency);
     map.finish();
@@ -803,9 +825,14 @@ void Walker::guest(Map& map, const PlatformSection& platform, GuestConfig& out) 
     if (ram != 0) {
         const uint64_t ram_end = out.ram_base + ram;
         const Entry* where = places.ram_base ? &*places.ram_base : &*places.ram;
+        constexpr uint64_t kPfnLimit = uint64_t{1} << 44;  // 2^32 PFNs of 4 KiB
         if (ram_end < out.ram_base) {
             error(*where, "RAM at " + hex(out.ram_base) + " of " + format_size(ram) +
                               " runs past the end of the 64-bit address space");
+        } else if (ram_end > kPfnLimit) {
+            error(*where, "RAM at " + hex(out.ram_base) + " of " + format_size(ram) +
+                              " ends above 16 TiB: the balloon carries 32-bit PFNs of 4 KiB "
+                              "pages");
         } else {
             const uint64_t window = spec::mmio::kWindowSize;
             const uint64_t mmio = out.balloon.mmio_base;

@@ -796,3 +796,44 @@ TEST(ScenarioLoaderTest, FailedLoadLeavesOutputUntouched) {
 
 }  // namespace
 }  // namespace vbsim::platform
+
+namespace vbsim::platform {
+namespace {
+
+TEST(ScenarioLoaderLimits, GuestRamMustEndBelowTheLastThirtyTwoBitPfn) {
+    expect_errors("guests:\n  - name: big\n    ram: 16TiB\nhost:\n  ram: 32TiB\n",
+                  {"t.yaml:3:10: guests[0].ram: RAM at 0x80000000 of 16TiB ends above 16 TiB: "
+                   "the balloon carries 32-bit PFNs of 4 KiB pages"});
+    load_ok("guests:\n  - name: big\n    ram: 15TiB\nhost:\n  ram: 32TiB\n");
+}
+
+TEST(ScenarioLoaderLimits, StatsPollingIsOffOrAtLeastAMillisecond) {
+    expect_errors(kGuest + kHost + "platform:\n  balloon: {stats_poll_interval: 10us}\n",
+                  {"t.yaml:7:34: platform.balloon.stats_poll_interval: must be 0 (off) or at "
+                   "least 1ms, got '10us'"});
+    load_ok(kGuest + kHost + "platform:\n  balloon: {stats_poll_interval: 0}\n");
+}
+
+TEST(ScenarioLoaderLimits, AtMostAMillionSamples) {
+    expect_errors(kGuest + kHost + "duration: 2s\noutput: {sample_interval: 1us}\n",
+                  {"t.yaml:7:27: output.sample_interval: would record 2000000 samples "
+                   "(duration / sample_interval); at most 1000000: use a sample_interval of at "
+                   "least 2us"});
+    load_ok(kGuest + kHost + "duration: 2s\noutput: {sample_interval: 2us}\n");
+}
+
+TEST(ScenarioLoaderLimits, CheckCountersMustBeSummaryCounters) {
+    expect_errors(
+        kGuest + kHost +
+            "checks:\n  - {kind: counter_at_least, guest: vm0, counter: retrys, bound: 1}\n",
+        {"t.yaml:7:51: checks[0].counter: unknown counter 'retrys' (did you mean "
+         "'retries'?); one of the summary's: pages_inflated, pages_deflated, "
+         "inflate_buffers, deflate_buffers, notifies, interrupts, config_changes, "
+         "bus_transactions, dma_bytes, oom_kills, oom_deferred, oom_deflations, "
+         "alloc_stalls, balloon_alloc_failures, retries, stats_updates, actual_writes, "
+         "rounds, invalid_pfns, needs_reset_events, final_target_pages, "
+         "final_actual_pages, final_ballooned_pages"});
+}
+
+}  // namespace
+}  // namespace vbsim::platform
