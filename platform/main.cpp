@@ -1,5 +1,8 @@
 // vbsim: runs YAML balloon scenarios on the SystemC platform. See `vbsim --help`.
 
+#include <unistd.h>
+
+#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -9,6 +12,12 @@
 #include "platform/cli.h"
 
 int sc_main(int argc, char* argv[]) {
+    // SystemC decides on its banner before sc_main runs; a command-line tool's output
+    // should be its own words, so start again once with the banner switched off.
+    if (std::getenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE") == nullptr) {
+        setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 1);
+        execv("/proc/self/exe", argv);  // returns only on failure: then just go on
+    }
     const std::vector<std::string> arguments(argv + 1, argv + argc);
     vbsim::platform::CliOptions options;
     std::string error;
