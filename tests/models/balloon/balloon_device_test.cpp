@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
 #include <vector>
 
 #include "models/balloon/balloon_device.h"
@@ -260,10 +261,11 @@ TEST(BalloonDevice, ASecondStatsBufferReturnsTheFirst) {
 
 // Every malformed ring ends in DEVICE_NEEDS_RESET plus a config interrupt, and the
 // simulation keeps running.
-void expect_needs_reset(Balloon& balloon, unsigned int queue) {
+void expect_needs_reset(Balloon& balloon, unsigned int queue, const std::string& reason) {
     balloon.bench.notify(queue);
     balloon.bench.run(sc_time(1, SC_MS));
-    EXPECT_NE(balloon.status() & st::kDeviceNeedsReset, 0u)
+    EXPECT_NE(balloon.status() & st::kDeviceNeedsReset, 0u);
+    EXPECT_NE(balloon.bench.mmio.needs_reset_reason().find(reason), std::string::npos)
         << balloon.bench.mmio.needs_reset_reason();
     EXPECT_NE(balloon.bench.read(reg::kInterruptStatus) & reg::kInterruptConfigChange, 0u);
     EXPECT_EQ(balloon.bench.mmio.counters().needs_reset_events, 1u);
@@ -278,7 +280,7 @@ void expect_needs_reset(Balloon& balloon, unsigned int queue) {
 TEST(BalloonDevice, DescriptorIndexOutOfRangeNeedsReset) {
     Balloon balloon;
     balloon.bench.publish(0, 64);
-    expect_needs_reset(balloon, 0);
+    expect_needs_reset(balloon, 0, "names descriptor 64 of a queue of size 64");
 }
 
 TEST(BalloonDevice, DescriptorLoopNeedsReset) {
@@ -286,26 +288,26 @@ TEST(BalloonDevice, DescriptorLoopNeedsReset) {
     balloon.bench.write_descriptor(0, 0, test::kBufferArea, 4, spec::vring::kDescFlagNext, 1);
     balloon.bench.write_descriptor(0, 1, test::kBufferArea, 4, spec::vring::kDescFlagNext, 0);
     balloon.bench.publish(0, 0);
-    expect_needs_reset(balloon, 0);
+    expect_needs_reset(balloon, 0, "loops");
 }
 
 TEST(BalloonDevice, BufferOutsideGuestRamNeedsReset) {
     Balloon balloon;
     balloon.bench.post(0, 0, {{test::kRamBase + test::kRamSize - 8, 64, false}});
-    expect_needs_reset(balloon, 0);
+    expect_needs_reset(balloon, 0, "DMA error reading");
     EXPECT_GE(balloon.bench.mmio.counters().dma_errors, 1u);
 }
 
 TEST(BalloonDevice, DeviceWritableBufferOnInflateqNeedsReset) {
     Balloon balloon;
     balloon.bench.post(0, 0, {{test::kBufferArea, 64, true}});
-    expect_needs_reset(balloon, 0);
+    expect_needs_reset(balloon, 0, "device-writable");
 }
 
 TEST(BalloonDevice, ZeroLengthBufferNeedsReset) {
     Balloon balloon;
     balloon.bench.post(1, 0, {{test::kBufferArea, 0, false}});
-    expect_needs_reset(balloon, 1);
+    expect_needs_reset(balloon, 1, "zero-length buffer");
 }
 
 TEST(BalloonDevice, ResetInTheMiddleOfAnInflateDropsTheBuffer) {
