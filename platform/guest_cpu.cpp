@@ -12,10 +12,14 @@ GuestCpu::GuestCpu(const sc_core::sc_module_name& name, const GuestCpuParams& pa
       interrupt("interrupt", params.interrupt_lines),
       params_(params),
       kernel_(*this),
+      ticks_per_ns_(sc_core::sc_time(1, sc_core::SC_NS).value()),
       taken_since_sync_(params.interrupt_lines, false) {
     if (params_.interrupt_lines == 0 ||
         params_.interrupt_lines > sw::guest::Kernel::kMaxInterruptLines) {
         SC_REPORT_ERROR(kReportType, "interrupt_lines must be in 1..32");
+    }
+    if (ticks_per_ns_ == 0) {
+        SC_REPORT_ERROR(kReportType, "the time resolution must be 1 ns or finer");
     }
     tlm_utils::tlm_quantumkeeper::set_global_quantum(params_.quantum);
     quantum_keeper_.reset();
@@ -38,12 +42,16 @@ void GuestCpu::run_in_guest(std::function<void()> action) {
 // ---- HAL ------------------------------------------------------------------------
 
 bool GuestCpu::mmio(tlm::tlm_command command, uint64_t address, uint32_t& value) {
-    tlm::tlm_generic_payload trans;
+    // One payload for every access: constructing one allocates its extension array.
+    tlm::tlm_generic_payload& trans = mmio_payload_;
     trans.set_command(command);
     trans.set_address(address);
     trans.set_data_ptr(reinterpret_cast<unsigned char*>(&value));
     trans.set_data_length(4);
     trans.set_streaming_width(4);
+    trans.set_byte_enable_ptr(nullptr);
+    trans.set_byte_enable_length(0);
+    trans.set_dmi_allowed(false);
     trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
     sc_core::sc_time delay = quantum_keeper_.get_local_time();
     socket->b_transport(trans, delay);
@@ -100,11 +108,21 @@ void GuestCpu::touch_memory(uint64_t physical_address, uint64_t length) {
 
 uint64_t GuestCpu::now_ns() {
     const sc_core::sc_time now = quantum_keeper_.get_current_time();
-    return static_cast<uint64_t>(now.value() / sc_core::sc_time(1, sc_core::SC_NS).value());
+    return static_cast<uint64_t>(now.value() / ticks_per_ns_);
+}
+
+sc_core::sc_time GuestCpu::from_ns(uint64_t nanoseconds) const {
+    // Both forms give the same value for whole nanoseconds while the product is exact in a
+    // double; the integer one skips a resolution lookup and a conversion on every call.
+    constexpr uint64_t kExactInDouble = uint64_t{1} << 53;
+    if (nanoseconds < kExactInDouble / ticks_per_ns_) {
+        return sc_core::sc_time::from_value(nanoseconds * ticks_per_ns_);
+    }
+    return sc_core::sc_time(static_cast<double>(nanoseconds), sc_core::SC_NS);
 }
 
 void GuestCpu::cpu_cost(uint64_t nanoseconds) {
-    const sc_core::sc_time cost(static_cast<double>(nanoseconds), sc_core::SC_NS);
+    const sc_core::sc_time cost = from_ns(nanoseconds);
     counters_.cpu_time += cost;
     quantum_keeper_.inc(cost);
     if (quantum_keeper_.need_sync()) {

@@ -76,6 +76,8 @@ class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
     void on_interrupt_edge() { wake_event_.notify(); }
     void invalidate_dmi(sc_dt::uint64 start, sc_dt::uint64 end) { ram_.invalidate(start, end); }
     bool mmio(tlm::tlm_command command, uint64_t address, uint32_t& value);
+    // sc_time(nanoseconds, SC_NS), cheaply.
+    sc_core::sc_time from_ns(uint64_t nanoseconds) const;
     // Hands the local time to the kernel; after it, interrupt lines show their settled level.
     void synchronize();
     void take_interrupts();
@@ -88,7 +90,9 @@ class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
     GuestCpuCounters counters_;
     std::deque<std::function<void()>> actions_;
     std::function<void(uint64_t, uint64_t)> touch_observer_;
-    std::vector<bool> taken_since_sync_;  // a line stays high until the device's ACK settles
+    tlm::tlm_generic_payload mmio_payload_;  // reused by every MMIO access
+    uint64_t ticks_per_ns_ = 0;              // time-resolution ticks in 1 ns
+    std::vector<bool> taken_since_sync_;     // a line stays high until the device's ACK settles
     uint64_t timer_deadline_ns_ = kNoDeadline;
     sc_core::sc_event wake_event_;
 };

@@ -16,12 +16,54 @@ constexpr size_t kPfnChunk = 1024;
 // Stats beyond this many bytes are not read (16 tags need 160).
 constexpr uint64_t kMaxStatsBytes = 4096;
 
+uint32_t load_le32(const uint8_t* bytes) {
+    return uint32_t{bytes[0]} | (uint32_t{bytes[1]} << 8) | (uint32_t{bytes[2]} << 16) |
+           (uint32_t{bytes[3]} << 24);
+}
+
 uint64_t load_le(const uint8_t* bytes, unsigned int width) {
     uint64_t value = 0;
     for (unsigned int i = 0; i < width; ++i) {
         value |= uint64_t{bytes[i]} << (8 * i);
     }
     return value;
+}
+
+// Flips the bitmap bit of every PFN in range whose bit is not yet in the wanted state (set for
+// inflate), in order, appending those PFNs to `applied`; returns how many. The current word
+// stays in a register while consecutive PFNs fall in it, as the allocator's runs do.
+template <bool kInflate>
+size_t flip_pfns(const uint32_t* pfns, size_t count, uint64_t first_pfn, uint64_t pages,
+                 uint64_t* bitmap, uint32_t* applied, uint64_t& out_of_range) {
+    constexpr uint64_t kNoWord = ~uint64_t{0};
+    size_t applied_count = 0;
+    uint64_t word_index = kNoWord;
+    uint64_t word = 0;
+    for (size_t i = 0; i < count; ++i) {
+        const uint32_t pfn = pfns[i];
+        const uint64_t index = uint64_t{pfn} - first_pfn;  // wraps huge when below the base
+        if (index >= pages) {
+            ++out_of_range;
+            continue;
+        }
+        if (index / 64 != word_index) {
+            if (word_index != kNoWord) {
+                bitmap[word_index] = word;
+            }
+            word_index = index / 64;
+            word = bitmap[word_index];
+        }
+        const uint64_t mask = uint64_t{1} << (index % 64);
+        if (((word & mask) != 0) == kInflate) {
+            continue;  // already ballooned (inflate) or not ballooned (deflate)
+        }
+        word ^= mask;
+        applied[applied_count++] = pfn;
+    }
+    if (word_index != kNoWord) {
+        bitmap[word_index] = word;
+    }
+    return applied_count;
 }
 
 }  // namespace
@@ -55,6 +97,9 @@ BalloonDevice::BalloonDevice(const sc_core::sc_module_name& name, const BalloonD
     }
     const uint64_t pages = params_.guest_ram_bytes / balloon::kPageSize;
     ballooned_.assign((pages + 63) / 64, 0);
+    raw_pfns_.resize(kPfnChunk * 4);
+    pfns_.resize(kPfnChunk);
+    applied_pfns_.resize(kPfnChunk);
 
     SC_HAS_PROCESS(BalloonDevice);
     SC_THREAD(worker);
@@ -246,13 +291,12 @@ void BalloonDevice::worker() {
 bool BalloonDevice::drain_page_queue(unsigned int index, PageQueue kind) {
     const uint64_t epoch = queue_epoch_[index];
     const char* queue_name = kind == PageQueue::kInflate ? "inflateq" : "deflateq";
-    std::vector<uint32_t> pfns;
+    DescriptorChain& chain = page_chain_;  // a member: next_chain() reuses its storage
     while (true) {
         SplitVirtqueue* queue = transport_->queue(index);
         if (queue == nullptr) {
             return true;
         }
-        DescriptorChain chain;
         sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
         const SplitVirtqueue::Fetch fetch = queue->next_chain(chain, delay);
         if (fetch == SplitVirtqueue::Fetch::kEmpty) {
@@ -276,19 +320,17 @@ bool BalloonDevice::drain_page_queue(unsigned int index, PageQueue kind) {
         // has done the work, and not at all if a reset overtook it.
         for (uint64_t done = 0; done < total;) {
             const size_t count = static_cast<size_t>(std::min<uint64_t>(kPfnChunk, total - done));
-            std::vector<uint8_t> raw(count * 4);
             queue = transport_->queue(index);
             if (queue == nullptr || queue_epoch_[index] != epoch) {
                 return false;
             }
-            if (queue->read_chain(chain, done * 4, raw.data(), raw.size(), delay) !=
-                static_cast<int64_t>(raw.size())) {
+            if (queue->read_chain(chain, done * 4, raw_pfns_.data(), count * 4, delay) !=
+                static_cast<int64_t>(count * 4)) {
                 transport_->needs_reset(std::string(queue_name) + ": " + queue->broken_reason());
                 return false;
             }
-            pfns.resize(count);
             for (size_t i = 0; i < count; ++i) {
-                pfns[i] = static_cast<uint32_t>(load_le(&raw[i * 4], 4));
+                pfns_[i] = load_le32(&raw_pfns_[i * 4]);
             }
             delay += params_.per_page_cost * static_cast<double>(count);
             wait(delay);
@@ -296,7 +338,7 @@ bool BalloonDevice::drain_page_queue(unsigned int index, PageQueue kind) {
             if (queue_epoch_[index] != epoch) {
                 return false;
             }
-            apply_pages(kind, pfns);
+            apply_pages(kind, pfns_.data(), count);
             done += count;
         }
         if (total == 0) {
@@ -320,47 +362,37 @@ bool BalloonDevice::drain_page_queue(unsigned int index, PageQueue kind) {
     }
 }
 
-void BalloonDevice::apply_pages(PageQueue kind, const std::vector<uint32_t>& pfns) {
-    std::vector<uint32_t> applied;
-    applied.reserve(pfns.size());
-    for (const uint32_t pfn : pfns) {
-        uint64_t index = 0;
-        if (!page_index(pfn, index)) {
-            ++counters_.pfns_out_of_range;
-            continue;
-        }
-        uint64_t& word = ballooned_[index / 64];
-        const uint64_t mask = uint64_t{1} << (index % 64);
-        if (kind == PageQueue::kInflate) {
-            if ((word & mask) != 0) {
-                ++counters_.pfns_already_ballooned;
-                continue;
-            }
-            word |= mask;
-            ++ballooned_count_;
-        } else {
-            if ((word & mask) == 0) {
-                ++counters_.pfns_not_ballooned;
-                continue;
-            }
-            word &= ~mask;
-            --ballooned_count_;
-        }
-        applied.push_back(pfn);
-    }
-    if (kind == PageQueue::kInflate) {
-        counters_.pages_inflated += applied.size();
+void BalloonDevice::apply_pages(PageQueue kind, const uint32_t* pfns, size_t count) {
+    // The PFN range check and bitmap update inline, into a reused buffer: this runs for every
+    // page moved.
+    const bool inflate = kind == PageQueue::kInflate;
+    const uint64_t first_pfn = params_.guest_ram_base >> balloon::kPfnShift;
+    const uint64_t pages = params_.guest_ram_bytes >> balloon::kPfnShift;
+    uint32_t* const applied = applied_pfns_.data();
+    uint64_t out_of_range = 0;
+    const size_t applied_count = inflate
+                                     ? flip_pfns<true>(pfns, count, first_pfn, pages,
+                                                       ballooned_.data(), applied, out_of_range)
+                                     : flip_pfns<false>(pfns, count, first_pfn, pages,
+                                                        ballooned_.data(), applied, out_of_range);
+    const uint64_t skipped = count - out_of_range - applied_count;
+    counters_.pfns_out_of_range += out_of_range;
+    (inflate ? counters_.pfns_already_ballooned : counters_.pfns_not_ballooned) += skipped;
+    if (inflate) {
+        ballooned_count_ += applied_count;
+        counters_.pages_inflated += applied_count;
     } else {
-        counters_.pages_deflated += applied.size();
+        ballooned_count_ -= applied_count;
+        counters_.pages_deflated += applied_count;
     }
-    if (applied.empty()) {
+    if (applied_count == 0) {
         return;
     }
     for (BalloonObserver* observer : observers_) {
-        if (kind == PageQueue::kInflate) {
-            observer->pages_inflated(applied.data(), applied.size());
+        if (inflate) {
+            observer->pages_inflated(applied, applied_count);
         } else {
-            observer->pages_deflated(applied.data(), applied.size());
+            observer->pages_deflated(applied, applied_count);
         }
     }
 }

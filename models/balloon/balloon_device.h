@@ -116,7 +116,7 @@ class BalloonDevice : public sc_core::sc_module, public VirtioDevice {
     // overtook the work.
     bool drain_page_queue(unsigned int index, PageQueue kind);
     bool drain_stats_queue(unsigned int index);
-    void apply_pages(PageQueue kind, const std::vector<uint32_t>& pfns);
+    void apply_pages(PageQueue kind, const uint32_t* pfns, size_t count);
     void parse_stats(const std::vector<uint8_t>& bytes);
     void return_stats_buffer();
     bool page_index(uint32_t pfn, uint64_t& index) const;
@@ -132,6 +132,11 @@ class BalloonDevice : public sc_core::sc_module, public VirtioDevice {
     uint32_t poison_val_ = 0;
     std::vector<uint64_t> ballooned_;  // one bit per 4 KiB page of guest RAM
     uint64_t ballooned_count_ = 0;
+    DescriptorChain page_chain_;  // the inflate/deflate buffer being handled
+    // Scratch for one chunk of PFNs (raw le32, decoded, applied), sized once.
+    std::vector<uint8_t> raw_pfns_;
+    std::vector<uint32_t> pfns_;
+    std::vector<uint32_t> applied_pfns_;
 
     BalloonStats stats_;
     bool stats_buffer_held_ = false;

@@ -15,18 +15,13 @@ class BalloonHostLink : public BalloonObserver {
   public:
     BalloonHostLink(HostMemory& host, GuestId guest) : host_(host), guest_(guest) {}
 
+    // One host call per buffer, not per PFN.
     void pages_inflated(const uint32_t* pfns, size_t count) override {
-        for (size_t i = 0; i < count; ++i) {
-            host_.release_address_range(guest_, uint64_t{pfns[i]} << HostMemory::kPageShift,
-                                        HostMemory::kPageSize);
-        }
+        host_.release_frames(guest_, pfns, count);
     }
 
     void pages_deflated(const uint32_t* pfns, size_t count) override {
-        for (size_t i = 0; i < count; ++i) {
-            host_.reclaim_address_range(guest_, uint64_t{pfns[i]} << HostMemory::kPageShift,
-                                        HostMemory::kPageSize);
-        }
+        host_.reclaim_frames(guest_, pfns, count);
     }
 
   private:

@@ -141,24 +141,64 @@ PageRangeResult HostMemory::apply(GuestId id, uint64_t first_pfn, uint64_t count
     result.invalid = count - valid;
     guest->counters.invalid_pages += result.invalid;
 
+    result.changed = apply_valid(*guest, first_pfn, valid, op);
+    if (result.changed != 0) {
+        changed();
+    }
+    return result;
+}
+
+uint64_t HostMemory::apply_valid(Guest& guest, uint64_t first_pfn, uint64_t count, Op op) {
+    uint64_t flipped = 0;
     switch (op) {
         case Op::kTouch:
-            result.changed = set_bits(guest->resident, first_pfn, valid, true);
-            guest->resident_pages += result.changed;
-            total_resident_pages_ += result.changed;
-            guest->counters.pages_touched += result.changed;
+            flipped = set_bits(guest.resident, first_pfn, count, true);
+            guest.resident_pages += flipped;
+            total_resident_pages_ += flipped;
+            guest.counters.pages_touched += flipped;
             break;
         case Op::kRelease:
-            result.changed = set_bits(guest->resident, first_pfn, valid, false);
-            guest->resident_pages -= result.changed;
-            total_resident_pages_ -= result.changed;
-            guest->counters.pages_released += valid;
-            guest->counters.pages_freed += result.changed;
+            flipped = set_bits(guest.resident, first_pfn, count, false);
+            guest.resident_pages -= flipped;
+            total_resident_pages_ -= flipped;
+            guest.counters.pages_released += count;
+            guest.counters.pages_freed += flipped;
             break;
         case Op::kReclaim:
-            guest->counters.pages_reclaimed += valid;
+            guest.counters.pages_reclaimed += count;
             break;
     }
+    return flipped;
+}
+
+PageRangeResult HostMemory::apply_frames(GuestId id, const uint32_t* frames, size_t count, Op op,
+                                         const char* operation) {
+    PageRangeResult result;
+    Guest* guest = find(id, operation);
+    if (guest == nullptr) {
+        result.invalid = count;
+        return result;
+    }
+    const uint64_t base_page = guest->ram_base >> kPageShift;
+    // Balloon buffers hold ascending runs: apply each run as one range.
+    for (size_t i = 0; i < count;) {
+        const uint64_t first = frames[i];
+        size_t run = 1;
+        while (i + run < count && frames[i + run] == first + run) {
+            ++run;
+        }
+        i += run;
+        // Frames below the base would wrap to huge PFNs; the range check covers the rest.
+        const uint64_t below = first < base_page ? std::min<uint64_t>(run, base_page - first) : 0;
+        uint64_t valid = 0;
+        if (below < run) {
+            const uint64_t pfn = first + below - base_page;
+            valid = pfn < guest->pages ? std::min(run - below, guest->pages - pfn) : 0;
+            result.changed += apply_valid(*guest, pfn, valid, op);
+        }
+        result.invalid += run - valid;
+    }
+    guest->counters.invalid_pages += result.invalid;
     if (result.changed != 0) {
         changed();
     }
@@ -239,6 +279,14 @@ PageRangeResult HostMemory::reclaim_address_range(GuestId id, uint64_t guest_phy
                                                   uint64_t bytes) {
     return apply_address_range(id, guest_physical_address, bytes, Op::kReclaim,
                                "reclaim_address_range");
+}
+
+PageRangeResult HostMemory::release_frames(GuestId id, const uint32_t* frames, size_t count) {
+    return apply_frames(id, frames, count, Op::kRelease, "release_frames");
+}
+
+PageRangeResult HostMemory::reclaim_frames(GuestId id, const uint32_t* frames, size_t count) {
+    return apply_frames(id, frames, count, Op::kReclaim, "reclaim_frames");
 }
 
 uint64_t HostMemory::host_used_bytes() const {

@@ -92,6 +92,12 @@ class HostMemory {
     PageRangeResult reclaim_address_range(GuestId id, uint64_t guest_physical_address,
                                           uint64_t bytes);
 
+    // Release / reclaim for a list of 4 KiB guest-physical frame numbers (address >> 12, as
+    // the balloon's PFNs carry them), in any order: one call and at most one change
+    // notification for a whole balloon buffer, runs of consecutive frames a word at a time.
+    PageRangeResult release_frames(GuestId id, const uint32_t* frames, size_t count);
+    PageRangeResult reclaim_frames(GuestId id, const uint32_t* frames, size_t count);
+
     // Host-wide state.
     uint64_t host_ram_bytes() const { return params_.host_ram_bytes; }
     uint64_t host_used_bytes() const;             // reserved + resident guest pages
@@ -139,6 +145,11 @@ class HostMemory {
     const Guest* find(GuestId id, const char* operation) const;
     PageRangeResult apply(GuestId id, uint64_t first_pfn, uint64_t count, Op op,
                           const char* operation);
+    // The bookkeeping of apply() for a valid range, without the change notification;
+    // returns how many pages flipped.
+    uint64_t apply_valid(Guest& guest, uint64_t first_pfn, uint64_t count, Op op);
+    PageRangeResult apply_frames(GuestId id, const uint32_t* frames, size_t count, Op op,
+                                 const char* operation);
     PageRangeResult apply_address_range(GuestId id, uint64_t address, uint64_t bytes, Op op,
                                         const char* operation);
     void changed();

@@ -49,8 +49,9 @@ bool BusAccessor::access(tlm::tlm_fw_transport_if<>& bus, tlm::tlm_command comma
             length -= chunk;
             continue;
         }
-        // No DMI here: the rest goes as one burst transaction.
-        tlm::tlm_generic_payload trans;
+        // No DMI here: the rest goes as one burst transaction, in a payload reused for
+        // every access (constructing one allocates its extension array).
+        tlm::tlm_generic_payload& trans = payload_;
         trans.set_command(command);
         trans.set_address(address);
         trans.set_data_ptr(data);

@@ -43,6 +43,7 @@ class BusAccessor {
     size_t max_regions_;
     std::vector<tlm::tlm_dmi> regions_;
     BusAccessorCounters counters_;
+    tlm::tlm_generic_payload payload_;
 };
 
 }  // namespace vbsim::models

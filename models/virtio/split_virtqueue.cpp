@@ -184,8 +184,12 @@ bool SplitVirtqueue::append_indirect(uint64_t table, uint32_t table_bytes, Descr
 SplitVirtqueue::Fetch SplitVirtqueue::next_chain(DescriptorChain& chain, sc_core::sc_time& delay) {
     chain.head = 0;
     chain.buffers.clear();
-    // Built aside so that a malformed chain never reaches the caller half-filled.
-    DescriptorChain taken;
+    // Built aside so that a malformed chain never reaches the caller half-filled; in a member
+    // that trades storage with the caller's chain, so a caller that keeps its chain across
+    // calls allocates nothing.
+    DescriptorChain& taken = scratch_;
+    taken.head = 0;
+    taken.buffers.clear();
     if (broken_) {
         return Fetch::kBroken;
     }
@@ -284,7 +288,8 @@ SplitVirtqueue::Fetch SplitVirtqueue::next_chain(DescriptorChain& chain, sc_core
     }
     last_avail_ = new_last_avail;
     ++in_flight_;
-    chain = std::move(taken);
+    chain.head = taken.head;
+    chain.buffers.swap(taken.buffers);
     return Fetch::kChain;
 }
 

@@ -104,6 +104,7 @@ class SplitVirtqueue {
     uint32_t in_flight_ = 0;
     bool broken_ = false;
     std::string broken_reason_;
+    DescriptorChain scratch_;  // next_chain() builds here
 };
 
 }  // namespace vbsim::models

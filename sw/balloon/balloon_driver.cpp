@@ -19,6 +19,22 @@ uint64_t min_u64(uint64_t a, uint64_t b) {
 uint64_t align_up(uint64_t value, uint64_t align) {
     return (value + align - 1) & ~(align - 1);
 }
+uint64_t lowest_bit_index(uint64_t mask) {
+    return static_cast<uint64_t>(__builtin_ctzll(mask));
+}
+// The `limit` lowest set bits of `mask` (all of them when it has no more than that).
+uint64_t lowest_bits(uint64_t mask, uint64_t limit) {
+    if (static_cast<uint64_t>(__builtin_popcountll(mask)) <= limit) {
+        return mask;
+    }
+    uint64_t result = 0;
+    for (uint64_t i = 0; i < limit; ++i) {
+        const uint64_t low = mask & (~mask + 1);
+        result |= low;
+        mask ^= low;
+    }
+    return result;
+}
 uint32_t round_down_to_power_of_two(uint32_t value) {
     return value == 0 ? 0 : uint32_t{1} << (31 - __builtin_clz(value));
 }
@@ -235,7 +251,9 @@ void BalloonDriver::drop_queues() {
         queue->teardown();
     }
     inflate_count_ = 0;
+    inflate_word_count_ = 0;
     deflate_count_ = 0;
+    deflate_word_count_ = 0;
 }
 
 // ---- interrupt, work and timer entry points ------------------------------------------
@@ -356,8 +374,9 @@ void BalloonDriver::fill_balloon(uint64_t pfns) {
     const uint64_t wanted =
         min_u64((pfns + pfns_per_page_ - 1) / pfns_per_page_, uint64_t{pages_per_round_});
     // kBalloon: never below LOW, no OOM, no warning (61fb06cc).
+    size_t words = 0;
     const uint64_t got =
-        memory_.allocate_many(guest::AllocationClass::kBalloon, wanted, inflate_pages_);
+        memory_.allocate_words(guest::AllocationClass::kBalloon, wanted, inflate_words_, words);
     hal_.cpu_cost(params_.cpu_cost_per_page_ns * got +
                   (got != 0 ? params_.cpu_cost_per_round_ns : 0));
     if (got < wanted) {
@@ -368,25 +387,23 @@ void BalloonDriver::fill_balloon(uint64_t pfns) {
     if (got == 0) {
         return;
     }
-    uint32_t count = 0;
-    for (uint64_t i = 0; i < got; ++i) {
-        const uint64_t first = guest::GuestMemory::pfn_of(inflate_pages_[i]);
-        for (uint64_t j = 0; j < pfns_per_page_; ++j) {
-            put_le32(pfn_bytes_ + 4 * count++, static_cast<uint32_t>(first + j));
-        }
-    }
+    const uint32_t count = encode_pfns(inflate_words_, words);
     hal_.ram_write(pfn_buffer_[0], pfn_bytes_, size_t{4} * count);
     const Virtqueue::Buffer buffer{pfn_buffer_[0], 4 * count};
     if (!inflate_vq_.add_buffer(&buffer, 1, 0, kTokenInflate)) {
         // The host never saw these pages: they are still ours.
-        for (uint64_t i = 0; i < got; ++i) {
-            memory_.free_page(inflate_pages_[i]);
+        for (size_t i = 0; i < words; ++i) {
+            for (uint64_t rest = inflate_words_[i].mask; rest != 0; rest &= rest - 1) {
+                memory_.free_page(
+                    memory_.page_address(inflate_words_[i].word * 64 + lowest_bit_index(rest)));
+            }
         }
         fail();
         return;
     }
     // The pages are the host's from here: nothing touches them until the ack.
     inflate_count_ = static_cast<uint32_t>(got);
+    inflate_word_count_ = static_cast<uint32_t>(words);
     ++counters_.inflate_rounds;
     counters_.pfns_inflated += count;
     kick(inflate_vq_);
@@ -396,29 +413,20 @@ void BalloonDriver::leak_balloon(uint64_t pfns, bool for_oom) {
     const uint64_t wanted =
         min_u64((pfns + pfns_per_page_ - 1) / pfns_per_page_, uint64_t{pages_per_round_});
     uint32_t taken = 0;
+    uint32_t words = 0;
     uint64_t word_index = 0;
     while (taken < wanted && in_guest_.find_first_clear_word(word_index)) {
-        uint64_t mask = ~in_guest_.word(word_index);  // clear bits: ballooned pages
-        uint64_t picked = 0;
-        for (; mask != 0 && taken < wanted; mask &= mask - 1) {
-            const uint64_t bit = mask & (~mask + 1);
-            picked |= bit;
-            deflate_pages_[taken++] =
-                memory_.page_address(word_index * 64 + static_cast<uint64_t>(__builtin_ctzll(bit)));
-        }
+        // Clear bits are ballooned pages: the lowest ones, as many as still wanted.
+        const uint64_t picked = lowest_bits(~in_guest_.word(word_index), wanted - taken);
+        taken += static_cast<uint32_t>(__builtin_popcountll(picked));
         // Out of the pick set while the host is told; back to GuestMemory only on the ack.
         in_guest_.set_bits(word_index, picked);
+        deflate_words_[words++] = guest::PageWord{word_index, picked};
     }
     if (taken == 0) {
         return;
     }
-    uint32_t count = 0;
-    for (uint32_t i = 0; i < taken; ++i) {
-        const uint64_t first = guest::GuestMemory::pfn_of(deflate_pages_[i]);
-        for (uint64_t j = 0; j < pfns_per_page_; ++j) {
-            put_le32(pfn_bytes_ + 4 * count++, static_cast<uint32_t>(first + j));
-        }
-    }
+    const uint32_t count = encode_pfns(deflate_words_, words);
     hal_.cpu_cost(params_.cpu_cost_per_round_ns);
     hal_.ram_write(pfn_buffer_[1], pfn_bytes_, size_t{4} * count);
     const Virtqueue::Buffer buffer{pfn_buffer_[1], 4 * count};
@@ -428,6 +436,7 @@ void BalloonDriver::leak_balloon(uint64_t pfns, bool for_oom) {
     }
     // Tell the host first (bf50e69f): the pages are freed when it acknowledges.
     deflate_count_ = taken;
+    deflate_word_count_ = words;
     if (for_oom) {
         oom_debt_pfns_ -= min_u64(oom_debt_pfns_, count);
         oom_deflate_in_flight_ = true;
@@ -435,6 +444,33 @@ void BalloonDriver::leak_balloon(uint64_t pfns, bool for_oom) {
     ++counters_.deflate_rounds;
     counters_.pfns_deflated += count;
     kick(deflate_vq_);
+}
+
+uint32_t BalloonDriver::encode_pfns(const guest::PageWord* words, size_t count) {
+    // RAM is page-aligned, so page index i starts at PFN first + i * pfns_per_page_. Locals
+    // throughout: byte stores may alias any member, which would reload them per PFN.
+    const uint64_t first = guest::GuestMemory::pfn_of(memory_.ram_base());
+    const uint64_t per_page = pfns_per_page_;
+    uint8_t* const out = pfn_bytes_;
+    uint32_t pfns = 0;
+    for (size_t i = 0; i < count; ++i) {
+        const uint64_t base = words[i].word * 64;
+        uint64_t rest = words[i].mask;
+        if (per_page == 1) {  // 4 KiB pages, the common case: no inner loop
+            for (; rest != 0; rest &= rest - 1) {
+                put_le32(out + 4 * pfns++,
+                         static_cast<uint32_t>(first + base + lowest_bit_index(rest)));
+            }
+            continue;
+        }
+        for (; rest != 0; rest &= rest - 1) {
+            const uint64_t pfn = first + (base + lowest_bit_index(rest)) * per_page;
+            for (uint64_t j = 0; j < per_page; ++j) {
+                put_le32(out + 4 * pfns++, static_cast<uint32_t>(pfn + j));
+            }
+        }
+    }
+    return pfns;
 }
 
 void BalloonDriver::reclaim_used(Virtqueue& queue) {
@@ -468,29 +504,15 @@ void BalloonDriver::inflate_acked() {
     if (inflate_count_ == 0) {
         return;
     }
-    // The allocator hands out pages in ascending runs: clear their bits a word at a time.
-    uint64_t word_index = UINT64_MAX;
-    uint64_t mask = 0;
-    for (uint32_t i = 0; i < inflate_count_; ++i) {
-        uint64_t index = 0;
-        if (!memory_.mark_ballooned(inflate_pages_[i])) {
-            ++counters_.errors;
-        }
-        if (!memory_.page_index_of(inflate_pages_[i], index)) {
-            continue;
-        }
-        if ((index >> 6) != word_index) {
-            if (mask != 0) {
-                in_guest_.clear_bits(word_index, mask);
-            }
-            word_index = index >> 6;
-            mask = 0;
-        }
-        mask |= uint64_t{1} << (index & 63);
+    // The allocator reported the pages as bitmap words: account a word at a time, in
+    // GuestMemory and in our own bitmap.
+    for (uint32_t i = 0; i < inflate_word_count_; ++i) {
+        const guest::PageWord& taken = inflate_words_[i];
+        const uint64_t marked = memory_.mark_ballooned_bits(taken.word, taken.mask);
+        counters_.errors += static_cast<uint64_t>(__builtin_popcountll(taken.mask)) - marked;
+        in_guest_.clear_bits(taken.word, taken.mask);
     }
-    if (mask != 0) {
-        in_guest_.clear_bits(word_index, mask);
-    }
+    inflate_word_count_ = 0;
     num_pages_ += uint64_t{inflate_count_} * pfns_per_page_;
     inflate_count_ = 0;
     ++counters_.inflate_acks;
@@ -504,11 +526,13 @@ void BalloonDriver::deflate_acked() {
     if (deflate_count_ == 0) {
         return;
     }
-    for (uint32_t i = 0; i < deflate_count_; ++i) {
-        if (!memory_.unmark_ballooned(deflate_pages_[i]) || !memory_.free_page(deflate_pages_[i])) {
-            ++counters_.errors;
-        }
+    // leak_balloon() picked the pages a bitmap word at a time: give them back the same way.
+    for (uint32_t i = 0; i < deflate_word_count_; ++i) {
+        const guest::PageWord& picked = deflate_words_[i];
+        const uint64_t released = memory_.release_ballooned_bits(picked.word, picked.mask);
+        counters_.errors += static_cast<uint64_t>(__builtin_popcountll(picked.mask)) - released;
     }
+    deflate_word_count_ = 0;
     hal_.cpu_cost(params_.cpu_cost_per_page_ns * deflate_count_);
     num_pages_ -= uint64_t{deflate_count_} * pfns_per_page_;
     deflate_count_ = 0;

@@ -164,6 +164,9 @@ class BalloonDriver {
     void update_balloon_size();
     void fill_balloon(uint64_t pfns);
     void leak_balloon(uint64_t pfns, bool for_oom);
+    // Writes the le32 PFNs of the pages in `count` bitmap words into pfn_bytes_; returns how
+    // many PFNs.
+    uint32_t encode_pfns(const guest::PageWord* words, size_t count);
     void reclaim_used(virtio::Virtqueue& queue);
     void inflate_acked();
     void deflate_acked();
@@ -223,10 +226,14 @@ class BalloonDriver {
     uint64_t pfn_buffer_[2] = {};
     uint64_t stats_buffer_ = 0;
 
-    // The guest pages of the buffer in flight on each queue.
-    uint64_t inflate_pages_[spec::balloon::kMaxPfnsPerBuffer] = {};
+    // The guest pages of the buffer in flight on each queue, as GuestMemory bitmap words
+    // (index = GuestMemory's page index = our bit), so the acks account for them a word at a
+    // time; and how many pages.
+    guest::PageWord inflate_words_[spec::balloon::kMaxPfnsPerBuffer] = {};
+    uint32_t inflate_word_count_ = 0;
     uint32_t inflate_count_ = 0;
-    uint64_t deflate_pages_[spec::balloon::kMaxPfnsPerBuffer] = {};
+    guest::PageWord deflate_words_[spec::balloon::kMaxPfnsPerBuffer] = {};
+    uint32_t deflate_word_count_ = 0;
     uint32_t deflate_count_ = 0;
     // Staging for one hal.ram_write per buffer.
     uint8_t pfn_bytes_[spec::balloon::kMaxPfnsPerBuffer * 4] = {};

@@ -226,6 +226,7 @@ GuestMemory::GuestMemory(const GuestMemoryParams& params, uint64_t* storage, siz
     non_workload_.init(pages, storage + per_bitmap, per_bitmap, true);
     ram_base_ = params.ram_base;
     page_size_ = size;
+    page_shift_ = lowest_bit(size);
     total_pages_ = pages;
     kswapd_reclaims_cache_ = params.kswapd_reclaims_cache;
     watermarks_ = marks;
@@ -234,15 +235,28 @@ GuestMemory::GuestMemory(const GuestMemoryParams& params, uint64_t* storage, siz
 }
 
 bool GuestMemory::allocate(AllocationClass cls, uint64_t& page_address_out) {
-    return allocate_pages(cls, 1, &page_address_out) == 1;
+    PageOutput out;
+    out.addresses = &page_address_out;
+    return allocate_pages(cls, 1, out) == 1;
 }
 
 uint64_t GuestMemory::allocate_many(AllocationClass cls, uint64_t count,
                                     uint64_t* page_addresses_out) {
-    return allocate_pages(cls, count, page_addresses_out);
+    PageOutput out;
+    out.addresses = page_addresses_out;
+    return allocate_pages(cls, count, out);
 }
 
-uint64_t GuestMemory::allocate_pages(AllocationClass cls, uint64_t count, uint64_t* addresses_out) {
+uint64_t GuestMemory::allocate_words(AllocationClass cls, uint64_t count, PageWord* words_out,
+                                     size_t& word_count_out) {
+    PageOutput out;
+    out.words = words_out;
+    const uint64_t done = allocate_pages(cls, count, out);
+    word_count_out = out.word_count;
+    return done;
+}
+
+uint64_t GuestMemory::allocate_pages(AllocationClass cls, uint64_t count, PageOutput& out) {
     last_failure_ = AllocationFailure::kNone;
     if (!valid()) {
         last_failure_ = count > 0 ? AllocationFailure::kRefused : AllocationFailure::kNone;
@@ -255,8 +269,7 @@ uint64_t GuestMemory::allocate_pages(AllocationClass cls, uint64_t count, uint64
             // Fast path: everything above LOW goes without questions, a word at a time.
             uint64_t budget = min_u64(count - done, free - watermarks_.low_pages);
             while (budget > 0) {
-                const uint64_t taken = take_free_chunk(
-                    cls, budget, addresses_out != nullptr ? addresses_out + done : nullptr);
+                const uint64_t taken = take_free_chunk(cls, budget, out);
                 if (taken == 0) {
                     break;  // unreachable while the counters match the bitmap
                 }
@@ -268,9 +281,7 @@ uint64_t GuestMemory::allocate_pages(AllocationClass cls, uint64_t count, uint64
             }
             continue;
         }
-        if (!admit_slow(cls) ||
-            take_free_chunk(cls, 1, addresses_out != nullptr ? addresses_out + done : nullptr) ==
-                0) {
+        if (!admit_slow(cls) || take_free_chunk(cls, 1, out) == 0) {
             break;
         }
         ++done;
@@ -338,7 +349,7 @@ void GuestMemory::wake_kswapd() {
     counters_.async_reclaim_pages += reclaimed;
 }
 
-uint64_t GuestMemory::take_free_chunk(AllocationClass cls, uint64_t max, uint64_t* addresses_out) {
+uint64_t GuestMemory::take_free_chunk(AllocationClass cls, uint64_t max, PageOutput& out) {
     uint64_t word_index = 0;
     if (max == 0 || !allocated_.find_first_clear_word(word_index)) {
         return 0;
@@ -351,10 +362,16 @@ uint64_t GuestMemory::take_free_chunk(AllocationClass cls, uint64_t max, uint64_
         non_workload_.clear_bits(word_index, mask);
         workload_pages_ += taken;
     }
-    if (addresses_out != nullptr) {
-        uint64_t i = 0;
+    if (out.addresses != nullptr) {
         for (uint64_t rest = mask; rest != 0; rest &= rest - 1) {
-            addresses_out[i++] = page_address(word_index * 64 + lowest_bit(rest));
+            *out.addresses++ = page_address(word_index * 64 + lowest_bit(rest));
+        }
+    }
+    if (out.words != nullptr) {
+        if (out.word_count != 0 && out.words[out.word_count - 1].word == word_index) {
+            out.words[out.word_count - 1].mask |= mask;
+        } else {
+            out.words[out.word_count++] = PageWord{word_index, mask};
         }
     }
     return taken;
@@ -430,6 +447,53 @@ bool GuestMemory::unmark_ballooned(uint64_t page_address) {
     return true;
 }
 
+uint64_t GuestMemory::mark_ballooned_bits(uint64_t word_index, uint64_t mask) {
+    const uint64_t valid = valid_bits(word_index, mask);
+    const uint64_t count = popcount(valid);
+    // Fast path: every page allocated to the balloon class and room in the count for all of
+    // them, so each per-page call would succeed.
+    if (valid == mask && (allocated_.word(word_index) & mask) == mask &&
+        (non_workload_.word(word_index) & mask) == mask &&
+        ballooned_pages_ + count <= balloon_class_pages()) {
+        ballooned_pages_ += count;
+        return count;
+    }
+    uint64_t done = 0;
+    for (uint64_t rest = mask; rest != 0; rest &= rest - 1) {
+        done += mark_ballooned(page_address(word_index * 64 + lowest_bit(rest))) ? 1 : 0;
+    }
+    return done;
+}
+
+uint64_t GuestMemory::release_ballooned_bits(uint64_t word_index, uint64_t mask) {
+    const uint64_t valid = valid_bits(word_index, mask);
+    const uint64_t count = popcount(valid);
+    // Fast path: every page a balloon-class page, enough ballooned pages to unmark, and no
+    // more ballooned than balloon-class pages (so free_page() sees nothing to report).
+    if (valid == mask && (allocated_.word(word_index) & mask) == mask &&
+        (non_workload_.word(word_index) & mask) == mask && ballooned_pages_ >= count &&
+        ballooned_pages_ <= balloon_class_pages()) {
+        ballooned_pages_ -= count;
+        allocated_.clear_bits(word_index, mask);
+        allocated_pages_ -= count;
+        return count;
+    }
+    uint64_t done = 0;
+    for (uint64_t rest = mask; rest != 0; rest &= rest - 1) {
+        const uint64_t address = page_address(word_index * 64 + lowest_bit(rest));
+        done += unmark_ballooned(address) && free_page(address) ? 1 : 0;
+    }
+    return done;
+}
+
+uint64_t GuestMemory::valid_bits(uint64_t word_index, uint64_t mask) const {
+    if (!valid() || word_index >= (total_pages_ + 63) / 64) {
+        return 0;
+    }
+    const uint64_t tail = total_pages_ - word_index * 64;
+    return tail >= 64 ? mask : mask & ((uint64_t{1} << tail) - 1);
+}
+
 uint64_t GuestMemory::grow_cache(uint64_t pages, uint64_t* page_addresses_out) {
     const uint64_t free = free_pages();
     if (!valid() || free <= watermarks_.low_pages) {
@@ -437,11 +501,11 @@ uint64_t GuestMemory::grow_cache(uint64_t pages, uint64_t* page_addresses_out) {
     }
     // Beyond LOW the kernel recycles older cache instead of growing it.
     const uint64_t budget = min_u64(pages, free - watermarks_.low_pages);
+    PageOutput out;
+    out.addresses = page_addresses_out;
     uint64_t done = 0;
     while (done < budget) {
-        const uint64_t taken =
-            take_free_chunk(AllocationClass::kWorkload, budget - done,
-                            page_addresses_out != nullptr ? page_addresses_out + done : nullptr);
+        const uint64_t taken = take_free_chunk(AllocationClass::kWorkload, budget - done, out);
         if (taken == 0) {
             break;
         }
@@ -484,18 +548,6 @@ uint64_t GuestMemory::available_pages() const {
     const uint64_t file = cache_pages_ - min_u64(cache_pages_ / 2, watermarks_.low_pages);
     available += static_cast<int64_t>(file);
     return available < 0 ? 0 : static_cast<uint64_t>(available);
-}
-
-bool GuestMemory::page_index_of(uint64_t address, uint64_t& page_index_out) const {
-    if (!valid() || address < ram_base_) {
-        return false;
-    }
-    const uint64_t offset = address - ram_base_;
-    if (offset % page_size_ != 0 || offset / page_size_ >= total_pages_) {
-        return false;
-    }
-    page_index_out = offset / page_size_;
-    return true;
 }
 
 bool GuestMemory::allocated_index(uint64_t page_address, uint64_t& index) const {

@@ -117,6 +117,14 @@ struct StatEntry {
 // Non-zero turns the failure into a deferred one (the caller retries later), not a kill.
 using OomNotifier = uint64_t (*)(void* context);
 
+// Pages as one word of the allocator's bitmaps: page index 64 * word + b for each bit b set in
+// `mask` (GuestMemory::page_address() turns an index into an address). Moving a word costs
+// what moving one page does.
+struct PageWord {
+    uint64_t word = 0;
+    uint64_t mask = 0;
+};
+
 // Why the latest allocation call came back short.
 enum class AllocationFailure : uint8_t {
     kNone,         // it got every page it asked for
@@ -172,6 +180,11 @@ class GuestMemory {
     // `count`) when it is not null.
     uint64_t allocate_many(AllocationClass cls, uint64_t count,
                            uint64_t* page_addresses_out = nullptr);
+    // allocate_many() that reports the pages as bitmap words, in allocation order, in
+    // `words_out` (room for `count`; consecutive takes from one word share an entry);
+    // `word_count_out` is set to the entries used.
+    uint64_t allocate_words(AllocationClass cls, uint64_t count, PageWord* words_out,
+                            size_t& word_count_out);
     // Frees any allocated page. A page that is not allocated, or an address that is not a
     // page of RAM, is counted in invalid_frees and ignored.
     bool free_page(uint64_t page_address);
@@ -185,6 +198,13 @@ class GuestMemory {
     // and refused. Ballooned pages stay allocated: they never count as free.
     bool mark_ballooned(uint64_t page_address);
     bool unmark_ballooned(uint64_t page_address);
+    // Word-at-a-time forms for the pages 64 * word_index + bit, for each bit set in `mask`:
+    // the same checks, results and counters as mark_ballooned(), or unmark_ballooned() then
+    // free_page(), called for each of those pages in ascending order (a bit past the last page
+    // fails like an address outside RAM). Return how many pages succeeded. The balloon moves
+    // thousands of pages a second of simulated time: one call per word, not per page.
+    uint64_t mark_ballooned_bits(uint64_t word_index, uint64_t mask);
+    uint64_t release_ballooned_bits(uint64_t word_index, uint64_t mask);
     // DEFLATE_ON_OOM negotiated: MemTotal keeps ballooned pages (they count as used).
     // Otherwise ballooned pages leave managed pages, as adjust_managed_page_count() does.
     // Watermarks are never recomputed.
@@ -240,9 +260,20 @@ class GuestMemory {
         return page_address >> spec::balloon::kPfnShift;
     }
     uint64_t pfns_per_page() const { return page_size_ >> spec::balloon::kPfnShift; }
-    uint64_t page_address(uint64_t page_index) const { return ram_base_ + page_index * page_size_; }
-    // False unless `address` is the first byte of a page of RAM.
-    bool page_index_of(uint64_t address, uint64_t& page_index_out) const;
+    uint64_t page_address(uint64_t page_index) const {
+        return ram_base_ + (page_index << page_shift_);
+    }
+    // False unless `address` is the first byte of a page of RAM. Inline, with shifts: it runs
+    // for every page the balloon moves.
+    bool page_index_of(uint64_t address, uint64_t& page_index_out) const {
+        const uint64_t offset = address - ram_base_;
+        if (!valid() || address < ram_base_ || (offset & (page_size_ - 1)) != 0 ||
+            (offset >> page_shift_) >= total_pages_) {
+            return false;
+        }
+        page_index_out = offset >> page_shift_;
+        return true;
+    }
     bool is_allocated(uint64_t page_address) const;
     bool is_workload_page(uint64_t page_address) const;
 
@@ -254,7 +285,15 @@ class GuestMemory {
     size_t fill_stats(StatEntry* out, size_t capacity) const;
 
   private:
-    uint64_t allocate_pages(AllocationClass cls, uint64_t count, uint64_t* addresses_out);
+    // Where allocated pages are reported: addresses (advanced as they are written), bitmap
+    // words, or nowhere.
+    struct PageOutput {
+        uint64_t* addresses = nullptr;
+        PageWord* words = nullptr;
+        size_t word_count = 0;
+    };
+
+    uint64_t allocate_pages(AllocationClass cls, uint64_t count, PageOutput& out);
     // Slow path for one page once free <= LOW: kswapd, then the class's rules. True when one
     // page may be taken.
     bool admit_slow(AllocationClass cls);
@@ -262,15 +301,19 @@ class GuestMemory {
     // taken; otherwise last_failure_ says whether pages are on their way.
     bool run_oom_path();
     void wake_kswapd();
-    // Takes up to `max` free pages from one bitmap word; returns how many.
-    uint64_t take_free_chunk(AllocationClass cls, uint64_t max, uint64_t* addresses_out);
+    // Takes up to `max` free pages from one bitmap word and reports them to `out`; returns
+    // how many.
+    uint64_t take_free_chunk(AllocationClass cls, uint64_t max, PageOutput& out);
     // Frees `count` workload pages, whichever; returns how many.
     uint64_t release_workload_pages(uint64_t count);
     bool allocated_index(uint64_t page_address, uint64_t& index) const;
+    // The bits of `mask` that name pages of RAM in bitmap word `word_index`.
+    uint64_t valid_bits(uint64_t word_index, uint64_t mask) const;
 
     InitResult init_result_ = InitResult::kOk;
     uint64_t ram_base_ = 0;
     uint64_t page_size_ = 0;
+    unsigned page_shift_ = 0;  // log2(page_size_)
     uint64_t total_pages_ = 0;
     bool kswapd_reclaims_cache_ = true;
     Watermarks watermarks_;

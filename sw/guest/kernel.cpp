@@ -186,6 +186,11 @@ void Kernel::program_hardware_timer() {
 }
 
 bool Kernel::run_timers() {
+    if (timers_ == nullptr) {
+        // Nothing can fire, and the hardware timer is already cancelled (the last unlink or
+        // cancel reprogrammed it): skip reading the clock, as every pass would.
+        return false;
+    }
     // Only timers armed before the phase began may fire: one that re-arms itself for "now"
     // fires next pass instead of looping here forever.
     const uint64_t sequence_limit = next_timer_sequence_;
@@ -221,8 +226,9 @@ bool Kernel::run_once() {
 }
 
 bool Kernel::idle() const {
+    // No timer armed: nothing is due whatever the clock says, so it is not read.
     return pending_interrupts_ == 0 && work_head_ == nullptr && running_work_ == nullptr &&
-           next_deadline_ns() > hal_.now_ns();
+           (timers_ == nullptr || next_deadline_ns() > hal_.now_ns());
 }
 
 }  // namespace vbsim::sw::guest
