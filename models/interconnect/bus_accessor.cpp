@@ -5,18 +5,6 @@
 
 namespace vbsim::models {
 
-bool BusAccessor::read(tlm::tlm_fw_transport_if<>& bus, uint64_t address, void* data, size_t length,
-                       sc_core::sc_time& delay) {
-    return access(bus, tlm::TLM_READ_COMMAND, address, static_cast<uint8_t*>(data), length, delay);
-}
-
-bool BusAccessor::write(tlm::tlm_fw_transport_if<>& bus, uint64_t address, const void* data,
-                        size_t length, sc_core::sc_time& delay) {
-    // The payload API takes a non-const pointer; a write never modifies it.
-    return access(bus, tlm::TLM_WRITE_COMMAND, address,
-                  const_cast<uint8_t*>(static_cast<const uint8_t*>(data)), length, delay);
-}
-
 const tlm::tlm_dmi* BusAccessor::find(uint64_t address, tlm::tlm_command command) const {
     // Most recent first: the region just granted is the one the next access wants.
     for (auto it = regions_.rbegin(); it != regions_.rend(); ++it) {
@@ -32,6 +20,7 @@ bool BusAccessor::access(tlm::tlm_fw_transport_if<>& bus, tlm::tlm_command comma
                          uint64_t address, uint8_t* data, size_t length, sc_core::sc_time& delay) {
     while (length > 0) {
         if (const tlm::tlm_dmi* region = find(address, command)) {
+            remember(address, region);
             const uint64_t room = region->get_end_address() - address + 1;
             const size_t chunk = static_cast<size_t>(std::min<uint64_t>(length, room));
             unsigned char* memory = region->get_dmi_ptr() + (address - region->get_start_address());
@@ -75,6 +64,7 @@ bool BusAccessor::access(tlm::tlm_fw_transport_if<>& bus, tlm::tlm_command comma
                     regions_.erase(regions_.begin());  // drop the oldest
                 }
                 regions_.push_back(region);
+                forget_hints();  // indices moved
                 ++counters_.dmi_grants;
             }
         }
@@ -84,6 +74,7 @@ bool BusAccessor::access(tlm::tlm_fw_transport_if<>& bus, tlm::tlm_command comma
 }
 
 void BusAccessor::invalidate(uint64_t start, uint64_t end) {
+    forget_hints();
     regions_.erase(std::remove_if(regions_.begin(), regions_.end(),
                                   [start, end](const tlm::tlm_dmi& region) {
                                       return region.get_start_address() <= end &&

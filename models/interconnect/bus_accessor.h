@@ -1,7 +1,9 @@
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include <systemc>
@@ -26,22 +28,79 @@ class BusAccessor {
     explicit BusAccessor(size_t max_regions = 32) : max_regions_(max_regions) {}
 
     // False when the bus answered with an error response; `delay` grows by the
-    // annotated access time either way.
+    // annotated access time either way. Inline for the common case, an access inside the
+    // DMI region that served the same 4 KiB page last time: virtqueue rings and buffers take
+    // a few dozen small accesses per buffer.
     bool read(tlm::tlm_fw_transport_if<>& bus, uint64_t address, void* data, size_t length,
-              sc_core::sc_time& delay);
+              sc_core::sc_time& delay) {
+        if (const tlm::tlm_dmi* region = hinted(address, length, tlm::TLM_READ_COMMAND)) {
+            std::memcpy(data, region->get_dmi_ptr() + (address - region->get_start_address()),
+                        length);
+            delay += region->get_read_latency();
+            ++counters_.dmi_accesses;
+            counters_.bytes += length;
+            return true;
+        }
+        return access(bus, tlm::TLM_READ_COMMAND, address, static_cast<uint8_t*>(data), length,
+                      delay);
+    }
     bool write(tlm::tlm_fw_transport_if<>& bus, uint64_t address, const void* data, size_t length,
-               sc_core::sc_time& delay);
+               sc_core::sc_time& delay) {
+        if (const tlm::tlm_dmi* region = hinted(address, length, tlm::TLM_WRITE_COMMAND)) {
+            std::memcpy(region->get_dmi_ptr() + (address - region->get_start_address()), data,
+                        length);
+            delay += region->get_write_latency();
+            ++counters_.dmi_accesses;
+            counters_.bytes += length;
+            return true;
+        }
+        // The payload API takes a non-const pointer; a write never modifies it.
+        return access(bus, tlm::TLM_WRITE_COMMAND, address,
+                      const_cast<uint8_t*>(static_cast<const uint8_t*>(data)), length, delay);
+    }
 
     void invalidate(uint64_t start, uint64_t end);
     const BusAccessorCounters& counters() const { return counters_; }
 
   private:
+    // Which region find() returned for an address of a 4 KiB page, per page-number slot;
+    // forgotten whenever regions_ changes, so an index always names the same region.
+    struct Hint {
+        uint64_t page = ~uint64_t{0};
+        size_t region = 0;
+    };
+    static constexpr unsigned kHintPageShift = 12;
+    static constexpr size_t kHintSlots = 16;
+
     bool access(tlm::tlm_fw_transport_if<>& bus, tlm::tlm_command command, uint64_t address,
                 uint8_t* data, size_t length, sc_core::sc_time& delay);
     const tlm::tlm_dmi* find(uint64_t address, tlm::tlm_command command) const;
+    // The hinted region of `address`'s page when it covers the whole access with the
+    // permission it needs; otherwise null (find() decides).
+    const tlm::tlm_dmi* hinted(uint64_t address, size_t length, tlm::tlm_command command) const {
+        const uint64_t page = address >> kHintPageShift;
+        const Hint& hint = hints_[page % kHintSlots];
+        if (hint.page != page || length == 0) {
+            return nullptr;
+        }
+        const tlm::tlm_dmi& region = regions_[hint.region];
+        const bool allowed =
+            command == tlm::TLM_READ_COMMAND ? region.is_read_allowed() : region.is_write_allowed();
+        if (!allowed || address < region.get_start_address() ||
+            length - 1 > region.get_end_address() - address) {
+            return nullptr;
+        }
+        return &region;
+    }
+    void remember(uint64_t address, const tlm::tlm_dmi* region) {
+        hints_[(address >> kHintPageShift) % kHintSlots] =
+            Hint{address >> kHintPageShift, static_cast<size_t>(region - regions_.data())};
+    }
+    void forget_hints() { hints_.fill(Hint{}); }
 
     size_t max_regions_;
     std::vector<tlm::tlm_dmi> regions_;
+    std::array<Hint, kHintSlots> hints_{};
     BusAccessorCounters counters_;
     tlm::tlm_generic_payload payload_;
 };
