@@ -13,7 +13,7 @@ GuestCpu::GuestCpu(const sc_core::sc_module_name& name, const GuestCpuParams& pa
       params_(params),
       kernel_(*this),
       ticks_per_ns_(sc_core::sc_time(1, sc_core::SC_NS).value()),
-      taken_since_sync_(params.interrupt_lines, false) {
+      line_blocked_until_(params.interrupt_lines, 0) {
     if (params_.interrupt_lines == 0 ||
         params_.interrupt_lines > sw::guest::Kernel::kMaxInterruptLines) {
         SC_REPORT_ERROR(kReportType, "interrupt_lines must be in 1..32");
@@ -134,15 +134,16 @@ void GuestCpu::cpu_cost(uint64_t nanoseconds) {
 
 void GuestCpu::synchronize() {
     quantum_keeper_.sync();
-    std::fill(taken_since_sync_.begin(), taken_since_sync_.end(), false);
+    ++sync_epoch_;
 }
 
 void GuestCpu::take_interrupts() {
     for (unsigned int line = 0; line < interrupt.size(); ++line) {
-        // Level-sensitive, but a line the guest just serviced only drops once the
-        // device's ACK has settled at the next synchronisation: don't take it twice.
-        if (interrupt[line].read() && !taken_since_sync_[line]) {
-            taken_since_sync_[line] = true;
+        // Level-sensitive, but a line the guest serviced only drops once the device's
+        // ACK has settled at a synchronisation *after* the handler ran: until then the
+        // high level is the old interrupt, not a new one.
+        if (interrupt[line].read() && sync_epoch_ > line_blocked_until_[line]) {
+            line_blocked_until_[line] = kBlockedUntilHandled;
             ++counters_.interrupts_taken;
             cpu_cost(static_cast<uint64_t>(params_.interrupt_entry_cost.to_seconds() * 1e9));
             kernel_.interrupt(line);
@@ -169,7 +170,7 @@ void GuestCpu::wait_for_something() {
         wait(sc_core::sc_time(static_cast<double>(deadline - now), sc_core::SC_NS), wake_event_);
     }
     quantum_keeper_.reset();
-    std::fill(taken_since_sync_.begin(), taken_since_sync_.end(), false);
+    ++sync_epoch_;
 }
 
 void GuestCpu::run() {
@@ -182,6 +183,12 @@ void GuestCpu::run() {
         }
         take_interrupts();
         const bool ran = kernel_.run_once();
+        // Handlers of the lines taken have run: the next synchronisation shows their ACK.
+        for (uint64_t& blocked : line_blocked_until_) {
+            if (blocked == kBlockedUntilHandled) {
+                blocked = sync_epoch_;
+            }
+        }
         if (quantum_keeper_.need_sync()) {
             synchronize();
         }

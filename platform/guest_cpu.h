@@ -92,7 +92,11 @@ class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
     std::function<void(uint64_t, uint64_t)> touch_observer_;
     tlm::tlm_generic_payload mmio_payload_;  // reused by every MMIO access
     uint64_t ticks_per_ns_ = 0;              // time-resolution ticks in 1 ns
-    std::vector<bool> taken_since_sync_;     // a line stays high until the device's ACK settles
+    // A taken line counts as new again only after a synchronisation later than the
+    // epoch its handler ran in (kBlockedUntilHandled while the handler is pending).
+    static constexpr uint64_t kBlockedUntilHandled = ~uint64_t{0};
+    std::vector<uint64_t> line_blocked_until_;
+    uint64_t sync_epoch_ = 1;
     uint64_t timer_deadline_ns_ = kNoDeadline;
     sc_core::sc_event wake_event_;
 };

@@ -61,6 +61,10 @@ TEST(GuestNode, InflatesHalfOfAGibibyteAndDeflatesItBackWithExactCounts) {
     EXPECT_EQ(machine.host.guest_resident_pages(node.host_id()), resident_before - 131072);
     EXPECT_EQ(node.balloon().counters().pfns_not_ballooned, 0u);
     EXPECT_EQ(node.balloon().counters().pfns_out_of_range, 0u);
+    // Every interrupt the device raised was taken exactly once by the guest.
+    EXPECT_EQ(node.cpu().counters().interrupts_taken,
+              node.transport().counters().interrupts_raised);
+    EXPECT_GT(node.cpu().counters().interrupts_taken, 1024u);
 }
 
 TEST(GuestNode, LegacyTransportInflatesToo) {
