@@ -288,28 +288,42 @@ void BalloonDevice::worker() {
     }
 }
 
+BalloonDevice::Take BalloonDevice::take_readable_chain(unsigned int index, const char* queue_name,
+                                                       const char* expected, DescriptorChain& chain,
+                                                       SplitVirtqueue*& queue,
+                                                       sc_core::sc_time& delay) {
+    queue = transport_->queue(index);
+    if (queue == nullptr) {
+        return Take::kNone;
+    }
+    const SplitVirtqueue::Fetch fetch = queue->next_chain(chain, delay);
+    if (fetch == SplitVirtqueue::Fetch::kEmpty) {
+        return Take::kNone;
+    }
+    if (fetch == SplitVirtqueue::Fetch::kBroken) {
+        transport_->needs_reset(std::string(queue_name) + ": " + queue->broken_reason());
+        return Take::kFailed;
+    }
+    // Every balloon queue carries data to the device only.
+    if (chain.writable_bytes() != 0) {
+        transport_->needs_reset(std::string(queue_name) + ": buffer is device-writable, expected " +
+                                expected);
+        return Take::kFailed;
+    }
+    return Take::kChain;
+}
+
 bool BalloonDevice::drain_page_queue(unsigned int index, PageQueue kind) {
     const uint64_t epoch = queue_epoch_[index];
     const char* queue_name = kind == PageQueue::kInflate ? "inflateq" : "deflateq";
     DescriptorChain& chain = page_chain_;  // a member: next_chain() reuses its storage
     while (true) {
-        SplitVirtqueue* queue = transport_->queue(index);
-        if (queue == nullptr) {
-            return true;
-        }
+        SplitVirtqueue* queue = nullptr;
         sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
-        const SplitVirtqueue::Fetch fetch = queue->next_chain(chain, delay);
-        if (fetch == SplitVirtqueue::Fetch::kEmpty) {
-            return true;
-        }
-        if (fetch == SplitVirtqueue::Fetch::kBroken) {
-            transport_->needs_reset(std::string(queue_name) + ": " + queue->broken_reason());
-            return false;
-        }
-        if (chain.writable_bytes() != 0) {
-            transport_->needs_reset(std::string(queue_name) +
-                                    ": buffer is device-writable, expected device-readable PFNs");
-            return false;
+        const Take take =
+            take_readable_chain(index, queue_name, "device-readable PFNs", chain, queue, delay);
+        if (take != Take::kChain) {
+            return take == Take::kNone;
         }
         const uint64_t bytes = chain.readable_bytes();
         counters_.truncated_pfn_bytes += bytes % 4;
@@ -400,23 +414,13 @@ void BalloonDevice::apply_pages(PageQueue kind, const uint32_t* pfns, size_t cou
 bool BalloonDevice::drain_stats_queue(unsigned int index) {
     const uint64_t epoch = queue_epoch_[index];
     while (true) {
-        SplitVirtqueue* queue = transport_->queue(index);
-        if (queue == nullptr) {
-            return true;
-        }
+        SplitVirtqueue* queue = nullptr;
         DescriptorChain chain;
         sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
-        const SplitVirtqueue::Fetch fetch = queue->next_chain(chain, delay);
-        if (fetch == SplitVirtqueue::Fetch::kEmpty) {
-            return true;
-        }
-        if (fetch == SplitVirtqueue::Fetch::kBroken) {
-            transport_->needs_reset("statsq: " + queue->broken_reason());
-            return false;
-        }
-        if (chain.writable_bytes() != 0) {
-            transport_->needs_reset("statsq: buffer is device-writable, expected stats entries");
-            return false;
+        const Take take =
+            take_readable_chain(index, "statsq", "stats entries", chain, queue, delay);
+        if (take != Take::kChain) {
+            return take == Take::kNone;
         }
         if (stats_buffer_held_) {
             // Only one stats buffer may be outstanding; like QEMU, give the older back.

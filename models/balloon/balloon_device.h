@@ -116,6 +116,12 @@ class BalloonDevice : public sc_core::sc_module, public VirtioDevice {
     // overtook the work.
     bool drain_page_queue(unsigned int index, PageQueue kind);
     bool drain_stats_queue(unsigned int index);
+    // Takes the next available chain of queue `index` and checks it is device-readable
+    // only. kNone: nothing to do; kFailed: the device now needs a reset.
+    enum class Take { kNone, kFailed, kChain };
+    Take take_readable_chain(unsigned int index, const char* queue_name, const char* expected,
+                             DescriptorChain& chain, SplitVirtqueue*& queue,
+                             sc_core::sc_time& delay);
     void apply_pages(PageQueue kind, const uint32_t* pfns, size_t count);
     void parse_stats(const std::vector<uint8_t>& bytes);
     void return_stats_buffer();
