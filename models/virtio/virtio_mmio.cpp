@@ -528,10 +528,10 @@ void VirtioMmio::write_status(uint32_t value) {
 
     if ((added & spec::status::kDriverOk) != 0) {
         device_.driver_ok();
-        // Legacy drivers may kick before DRIVER_OK (Linux primed the stats queue so):
-        // deliver those kicks now.
-        const uint32_t early = legacy_early_notifies_;
-        legacy_early_notifies_ = 0;
+        // Drivers may kick before DRIVER_OK (Linux primes the stats queue so): the device
+        // only must not consume buffers before it, so those kicks are delivered now.
+        const uint32_t early = early_notified_queues_;
+        early_notified_queues_ = 0;
         for (unsigned int index = 0; index < kMaxQueues; ++index) {
             if ((early & (1u << index)) != 0 && queues_[index].virtqueue) {
                 device_.queue_notify(index, sc_core::SC_ZERO_TIME);
@@ -548,11 +548,9 @@ void VirtioMmio::write_queue_notify(uint32_t value, const sc_core::sc_time& dela
     }
     if ((status_ & spec::status::kDriverOk) == 0) {
         ++counters_.early_notifies;
-        if (params_.version == reg::kVersionLegacy && index < kMaxQueues) {
-            legacy_early_notifies_ |= 1u << index;
-            return;
+        if (index < kMaxQueues) {
+            early_notified_queues_ |= 1u << index;
         }
-        needs_reset("notify of queue " + std::to_string(index) + " before DRIVER_OK");
         return;
     }
     if (index >= kMaxQueues || !queues_[index].virtqueue) {
@@ -626,10 +624,11 @@ void VirtioMmio::reset_device() {
     device_features_sel_ = 0;
     driver_features_sel_ = 0;
     driver_features_ = 0;
-    guest_page_size_ = 0;
+    // GuestPageSize survives a reset, as in QEMU: legacy Linux writes it once, before
+    // its first reset, and never again.
     queue_sel_ = 0;
     shm_sel_ = 0;
-    legacy_early_notifies_ = 0;
+    early_notified_queues_ = 0;
     needs_reset_reason_.clear();
     if (interrupt_status_ != 0) {
         interrupt_status_ = 0;

@@ -34,7 +34,7 @@ struct VirtioMmioCounters {
     uint64_t bad_accesses = 0;    // wrong width, alignment, offset: TLM error
     uint64_t ignored_writes = 0;  // read-only or out-of-sequence writes
     uint64_t notifies = 0;
-    uint64_t early_notifies = 0;     // before DRIVER_OK
+    uint64_t early_notifies = 0;     // before DRIVER_OK: deferred until DRIVER_OK
     uint64_t interrupts_raised = 0;  // rising edges of the interrupt line
     uint64_t device_resets = 0;
     uint64_t needs_reset_events = 0;
@@ -130,7 +130,7 @@ class VirtioMmio : public sc_core::sc_module, public VirtioTransport, private Dm
     uint32_t interrupt_status_ = 0;
     uint32_t config_generation_ = 0;
     uint64_t reset_generation_ = 0;
-    uint32_t legacy_early_notifies_ = 0;  // queues kicked before DRIVER_OK (legacy)
+    uint32_t early_notified_queues_ = 0;  // kicked before DRIVER_OK, served at DRIVER_OK
     std::string needs_reset_reason_;
     std::array<QueueRegisters, kMaxQueues> queues_;
 
