@@ -181,7 +181,7 @@ uint32_t BalloonDevice::config_word(uint32_t field_offset) const {
         case balloon::kConfigNumPages:
             return num_pages_;
         case balloon::kConfigActual:
-            return actual_;
+            return actual_staged_;  // what the driver wrote, even half-way through
         case balloon::kConfigPoisonVal:
             return poison_val_;
         default:
@@ -189,33 +189,62 @@ uint32_t BalloonDevice::config_word(uint32_t field_offset) const {
     }
 }
 
-bool BalloonDevice::read_config(uint32_t offset, unsigned int width, uint32_t& value) {
-    // Every balloon config field is a le32: only whole-field accesses.
-    if (width != 4 || offset % 4 != 0 || offset >= balloon::kConfigSize) {
+bool BalloonDevice::check_config_access(uint32_t offset, unsigned int width, const char* verb) {
+    if (offset >= balloon::kConfigSize || width > balloon::kConfigSize - offset) {
         return false;
     }
-    value = config_word(offset);
+    // Every field is a le32. Legacy drivers may use any width (Linux 6.1 reads and writes
+    // legacy config one byte at a time); virtio 1.x asks for the field's own width, but QEMU
+    // serves narrower accesses all the same, so do we, as a counted guest error.
+    if (transport_ != nullptr && !transport_->is_legacy() && width != 4) {
+        transport_->guest_error("config-width", std::to_string(width) + "-byte config " + verb +
+                                                    " at offset " + std::to_string(offset) +
+                                                    " of a le32 field");
+    }
+    return true;
+}
+
+bool BalloonDevice::read_config(uint32_t offset, unsigned int width, uint32_t& value) {
+    if (!check_config_access(offset, width, "read")) {
+        return false;
+    }
+    value = 0;
+    for (unsigned int i = 0; i < width; ++i) {
+        const uint32_t at = offset + i;
+        const uint32_t field = at & ~3u;
+        const uint32_t byte = (config_word(field) >> (8 * (at - field))) & 0xff;
+        value |= byte << (8 * i);
+    }
     return true;
 }
 
 bool BalloonDevice::write_config(uint32_t offset, unsigned int width, uint32_t value) {
-    if (width != 4 || offset % 4 != 0 || offset >= balloon::kConfigSize) {
+    if (!check_config_access(offset, width, "write")) {
         return false;
     }
-    if (offset == balloon::kConfigActual) {
-        if (value != actual_) {
-            actual_ = value;
-            for (BalloonObserver* observer : observers_) {
-                observer->actual_changed(value);
-            }
-        }
+    const uint32_t field = offset & ~3u;  // aligned accesses of <= 4 bytes stay in one field
+    if (field != balloon::kConfigActual) {
+        // num_pages belongs to the host, poison_val needs PAGE_POISON (not offered),
+        // free_page_hint_cmd_id is the device's: QEMU ignores such writes too.
+        transport_->guest_error("config-read-only",
+                                "driver write to read-only config field at offset " +
+                                    std::to_string(offset) + " ignored");
         return true;
     }
-    SC_REPORT_WARNING(kReportType, (std::string(name()) +
-                                    ": driver write to read-only config "
-                                    "field at offset " +
-                                    std::to_string(offset) + " ignored")
-                                       .c_str());
+    const unsigned int shift = 8 * (offset - field);
+    const uint32_t mask = width == 4 ? 0xffffffffu : ((1u << (8 * width)) - 1) << shift;
+    actual_staged_ = (actual_staged_ & ~mask) | ((value << shift) & mask);
+    // A legacy Linux driver writes `actual` one byte at a time, lowest first, so the device
+    // sees torn values in between. QEMU calls set_config on every byte and so publishes them
+    // (BALLOON_CHANGE events with a torn value); we take the field as written when its last
+    // (most significant) byte is, so the host only ever sees whole values.
+    const bool completes_field = offset + width == field + 4;
+    if (completes_field && actual_staged_ != actual_) {
+        actual_ = actual_staged_;
+        for (BalloonObserver* observer : observers_) {
+            observer->actual_changed(actual_);
+        }
+    }
     return true;
 }
 
@@ -253,6 +282,7 @@ void BalloonDevice::reset() {
     std::fill(ballooned_.begin(), ballooned_.end(), 0);
     ballooned_count_ = 0;
     actual_ = 0;
+    actual_staged_ = 0;
     poison_val_ = 0;
     stats_buffer_held_ = false;
     first_stats_buffer_ = true;

@@ -127,14 +127,17 @@ class BalloonDevice : public sc_core::sc_module, public VirtioDevice {
     void return_stats_buffer();
     bool page_index(uint32_t pfn, uint64_t& index) const;
     uint32_t config_word(uint32_t field_offset) const;
+    // False outside the config space; counts a guest error for a modern narrow access.
+    bool check_config_access(uint32_t offset, unsigned int width, const char* verb);
 
     BalloonDeviceParams params_;
     VirtioTransport* transport_ = nullptr;
     BalloonCounters counters_;
     std::vector<BalloonObserver*> observers_;
 
-    uint32_t num_pages_ = 0;  // config: the host's target
-    uint32_t actual_ = 0;     // config: written by the driver
+    uint32_t num_pages_ = 0;      // config: the host's target
+    uint32_t actual_ = 0;         // config: the driver's last complete write
+    uint32_t actual_staged_ = 0;  // config bytes as written, possibly half-way through
     uint32_t poison_val_ = 0;
     std::vector<uint64_t> ballooned_;  // one bit per 4 KiB page of guest RAM
     uint64_t ballooned_count_ = 0;

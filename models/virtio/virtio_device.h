@@ -26,6 +26,9 @@ class VirtioTransport {
     virtual void config_changed() = 0;
     // The device hit a driver error it cannot recover from: DEVICE_NEEDS_RESET.
     virtual void needs_reset(const std::string& reason) = 0;
+    // The driver did something the spec frowns on that the device serves anyway (what
+    // QEMU logs under -d guest_errors): counted, reported once per `kind`.
+    virtual void guest_error(const char* kind, const std::string& what) = 0;
     // Features the driver accepted (for legacy: written so far).
     virtual uint64_t negotiated_features() const = 0;
     virtual bool is_legacy() const = 0;
@@ -53,8 +56,8 @@ class VirtioDevice {
     virtual uint32_t queue_num_max(unsigned int index, uint64_t features) const = 0;
 
     virtual uint32_t config_size() const = 0;
-    // Config-space access of `width` bytes at `offset` (little-endian value). False
-    // when the device does not accept that access.
+    // Config-space access of `width` (1, 2 or 4) bytes at naturally aligned `offset`
+    // (little-endian value). False when the access falls outside the config space.
     virtual bool read_config(uint32_t offset, unsigned int width, uint32_t& value) = 0;
     virtual bool write_config(uint32_t offset, unsigned int width, uint32_t value) = 0;
 

@@ -125,6 +125,8 @@ bool VirtioMmio::check_access(tlm::tlm_generic_payload& trans) {
             return false;
         }
     } else if ((length != 1 && length != 2 && length != 4) || offset % length != 0) {
+        // Misaligned accesses are invalid on this bus, as in QEMU's memory core; any aligned
+        // width reaches the device, which decides what it serves.
         reject(trans, tlm::TLM_GENERIC_ERROR_RESPONSE,
                std::to_string(length) + "-byte access at " + hex(offset) +
                    ": config space takes aligned 8, 16 or 32-bit accesses");
@@ -155,14 +157,9 @@ void VirtioMmio::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& 
             accepted = device_.write_config(config_offset, width, load_le(data, width));
         }
         if (!accepted) {
-            // Past the device's config space is an address error; inside it, the
-            // device refused the width or alignment.
-            const bool outside = config_offset + width > device_.config_size();
-            reject(trans,
-                   outside ? tlm::TLM_ADDRESS_ERROR_RESPONSE : tlm::TLM_GENERIC_ERROR_RESPONSE,
+            reject(trans, tlm::TLM_ADDRESS_ERROR_RESPONSE,
                    "config access of " + std::to_string(width) + " bytes at " + hex(offset) +
-                       (outside ? " is past the device's config space"
-                                : " refused by the device (field width)"));
+                       " is past the device's config space");
             return;
         }
         trans.set_response_status(tlm::TLM_OK_RESPONSE);
@@ -676,6 +673,15 @@ void VirtioMmio::needs_reset(const std::string& reason) {
     if ((status_ & spec::status::kDriverOk) != 0) {
         ++config_generation_;
         raise_interrupt(reg::kInterruptConfigChange);
+    }
+}
+
+void VirtioMmio::guest_error(const char* kind, const std::string& what) {
+    ++counters_.guest_errors;
+    if (guest_errors_reported_.insert(kind).second) {
+        SC_REPORT_WARNING(kReportType, (std::string(name()) + ": guest error (served; further " +
+                                        kind + " errors are only counted): " + what)
+                                           .c_str());
     }
 }
 

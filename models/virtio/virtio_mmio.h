@@ -3,6 +3,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,7 @@ struct VirtioMmioCounters {
     uint64_t register_writes = 0;
     uint64_t bad_accesses = 0;    // wrong width, alignment, offset: TLM error
     uint64_t ignored_writes = 0;  // read-only or out-of-sequence writes
+    uint64_t guest_errors = 0;    // served anyway, as QEMU does (see guest_error())
     uint64_t notifies = 0;
     uint64_t early_notifies = 0;     // before DRIVER_OK: deferred until DRIVER_OK
     uint64_t interrupts_raised = 0;  // rising edges of the interrupt line
@@ -70,6 +72,7 @@ class VirtioMmio : public sc_core::sc_module, public VirtioTransport, private Dm
     void used_buffers(unsigned int index) override;
     void config_changed() override;
     void needs_reset(const std::string& reason) override;
+    void guest_error(const char* kind, const std::string& what) override;
     uint64_t negotiated_features() const override { return driver_features_; }
     bool is_legacy() const override { return params_.version == 1; }
     uint64_t reset_generation() const override { return reset_generation_; }
@@ -132,6 +135,7 @@ class VirtioMmio : public sc_core::sc_module, public VirtioTransport, private Dm
     uint64_t reset_generation_ = 0;
     uint32_t early_notified_queues_ = 0;  // kicked before DRIVER_OK, served at DRIVER_OK
     std::string needs_reset_reason_;
+    std::set<std::string> guest_errors_reported_;  // kinds already warned about
     std::array<QueueRegisters, kMaxQueues> queues_;
 
     sc_core::sc_event irq_update_event_;

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include "models/balloon/balloon_device.h"
 #include "tests/support/virtio_bench.h"
 
@@ -258,20 +260,136 @@ TEST(VirtioMmio, WritesToReadOnlyRegistersAreIgnored) {
     EXPECT_EQ(modern.bench.mmio.counters().ignored_writes, 2u);
 }
 
-TEST(VirtioMmio, ConfigSpaceTakesWholeLe32FieldsOnly) {
+// Config-space access of `width` bytes at config offset `offset`; returns the TLM status.
+tlm::tlm_response_status config_read(Bench& bench, uint32_t offset, unsigned int width,
+                                     uint32_t& value) {
+    value = 0;
+    return bench.bench.cpu.read(test::kMmioBase + reg::kConfig + offset, &value, width).status;
+}
+tlm::tlm_response_status config_write(Bench& bench, uint32_t offset, unsigned int width,
+                                      uint32_t value) {
+    return bench.bench.cpu.write(test::kMmioBase + reg::kConfig + offset, &value, width).status;
+}
+
+unsigned int warnings_of(const char* type) {
+    return static_cast<unsigned int>(sc_core::sc_report_handler::get_count(type));
+}
+
+// Records what the host side is told about `actual`.
+struct ActualLog : BalloonObserver {
+    std::vector<uint32_t> values;
+    void actual_changed(uint32_t pages) override { values.push_back(pages); }
+};
+
+// The config image: num_pages, actual, free_page_hint_cmd_id, poison_val (le32 each).
+uint8_t config_byte(uint32_t num_pages, uint32_t actual, uint32_t offset) {
+    const uint32_t field = offset / 4 == 0 ? num_pages : offset / 4 == 1 ? actual : 0;
+    return static_cast<uint8_t>(field >> (8 * (offset % 4)));
+}
+
+TEST(VirtioMmio, LegacyConfigServesEveryWidthAtEveryAlignedOffset) {
+    Bench legacy(1);
+    legacy.balloon.set_target_pages(0x04030201);
+    ASSERT_EQ(config_write(legacy, 4, 4, 0x0c0b0a09), tlm::TLM_OK_RESPONSE);
+    unsigned int accesses = 0;
+    for (unsigned int width : {1u, 2u, 4u}) {
+        for (uint32_t offset = 0; offset + width <= 16; offset += width) {
+            uint32_t expected = 0;
+            for (unsigned int i = 0; i < width; ++i) {
+                expected |= uint32_t{config_byte(0x04030201, 0x0c0b0a09, offset + i)} << (8 * i);
+            }
+            uint32_t value = 0;
+            ASSERT_EQ(config_read(legacy, offset, width, value), tlm::TLM_OK_RESPONSE)
+                << width << " bytes at " << offset;
+            EXPECT_EQ(value, expected) << width << " bytes at " << offset;
+            ++accesses;
+        }
+    }
+    EXPECT_EQ(accesses, 16u + 8u + 4u);
+    EXPECT_EQ(legacy.bench.mmio.counters().guest_errors, 0u);
+    EXPECT_EQ(legacy.bench.mmio.counters().bad_accesses, 0u);
+}
+
+TEST(VirtioMmio, ModernConfigServesNarrowAccessesAsGuestErrorsReportedOnce) {
+    Bench modern(2);
+    modern.balloon.set_target_pages(0x04030201);
+    const unsigned int warnings_before = warnings_of("vbsim/virtio-mmio");
+    uint32_t value = 0;
+    EXPECT_EQ(config_read(modern, 0, 4, value), tlm::TLM_OK_RESPONSE);
+    EXPECT_EQ(value, 0x04030201u);
+    EXPECT_EQ(modern.bench.mmio.counters().guest_errors, 0u);  // the field's own width
+    EXPECT_EQ(config_read(modern, 1, 1, value), tlm::TLM_OK_RESPONSE);
+    EXPECT_EQ(value, 0x02u);
+    EXPECT_EQ(config_read(modern, 2, 2, value), tlm::TLM_OK_RESPONSE);
+    EXPECT_EQ(value, 0x0403u);
+    EXPECT_EQ(config_write(modern, 4, 2, 0x1234), tlm::TLM_OK_RESPONSE);
+    EXPECT_EQ(config_write(modern, 6, 2, 0x0001), tlm::TLM_OK_RESPONSE);
+    EXPECT_EQ(modern.balloon.actual_pages(), 0x00011234u);
+    EXPECT_EQ(modern.bench.mmio.counters().guest_errors, 4u);
+    EXPECT_EQ(warnings_of("vbsim/virtio-mmio") - warnings_before, 1u);  // reported once
+    EXPECT_EQ(modern.bench.mmio.counters().bad_accesses, 0u);
+    EXPECT_EQ(modern.bench.read(reg::kStatus) & st::kDeviceNeedsReset, 0u);
+}
+
+class ConfigBounds : public ::testing::TestWithParam<uint32_t> {};
+
+TEST_P(ConfigBounds, AccessesOutsideTheConfigOrMisalignedAreErrors) {
+    Bench bench(GetParam());
+    uint32_t value = 0;
+    EXPECT_EQ(config_read(bench, 14, 2, value), tlm::TLM_OK_RESPONSE);  // the last field
+    EXPECT_EQ(config_read(bench, 0x10, 1, value), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    EXPECT_EQ(config_read(bench, 0x10, 4, value), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    EXPECT_EQ(config_write(bench, 0xfe, 2, 1), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    EXPECT_EQ(config_read(bench, 1, 2, value), tlm::TLM_GENERIC_ERROR_RESPONSE);
+    EXPECT_EQ(config_write(bench, 6, 4, 1), tlm::TLM_GENERIC_ERROR_RESPONSE);
+    EXPECT_EQ(bench.bench.mmio.counters().bad_accesses, 5u);
+    EXPECT_EQ(bench.balloon.actual_pages(), 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(BothTransports, ConfigBounds, ::testing::Values(1u, 2u));
+
+TEST(VirtioMmio, LegacyActualWrittenByteWiseReachesTheHostOnlyWhenComplete) {
+    Bench legacy(1);
+    ActualLog log;
+    legacy.balloon.add_observer(log);
+    auto write_bytes = [&legacy](uint32_t value) {
+        for (uint32_t i = 0; i < 4; ++i) {  // lowest byte first, as Linux 6.1 does
+            config_write(legacy, spec::balloon::kConfigActual + i, 1, (value >> (8 * i)) & 0xff);
+        }
+    };
+    write_bytes(0x0000ff00);
+    EXPECT_EQ(legacy.balloon.actual_pages(), 0xff00u);
+    // 0xff00 -> 0x10000: after the second byte the field holds 0 (torn), never reported.
+    config_write(legacy, spec::balloon::kConfigActual + 0, 1, 0x00);
+    config_write(legacy, spec::balloon::kConfigActual + 1, 1, 0x00);
+    uint32_t value = 0;
+    config_read(legacy, spec::balloon::kConfigActual, 4, value);
+    EXPECT_EQ(value, 0u);  // the register holds the bytes written so far
+    EXPECT_EQ(legacy.balloon.actual_pages(), 0xff00u);
+    config_write(legacy, spec::balloon::kConfigActual + 2, 1, 0x01);
+    EXPECT_EQ(legacy.balloon.actual_pages(), 0xff00u);
+    config_write(legacy, spec::balloon::kConfigActual + 3, 1, 0x00);
+    EXPECT_EQ(legacy.balloon.actual_pages(), 0x10000u);
+    // Rewriting the same value completes without a change to report.
+    write_bytes(0x10000);
+    EXPECT_EQ(log.values, (std::vector<uint32_t>{0xff00, 0x10000}));
+    EXPECT_EQ(legacy.bench.mmio.counters().guest_errors, 0u);
+}
+
+TEST(VirtioMmio, DriverWritesToReadOnlyConfigFieldsAreIgnoredGuestErrors) {
     Bench modern(2);
     modern.balloon.set_target_pages(0x01020304);
-    EXPECT_EQ(modern.bench.read(reg::kConfig + 0), 0x01020304u);
-    uint8_t byte = 0;
-    EXPECT_EQ(modern.bench.cpu.read(test::kMmioBase + reg::kConfig, &byte, 1).status,
-              tlm::TLM_GENERIC_ERROR_RESPONSE);
-    EXPECT_EQ(modern.bench.write(reg::kConfig + 4, 77), tlm::TLM_OK_RESPONSE);
-    EXPECT_EQ(modern.balloon.actual_pages(), 77u);
-    EXPECT_EQ(modern.bench.read(reg::kConfig + 4), 77u);
-    // num_pages belongs to the host: a driver write is ignored.
-    modern.bench.write(reg::kConfig + 0, 5);
+    EXPECT_EQ(modern.bench.write(reg::kConfig + spec::balloon::kConfigNumPages, 5),
+              tlm::TLM_OK_RESPONSE);
+    EXPECT_EQ(modern.bench.write(reg::kConfig + spec::balloon::kConfigPoisonVal, 5),
+              tlm::TLM_OK_RESPONSE);
     EXPECT_EQ(modern.balloon.target_pages(), 0x01020304u);
-    EXPECT_EQ(modern.bench.status_of_read(reg::kConfig + 0x10), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    EXPECT_EQ(modern.bench.read(reg::kConfig + spec::balloon::kConfigPoisonVal), 0u);
+    EXPECT_EQ(modern.bench.mmio.counters().guest_errors, 2u);
+    EXPECT_EQ(modern.bench.write(reg::kConfig + spec::balloon::kConfigActual, 77),
+              tlm::TLM_OK_RESPONSE);
+    EXPECT_EQ(modern.balloon.actual_pages(), 77u);
+    EXPECT_EQ(modern.bench.mmio.counters().guest_errors, 2u);
 }
 
 TEST(VirtioMmio, ConfigChangeBumpsGenerationAndInterruptsOnlyAfterDriverOk) {
