@@ -338,9 +338,11 @@ bool VirtioMmio::write_register(uint32_t offset, uint32_t value, const sc_core::
             if (features_locked) {
                 ignore_write(offset, "features are fixed once FEATURES_OK or DRIVER_OK is set");
             } else if (!modern && driver_features_sel_ != 0) {
-                // Legacy devices have one feature word; QEMU rejects the same write.
-                ignore_write(offset, "legacy devices have no DriverFeatures word " +
-                                         std::to_string(driver_features_sel_));
+                // Legacy devices have one feature word. Linux 6.1 writes word 1 (as 0) all the
+                // same; QEMU drops the write and logs a guest error, as here.
+                guest_error("legacy-features-word", "write to DriverFeatures word " +
+                                                        std::to_string(driver_features_sel_) +
+                                                        " ignored: legacy devices have one");
             } else if (driver_features_sel_ < 2) {
                 const unsigned int shift = 32 * driver_features_sel_;
                 driver_features_ = (driver_features_ & ~(uint64_t{0xffffffff} << shift)) |
@@ -540,6 +542,9 @@ void VirtioMmio::write_status(uint32_t value) {
 void VirtioMmio::write_queue_notify(uint32_t value, const sc_core::sc_time& delay) {
     ++counters_.notifies;
     const uint32_t index = value & 0xffff;
+    if (index < VirtioMmioCounters::kCountedQueues) {
+        ++counters_.queue_notifies[index];
+    }
     if ((status_ & spec::status::kDeviceNeedsReset) != 0) {
         return;  // a device waiting for reset does no work
     }
@@ -689,6 +694,13 @@ void VirtioMmio::guest_error(const char* kind, const std::string& what) {
 
 void VirtioMmio::raise_interrupt(uint32_t bits) {
     const uint32_t before = interrupt_status_;
+    const uint32_t added = bits & ~before;
+    if ((added & reg::kInterruptUsedBuffer) != 0) {
+        ++counters_.used_buffer_interrupts;
+    }
+    if ((added & reg::kInterruptConfigChange) != 0) {
+        ++counters_.config_interrupts;
+    }
     interrupt_status_ |= bits;
     if (before == 0 && interrupt_status_ != 0) {
         ++counters_.interrupts_raised;

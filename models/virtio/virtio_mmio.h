@@ -36,8 +36,13 @@ struct VirtioMmioCounters {
     uint64_t ignored_writes = 0;  // read-only or out-of-sequence writes
     uint64_t guest_errors = 0;    // served anyway, as QEMU does (see guest_error())
     uint64_t notifies = 0;
+    static constexpr unsigned int kCountedQueues = 8;
+    std::array<uint64_t, kCountedQueues> queue_notifies{};  // notifies by queue index
     uint64_t early_notifies = 0;     // before DRIVER_OK: deferred until DRIVER_OK
     uint64_t interrupts_raised = 0;  // rising edges of the interrupt line
+    // InterruptStatus bits newly set, by cause (a cause already pending is not counted).
+    uint64_t used_buffer_interrupts = 0;
+    uint64_t config_interrupts = 0;
     uint64_t device_resets = 0;
     uint64_t needs_reset_events = 0;
     uint64_t dma_transactions = 0;  // bus transactions and DMI copies
@@ -78,7 +83,7 @@ class VirtioMmio : public sc_core::sc_module, public VirtioTransport, private Dm
     uint64_t reset_generation() const override { return reset_generation_; }
 
   private:
-    static constexpr unsigned int kMaxQueues = 8;
+    static constexpr unsigned int kMaxQueues = VirtioMmioCounters::kCountedQueues;
 
     struct QueueRegisters {
         uint32_t num = 0;
