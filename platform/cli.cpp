@@ -61,6 +61,18 @@ void print_summary(const RunSummary& summary, const std::string& directory) {
             static_cast<unsigned long long>(guest.pages_deflated), guest.inflate_rate_pages_per_s,
             static_cast<unsigned long long>(guest.oom_kills),
             static_cast<unsigned long long>(guest.oom_deferred), guest.driver_state.c_str());
+        std::printf(
+            "  %-10s notifies infl/defl/stats %llu/%llu/%llu (early %llu), interrupts "
+            "used/config %llu/%llu, PFNs:buffers infl %s defl %s, guest errors %llu\n",
+            "", static_cast<unsigned long long>(guest.inflate_notifies),
+            static_cast<unsigned long long>(guest.deflate_notifies),
+            static_cast<unsigned long long>(guest.stats_notifies),
+            static_cast<unsigned long long>(guest.early_notifies),
+            static_cast<unsigned long long>(guest.used_buffer_interrupts),
+            static_cast<unsigned long long>(guest.config_interrupts),
+            describe_pfns_per_buffer(guest.inflate_pfns_per_buffer).c_str(),
+            describe_pfns_per_buffer(guest.deflate_pfns_per_buffer).c_str(),
+            static_cast<unsigned long long>(guest.guest_errors));
     }
     size_t failed = 0;
     for (const CheckResult& check : summary.checks) {

@@ -797,6 +797,18 @@ void write_guest_table(std::ostream& out, const RunSummary& summary) {
         [&](const GuestSummary& g) { return count(g.rounds) + " / " + count(g.actual_writes); });
     row("Invalid PFNs", [&](const GuestSummary& g) { return alarm(g.invalid_pfns); });
     row("NEEDS_RESET events", [&](const GuestSummary& g) { return alarm(g.needs_reset_events); });
+    row("Notifies inflateq / deflateq / statsq (early)", [&](const GuestSummary& g) {
+        return count(g.inflate_notifies) + " / " + count(g.deflate_notifies) + " / " +
+               count(g.stats_notifies) + " (" + count(g.early_notifies) + ")";
+    });
+    row("Interrupts raised: used buffer / config", [&](const GuestSummary& g) {
+        return count(g.used_buffer_interrupts) + " / " + count(g.config_interrupts);
+    });
+    row("PFNs per buffer (PFNs:buffers) inflate / deflate", [](const GuestSummary& g) {
+        return describe_pfns_per_buffer(g.inflate_pfns_per_buffer) + " / " +
+               describe_pfns_per_buffer(g.deflate_pfns_per_buffer);
+    });
+    row("Guest errors", [&](const GuestSummary& g) { return alarm(g.guest_errors); });
     out << "</tbody></table>\n";
 }
 

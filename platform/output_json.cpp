@@ -225,6 +225,23 @@ void write_guest(JsonWriter& json, const GuestSummary& guest) {
     count("rounds", guest.rounds);
     count("invalid_pfns", guest.invalid_pfns);
     count("needs_reset_events", guest.needs_reset_events);
+    count("inflate_notifies", guest.inflate_notifies);
+    count("deflate_notifies", guest.deflate_notifies);
+    count("stats_notifies", guest.stats_notifies);
+    count("used_buffer_interrupts", guest.used_buffer_interrupts);
+    count("config_interrupts", guest.config_interrupts);
+    const auto histogram = [&](const char* name, const PfnsPerBuffer& buffers) {
+        json.key(name);
+        json.begin_object();
+        for (const auto& [pfns, count_of_buffers] : buffers) {
+            count(std::to_string(pfns).c_str(), count_of_buffers);
+        }
+        json.end_object();
+    };
+    histogram("inflate_pfns_per_buffer", guest.inflate_pfns_per_buffer);
+    histogram("deflate_pfns_per_buffer", guest.deflate_pfns_per_buffer);
+    count("guest_errors", guest.guest_errors);
+    count("early_notifies", guest.early_notifies);
     json.key("driver_state");
     json.string(guest.driver_state);
     json.end_object();

@@ -6,6 +6,7 @@
 // so the same scenario and seed give byte-identical outputs.
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,19 @@ struct TargetEpisode {
     sc_core::sc_time reached_at = sc_core::SC_ZERO_TIME;
 };
 
+// Buffers by the number of PFNs they carried: PFNs -> buffers.
+using PfnsPerBuffer = std::map<uint64_t, uint64_t>;
+
+// "256:128 12:1" (PFNs:buffers, largest first), or "-" for none.
+inline std::string describe_pfns_per_buffer(const PfnsPerBuffer& histogram) {
+    std::string text;
+    for (auto it = histogram.rbegin(); it != histogram.rend(); ++it) {
+        text += (text.empty() ? "" : " ") + std::to_string(it->first) + ":" +
+                std::to_string(it->second);
+    }
+    return text.empty() ? "-" : text;
+}
+
 struct GuestSummary {
     std::string name;
     uint64_t ram_bytes = 0;
@@ -94,7 +108,17 @@ struct GuestSummary {
     uint64_t rounds = 0;         // inflate + deflate buffers the driver sent
     uint64_t invalid_pfns = 0;
     uint64_t needs_reset_events = 0;
-    std::string driver_state;  // running, frozen, removed, failed
+    // What the device and transport saw (for comparison with QEMU's traces).
+    uint64_t inflate_notifies = 0;  // QueueNotify per queue
+    uint64_t deflate_notifies = 0;
+    uint64_t stats_notifies = 0;
+    uint64_t used_buffer_interrupts = 0;  // raised by the transport, by cause
+    uint64_t config_interrupts = 0;
+    PfnsPerBuffer inflate_pfns_per_buffer;
+    PfnsPerBuffer deflate_pfns_per_buffer;
+    uint64_t guest_errors = 0;    // tolerated driver misbehaviour (QEMU's -d guest_errors)
+    uint64_t early_notifies = 0;  // kicks before DRIVER_OK, served at DRIVER_OK
+    std::string driver_state;     // running, frozen, removed, failed
 };
 
 struct CheckResult {

@@ -411,6 +411,18 @@ GuestSummary ScenarioRun::summarize_guest(size_t index) const {
                            balloon.counters().pfns_already_ballooned +
                            balloon.counters().pfns_not_ballooned;
     summary.needs_reset_events = mutable_node.transport().counters().needs_reset_events;
+    const models::VirtioMmioCounters& transport = mutable_node.transport().counters();
+    summary.inflate_notifies =
+        transport.queue_notifies[static_cast<size_t>(balloon.inflate_queue())];
+    summary.deflate_notifies =
+        transport.queue_notifies[static_cast<size_t>(balloon.deflate_queue())];
+    summary.stats_notifies = transport.queue_notifies[2];  // statsq, when STATS_VQ was taken
+    summary.used_buffer_interrupts = transport.used_buffer_interrupts;
+    summary.config_interrupts = transport.config_interrupts;
+    summary.inflate_pfns_per_buffer = balloon.counters().inflate_pfns_per_buffer;
+    summary.deflate_pfns_per_buffer = balloon.counters().deflate_pfns_per_buffer;
+    summary.guest_errors = transport.guest_errors;
+    summary.early_notifies = transport.early_notifies;
     summary.driver_state = sw::balloon::state_name(driver.state());
     return summary;
 }

@@ -395,8 +395,10 @@ bool BalloonDevice::drain_page_queue(unsigned int index, PageQueue kind) {
         }
         if (kind == PageQueue::kInflate) {
             ++counters_.inflate_buffers;
+            ++counters_.inflate_pfns_per_buffer[total];
         } else {
             ++counters_.deflate_buffers;
+            ++counters_.deflate_pfns_per_buffer[total];
         }
         if (!queue->push_used(chain.head, 0, delay)) {
             transport_->needs_reset(std::string(queue_name) + ": " + queue->broken_reason());

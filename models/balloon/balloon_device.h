@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,9 @@ struct BalloonCounters {
     uint64_t stats_buffers = 0;
     uint64_t stats_requests = 0;
     uint64_t extra_stats_buffers = 0;  // the driver posted a second one
+    // Buffers by the number of PFNs they carried (PFNs -> buffers), per queue.
+    std::map<uint64_t, uint64_t> inflate_pfns_per_buffer;
+    std::map<uint64_t, uint64_t> deflate_pfns_per_buffer;
 };
 
 // What the balloon tells the host side as it happens (QEMU's balloon events).

@@ -164,6 +164,12 @@ RunSummary small_summary() {
     guest.bus_transactions = 99999;
     guest.bus_utilisation = 0.125;
     guest.dma_bytes = 524288;
+    guest.inflate_notifies = 512;
+    guest.stats_notifies = 8;
+    guest.used_buffer_interrupts = 517;
+    guest.config_interrupts = 2;
+    guest.inflate_pfns_per_buffer = {{256, 511}, {64, 1}};
+    guest.early_notifies = 1;
     guest.driver_state = "running";
     summary.guests = {guest};
 
@@ -238,6 +244,18 @@ TEST(OutputJson, ExactTextForASmallSummary) {
       "rounds": 0,
       "invalid_pfns": 0,
       "needs_reset_events": 0,
+      "inflate_notifies": 512,
+      "deflate_notifies": 0,
+      "stats_notifies": 8,
+      "used_buffer_interrupts": 517,
+      "config_interrupts": 2,
+      "inflate_pfns_per_buffer": {
+        "64": 1,
+        "256": 511
+      },
+      "deflate_pfns_per_buffer": {},
+      "guest_errors": 0,
+      "early_notifies": 1,
       "driver_state": "running"
     }
   ],
