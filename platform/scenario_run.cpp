@@ -155,7 +155,8 @@ ScenarioRun::ScenarioRun(const sc_core::sc_module_name& name, const ScenarioConf
             trace_signals_.push_back(std::make_unique<TraceSignals>());
             TraceSignals& signals = *trace_signals_.back();
             const std::string prefix = node->guest_name() + ".";
-            sc_core::sc_trace(trace_file_, node->irq(), prefix + "irq");
+            // Every raise and clear, as the driver sees them (see VirtioMmio::irq_for_trace).
+            sc_core::sc_trace(trace_file_, node->transport().irq_for_trace(), prefix + "irq");
             sc_core::sc_trace(trace_file_, signals.target_pages, prefix + "target_pages");
             sc_core::sc_trace(trace_file_, signals.actual_pages, prefix + "actual_pages");
             sc_core::sc_trace(trace_file_, signals.ballooned_pages, prefix + "ballooned_pages");

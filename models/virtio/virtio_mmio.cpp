@@ -45,7 +45,8 @@ VirtioMmio::VirtioMmio(const sc_core::sc_module_name& name, const VirtioMmioPara
       dma_socket("dma_socket"),
       irq("irq"),
       params_(params),
-      device_(device) {
+      device_(device),
+      irq_trace_("irq_for_trace") {
     if (params_.version != reg::kVersionLegacy && params_.version != reg::kVersionModern) {
         SC_REPORT_ERROR(kReportType, "virtio-mmio version must be 1 (legacy) or 2 (modern)");
     }
@@ -55,7 +56,7 @@ VirtioMmio::VirtioMmio(const sc_core::sc_module_name& name, const VirtioMmioPara
 
     SC_HAS_PROCESS(VirtioMmio);
     SC_METHOD(drive_irq);
-    sensitive << irq_update_event_;
+    sensitive << irq_update_event_ << irq_trace_low_event_;
     dont_initialize();
 
     device_.attach(*this);
@@ -362,6 +363,7 @@ bool VirtioMmio::write_register(uint32_t offset, uint32_t value, const sc_core::
             if ((interrupt_status_ & value) != 0) {
                 interrupt_status_ &= ~value;
                 if (interrupt_status_ == 0) {
+                    irq_trace_low_at_ = sc_core::sc_time_stamp() + delay;
                     irq_update_event_.notify(sc_core::SC_ZERO_TIME);
                 }
             }
@@ -634,6 +636,7 @@ void VirtioMmio::reset_device() {
     needs_reset_reason_.clear();
     if (interrupt_status_ != 0) {
         interrupt_status_ = 0;
+        irq_trace_low_at_ = sc_core::sc_time_stamp();
         irq_update_event_.notify(sc_core::SC_ZERO_TIME);
     }
 }
@@ -709,7 +712,19 @@ void VirtioMmio::raise_interrupt(uint32_t bits) {
 }
 
 void VirtioMmio::drive_irq() {
-    irq.write(interrupt_status_ != 0);
+    const bool level = interrupt_status_ != 0;
+    irq.write(level);
+    if (level) {
+        irq_trace_low_event_.cancel();
+        irq_trace_.write(true);
+        return;
+    }
+    const sc_core::sc_time now = sc_core::sc_time_stamp();
+    if (irq_trace_low_at_ > now) {
+        irq_trace_low_event_.notify(irq_trace_low_at_ - now);
+    } else {
+        irq_trace_.write(false);
+    }
 }
 
 // ---- DMA ------------------------------------------------------------------------

@@ -70,6 +70,11 @@ class VirtioMmio : public sc_core::sc_module, public VirtioTransport, private Dm
     // Every feature bit this transport offers: device bits plus ring/version bits.
     uint64_t offered_features() const;
     const std::string& needs_reset_reason() const { return needs_reset_reason_; }
+    // The interrupt line as the driver experiences it, for waveforms: high from the raise
+    // until the driver's ACK at the ACK's own time. `irq` itself drops as soon as the ACK
+    // arrives, and under temporal decoupling a driver running ahead ACKs in the same time
+    // step as the raise, so a VCD of `irq` (sampled once per time step) misses most pulses.
+    const sc_core::sc_signal<bool>& irq_for_trace() const { return irq_trace_; }
 
     // VirtioTransport
     SplitVirtqueue* queue(unsigned int index) override;
@@ -144,6 +149,9 @@ class VirtioMmio : public sc_core::sc_module, public VirtioTransport, private Dm
     std::array<QueueRegisters, kMaxQueues> queues_;
 
     sc_core::sc_event irq_update_event_;
+    sc_core::sc_signal<bool> irq_trace_;
+    sc_core::sc_time irq_trace_low_at_ = sc_core::SC_ZERO_TIME;  // the last clear, annotated
+    sc_core::sc_event irq_trace_low_event_;
     BusAccessor bus_;
 };
 

@@ -1,0 +1,47 @@
+# cmake -P script: runs a one-guest scenario and checks that trace.vcd shows every interrupt:
+# as many rising edges of the guest's irq line as interrupts the guest took (summary.json),
+# and as many falling edges after them.
+file(REMOVE_RECURSE ${WORK_DIR})
+execute_process(COMMAND ${VBSIM} run ${SCENARIO} --quiet --out ${WORK_DIR}
+  RESULT_VARIABLE status)
+if(NOT status EQUAL 0)
+  message(FATAL_ERROR "vbsim exited with ${status}")
+endif()
+
+file(READ ${WORK_DIR}/summary.json summary)
+string(REGEX MATCHALL "\"interrupts\": [0-9]+" taken "${summary}")
+list(LENGTH taken guests)
+if(NOT guests EQUAL 1)
+  message(FATAL_ERROR "expected one guest in ${SCENARIO}, found ${guests}")
+endif()
+string(REGEX REPLACE ".*: " "" taken "${taken}")
+
+file(STRINGS ${WORK_DIR}/trace.vcd lines)
+set(id "")
+foreach(line IN LISTS lines)
+  if(line MATCHES "^\\$var wire +1 +([^ ]+) +irq ")
+    set(id "${CMAKE_MATCH_1}")
+    break()
+  endif()
+endforeach()
+if(id STREQUAL "")
+  message(FATAL_ERROR "no irq signal in trace.vcd")
+endif()
+# After the header, a scalar change is the value then the identifier: "1<id>" or "0<id>".
+set(level 0)
+set(rising 0)
+set(falling 0)
+foreach(line IN LISTS lines)
+  if(line STREQUAL "1${id}" AND level EQUAL 0)
+    math(EXPR rising "${rising} + 1")
+    set(level 1)
+  elseif(line STREQUAL "0${id}" AND level EQUAL 1)
+    math(EXPR falling "${falling} + 1")
+    set(level 0)
+  endif()
+endforeach()
+if(NOT rising EQUAL taken OR falling LESS rising OR taken EQUAL 0)
+  message(FATAL_ERROR
+    "trace.vcd shows ${rising} rising and ${falling} falling irq edges; the guest took ${taken} interrupts")
+endif()
+message(STATUS "irq edges: ${rising} rising, ${falling} falling = ${taken} interrupts taken")
