@@ -71,6 +71,7 @@ constexpr unsigned kVersion1 = 32;
 constexpr unsigned kAccessPlatform = 33;
 constexpr unsigned kRingPacked = 34;
 constexpr unsigned kInOrder = 35;
+constexpr unsigned kRingReset = 40;  // QueueReset
 
 constexpr uint64_t bit(unsigned feature_bit) {
     return uint64_t{1} << feature_bit;

@@ -11,8 +11,11 @@ namespace balloon = spec::balloon;
 using spec::feature::bit;
 
 constexpr const char* kReportType = "vbsim/balloon";
-// PFNs read per DMA burst: one Linux buffer (256 PFNs) fits four times.
+// Scratch sized for this many PFNs up front: a Linux buffer carries 256.
 constexpr size_t kPfnChunk = 1024;
+// A buffer is read whole before any of it is applied; beyond this (4 MiB of PFNs, 4096 Linux
+// buffers) it is refused as broken rather than buffered.
+constexpr uint64_t kMaxPfnsPerBuffer = uint64_t{1} << 20;
 // Stats beyond this many bytes are not read (16 tags need 160).
 constexpr uint64_t kMaxStatsBytes = 4096;
 
@@ -358,37 +361,38 @@ bool BalloonDevice::drain_page_queue(unsigned int index, PageQueue kind) {
         const uint64_t bytes = chain.readable_bytes();
         counters_.truncated_pfn_bytes += bytes % 4;
         const uint64_t total = bytes / 4;
+        if (total > kMaxPfnsPerBuffer) {
+            transport_->needs_reset(std::string(queue_name) + ": buffer of " +
+                                    std::to_string(total) + " PFNs, more than the " +
+                                    std::to_string(kMaxPfnsPerBuffer) + " the device takes");
+            return false;
+        }
+        const size_t count = static_cast<size_t>(total);
+        if (pfns_.size() < count) {
+            raw_pfns_.resize(count * 4);
+            pfns_.resize(count);
+            applied_pfns_.resize(count);
+        }
         delay += params_.per_buffer_cost;
 
-        // Read, take the time, then apply: the pages change hands only once the host
-        // has done the work, and not at all if a reset overtook it.
-        for (uint64_t done = 0; done < total;) {
-            const size_t count = static_cast<size_t>(std::min<uint64_t>(kPfnChunk, total - done));
-            queue = transport_->queue(index);
-            if (queue == nullptr || queue_epoch_[index] != epoch) {
-                return false;
-            }
-            if (queue->read_chain(chain, done * 4, raw_pfns_.data(), count * 4, delay) !=
-                static_cast<int64_t>(count * 4)) {
-                transport_->needs_reset(std::string(queue_name) + ": " + queue->broken_reason());
-                return false;
-            }
-            for (size_t i = 0; i < count; ++i) {
-                pfns_[i] = load_le32(&raw_pfns_[i * 4]);
-            }
-            delay += params_.per_page_cost * static_cast<double>(count);
-            wait(delay);
-            delay = sc_core::SC_ZERO_TIME;
-            if (queue_epoch_[index] != epoch) {
-                return false;
-            }
-            apply_pages(kind, pfns_.data(), count);
-            done += count;
+        // Read the whole buffer, take the time, then apply: the pages change hands only
+        // once the host has done the work, and not at all if a DMA error (like QEMU, which
+        // maps the whole buffer before it looks at a PFN) or a reset overtook it.
+        if (queue->read_chain(chain, 0, raw_pfns_.data(), count * 4, delay) !=
+            static_cast<int64_t>(count * 4)) {
+            transport_->needs_reset(std::string(queue_name) + ": " + queue->broken_reason());
+            return false;
         }
-        if (total == 0) {
-            wait(delay);
-            delay = sc_core::SC_ZERO_TIME;
+        for (size_t i = 0; i < count; ++i) {
+            pfns_[i] = load_le32(&raw_pfns_[i * 4]);
         }
+        delay += params_.per_page_cost * static_cast<double>(count);
+        wait(delay);
+        delay = sc_core::SC_ZERO_TIME;
+        if (queue_epoch_[index] != epoch) {
+            return false;
+        }
+        apply_pages(kind, pfns_.data(), count);
         queue = transport_->queue(index);
         if (queue == nullptr || queue_epoch_[index] != epoch) {
             return false;

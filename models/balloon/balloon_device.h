@@ -146,7 +146,7 @@ class BalloonDevice : public sc_core::sc_module, public VirtioDevice {
     std::vector<uint64_t> ballooned_;  // one bit per 4 KiB page of guest RAM
     uint64_t ballooned_count_ = 0;
     DescriptorChain page_chain_;  // the inflate/deflate buffer being handled
-    // Scratch for one chunk of PFNs (raw le32, decoded, applied), sized once.
+    // Scratch for one buffer of PFNs (raw le32, decoded, applied), grown as needed.
     std::vector<uint8_t> raw_pfns_;
     std::vector<uint32_t> pfns_;
     std::vector<uint32_t> applied_pfns_;

@@ -144,6 +144,11 @@ bool SplitVirtqueue::append_indirect(uint64_t table, uint32_t table_bytes, Descr
         return fail("indirect table at " + hex(table) + " wraps past the end of the address space");
     }
     const uint32_t entries = table_bytes / vring::kDescriptorSize;
+    if (entries > layout_.size) {
+        // A chain may not be longer than the queue, indirect or not (spec, split virtqueues).
+        return fail("indirect table at " + hex(table) + " has " + std::to_string(entries) +
+                    " descriptors, more than the queue size " + std::to_string(layout_.size));
+    }
     uint32_t index = 0;
     // Each entry may be visited once; one more means the `next` links form a loop.
     for (uint32_t visited = 1;; ++visited) {

@@ -52,7 +52,8 @@ class SplitVirtqueue {
     // new; kBroken (see broken_reason()) when the ring or chain is malformed: a
     // descriptor index >= size, a chain longer than the queue (a loop), a
     // zero-length buffer, a readable buffer after a writable one, a bad indirect
-    // table (not negotiated, nested, with NEXT, length not a multiple of 16), an
+    // table (not negotiated, nested, with NEXT, length not a multiple of 16, more
+    // entries than the queue size), an
     // avail index that ran more than `size` ahead, or a DMA error.
     Fetch next_chain(DescriptorChain& chain, sc_core::sc_time& delay);
 

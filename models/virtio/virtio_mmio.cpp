@@ -72,6 +72,9 @@ uint64_t VirtioMmio::offered_features() const {
     }
     if (params_.version == reg::kVersionModern) {
         features |= spec::feature::bit(spec::feature::kVersion1);
+        if (params_.offer_ring_reset) {
+            features |= spec::feature::bit(spec::feature::kRingReset);
+        }
     }
     return features;
 }
@@ -464,7 +467,12 @@ bool VirtioMmio::write_register(uint32_t offset, uint32_t value, const sc_core::
         }
         case reg::kQueueReset: {
             QueueRegisters* queue = selected_queue();
-            if (queue == nullptr) {
+            if ((driver_features_ & spec::feature::bit(spec::feature::kRingReset)) == 0) {
+                // The driver may only use QueueReset with RING_RESET negotiated: a reset of a
+                // live queue behind the device's back is not served.
+                guest_error("queue-reset", "QueueReset of queue " + std::to_string(queue_sel_) +
+                                               " ignored: RING_RESET was not negotiated");
+            } else if (queue == nullptr) {
                 ignore_write(offset, "queue " + std::to_string(queue_sel_) + " does not exist");
             } else if (value == 1) {
                 disable_queue(queue_sel_);

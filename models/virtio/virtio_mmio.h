@@ -24,6 +24,7 @@ struct VirtioMmioParams {
     uint32_t vendor_id = 0x4d534256;  // "VBSM"
     bool offer_event_idx = true;      // RING_EVENT_IDX
     bool offer_indirect = true;       // RING_INDIRECT_DESC
+    bool offer_ring_reset = false;    // RING_RESET: QueueReset (modern only)
     sc_core::sc_time register_latency = sc_core::sc_time(50, sc_core::SC_NS);
     sc_core::sc_time interrupt_latency = sc_core::sc_time(1, sc_core::SC_US);
 };

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -312,17 +313,21 @@ TEST(BalloonDevice, ZeroLengthBufferNeedsReset) {
 
 TEST(BalloonDevice, ResetInTheMiddleOfAnInflateDropsTheBuffer) {
     Balloon balloon;
-    balloon.send(0, 0, test::kBufferArea, consecutive_pfns(kVictimPfn, 2048));
-    // 2048 pages × 100 ns: the first 1024-PFN chunk lands at ~103 µs.
+    balloon.send(0, 0, test::kBufferArea, consecutive_pfns(kVictimPfn + 2048, 8));
+    balloon.bench.run(sc_time(1, SC_MS));
+    ASSERT_EQ(balloon.device.ballooned_pages(), 8u);
+    balloon.send(0, 1, test::kBufferArea + 0x1000, consecutive_pfns(kVictimPfn, 2048));
+    // 1 µs + 2048 pages × 100 ns: the buffer would land at ~206 µs; none of it before.
     balloon.bench.run(sc_time(150, SC_US));
-    EXPECT_EQ(balloon.device.ballooned_pages(), 1024u);
+    EXPECT_EQ(balloon.device.ballooned_pages(), 8u);
     balloon.bench.write(reg::kStatus, 0);
     balloon.bench.run(sc_time(1, SC_MS));
     EXPECT_EQ(balloon.device.ballooned_pages(), 0u);
+    EXPECT_EQ(balloon.device.counters().pages_inflated, 8u);
     EXPECT_EQ(balloon.device.actual_pages(), 0u);
-    EXPECT_EQ(balloon.bench.used_idx(0), 0u);
-    // The host got the pages back (they cost again once touched).
-    EXPECT_EQ(balloon.host.guest_counters(balloon.guest).pages_reclaimed, 1024u);
+    EXPECT_EQ(balloon.bench.used_idx(0), 1u);
+    // The host got the pages of the first buffer back (they cost again once touched).
+    EXPECT_EQ(balloon.host.guest_counters(balloon.guest).pages_reclaimed, 8u);
     // The device can be brought up again and used.
     balloon.bench.negotiate(kBalloonFeatures | bit(spec::feature::kVersion1));
     balloon.bench.setup_queue(0, 64);
@@ -330,6 +335,71 @@ TEST(BalloonDevice, ResetInTheMiddleOfAnInflateDropsTheBuffer) {
     balloon.send(0, 0, test::kBufferArea, consecutive_pfns(kVictimPfn, 8));
     balloon.bench.run(sc_time(1, SC_MS));
     EXPECT_EQ(balloon.device.ballooned_pages(), 8u);
+}
+
+// Records every page the host side is told about.
+struct PageLog : BalloonObserver {
+    uint64_t inflated = 0;
+    uint64_t deflated = 0;
+    void pages_inflated(const uint32_t*, size_t count) override { inflated += count; }
+    void pages_deflated(const uint32_t*, size_t count) override { deflated += count; }
+};
+
+TEST(BalloonDevice, ABufferIsAppliedWholeAcrossDescriptors) {
+    Balloon balloon;
+    PageLog log;
+    balloon.device.add_observer(log);
+    balloon.bench.write_pfns(test::kBufferArea, consecutive_pfns(kVictimPfn, 1536));
+    balloon.bench.write_pfns(test::kBufferArea + 0x2000, consecutive_pfns(kVictimPfn + 1536, 512));
+    balloon.bench.post(
+        0, 0, {{test::kBufferArea, 1536 * 4, false}, {test::kBufferArea + 0x2000, 512 * 4, false}});
+    balloon.bench.notify(0);
+    balloon.bench.run(sc_time(1, SC_MS));
+    EXPECT_EQ(balloon.device.ballooned_pages(), 2048u);
+    EXPECT_EQ(log.inflated, 2048u);
+    EXPECT_EQ(balloon.bench.used_idx(0), 1u);
+    EXPECT_EQ(balloon.device.counters().inflate_pfns_per_buffer,
+              (std::map<uint64_t, uint64_t>{{2048, 1}}));
+}
+
+// A DMA error part-way through a buffer: nothing of it is applied, as QEMU maps a whole
+// buffer before it handles a PFN.
+class DmaErrorPartWay : public ::testing::TestWithParam<unsigned int> {};
+
+TEST_P(DmaErrorPartWay, AppliesNothingOfTheBuffer) {
+    const unsigned int queue = GetParam();
+    Balloon balloon;
+    PageLog log;
+    balloon.device.add_observer(log);
+    if (queue == 1) {  // something to deflate
+        balloon.send(0, 0, test::kBufferArea, consecutive_pfns(kVictimPfn, 1536));
+        balloon.bench.run(sc_time(1, SC_MS));
+        ASSERT_EQ(balloon.device.ballooned_pages(), 1536u);
+    }
+    const uint64_t ballooned = balloon.device.ballooned_pages();
+    // 1536 good PFNs, then a descriptor whose buffer runs out of guest RAM.
+    balloon.bench.write_pfns(test::kBufferArea, consecutive_pfns(kVictimPfn, 1536));
+    balloon.bench.post(
+        queue, 4,
+        {{test::kBufferArea, 1536 * 4, false}, {test::kRamBase + test::kRamSize - 8, 64, false}});
+    balloon.bench.notify(queue);
+    balloon.bench.run(sc_time(1, SC_MS));
+    EXPECT_NE(balloon.status() & st::kDeviceNeedsReset, 0u);
+    EXPECT_NE(balloon.bench.mmio.needs_reset_reason().find("DMA error reading"), std::string::npos)
+        << balloon.bench.mmio.needs_reset_reason();
+    EXPECT_EQ(balloon.device.ballooned_pages(), ballooned);
+    EXPECT_EQ(log.inflated, ballooned);
+    EXPECT_EQ(log.deflated, 0u);
+    EXPECT_EQ(balloon.device.counters().pages_deflated, 0u);
+    EXPECT_EQ(balloon.bench.used_idx(1), 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(InflateAndDeflate, DmaErrorPartWay, ::testing::Values(0u, 1u));
+
+TEST(BalloonDevice, ABufferOfMoreThanAMillionPfnsNeedsReset) {
+    Balloon balloon;
+    balloon.bench.post(0, 0, {{test::kBufferArea, (uint32_t{1} << 20) * 4 + 4, false}});
+    expect_needs_reset(balloon, 0, "buffer of 1048577 PFNs, more than the 1048576");
 }
 
 TEST(BalloonDevice, EventIdxSuppressesInterruptsTheDriverDidNotAskFor) {

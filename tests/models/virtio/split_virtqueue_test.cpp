@@ -764,6 +764,34 @@ TEST(SplitVirtqueue, IndirectLinkOutsideTheTableBreaks) {
     expect_fetch_breaks(bench, queue, "indirect entry 0 links to entry 2 of a table of 2");
 }
 
+TEST(SplitVirtqueue, IndirectTableAsLongAsTheQueueIsAccepted) {
+    Bench bench(layout_of(4, false, true));
+    bench.put_descriptor(0, kIndirectTable, 4 * 16, kIndirect);
+    for (uint16_t entry = 0; entry < 4; ++entry) {
+        bench.put_descriptor(kIndirectTable, entry, kBufferA + 8 * entry, 8, entry < 3 ? kNext : 0,
+                             static_cast<uint16_t>(entry + 1));
+    }
+    bench.publish(0);
+    SplitVirtqueue queue(bench.ram, bench.layout);
+    sc_time delay = SC_ZERO_TIME;
+    DescriptorChain chain;
+    ASSERT_EQ(queue.next_chain(chain, delay), Fetch::kChain) << queue.broken_reason();
+    EXPECT_EQ(chain.buffers.size(), 4u);
+    EXPECT_EQ(chain.readable_bytes(), 32u);
+}
+
+TEST(SplitVirtqueue, IndirectTableLongerThanTheQueueBreaks) {
+    // Five entries in a queue of four: a chain may not be longer than the queue, even if this
+    // one uses a single entry of the table.
+    Bench bench(layout_of(4, false, true));
+    bench.put_descriptor(0, kIndirectTable, 5 * 16, kIndirect);
+    bench.put_descriptor(kIndirectTable, 0, kBufferA, 8, 0);
+    bench.publish(0);
+    SplitVirtqueue queue(bench.ram, bench.layout);
+    expect_fetch_breaks(bench, queue,
+                        "indirect table at 0x8000 has 5 descriptors, more than the queue size 4");
+}
+
 TEST(SplitVirtqueue, IndirectLoopBreaks) {
     Bench bench(layout_of(8, false, true));
     bench.put_descriptor(0, kIndirectTable, 32, kIndirect);

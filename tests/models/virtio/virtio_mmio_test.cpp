@@ -31,9 +31,17 @@ VirtioMmioParams mmio_params(uint32_t version) {
     return test::bench_mmio_params(version);
 }
 
+VirtioMmioParams offering_ring_reset(VirtioMmioParams params) {
+    params.offer_ring_reset = true;
+    return params;
+}
+
 struct Bench {
-    explicit Bench(uint32_t version, BalloonDeviceParams params = balloon_params())
-        : balloon("balloon", params), bench(balloon, mmio_params(version)) {
+    explicit Bench(uint32_t version, BalloonDeviceParams params = balloon_params(),
+                   bool ring_reset = false)
+        : balloon("balloon", params),
+          bench(balloon,
+                ring_reset ? offering_ring_reset(mmio_params(version)) : mmio_params(version)) {
         sc_core::sc_start(sc_core::SC_ZERO_TIME);
     }
     BalloonDevice balloon;
@@ -209,8 +217,12 @@ TEST(VirtioMmio, SharedMemoryRegistersAnswerNone) {
 }
 
 TEST(VirtioMmio, QueueResetForgetsTheQueueAndReportsDone) {
-    Bench modern(2);
-    modern.bench.negotiate(kModernDriverFeatures);
+    Bench modern(2, balloon_params(), true);
+    EXPECT_EQ(modern.bench.mmio.offered_features() & bit(spec::feature::kRingReset),
+              bit(spec::feature::kRingReset));
+    ASSERT_EQ(modern.bench.negotiate(kModernDriverFeatures | bit(spec::feature::kRingReset)) &
+                  st::kFeaturesOk,
+              st::kFeaturesOk);
     ASSERT_TRUE(modern.bench.setup_queue(1, 64));
     modern.bench.write(reg::kQueueReset, 1);
     EXPECT_EQ(modern.bench.read(reg::kQueueReset), 1u);
@@ -218,6 +230,24 @@ TEST(VirtioMmio, QueueResetForgetsTheQueueAndReportsDone) {
     EXPECT_EQ(modern.bench.mmio.queue(1), nullptr);
     ASSERT_TRUE(modern.bench.setup_queue(1, 32));
     EXPECT_EQ(modern.bench.read(reg::kQueueReset), 0u);
+}
+
+TEST(VirtioMmio, QueueResetWithoutRingResetIsIgnoredAsAGuestError) {
+    Bench modern(2, balloon_params(), true);  // offered, but the driver did not take it
+    modern.bench.negotiate(kModernDriverFeatures);
+    ASSERT_TRUE(modern.bench.setup_queue(1, 64));
+    EXPECT_EQ(modern.bench.write(reg::kQueueReset, 1), tlm::TLM_OK_RESPONSE);
+    EXPECT_EQ(modern.bench.read(reg::kQueueReset), 0u);
+    EXPECT_EQ(modern.bench.read(reg::kQueueReady), 1u);
+    EXPECT_NE(modern.bench.mmio.queue(1), nullptr);
+    EXPECT_EQ(modern.bench.mmio.counters().guest_errors, 1u);
+    EXPECT_EQ(modern.bench.read(reg::kStatus) & st::kDeviceNeedsReset, 0u);
+}
+
+TEST(VirtioMmio, RingResetIsOfferedOnlyWhenAskedAndOnlyOnModern) {
+    Bench legacy(1, balloon_params(), true);
+    EXPECT_EQ(legacy.bench.mmio.offered_features() & bit(spec::feature::kRingReset), 0u);
+    EXPECT_EQ(test::bench_mmio_params(2).offer_ring_reset, false);
 }
 
 TEST(VirtioMmio, ControlRegistersTakeOnlyAligned32BitAccesses) {
