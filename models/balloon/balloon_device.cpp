@@ -229,9 +229,11 @@ bool BalloonDevice::write_config(uint32_t offset, unsigned int width, uint32_t v
     if (field != balloon::kConfigActual) {
         // num_pages belongs to the host, poison_val needs PAGE_POISON (not offered),
         // free_page_hint_cmd_id is the device's: QEMU ignores such writes too.
-        transport_->guest_error("config-read-only",
-                                "driver write to read-only config field at offset " +
-                                    std::to_string(offset) + " ignored");
+        if (transport_ != nullptr) {
+            transport_->guest_error("config-read-only",
+                                    "driver write to read-only config field at offset " +
+                                        std::to_string(offset) + " ignored");
+        }
         return true;
     }
     const unsigned int shift = 8 * (offset - field);

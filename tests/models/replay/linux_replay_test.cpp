@@ -78,7 +78,7 @@ class Replay : public sc_core::sc_module {
         bus.initiator_socket.bind(ram.socket);
         bus.initiator_socket.bind(mmio.target_socket);
         mmio.irq.bind(irq);
-        balloon.add_observer(actual_log_);
+        balloon.add_observer(actual_log);
         SC_HAS_PROCESS(Replay);
         SC_THREAD(run);
     }
@@ -104,7 +104,7 @@ class Replay : public sc_core::sc_module {
     struct ActualLog : BalloonObserver {
         std::vector<uint32_t> values;
         void actual_changed(uint32_t pages) override { values.push_back(pages); }
-    } actual_log_;
+    } actual_log;
 
     uint16_t used_idx(unsigned int queue) {
         return peek16(queue_layout(queue).used_ring + vring::kUsedIdxOffset);
@@ -596,7 +596,7 @@ void replay(const Variant& variant) {
 
     // `actual`: 512 complete writes, the host told of each change and of nothing torn.
     EXPECT_EQ(bench.complete_actual_writes.size(), 512u);
-    EXPECT_EQ(bench.actual_log_.values, without_repeats(bench.complete_actual_writes));
+    EXPECT_EQ(bench.actual_log.values, without_repeats(bench.complete_actual_writes));
     EXPECT_EQ(bench.balloon.actual_pages(), 0u);
 
     // Interrupts as recorded: 512 PFN buffers + 10 returned stats buffers, 3 target changes.
