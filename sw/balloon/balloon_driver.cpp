@@ -177,7 +177,7 @@ Result BalloonDriver::probe() {
         result = Result::kBadArgument;
     }
     if (result == Result::kOk) {
-        result = init_vqs();
+        result = init_vqs(false);
     }
     if (result == Result::kOk) {
         result = device_.driver_ok();
@@ -196,22 +196,21 @@ Result BalloonDriver::probe() {
         oom_notifier_registered_ = true;
     }
     state_ = BalloonState::kRunning;
-    // The spec forbids notifying before DRIVER_OK, so the primed stats buffer is kicked here.
-    if (stats_vq_.ready()) {
-        kick(stats_vq_);
-    }
     if (towards_target() != 0) {
         kernel_.schedule(resize_work_);
     }
     return Result::kOk;
 }
 
-Result BalloonDriver::init_vqs() {
-    uint64_t wanted = params_.driver_features & kSupportedFeatures;
+Result BalloonDriver::init_vqs(bool restoring) {
+    uint64_t used = params_.driver_features & kSupportedFeatures;
     if (params_.use_event_idx) {
-        wanted |= spec::feature::bit(spec::feature::kRingEventIdx);
+        used |= spec::feature::bit(spec::feature::kRingEventIdx);
     }
-    Result result = device_.begin_init(wanted);
+    // At probe Linux first writes everything it knows of the offered set, then the set left
+    // after validation; on restore it writes that finalised set once.
+    const uint64_t known = restoring ? used : used | kKnownUnusedFeatures;
+    Result result = device_.begin_init(known, used);
     if (result != Result::kOk) {
         return result;
     }
@@ -227,9 +226,13 @@ Result BalloonDriver::init_vqs() {
         result = stats_vq_.setup(device_, kStatsQueue, queue_size_, ring_base_[2], ring_bytes_,
                                  slots_[2], kMaxQueueSize);
         // Prime the queue with real stats so the device can ask for fresh ones later by
-        // returning the buffer.
+        // returning the buffer, and kick it before DRIVER_OK, as Linux does: the device holds
+        // the notification until DRIVER_OK.
         if (result == Result::kOk && !post_stats()) {
             result = Result::kBadState;
+        }
+        if (result == Result::kOk) {
+            kick(stats_vq_);
         }
     }
     if (result != Result::kOk) {
@@ -680,7 +683,9 @@ void BalloonDriver::restore() {
         ++counters_.wrong_state_calls;
         return;
     }
-    Result result = init_vqs();
+    // Linux's virtio_mmio_restore, then virtio_device_restore and the driver's restore.
+    device_.restore_transport();
+    Result result = init_vqs(true);
     if (result == Result::kOk) {
         result = device_.driver_ok();
     }
@@ -691,9 +696,6 @@ void BalloonDriver::restore() {
         return;
     }
     state_ = BalloonState::kRunning;
-    if (stats_vq_.ready()) {
-        kick(stats_vq_);
-    }
     if (towards_target() != 0) {
         kernel_.schedule(resize_work_);
     }

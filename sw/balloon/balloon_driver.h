@@ -88,6 +88,16 @@ class BalloonDriver {
         spec::feature::bit(spec::balloon::kFeatureMustTellHost) |
         spec::feature::bit(spec::balloon::kFeatureStatsVq) |
         spec::feature::bit(spec::balloon::kFeatureDeflateOnOom);
+    // Features Linux 6.1 knows and offers first, then drops before the final write: ring
+    // bits the balloon does not use (INDIRECT_DESC, ACCESS_PLATFORM), PAGE_POISON (no page
+    // poisoning here, as in a default Linux), and FREE_PAGE_HINT and REPORTING, which this
+    // driver does not implement (Linux would keep them).
+    static constexpr uint64_t kKnownUnusedFeatures =
+        spec::feature::bit(spec::balloon::kFeatureFreePageHint) |
+        spec::feature::bit(spec::balloon::kFeaturePagePoison) |
+        spec::feature::bit(spec::balloon::kFeaturePageReporting) |
+        spec::feature::bit(spec::feature::kRingIndirectDesc) |
+        spec::feature::bit(spec::feature::kAccessPlatform);
 
     // Words of bitmap storage for a guest of `guest_pages` pages.
     static size_t storage_words_for(uint64_t guest_pages);
@@ -160,7 +170,9 @@ class BalloonDriver {
     static void retry_timer_function(void* context);
 
     bool layout_dma_region();
-    virtio::Result init_vqs();
+    // Handshake, queues, the first stats buffer posted and kicked (before DRIVER_OK).
+    // `restoring`: the features are written once, already finalised.
+    virtio::Result init_vqs(bool restoring);
     void update_balloon_size();
     void fill_balloon(uint64_t pfns);
     void leak_balloon(uint64_t pfns, bool for_oom);
