@@ -174,8 +174,11 @@ class BalloonDriver {
     // `restoring`: the features are written once, already finalised.
     virtio::Result init_vqs(bool restoring);
     void update_balloon_size();
-    void fill_balloon(uint64_t pfns);
-    void leak_balloon(uint64_t pfns, bool for_oom);
+    // One round each; they return the 4 KiB PFNs sent to the host (0: none).
+    uint64_t fill_balloon(uint64_t pfns);
+    uint64_t leak_balloon(uint64_t pfns, bool for_oom);
+    // At a round's ack: the next resize round, when one is due.
+    void resize_after_round();
     // Writes the le32 PFNs of the pages in `count` bitmap words into pfn_bytes_; returns how
     // many PFNs.
     uint32_t encode_pfns(const guest::PageWord* words, size_t count);
@@ -220,7 +223,9 @@ class BalloonDriver {
     uint64_t target_pages_ = 0;  // 4 KiB pages, aligned up to guest pages
     uint64_t oom_debt_pfns_ = 0;
     bool oom_deflate_in_flight_ = false;
-    bool stats_requested_ = false;  // starts cleared (Linux 169c246a)
+    bool stats_requested_ = false;   // starts cleared (Linux 169c246a)
+    bool resize_requested_ = false;  // a resize came while a round was in flight
+    uint64_t round_left_pfns_ = 0;   // what the round in flight leaves of its diff
 
     guest::Work resize_work_;
     guest::Work used_work_;

@@ -130,6 +130,7 @@ class FakeBalloonHal final : public vbsim::sw::hal::Hal {
     uint32_t early_notifies = 0;
     uint32_t actual_bytes = 0;  // legacy `actual` as the bytes arrive
     uint32_t byte_reads = 0;
+    uint32_t num_pages_reads = 0;  // whole-field reads of num_pages (legacy: its first byte)
     uint32_t byte_writes = 0;
 
     // ---- what the device saw ----
@@ -190,6 +191,7 @@ class FakeBalloonHal final : public vbsim::sw::hal::Hal {
             if (version == mmio::kVersionLegacy) {
                 complaints.push_back("32-bit config read on legacy (Linux reads bytes)");
             }
+            num_pages_reads += offset == mmio::kConfig + sb::kConfigNumPages ? 1 : 0;
             return config.at((offset - mmio::kConfig) / 4);
         }
         complaints.push_back("read of unexpected register");
@@ -284,6 +286,7 @@ class FakeBalloonHal final : public vbsim::sw::hal::Hal {
     uint8_t mmio_read8(uint64_t address) override {
         const auto offset = static_cast<uint32_t>(address - kMmioBase);
         ++byte_reads;
+        num_pages_reads += offset == mmio::kConfig + sb::kConfigNumPages ? 1 : 0;
         if (offset >= mmio::kConfig && offset < mmio::kConfig + 4 * config.size()) {
             const uint32_t at = offset - mmio::kConfig;
             return static_cast<uint8_t>(config.at(at / 4) >> (8 * (at % 4)));
@@ -755,6 +758,32 @@ TEST_F(BalloonDriverTest, ActualIsWrittenAfterEachRound) {
     target(100);
     EXPECT_THAT(hal.actual_writes(), ElementsAre(344u, 100u));
     EXPECT_EQ(driver->counters().actual_writes, 5u);
+}
+
+TEST_F(BalloonDriverTest, TheTargetIsReadOncePerRoundAsLinuxDoes) {
+    start();
+    EXPECT_EQ(hal.num_pages_reads, 1u);  // after DRIVER_OK
+    // Four rounds of 256: one read before each, none after the last (its diff is done).
+    target(1024);
+    EXPECT_EQ(driver->num_pages(), 1024u);
+    EXPECT_EQ(hal.inflate_buffers.size(), 4u);
+    EXPECT_EQ(hal.num_pages_reads, 1u + 4);
+
+    // A target change while a round is in flight is read once that round is acked.
+    hal.hold(0);
+    target(1300);
+    EXPECT_EQ(hal.num_pages_reads, 6u);
+    ASSERT_EQ(hal.inflate_buffers.size(), 5u);
+    hal.set_target(1500);
+    run();
+    EXPECT_EQ(hal.num_pages_reads, 6u);  // not while the round is in flight
+    hal.release(0);
+    run();
+    EXPECT_EQ(driver->num_pages(), 1500u);
+    // 1024 -> 1280 (read 6); at its ack, read 7 sees 1500: one round of 220 finishes it.
+    EXPECT_EQ(hal.inflate_buffers.size(), 6u);
+    EXPECT_EQ(hal.num_pages_reads, 7u);
+    EXPECT_TRUE(hal.complaints.empty());
 }
 
 TEST_F(BalloonDriverTest, CpuWorkIsAnnotatedPerPageAndPerRound) {
