@@ -259,6 +259,9 @@ void BalloonDriver::drop_queues() {
     deflate_word_count_ = 0;
     resize_requested_ = false;
     round_left_pfns_ = 0;
+    for (bool& announced : used_announced_) {
+        announced = false;
+    }
 }
 
 // ---- interrupt, work and timer entry points ------------------------------------------
@@ -287,6 +290,9 @@ void BalloonDriver::interrupt_handler(void* context) {
         self->kernel_.schedule(self->resize_work_);
     }
     if ((pending & spec::mmio::kInterruptUsedBuffer) != 0) {
+        for (bool& announced : self->used_announced_) {
+            announced = true;
+        }
         self->kernel_.schedule(self->used_work_);
     }
 }
@@ -299,7 +305,7 @@ void BalloonDriver::used_work_function(void* context) {
     auto* self = static_cast<BalloonDriver*>(context);
     Virtqueue* const queues[] = {&self->inflate_vq_, &self->deflate_vq_, &self->stats_vq_};
     for (Virtqueue* queue : queues) {
-        if (self->active() && queue->ready()) {
+        if (self->active() && queue->ready() && self->used_announced_[queue->index()]) {
             self->reclaim_used(*queue);
         }
     }
@@ -602,6 +608,9 @@ bool BalloonDriver::post_stats() {
 }
 
 void BalloonDriver::kick(Virtqueue& queue) {
+    // What the device returns of this buffer is taken on the used-buffer interrupt that
+    // follows, as Linux's callbacks do: not by a used-ring scan an earlier interrupt asked for.
+    used_announced_[queue.index()] = false;
     if (queue.kick()) {
         ++counters_.kicks;
     }

@@ -226,6 +226,8 @@ class BalloonDriver {
     bool stats_requested_ = false;   // starts cleared (Linux 169c246a)
     bool resize_requested_ = false;  // a resize came while a round was in flight
     uint64_t round_left_pfns_ = 0;   // what the round in flight leaves of its diff
+    // Per queue: a used-buffer interrupt came since its last buffer was added.
+    bool used_announced_[3] = {};
 
     guest::Work resize_work_;
     guest::Work used_work_;
