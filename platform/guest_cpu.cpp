@@ -41,14 +41,15 @@ void GuestCpu::run_in_guest(std::function<void()> action) {
 
 // ---- HAL ------------------------------------------------------------------------
 
-bool GuestCpu::mmio(tlm::tlm_command command, uint64_t address, uint32_t& value) {
+bool GuestCpu::mmio(tlm::tlm_command command, uint64_t address, unsigned char* data,
+                    unsigned width) {
     // One payload for every access: constructing one allocates its extension array.
     tlm::tlm_generic_payload& trans = mmio_payload_;
     trans.set_command(command);
     trans.set_address(address);
-    trans.set_data_ptr(reinterpret_cast<unsigned char*>(&value));
-    trans.set_data_length(4);
-    trans.set_streaming_width(4);
+    trans.set_data_ptr(data);
+    trans.set_data_length(width);
+    trans.set_streaming_width(width);
     trans.set_byte_enable_ptr(nullptr);
     trans.set_byte_enable_length(0);
     trans.set_dmi_allowed(false);
@@ -68,14 +69,33 @@ bool GuestCpu::mmio(tlm::tlm_command command, uint64_t address, uint32_t& value)
 
 uint32_t GuestCpu::mmio_read32(uint64_t physical_address) {
     ++counters_.mmio_reads;
-    uint32_t value = 0;
+    unsigned char bytes[4] = {};
     // A failed read returns all ones, as a bus abort would on most SoCs.
-    return mmio(tlm::TLM_READ_COMMAND, physical_address, value) ? value : 0xffffffff;
+    if (!mmio(tlm::TLM_READ_COMMAND, physical_address, bytes, 4)) {
+        return 0xffffffff;
+    }
+    return uint32_t{bytes[0]} | uint32_t{bytes[1]} << 8 | uint32_t{bytes[2]} << 16 |
+           uint32_t{bytes[3]} << 24;
 }
 
 void GuestCpu::mmio_write32(uint64_t physical_address, uint32_t value) {
     ++counters_.mmio_writes;
-    mmio(tlm::TLM_WRITE_COMMAND, physical_address, value);
+    unsigned char bytes[4] = {
+        static_cast<unsigned char>(value), static_cast<unsigned char>(value >> 8),
+        static_cast<unsigned char>(value >> 16), static_cast<unsigned char>(value >> 24)};
+    mmio(tlm::TLM_WRITE_COMMAND, physical_address, bytes, 4);
+}
+
+uint8_t GuestCpu::mmio_read8(uint64_t physical_address) {
+    ++counters_.mmio_reads;
+    unsigned char byte = 0;
+    return mmio(tlm::TLM_READ_COMMAND, physical_address, &byte, 1) ? byte : 0xff;
+}
+
+void GuestCpu::mmio_write8(uint64_t physical_address, uint8_t value) {
+    ++counters_.mmio_writes;
+    unsigned char byte = value;
+    mmio(tlm::TLM_WRITE_COMMAND, physical_address, &byte, 1);
 }
 
 void GuestCpu::ram_read(uint64_t physical_address, void* destination, size_t length) {

@@ -60,6 +60,8 @@ class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
     // sw::hal::Hal
     uint32_t mmio_read32(uint64_t physical_address) override;
     void mmio_write32(uint64_t physical_address, uint32_t value) override;
+    uint8_t mmio_read8(uint64_t physical_address) override;
+    void mmio_write8(uint64_t physical_address, uint8_t value) override;
     void ram_read(uint64_t physical_address, void* destination, size_t length) override;
     void ram_write(uint64_t physical_address, const void* source, size_t length) override;
     void touch_memory(uint64_t physical_address, uint64_t length) override;
@@ -75,7 +77,8 @@ class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
     void run();
     void on_interrupt_edge() { wake_event_.notify(); }
     void invalidate_dmi(sc_dt::uint64 start, sc_dt::uint64 end) { ram_.invalidate(start, end); }
-    bool mmio(tlm::tlm_command command, uint64_t address, uint32_t& value);
+    // One access of `width` bytes (1 or 4) at `data`, little-endian as the bus is.
+    bool mmio(tlm::tlm_command command, uint64_t address, unsigned char* data, unsigned width);
     // sc_time(nanoseconds, SC_NS), cheaply.
     sc_core::sc_time from_ns(uint64_t nanoseconds) const;
     // Hands the local time to the kernel; after it, interrupt lines show their settled level.

@@ -170,8 +170,11 @@ Snapshot Firmware::snapshot() const {
     s.config_changes = c.config_changes;
     s.stats_updates = c.stats_updates;
     s.errors = c.errors;
-    // The allocator refused since the balloon last moved: the driver waits for its retry.
-    s.stalled = c.alloc_failures > failures_at_last_move_;
+    // The allocator refused since the balloon last moved, the target is still above it and
+    // nothing is in flight: the driver waits for its retry. (Acks come with the next
+    // interrupt, so a round in flight will still move the balloon.)
+    s.stalled = c.alloc_failures > failures_at_last_move_ && s.target > s.num_pages &&
+                !driver_.inflate_in_flight() && !driver_.deflate_in_flight();
     return s;
 }
 

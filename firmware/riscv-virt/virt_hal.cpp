@@ -31,6 +31,16 @@ void VirtHal::mmio_write32(uint64_t physical_address, uint32_t value) {
     *at<volatile uint32_t>(physical_address) = value;
 }
 
+uint8_t VirtHal::mmio_read8(uint64_t physical_address) {
+    ++mmio_reads_;
+    return *at<volatile uint8_t>(physical_address);
+}
+
+void VirtHal::mmio_write8(uint64_t physical_address, uint8_t value) {
+    ++mmio_writes_;
+    *at<volatile uint8_t>(physical_address) = value;
+}
+
 void VirtHal::ram_read(uint64_t physical_address, void* destination, size_t length) {
     compiler_barrier();
     memcpy(destination, at<const void>(physical_address), length);

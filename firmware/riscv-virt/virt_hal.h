@@ -1,7 +1,7 @@
 #pragma once
 
 // sw::hal::Hal on QEMU's virt machine, machine mode, no MMU: device registers are plain
-// volatile 32-bit accesses, RAM is identity-mapped (ram_read/ram_write are memcpy), the
+// volatile 32-bit or 8-bit accesses, RAM is identity-mapped (ram_read/ram_write are memcpy), the
 // barrier is `fence iorw, iorw`, time is the CLINT's mtime (10 MHz) in nanoseconds.
 //
 // No interrupts are used. arm_timer()/cancel_timer() only record the deadline: the main
@@ -20,6 +20,8 @@ class VirtHal final : public sw::hal::Hal {
   public:
     uint32_t mmio_read32(uint64_t physical_address) override;
     void mmio_write32(uint64_t physical_address, uint32_t value) override;
+    uint8_t mmio_read8(uint64_t physical_address) override;
+    void mmio_write8(uint64_t physical_address, uint8_t value) override;
     void ram_read(uint64_t physical_address, void* destination, size_t length) override;
     void ram_write(uint64_t physical_address, const void* source, size_t length) override;
     // The guest's first write to fresh pages: zero them (only sw::guest::Workload calls it,

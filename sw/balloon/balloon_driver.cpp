@@ -177,7 +177,7 @@ Result BalloonDriver::probe() {
         result = Result::kBadArgument;
     }
     if (result == Result::kOk) {
-        result = init_vqs();
+        result = init_vqs(false);
     }
     if (result == Result::kOk) {
         result = device_.driver_ok();
@@ -196,22 +196,21 @@ Result BalloonDriver::probe() {
         oom_notifier_registered_ = true;
     }
     state_ = BalloonState::kRunning;
-    // The spec forbids notifying before DRIVER_OK, so the primed stats buffer is kicked here.
-    if (stats_vq_.ready()) {
-        kick(stats_vq_);
-    }
     if (towards_target() != 0) {
         kernel_.schedule(resize_work_);
     }
     return Result::kOk;
 }
 
-Result BalloonDriver::init_vqs() {
-    uint64_t wanted = params_.driver_features & kSupportedFeatures;
+Result BalloonDriver::init_vqs(bool restoring) {
+    uint64_t used = params_.driver_features & kSupportedFeatures;
     if (params_.use_event_idx) {
-        wanted |= spec::feature::bit(spec::feature::kRingEventIdx);
+        used |= spec::feature::bit(spec::feature::kRingEventIdx);
     }
-    Result result = device_.begin_init(wanted);
+    // At probe Linux first writes everything it knows of the offered set, then the set left
+    // after validation; on restore it writes that finalised set once.
+    const uint64_t known = restoring ? used : used | kKnownUnusedFeatures;
+    Result result = device_.begin_init(known, used);
     if (result != Result::kOk) {
         return result;
     }
@@ -227,9 +226,13 @@ Result BalloonDriver::init_vqs() {
         result = stats_vq_.setup(device_, kStatsQueue, queue_size_, ring_base_[2], ring_bytes_,
                                  slots_[2], kMaxQueueSize);
         // Prime the queue with real stats so the device can ask for fresh ones later by
-        // returning the buffer.
+        // returning the buffer, and kick it before DRIVER_OK, as Linux does: the device holds
+        // the notification until DRIVER_OK.
         if (result == Result::kOk && !post_stats()) {
             result = Result::kBadState;
+        }
+        if (result == Result::kOk) {
+            kick(stats_vq_);
         }
     }
     if (result != Result::kOk) {
@@ -254,6 +257,11 @@ void BalloonDriver::drop_queues() {
     inflate_word_count_ = 0;
     deflate_count_ = 0;
     deflate_word_count_ = 0;
+    resize_requested_ = false;
+    round_left_pfns_ = 0;
+    for (bool& announced : used_announced_) {
+        announced = false;
+    }
 }
 
 // ---- interrupt, work and timer entry points ------------------------------------------
@@ -282,6 +290,9 @@ void BalloonDriver::interrupt_handler(void* context) {
         self->kernel_.schedule(self->resize_work_);
     }
     if ((pending & spec::mmio::kInterruptUsedBuffer) != 0) {
+        for (bool& announced : self->used_announced_) {
+            announced = true;
+        }
         self->kernel_.schedule(self->used_work_);
     }
 }
@@ -294,7 +305,7 @@ void BalloonDriver::used_work_function(void* context) {
     auto* self = static_cast<BalloonDriver*>(context);
     Virtqueue* const queues[] = {&self->inflate_vq_, &self->deflate_vq_, &self->stats_vq_};
     for (Virtqueue* queue : queues) {
-        if (self->active() && queue->ready()) {
+        if (self->active() && queue->ready() && self->used_announced_[queue->index()]) {
             self->reclaim_used(*queue);
         }
     }
@@ -354,23 +365,48 @@ void BalloonDriver::update_balloon_size() {
         }
         return;
     }
+    // Linux runs one resize round at a time (update_balloon_size_func waits for the host's
+    // ack); a request while a round is in flight runs once it is acked, so the target is
+    // read once per round.
+    if (inflate_in_flight() || deflate_in_flight()) {
+        resize_requested_ = true;
+        return;
+    }
     const int64_t diff = towards_target();
-    if (!deflate_in_flight()) {
-        if (oom_debt_pfns_ != 0) {
-            leak_balloon(oom_debt_pfns_, true);
-        } else if (diff < 0) {
-            leak_balloon(static_cast<uint64_t>(-diff), false);
-        }
+    round_left_pfns_ = 0;
+    if (oom_debt_pfns_ != 0) {
+        leak_balloon(oom_debt_pfns_, true);
+    } else if (diff < 0) {
+        const auto wanted = static_cast<uint64_t>(-diff);
+        round_left_pfns_ = wanted - min_u64(wanted, leak_balloon(wanted, false));
     }
     // While the OOM path waits for pages, refilling would only take them again; once they are
     // back, the unchanged target refills the balloon ("balloon thrashing", as in Linux).
-    if (state_ == BalloonState::kRunning && diff > 0 && !inflate_in_flight() &&
-        oom_debt_pfns_ == 0 && !oom_deflate_in_flight_ && !retry_timer_.armed()) {
-        fill_balloon(static_cast<uint64_t>(diff));
+    if (state_ == BalloonState::kRunning && diff > 0 && oom_debt_pfns_ == 0 &&
+        !oom_deflate_in_flight_ && !retry_timer_.armed()) {
+        const auto wanted = static_cast<uint64_t>(diff);
+        round_left_pfns_ = wanted - min_u64(wanted, fill_balloon(wanted));
+        // After a failed allocation the retry timer brings the next round (Linux sleeps
+        // 200 ms in the work), not the ack.
+        if (retry_timer_.armed()) {
+            round_left_pfns_ = 0;
+        }
     }
 }
 
-void BalloonDriver::fill_balloon(uint64_t pfns) {
+void BalloonDriver::resize_after_round() {
+    // Linux's update_balloon_size_func queues itself again while its diff is not done; a
+    // request that came during the round runs now.
+    const bool again =
+        draining() || oom_debt_pfns_ != 0 || resize_requested_ || round_left_pfns_ != 0;
+    resize_requested_ = false;
+    round_left_pfns_ = 0;
+    if (again) {
+        kernel_.schedule(resize_work_);
+    }
+}
+
+uint64_t BalloonDriver::fill_balloon(uint64_t pfns) {
     const uint64_t wanted =
         min_u64((pfns + pfns_per_page_ - 1) / pfns_per_page_, uint64_t{pages_per_round_});
     // kBalloon: never below LOW, no OOM, no warning (61fb06cc).
@@ -385,7 +421,7 @@ void BalloonDriver::fill_balloon(uint64_t pfns) {
         kernel_.arm(retry_timer_, params_.retry_delay_ns);
     }
     if (got == 0) {
-        return;
+        return 0;
     }
     const uint32_t count = encode_pfns(inflate_words_, words);
     hal_.ram_write(pfn_buffer_[0], pfn_bytes_, size_t{4} * count);
@@ -399,7 +435,7 @@ void BalloonDriver::fill_balloon(uint64_t pfns) {
             }
         }
         fail();
-        return;
+        return 0;
     }
     // The pages are the host's from here: nothing touches them until the ack.
     inflate_count_ = static_cast<uint32_t>(got);
@@ -407,9 +443,10 @@ void BalloonDriver::fill_balloon(uint64_t pfns) {
     ++counters_.inflate_rounds;
     counters_.pfns_inflated += count;
     kick(inflate_vq_);
+    return count;
 }
 
-void BalloonDriver::leak_balloon(uint64_t pfns, bool for_oom) {
+uint64_t BalloonDriver::leak_balloon(uint64_t pfns, bool for_oom) {
     const uint64_t wanted =
         min_u64((pfns + pfns_per_page_ - 1) / pfns_per_page_, uint64_t{pages_per_round_});
     uint32_t taken = 0;
@@ -424,7 +461,7 @@ void BalloonDriver::leak_balloon(uint64_t pfns, bool for_oom) {
         deflate_words_[words++] = guest::PageWord{word_index, picked};
     }
     if (taken == 0) {
-        return;
+        return 0;
     }
     const uint32_t count = encode_pfns(deflate_words_, words);
     hal_.cpu_cost(params_.cpu_cost_per_round_ns);
@@ -432,7 +469,7 @@ void BalloonDriver::leak_balloon(uint64_t pfns, bool for_oom) {
     const Virtqueue::Buffer buffer{pfn_buffer_[1], 4 * count};
     if (!deflate_vq_.add_buffer(&buffer, 1, 0, kTokenDeflate)) {
         fail();
-        return;
+        return 0;
     }
     // Tell the host first (bf50e69f): the pages are freed when it acknowledges.
     deflate_count_ = taken;
@@ -444,6 +481,7 @@ void BalloonDriver::leak_balloon(uint64_t pfns, bool for_oom) {
     ++counters_.deflate_rounds;
     counters_.pfns_deflated += count;
     kick(deflate_vq_);
+    return count;
 }
 
 uint32_t BalloonDriver::encode_pfns(const guest::PageWord* words, size_t count) {
@@ -517,9 +555,7 @@ void BalloonDriver::inflate_acked() {
     inflate_count_ = 0;
     ++counters_.inflate_acks;
     write_actual();
-    if (draining() || oom_debt_pfns_ != 0 || towards_target() != 0) {
-        kernel_.schedule(resize_work_);
-    }
+    resize_after_round();
 }
 
 void BalloonDriver::deflate_acked() {
@@ -536,16 +572,19 @@ void BalloonDriver::deflate_acked() {
     hal_.cpu_cost(params_.cpu_cost_per_page_ns * deflate_count_);
     num_pages_ -= uint64_t{deflate_count_} * pfns_per_page_;
     deflate_count_ = 0;
+    // Pages given to the OOM path leave the balloon short of the unchanged target: look at it
+    // again, which refills the balloon ("balloon thrashing").
+    if (oom_deflate_in_flight_) {
+        resize_requested_ = true;
+    }
     oom_deflate_in_flight_ = false;
     ++counters_.deflate_acks;
     write_actual();
-    if (draining() || oom_debt_pfns_ != 0 || towards_target() != 0) {
-        kernel_.schedule(resize_work_);
-    }
+    resize_after_round();
 }
 
 void BalloonDriver::write_actual() {
-    // One 32-bit access, as legacy devices require.
+    // As Linux's update_balloon_size: after each round (legacy: a byte at a time).
     device_.config_write32(sb::kConfigActual, static_cast<uint32_t>(num_pages_));
     ++counters_.actual_writes;
 }
@@ -569,6 +608,9 @@ bool BalloonDriver::post_stats() {
 }
 
 void BalloonDriver::kick(Virtqueue& queue) {
+    // What the device returns of this buffer is taken on the used-buffer interrupt that
+    // follows, as Linux's callbacks do: not by a used-ring scan an earlier interrupt asked for.
+    used_announced_[queue.index()] = false;
     if (queue.kick()) {
         ++counters_.kicks;
     }
@@ -680,7 +722,9 @@ void BalloonDriver::restore() {
         ++counters_.wrong_state_calls;
         return;
     }
-    Result result = init_vqs();
+    // Linux's virtio_mmio_restore, then virtio_device_restore and the driver's restore.
+    device_.restore_transport();
+    Result result = init_vqs(true);
     if (result == Result::kOk) {
         result = device_.driver_ok();
     }
@@ -691,9 +735,6 @@ void BalloonDriver::restore() {
         return;
     }
     state_ = BalloonState::kRunning;
-    if (stats_vq_.ready()) {
-        kick(stats_vq_);
-    }
     if (towards_target() != 0) {
         kernel_.schedule(resize_work_);
     }

@@ -88,6 +88,16 @@ class BalloonDriver {
         spec::feature::bit(spec::balloon::kFeatureMustTellHost) |
         spec::feature::bit(spec::balloon::kFeatureStatsVq) |
         spec::feature::bit(spec::balloon::kFeatureDeflateOnOom);
+    // Features Linux 6.1 knows and offers first, then drops before the final write: ring
+    // bits the balloon does not use (INDIRECT_DESC, ACCESS_PLATFORM), PAGE_POISON (no page
+    // poisoning here, as in a default Linux), and FREE_PAGE_HINT and REPORTING, which this
+    // driver does not implement (Linux would keep them).
+    static constexpr uint64_t kKnownUnusedFeatures =
+        spec::feature::bit(spec::balloon::kFeatureFreePageHint) |
+        spec::feature::bit(spec::balloon::kFeaturePagePoison) |
+        spec::feature::bit(spec::balloon::kFeaturePageReporting) |
+        spec::feature::bit(spec::feature::kRingIndirectDesc) |
+        spec::feature::bit(spec::feature::kAccessPlatform);
 
     // Words of bitmap storage for a guest of `guest_pages` pages.
     static size_t storage_words_for(uint64_t guest_pages);
@@ -160,10 +170,15 @@ class BalloonDriver {
     static void retry_timer_function(void* context);
 
     bool layout_dma_region();
-    virtio::Result init_vqs();
+    // Handshake, queues, the first stats buffer posted and kicked (before DRIVER_OK).
+    // `restoring`: the features are written once, already finalised.
+    virtio::Result init_vqs(bool restoring);
     void update_balloon_size();
-    void fill_balloon(uint64_t pfns);
-    void leak_balloon(uint64_t pfns, bool for_oom);
+    // One round each; they return the 4 KiB PFNs sent to the host (0: none).
+    uint64_t fill_balloon(uint64_t pfns);
+    uint64_t leak_balloon(uint64_t pfns, bool for_oom);
+    // At a round's ack: the next resize round, when one is due.
+    void resize_after_round();
     // Writes the le32 PFNs of the pages in `count` bitmap words into pfn_bytes_; returns how
     // many PFNs.
     uint32_t encode_pfns(const guest::PageWord* words, size_t count);
@@ -208,7 +223,11 @@ class BalloonDriver {
     uint64_t target_pages_ = 0;  // 4 KiB pages, aligned up to guest pages
     uint64_t oom_debt_pfns_ = 0;
     bool oom_deflate_in_flight_ = false;
-    bool stats_requested_ = false;  // starts cleared (Linux 169c246a)
+    bool stats_requested_ = false;   // starts cleared (Linux 169c246a)
+    bool resize_requested_ = false;  // a resize came while a round was in flight
+    uint64_t round_left_pfns_ = 0;   // what the round in flight leaves of its diff
+    // Per queue: a used-buffer interrupt came since its last buffer was added.
+    bool used_announced_[3] = {};
 
     guest::Work resize_work_;
     guest::Work used_work_;

@@ -13,6 +13,10 @@ class Hal {
     // Device registers: 32-bit accesses at a physical address.
     virtual uint32_t mmio_read32(uint64_t physical_address) = 0;
     virtual void mmio_write32(uint64_t physical_address, uint32_t value) = 0;
+    // 8-bit accesses: the legacy (Version 1) config space is read and written a byte at a
+    // time, as Linux does.
+    virtual uint8_t mmio_read8(uint64_t physical_address) = 0;
+    virtual void mmio_write8(uint64_t physical_address, uint8_t value) = 0;
 
     // Guest RAM (rings, PFN and stats buffers) at a physical address.
     virtual void ram_read(uint64_t physical_address, void* destination, size_t length) = 0;

@@ -12,8 +12,12 @@ namespace {
 // Bits 24..41 belong to the transport and queue mechanisms: the driver offers only the ones
 // this code implements, whatever the device-type driver put in its table.
 constexpr uint64_t kTransportFeatureMask = ((uint64_t{1} << 42) - 1) & ~((uint64_t{1} << 24) - 1);
-constexpr uint64_t kOptionalTransportFeatures =
+// What the driver can use of them when asked for, and what it knows of them: Linux's ring
+// also accepts ACCESS_PLATFORM, which the balloon driver drops again (virtballoon_validate).
+constexpr uint64_t kUsableTransportFeatures =
     feature::bit(feature::kRingEventIdx) | feature::bit(feature::kRingIndirectDesc);
+constexpr uint64_t kKnownTransportFeatures =
+    kUsableTransportFeatures | feature::bit(feature::kAccessPlatform);
 
 uint32_t round_down_to_power_of_two(uint32_t value) {
     return value == 0 ? 0 : uint32_t{1} << (31 - __builtin_clz(value));
@@ -82,12 +86,28 @@ Result VirtioMmioDevice::probe(uint32_t expected_device_id) {
     device_id_ = device_id;
     vendor_id_ = read(mmio::kVendorId);
     state_ = State::kProbed;
+    // Linux's virtio_mmio_probe writes it here, once, before the first reset; the device
+    // keeps it across resets.
+    restore_transport();
     return Result::kOk;
 }
 
-void VirtioMmioDevice::add_status(uint32_t bits) {
+void VirtioMmioDevice::restore_transport() {
+    if (state_ != State::kUnprobed && legacy()) {
+        write(mmio::kGuestPageSize, kGuestPageSize);
+    }
+}
+
+void VirtioMmioDevice::set_status(uint32_t bits) {
     driver_status_ |= bits;
     write(mmio::kStatus, driver_status_);
+}
+
+void VirtioMmioDevice::add_status(uint32_t bits) {
+    // Read, then write, as Linux's virtio_add_status does; the value written is our own copy
+    // of the driver's bits, so device-owned bits like DEVICE_NEEDS_RESET are never echoed.
+    read(mmio::kStatus);
+    set_status(bits);
 }
 
 Result VirtioMmioDevice::failed(Result why) {
@@ -102,21 +122,23 @@ void VirtioMmioDevice::fail() {
     }
 }
 
+Result VirtioMmioDevice::await_reset() {
+    uint32_t polls = 0;
+    while (read(mmio::kStatus) != 0) {
+        if (++polls >= kResetPollLimit) {
+            return Result::kResetTimeout;
+        }
+    }
+    return Result::kOk;
+}
+
 Result VirtioMmioDevice::reset_device() {
     write(mmio::kStatus, 0);
     driver_status_ = 0;
     negotiated_features_ = 0;
     // A modern device may finish the reset later; the rings must not be reused before.
     // Legacy devices reset synchronously (and Linux does not poll them).
-    if (!legacy()) {
-        uint32_t polls = 0;
-        while (read(mmio::kStatus) != 0) {
-            if (++polls >= kResetPollLimit) {
-                return Result::kResetTimeout;
-            }
-        }
-    }
-    return Result::kOk;
+    return legacy() ? Result::kOk : await_reset();
 }
 
 Result VirtioMmioDevice::reset() {
@@ -128,47 +150,67 @@ Result VirtioMmioDevice::reset() {
     return result;
 }
 
-Result VirtioMmioDevice::begin_init(uint64_t driver_features) {
+void VirtioMmioDevice::write_driver_features(uint64_t features) {
+    // High word first, as Linux's vm_finalize_features. Legacy devices have a single feature
+    // word (VERSION_1 is withheld, so the high word is 0); QEMU logs a write with
+    // DriverFeaturesSel > 0 as a guest error, so only word 0 is written there.
+    if (!legacy()) {
+        write(mmio::kDriverFeaturesSel, 1);
+        write(mmio::kDriverFeatures, high32(features));
+    }
+    write(mmio::kDriverFeaturesSel, 0);
+    write(mmio::kDriverFeatures, low32(features));
+}
+
+uint64_t VirtioMmioDevice::offer(uint64_t features, uint64_t transport_features) const {
+    uint64_t offered = (features & ~kTransportFeatureMask) | (features & transport_features);
+    if (legacy()) {
+        offered &= 0xffffffff;  // one feature word
+    } else {
+        offered |= feature::bit(feature::kVersion1);
+    }
+    return offered & device_features_;
+}
+
+Result VirtioMmioDevice::begin_init(uint64_t known_features, uint64_t used_features) {
     if (state_ == State::kUnprobed) {
         return Result::kBadState;
     }
-    if (const Result result = reset_device(); result != Result::kOk) {
+    // Linux's register_virtio_device: reset, then virtio_add_status(ACKNOWLEDGE), whose
+    // Status read also tells when a modern device finished the reset.
+    write(mmio::kStatus, 0);
+    driver_status_ = 0;
+    negotiated_features_ = 0;
+    if (legacy()) {
+        read(mmio::kStatus);
+    } else if (const Result result = await_reset(); result != Result::kOk) {
         state_ = State::kFailed;
         return result;
     }
     state_ = State::kProbed;
-    add_status(status::kAcknowledge);
+    set_status(status::kAcknowledge);
+    // virtio_dev_probe: DRIVER, the device's features (high word first), the driver's.
     add_status(status::kDriver);
 
-    write(mmio::kDeviceFeaturesSel, 0);
-    uint64_t device_features = read(mmio::kDeviceFeatures);
     write(mmio::kDeviceFeaturesSel, 1);
-    device_features |= uint64_t{read(mmio::kDeviceFeatures)} << 32;
+    uint64_t device_features = uint64_t{read(mmio::kDeviceFeatures)} << 32;
+    write(mmio::kDeviceFeaturesSel, 0);
+    device_features |= read(mmio::kDeviceFeatures);
     device_features_ = device_features;
-
-    uint64_t offered =
-        (driver_features & ~kTransportFeatureMask) | (driver_features & kOptionalTransportFeatures);
-    if (!legacy()) {
-        offered |= feature::bit(feature::kVersion1);
-    }
-    const uint64_t negotiated = offered & device_features;
-    if (!legacy() && (negotiated & feature::bit(feature::kVersion1)) == 0) {
+    if (!legacy() && (device_features & feature::bit(feature::kVersion1)) == 0) {
         return failed(Result::kVersion1Missing);
     }
 
-    write(mmio::kDriverFeaturesSel, 0);
-    write(mmio::kDriverFeatures, low32(negotiated));
-    // Legacy devices have a single feature word (VERSION_1 is withheld, so the high word
-    // is 0); QEMU treats a write with DriverFeaturesSel > 0 as a guest error.
-    if (!legacy()) {
-        write(mmio::kDriverFeaturesSel, 1);
-        write(mmio::kDriverFeatures, high32(negotiated));
+    // Linux writes everything it knows of the offered set, then, when validation dropped
+    // something, the finalised set again; the device takes the last write.
+    const uint64_t first = offer(known_features, kKnownTransportFeatures);
+    const uint64_t negotiated = offer(used_features & known_features, kUsableTransportFeatures);
+    write_driver_features(first);
+    if (negotiated != first) {
+        write_driver_features(negotiated);
     }
 
-    if (legacy()) {
-        // Before any QueuePFN is written; the reset above may have cleared it.
-        write(mmio::kGuestPageSize, kGuestPageSize);
-    } else {
+    if (!legacy()) {
         add_status(status::kFeaturesOk);
         if ((read(mmio::kStatus) & status::kFeaturesOk) == 0) {
             return failed(Result::kFeaturesRefused);
@@ -183,7 +225,7 @@ Result VirtioMmioDevice::driver_ok() {
     if (state_ != State::kFeaturesOk) {
         return Result::kBadState;
     }
-    add_status(status::kDriverOk);
+    add_status(status::kDriverOk);  // virtio_device_ready: Status read, then written
     state_ = State::kDriverOk;
     return Result::kOk;
 }
@@ -308,11 +350,29 @@ uint32_t VirtioMmioDevice::ack_interrupt() {
 }
 
 uint32_t VirtioMmioDevice::config_read32(uint32_t offset) {
-    return read(mmio::kConfig + offset);
+    const uint64_t address = base_ + mmio::kConfig + offset;
+    if (!legacy()) {
+        return hal_.mmio_read32(address);
+    }
+    // Legacy config space is read a byte at a time, lowest first (Linux's vm_get).
+    uint32_t value = 0;
+    for (uint32_t i = 0; i < 4; ++i) {
+        value |= uint32_t{hal_.mmio_read8(address + i)} << (8 * i);
+    }
+    return value;
 }
 
 void VirtioMmioDevice::config_write32(uint32_t offset, uint32_t value) {
-    write(mmio::kConfig + offset, value);
+    const uint64_t address = base_ + mmio::kConfig + offset;
+    if (!legacy()) {
+        hal_.mmio_write32(address, value);
+        return;
+    }
+    // Legacy: a byte at a time, lowest first (Linux's vm_set); the device takes the field
+    // as written when its last byte arrives.
+    for (uint32_t i = 0; i < 4; ++i) {
+        hal_.mmio_write8(address + i, static_cast<uint8_t>(value >> (8 * i)));
+    }
 }
 
 Result VirtioMmioDevice::config_read(uint32_t offset, uint32_t* values, uint32_t count) {

@@ -53,21 +53,33 @@ class VirtioMmioDevice {
 
     VirtioMmioDevice(hal::Hal& hal, uint64_t base) : hal_(hal), base_(base) {}
 
-    // Checks MagicValue, Version (1 or 2) and DeviceID (0 = no device). With
-    // `expected_device_id` != 0, any other id is kWrongDeviceId.
+    // Checks MagicValue, Version (1 or 2) and DeviceID (0 = no device) and reads VendorID.
+    // With `expected_device_id` != 0, any other id is kWrongDeviceId. Version 1: then writes
+    // GuestPageSize, as Linux's virtio_mmio_probe does (once, before the first reset).
     Result probe(uint32_t expected_device_id);
     uint32_t version() const { return version_; }
     bool legacy() const { return version_ == spec::mmio::kVersionLegacy; }
     uint32_t device_id() const { return device_id_; }
     uint32_t vendor_id() const { return vendor_id_; }
+    // What the transport redoes on resume before the driver's init (Linux's
+    // virtio_mmio_restore): Version 1 writes GuestPageSize again; Version 2 has nothing.
+    void restore_transport();
 
-    // First half of initialisation: reset, ACKNOWLEDGE, DRIVER, feature negotiation and
-    // (Version 2) FEATURES_OK, or (Version 1) GuestPageSize. `driver_features` is the driver's
-    // feature table: the device-type bits it understands, plus RING_EVENT_IDX and
-    // RING_INDIRECT_DESC when it wants them. Other transport bits are never offered; VERSION_1
-    // is added for Version 2 and withheld for Version 1. On failure FAILED is set. Queue
-    // set-up follows, then driver_ok().
-    Result begin_init(uint64_t driver_features);
+    // First half of initialisation, in Linux 6.1's order: reset, ACKNOWLEDGE, DRIVER, device
+    // features (high word, then low), driver features, and (Version 2) FEATURES_OK. Every
+    // status bit is set by reading Status, then writing it (virtio_add_status).
+    // `known_features` is everything the driver knows (its feature table, plus the ring bits
+    // RING_EVENT_IDX, RING_INDIRECT_DESC, ACCESS_PLATFORM it recognises): known ∩ device is
+    // written first. `used_features` is what it keeps of those after validation (ring bits:
+    // only RING_EVENT_IDX and RING_INDIRECT_DESC); when that set differs it is written again,
+    // as Linux's virtio_dev_probe does after drv->validate, and it is what gets negotiated.
+    // VERSION_1 is added for Version 2 and withheld for Version 1. On failure FAILED is set.
+    // Queue set-up follows, then driver_ok().
+    Result begin_init(uint64_t known_features, uint64_t used_features);
+    // One feature set, written once (Linux's restore path writes the finalised set once).
+    Result begin_init(uint64_t driver_features) {
+        return begin_init(driver_features, driver_features);
+    }
     // Second half: DRIVER_OK, after the queues are set up.
     Result driver_ok();
     // Sets FAILED: the driver gives up on the device (e.g. queue set-up failed).
@@ -111,9 +123,9 @@ class VirtioMmioDevice {
     // (spec::mmio::kInterruptUsedBuffer, kInterruptConfigChange).
     uint32_t ack_interrupt();
 
-    // Device-specific config space, `offset` relative to 0x100 and 4-byte aligned. The HAL
-    // offers only 32-bit MMIO and config fields must be accessed at their own width, so only
-    // le32 fields can be reached; every balloon field is le32.
+    // A le32 field of the device-specific config space, `offset` relative to 0x100 and 4-byte
+    // aligned (every balloon field is le32). As Linux does: Version 2, one 32-bit access;
+    // Version 1, four 8-bit accesses, lowest byte first.
     uint32_t config_read32(uint32_t offset);
     void config_write32(uint32_t offset, uint32_t value);
     // Reads `count` consecutive le32 fields from `offset` as one consistent snapshot: on
@@ -131,8 +143,16 @@ class VirtioMmioDevice {
     void write(uint32_t offset, uint32_t value) { hal_.mmio_write32(base_ + offset, value); }
     // Sets `bits` on top of the bits the driver has set so far. Keeping our own copy (rather
     // than echoing what Status reads) never writes device-owned bits like DEVICE_NEEDS_RESET.
+    void set_status(uint32_t bits);
+    // Status read, then set_status(), as Linux's virtio_add_status.
     void add_status(uint32_t bits);
+    // Reads Status until it is 0 (bounded by kResetPollLimit).
+    Result await_reset();
     Result reset_device();
+    void write_driver_features(uint64_t features);
+    // `features` as written to the device: device-type bits, the `transport_features` asked
+    // for, VERSION_1 on Version 2, one word on Version 1; intersected with the device's.
+    uint64_t offer(uint64_t features, uint64_t transport_features) const;
     Result failed(Result why);
 
     hal::Hal& hal_;

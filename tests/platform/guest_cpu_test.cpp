@@ -77,6 +77,24 @@ TEST(GuestCpu, MmioGoesOverTheBusWithItsLatency) {
     EXPECT_EQ(bench.cpu.counters().mmio_reads, 1u);
 }
 
+TEST(GuestCpu, ByteMmioIsOneByteTransactionsLittleEndian) {
+    CpuBench bench;
+    uint32_t word = 0;
+    uint8_t byte = 0;
+    bench.cpu.run_in_guest([&] {
+        bench.cpu.mmio_write32(kRegsBase + 0x100, 0x11223344);
+        bench.cpu.mmio_write8(kRegsBase + 0x102, 0xab);  // the third byte only
+        word = bench.cpu.mmio_read32(kRegsBase + 0x100);
+        byte = bench.cpu.mmio_read8(kRegsBase + 0x103);
+    });
+    sc_core::sc_start(sc_time(1, SC_US));
+    EXPECT_EQ(word, 0x11ab3344u);
+    EXPECT_EQ(byte, 0x11u);
+    EXPECT_EQ(bench.regs.counters().writes, 2u);
+    EXPECT_EQ(bench.cpu.counters().mmio_reads, 2u);
+    EXPECT_EQ(bench.cpu.counters().mmio_writes, 2u);
+}
+
 TEST(GuestCpu, AFailedMmioReadReturnsAllOnes) {
     CpuBench bench;
     uint32_t seen = 0;
@@ -84,6 +102,11 @@ TEST(GuestCpu, AFailedMmioReadReturnsAllOnes) {
     sc_core::sc_start(sc_time(1, SC_US));
     EXPECT_EQ(seen, 0xffffffffu);
     EXPECT_EQ(bench.cpu.counters().mmio_errors, 1u);
+    uint8_t byte = 0;
+    bench.cpu.run_in_guest([&] { byte = bench.cpu.mmio_read8(0x20000000); });
+    sc_core::sc_start(sc_time(1, SC_US));
+    EXPECT_EQ(byte, 0xffu);
+    EXPECT_EQ(bench.cpu.counters().mmio_errors, 2u);
 }
 
 TEST(GuestCpu, GuestRamUsesDmiAfterTheFirstBurst) {

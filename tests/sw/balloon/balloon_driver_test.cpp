@@ -126,6 +126,12 @@ class FakeBalloonHal final : public vbsim::sw::hal::Hal {
     uint32_t queue_sel = 0;
     std::set<uint32_t> selected_queues;
     uint32_t resets = 0;
+    std::vector<uint32_t> pending_notifies;  // notified before DRIVER_OK
+    uint32_t early_notifies = 0;
+    uint32_t actual_bytes = 0;  // legacy `actual` as the bytes arrive
+    uint32_t byte_reads = 0;
+    uint32_t num_pages_reads = 0;  // whole-field reads of num_pages (legacy: its first byte)
+    uint32_t byte_writes = 0;
 
     // ---- what the device saw ----
     std::vector<std::vector<uint32_t>> inflate_buffers;
@@ -182,6 +188,10 @@ class FakeBalloonHal final : public vbsim::sw::hal::Hal {
                 break;
         }
         if (offset >= mmio::kConfig && offset < mmio::kConfig + 4 * config.size()) {
+            if (version == mmio::kVersionLegacy) {
+                complaints.push_back("32-bit config read on legacy (Linux reads bytes)");
+            }
+            num_pages_reads += offset == mmio::kConfig + sb::kConfigNumPages ? 1 : 0;
             return config.at((offset - mmio::kConfig) / 4);
         }
         complaints.push_back("read of unexpected register");
@@ -262,10 +272,42 @@ class FakeBalloonHal final : public vbsim::sw::hal::Hal {
                 break;
         }
         if (offset == mmio::kConfig + sb::kConfigActual) {
+            if (version == mmio::kVersionLegacy) {
+                complaints.push_back("32-bit config write on legacy (Linux writes bytes)");
+            }
             config[1] = value;
             return;
         }
         complaints.push_back("write of unexpected register");
+    }
+
+    // Legacy config space, a byte at a time, little-endian; `actual` counts as written when
+    // its last byte arrives (the spec's rule for multi-byte legacy fields).
+    uint8_t mmio_read8(uint64_t address) override {
+        const auto offset = static_cast<uint32_t>(address - kMmioBase);
+        ++byte_reads;
+        num_pages_reads += offset == mmio::kConfig + sb::kConfigNumPages ? 1 : 0;
+        if (offset >= mmio::kConfig && offset < mmio::kConfig + 4 * config.size()) {
+            const uint32_t at = offset - mmio::kConfig;
+            return static_cast<uint8_t>(config.at(at / 4) >> (8 * (at % 4)));
+        }
+        complaints.push_back("byte read outside the config space");
+        return 0;
+    }
+    void mmio_write8(uint64_t address, uint8_t value) override {
+        const auto offset = static_cast<uint32_t>(address - kMmioBase);
+        ++byte_writes;
+        const uint32_t actual = mmio::kConfig + sb::kConfigActual;
+        if (offset < actual || offset >= actual + 4) {
+            complaints.push_back("byte write outside config.actual");
+            return;
+        }
+        const uint32_t shift = 8 * (offset - actual);
+        actual_bytes = (actual_bytes & ~(uint32_t{0xff} << shift)) | (uint32_t{value} << shift);
+        if (offset == actual + 3) {
+            config[1] = actual_bytes;
+            writes.push_back({actual, actual_bytes});
+        }
     }
 
     void write_status(uint32_t value) {
@@ -273,7 +315,7 @@ class FakeBalloonHal final : public vbsim::sw::hal::Hal {
             ++resets;
             status = 0;
             driver_features = 0;
-            guest_page_size = 0;
+            pending_notifies.clear();
             for (Queue& queue : queues) {
                 Queue fresh;
                 fresh.num_max = queue.num_max;
@@ -286,7 +328,17 @@ class FakeBalloonHal final : public vbsim::sw::hal::Hal {
             (refuse_features_ok || (driver_features & ~device_features) != 0)) {
             value &= ~status::kFeaturesOk;
         }
+        const bool driver_ok_now =
+            (value & status::kDriverOk) != 0 && (status & status::kDriverOk) == 0;
         status = (status & status::kDeviceNeedsReset) | value;
+        // A notify before DRIVER_OK is served now (the device may not use buffers before).
+        if (driver_ok_now) {
+            const std::vector<uint32_t> pending = std::move(pending_notifies);
+            pending_notifies.clear();
+            for (uint32_t index : pending) {
+                notified(index);
+            }
+        }
     }
 
     void ram_read(uint64_t address, void* destination, size_t length) override {
@@ -350,7 +402,9 @@ class FakeBalloonHal final : public vbsim::sw::hal::Hal {
             return;
         }
         if ((status & status::kDriverOk) == 0) {
-            complaints.push_back("notify before DRIVER_OK");
+            ++early_notifies;
+            pending_notifies.push_back(index);
+            return;
         }
         const auto q = static_cast<uint16_t>(index);
         Queue& queue = queues.at(q);
@@ -539,7 +593,7 @@ TEST_F(BalloonDriverTest, ProbeNegotiatesAndSetsUpInflateDeflateAndStatsQueues) 
     EXPECT_TRUE(memory->deflate_on_oom_accounting());
 }
 
-TEST_F(BalloonDriverTest, ProbePostsOneStatsBufferWithRealStatsAndKicksAfterDriverOk) {
+TEST_F(BalloonDriverTest, ProbePostsOneStatsBufferWithRealStatsAndKicksBeforeDriverOk) {
     memory_params.ram_bytes = uint64_t{32} << 20;  // 8192 pages
     create();
     uint64_t page = 0;
@@ -555,9 +609,11 @@ TEST_F(BalloonDriverTest, ProbePostsOneStatsBufferWithRealStatsAndKicksAfterDriv
     EXPECT_EQ(stats.value(sb::kStatMemFree), uint64_t{8092} * 4096);
     EXPECT_EQ(stats.value(sb::kStatMinorFaults), 100u);
     EXPECT_EQ(driver->counters().stats_updates, 1u);
-    // Notified once, after DRIVER_OK (the fake complains otherwise).
+    // Notified once, before DRIVER_OK, as Linux does; the device serves it at DRIVER_OK.
     EXPECT_THAT(hal.writes_to(mmio::kQueueNotify), ElementsAre(MmioWrite{mmio::kQueueNotify, 2}));
-    EXPECT_LT(hal.find_write(mmio::kStatus, 15), hal.find_write(mmio::kQueueNotify, 2));
+    EXPECT_LT(hal.find_write(mmio::kQueueNotify, 2), hal.find_write(mmio::kStatus, 15));
+    EXPECT_EQ(hal.early_notifies, 1u);
+    EXPECT_TRUE(hal.pending_notifies.empty());
     EXPECT_TRUE(hal.complaints.empty());
     EXPECT_FALSE(driver->stats_requested());
 }
@@ -702,6 +758,32 @@ TEST_F(BalloonDriverTest, ActualIsWrittenAfterEachRound) {
     target(100);
     EXPECT_THAT(hal.actual_writes(), ElementsAre(344u, 100u));
     EXPECT_EQ(driver->counters().actual_writes, 5u);
+}
+
+TEST_F(BalloonDriverTest, TheTargetIsReadOncePerRoundAsLinuxDoes) {
+    start();
+    EXPECT_EQ(hal.num_pages_reads, 1u);  // after DRIVER_OK
+    // Four rounds of 256: one read before each, none after the last (its diff is done).
+    target(1024);
+    EXPECT_EQ(driver->num_pages(), 1024u);
+    EXPECT_EQ(hal.inflate_buffers.size(), 4u);
+    EXPECT_EQ(hal.num_pages_reads, 1u + 4);
+
+    // A target change while a round is in flight is read once that round is acked.
+    hal.hold(0);
+    target(1300);
+    EXPECT_EQ(hal.num_pages_reads, 6u);
+    ASSERT_EQ(hal.inflate_buffers.size(), 5u);
+    hal.set_target(1500);
+    run();
+    EXPECT_EQ(hal.num_pages_reads, 6u);  // not while the round is in flight
+    hal.release(0);
+    run();
+    EXPECT_EQ(driver->num_pages(), 1500u);
+    // 1024 -> 1280 (read 6); at its ack, read 7 sees 1500: one round of 220 finishes it.
+    EXPECT_EQ(hal.inflate_buffers.size(), 6u);
+    EXPECT_EQ(hal.num_pages_reads, 7u);
+    EXPECT_TRUE(hal.complaints.empty());
 }
 
 TEST_F(BalloonDriverTest, CpuWorkIsAnnotatedPerPageAndPerRound) {
@@ -1144,8 +1226,12 @@ TEST_F(BalloonDriverTest, LegacyTransportInflatesAndDeflates) {
     hal.ack(2);
     run();
     EXPECT_EQ(hal.stats_buffers.size(), 2u);
-    // One 32-bit write of `actual` per round.
+    // One write of `actual` per round, a byte at a time as Linux does (the fake complains
+    // about any 32-bit config access on legacy).
     EXPECT_THAT(hal.actual_writes(), ElementsAre(256u, 300u, 44u, 0u));
+    EXPECT_EQ(hal.byte_writes, 4u * 4);
+    EXPECT_GT(hal.byte_reads, 0u);
+    EXPECT_EQ(hal.byte_reads % 4, 0u);
     EXPECT_TRUE(hal.complaints.empty());
 }
 

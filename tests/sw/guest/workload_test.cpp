@@ -30,6 +30,8 @@ class FakeHal final : public hal::Hal {
   public:
     uint32_t mmio_read32(uint64_t) override { return 0; }
     void mmio_write32(uint64_t, uint32_t) override {}
+    uint8_t mmio_read8(uint64_t) override { return 0; }
+    void mmio_write8(uint64_t, uint8_t) override {}
     void ram_read(uint64_t, void*, size_t) override {}
     void ram_write(uint64_t, const void*, size_t) override {}
     void touch_memory(uint64_t address, uint64_t length) override {

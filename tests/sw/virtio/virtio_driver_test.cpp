@@ -91,6 +91,9 @@ class FakeHal final : public vbsim::sw::hal::Hal {
     uint32_t queue_sel = 0;
     uint32_t busy_reads_left = 0;
     uint32_t config_reads = 0;
+    std::vector<uint32_t> byte_reads;    // offsets of 8-bit reads
+    std::vector<MmioWrite> byte_writes;  // 8-bit writes
+    uint32_t status_reads = 0;
     std::vector<uint32_t> notifications;
     std::vector<std::string> device_complaints;
 
@@ -121,6 +124,7 @@ class FakeHal final : public vbsim::sw::hal::Hal {
             case mmio::kInterruptStatus:
                 return interrupt_status;
             case mmio::kStatus:
+                ++status_reads;
                 if (busy_reads_left > 0) {
                     --busy_reads_left;
                     return status::kAcknowledge;
@@ -223,13 +227,38 @@ class FakeHal final : public vbsim::sw::hal::Hal {
         device_complaints.push_back("write of unexpected register");
     }
 
+    // Config space a byte at a time (legacy), little-endian.
+    uint8_t mmio_read8(uint64_t address) override {
+        const uint32_t offset = static_cast<uint32_t>(address - kMmioBase);
+        byte_reads.push_back(offset);
+        if (offset >= mmio::kConfig && offset < mmio::kConfig + 4 * config.size()) {
+            ++config_reads;
+            const uint32_t at = offset - mmio::kConfig;
+            return static_cast<uint8_t>(config.at(at / 4) >> (8 * (at % 4)));
+        }
+        device_complaints.push_back("byte read outside the config space");
+        return 0;
+    }
+    void mmio_write8(uint64_t address, uint8_t value) override {
+        const uint32_t offset = static_cast<uint32_t>(address - kMmioBase);
+        byte_writes.push_back({offset, value});
+        if (offset >= mmio::kConfig && offset < mmio::kConfig + 4 * config.size()) {
+            const uint32_t at = offset - mmio::kConfig;
+            uint32_t& field = config.at(at / 4);
+            const uint32_t shift = 8 * (at % 4);
+            field = (field & ~(uint32_t{0xff} << shift)) | (uint32_t{value} << shift);
+            return;
+        }
+        device_complaints.push_back("byte write outside the config space");
+    }
+
     void write_status(uint32_t value) {
         if (value == 0) {
-            // Like QEMU: a reset forgets the negotiation, the queues and the page size.
+            // Like QEMU: a reset forgets the negotiation and the queues, and keeps the page
+            // size (Linux writes it once, before its first reset).
             status = 0;
             busy_reads_left = reset_busy_reads;
             driver_features = 0;
-            guest_page_size = 0;
             for (FakeQueue& queue : queues) {
                 const uint32_t num_max = queue.num_max;
                 queue = FakeQueue{};
@@ -347,15 +376,18 @@ TEST_F(VirtioMmioDeviceTest, ProbeReportsWrongDeviceId) {
     EXPECT_EQ(device.device_id(), 2u);
 }
 
-TEST_F(VirtioMmioDeviceTest, ProbeAcceptsBothVersionsAndWritesNothing) {
+TEST_F(VirtioMmioDeviceTest, ProbeAcceptsBothVersionsAndWritesOnlyTheLegacyPageSize) {
     ASSERT_EQ(device.probe(5), Result::kOk);
     EXPECT_EQ(device.version(), 2u);
     EXPECT_FALSE(device.legacy());
     EXPECT_EQ(device.vendor_id(), 0x554d4551u);
+    EXPECT_TRUE(hal.mmio_writes().empty());
+    // Version 1: GuestPageSize at probe, before any reset (Linux's virtio_mmio_probe).
     hal.version = 1;
     ASSERT_EQ(device.probe(5), Result::kOk);
     EXPECT_TRUE(device.legacy());
-    EXPECT_TRUE(hal.mmio_writes().empty());
+    EXPECT_THAT(hal.mmio_writes(), ElementsAre(MmioWrite{mmio::kGuestPageSize, 4096}));
+    EXPECT_EQ(hal.status_reads, 0u);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -370,16 +402,18 @@ TEST_F(VirtioMmioDeviceTest, ModernInitWritesTheSpecSequence) {
 
     const uint32_t avail = static_cast<uint32_t>(kRingBase + 16 * 128);
     const uint32_t used = static_cast<uint32_t>(kRingBase + 16 * 128 + 6 + 2 * 128 + 2);
+    // Linux 6.1's order: feature words high first; one driver-feature write when nothing is
+    // dropped after the first.
     EXPECT_THAT(hal.mmio_writes(), ElementsAreArray(std::vector<MmioWrite>{
                                        {mmio::kStatus, 0},
                                        {mmio::kStatus, status::kAcknowledge},
                                        {mmio::kStatus, status::kAcknowledge | status::kDriver},
-                                       {mmio::kDeviceFeaturesSel, 0},
                                        {mmio::kDeviceFeaturesSel, 1},
-                                       {mmio::kDriverFeaturesSel, 0},
-                                       {mmio::kDriverFeatures, 0b001},
+                                       {mmio::kDeviceFeaturesSel, 0},
                                        {mmio::kDriverFeaturesSel, 1},
                                        {mmio::kDriverFeatures, 1},  // VERSION_1 = bit 32
+                                       {mmio::kDriverFeaturesSel, 0},
+                                       {mmio::kDriverFeatures, 0b001},
                                        {mmio::kStatus, 1 | 2 | 8},
                                        {mmio::kQueueSel, 0},
                                        {mmio::kQueueNum, 128},
@@ -393,6 +427,8 @@ TEST_F(VirtioMmioDeviceTest, ModernInitWritesTheSpecSequence) {
                                        {mmio::kStatus, 1 | 2 | 8 | 4},
                                    }));
     EXPECT_EQ(hal.status, 15u);
+    // After the reset (also the poll), before DRIVER, FEATURES_OK, its check, DRIVER_OK.
+    EXPECT_EQ(hal.status_reads, 5u);
     EXPECT_EQ(hal.queues[0].ready, 1u);
     EXPECT_TRUE(hal.device_complaints.empty());
     EXPECT_EQ(layout.size, 128u);
@@ -411,14 +447,14 @@ TEST_F(VirtioMmioDeviceTest, LegacyInitWritesGuestPageSizeBeforeQueuePfn) {
 
     EXPECT_THAT(hal.mmio_writes(),
                 ElementsAreArray(std::vector<MmioWrite>{
+                    {mmio::kGuestPageSize, 4096},  // at probe, before the reset
                     {mmio::kStatus, 0},
                     {mmio::kStatus, 1},
                     {mmio::kStatus, 1 | 2},
-                    {mmio::kDeviceFeaturesSel, 0},
                     {mmio::kDeviceFeaturesSel, 1},
-                    {mmio::kDriverFeaturesSel, 0},
+                    {mmio::kDeviceFeaturesSel, 0},
+                    {mmio::kDriverFeaturesSel, 0},  // one word only: see write_driver_features
                     {mmio::kDriverFeatures, 0b001},
-                    {mmio::kGuestPageSize, 4096},
                     {mmio::kQueueSel, 0},
                     {mmio::kQueueNum, 128},
                     {mmio::kQueueAlign, 4096},
@@ -519,7 +555,12 @@ TEST_F(VirtioMmioDeviceTest, ResetTimesOutWhenStatusStaysNonZero) {
 TEST_F(VirtioMmioDeviceTest, LegacyResetDoesNotPoll) {
     hal.version = 1;
     hal.reset_busy_reads = 0xffffffff;
+    // begin_init reads Status before ACKNOWLEDGE and before DRIVER (as Linux), whatever it
+    // says: two reads, no polling.
     init(0);
+    EXPECT_EQ(hal.busy_reads_left, 0xfffffffdu);
+    // A reset alone (remove, freeze) only writes.
+    EXPECT_EQ(device.reset(), Result::kOk);
     EXPECT_EQ(hal.busy_reads_left, 0xffffffffu);
 }
 
@@ -715,7 +756,7 @@ TEST_F(VirtioMmioDeviceTest, NeedsResetReadsTheStatusBit) {
     EXPECT_EQ(device.begin_init(0), Result::kOk);
 }
 
-TEST_F(VirtioMmioDeviceTest, ConfigAccessesAre32BitFromOffset0x100) {
+TEST_F(VirtioMmioDeviceTest, ModernConfigAccessesAre32BitFromOffset0x100) {
     init(0);
     hal.config = {1000, 20, 7, 0xaa};
     EXPECT_EQ(device.config_read32(vbsim::spec::balloon::kConfigNumPages), 1000u);
@@ -724,6 +765,92 @@ TEST_F(VirtioMmioDeviceTest, ConfigAccessesAre32BitFromOffset0x100) {
     device.config_write32(vbsim::spec::balloon::kConfigActual, 640);
     EXPECT_THAT(hal.mmio_writes(), ElementsAre(MmioWrite{0x104, 640}));
     EXPECT_EQ(hal.config[1], 640u);
+    EXPECT_TRUE(hal.byte_reads.empty());
+    EXPECT_TRUE(hal.byte_writes.empty());
+}
+
+TEST_F(VirtioMmioDeviceTest, LegacyConfigAccessesAreFourBytesLowestFirst) {
+    hal.version = 1;
+    init(0);
+    hal.config = {0x12345678, 0, 0, 0xaa};
+    const uint32_t config_reads_before = hal.config_reads;
+    EXPECT_EQ(device.config_read32(vbsim::spec::balloon::kConfigNumPages), 0x12345678u);
+    EXPECT_THAT(hal.byte_reads, ElementsAre(0x100u, 0x101u, 0x102u, 0x103u));
+    EXPECT_EQ(device.config_read32(vbsim::spec::balloon::kConfigPoisonVal), 0xaau);
+    EXPECT_EQ(hal.config_reads - config_reads_before, 8u);
+    hal.events.clear();
+    device.config_write32(vbsim::spec::balloon::kConfigActual, 0x01020304);
+    EXPECT_THAT(hal.byte_writes, ElementsAreArray(std::vector<MmioWrite>{
+                                     {0x104, 0x04}, {0x105, 0x03}, {0x106, 0x02}, {0x107, 0x01}}));
+    EXPECT_TRUE(hal.mmio_writes().empty());  // no 32-bit access to the config space
+    EXPECT_EQ(hal.config[1], 0x01020304u);
+    EXPECT_TRUE(hal.device_complaints.empty());
+}
+
+TEST_F(VirtioMmioDeviceTest, FeaturesAreWrittenTwiceWhenValidationDropsSome) {
+    // As Linux 6.1 on QEMU: offered STATS_VQ, PAGE_POISON, INDIRECT_DESC, EVENT_IDX, VERSION_1
+    // and RING_RESET; known: STATS_VQ, PAGE_POISON, the ring bits; used: STATS_VQ, EVENT_IDX.
+    const uint64_t stats = 1u << 1;
+    const uint64_t poison = 1u << 4;
+    const uint64_t event_idx = feature::bit(feature::kRingEventIdx);
+    const uint64_t indirect = feature::bit(feature::kRingIndirectDesc);
+    const uint64_t ring_reset = uint64_t{1} << 40;
+    hal.device_features =
+        stats | poison | indirect | event_idx | feature::bit(feature::kVersion1) | ring_reset;
+    ASSERT_EQ(device.probe(5), Result::kOk);
+    const uint64_t known =
+        stats | poison | indirect | event_idx | ring_reset | feature::bit(feature::kAccessPlatform);
+    ASSERT_EQ(device.begin_init(known, stats | event_idx), Result::kOk);
+    EXPECT_THAT(hal.mmio_writes(),
+                ElementsAreArray(std::vector<MmioWrite>{
+                    {mmio::kStatus, 0},
+                    {mmio::kStatus, 1},
+                    {mmio::kStatus, 1 | 2},
+                    {mmio::kDeviceFeaturesSel, 1},
+                    {mmio::kDeviceFeaturesSel, 0},
+                    {mmio::kDriverFeaturesSel, 1},
+                    {mmio::kDriverFeatures, 1},  // RING_RESET is not a ring bit we know
+                    {mmio::kDriverFeaturesSel, 0},
+                    {mmio::kDriverFeatures, 0x30000012},
+                    {mmio::kDriverFeaturesSel, 1},
+                    {mmio::kDriverFeatures, 1},
+                    {mmio::kDriverFeaturesSel, 0},
+                    {mmio::kDriverFeatures, 0x20000002},
+                    {mmio::kStatus, 1 | 2 | 8},
+                }));
+    EXPECT_EQ(device.negotiated_features(), stats | event_idx | feature::bit(feature::kVersion1));
+    EXPECT_EQ(hal.driver_features, device.negotiated_features());
+
+    // Legacy: the same, one word each time.
+    hal.version = 1;
+    hal.device_features = stats | poison | indirect | event_idx;
+    ASSERT_EQ(device.probe(5), Result::kOk);
+    hal.events.clear();
+    ASSERT_EQ(device.begin_init(known, stats | event_idx), Result::kOk);
+    EXPECT_THAT(hal.mmio_writes(), ElementsAreArray(std::vector<MmioWrite>{
+                                       {mmio::kStatus, 0},
+                                       {mmio::kStatus, 1},
+                                       {mmio::kStatus, 1 | 2},
+                                       {mmio::kDeviceFeaturesSel, 1},
+                                       {mmio::kDeviceFeaturesSel, 0},
+                                       {mmio::kDriverFeaturesSel, 0},
+                                       {mmio::kDriverFeatures, 0x30000012},
+                                       {mmio::kDriverFeaturesSel, 0},
+                                       {mmio::kDriverFeatures, 0x20000002},
+                                   }));
+    EXPECT_EQ(device.negotiated_features(), stats | event_idx);
+}
+
+TEST_F(VirtioMmioDeviceTest, RestoreTransportRewritesTheLegacyPageSizeOnly) {
+    ASSERT_EQ(device.probe(5), Result::kOk);
+    device.restore_transport();
+    EXPECT_TRUE(hal.mmio_writes().empty());
+    hal.version = 1;
+    ASSERT_EQ(device.probe(5), Result::kOk);
+    hal.guest_page_size = 0;  // as if the device lost it
+    device.restore_transport();
+    EXPECT_EQ(hal.guest_page_size, 4096u);
+    EXPECT_EQ(hal.mmio_writes().size(), 2u);
 }
 
 TEST_F(VirtioMmioDeviceTest, ConfigReadRetriesWhileGenerationChanges) {
