@@ -560,7 +560,7 @@ void Walker::scenario(const YAML::Node& root, const std::string& default_name,
                       ScenarioConfig& out) {
     Map map(diag_, root, "", root.Mark(), "the scenario");
     out.name = default_name;
-    string(map, "name", out.name);
+    string(map, "name", out.name, Need::kOptional, false);
     string(map, "description", out.description);
     count(map, "seed", out.seed);
     time(map, "duration", out.duration, Need::kOptional, Limit::kPositive);
