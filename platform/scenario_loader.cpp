@@ -2,6 +2,8 @@
 
 #include "platform/scenario_run.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -752,8 +754,16 @@ void Walker::guest(Map& map, const PlatformSection& platform, GuestConfig& out) 
         }
     }
     if (ram != 0 && ram % out.page_size != 0) {
-        error(*places.ram, "must be a multiple of the page size " + format_size(out.page_size) +
-                               ", got '" + places.ram->value.Scalar() + "'");
+        const std::string& text = places.ram->value.Scalar();
+        if (const std::optional<std::string> binary = binary_spelling(text)) {
+            // 1 GB is 10^9 bytes; a guest's RAM is almost always meant in GiB.
+            error(*places.ram, "'" + text + "' = " + format_grouped(ram) +
+                                   " bytes is not a multiple of the page size " +
+                                   format_size(out.page_size) + "; did you mean " + *binary + "?");
+        } else {
+            error(*places.ram, "must be a multiple of the page size " + format_size(out.page_size) +
+                                   ", got '" + text + "'");
+        }
         ram = 0;
     }
     out.ram_bytes = ram;
@@ -1175,6 +1185,8 @@ bool parse_path(std::string_view text, std::vector<PathStep>& steps) {
                 return false;
             }
             ++i;
+        } else if (!steps.empty()) {
+            return false;  // guests[0]ram: a key after an index needs its dot
         }
         const size_t start = i;
         while (i < text.size() && is_name_char(text[i])) {
@@ -1217,7 +1229,13 @@ std::optional<OverrideScope> apply_override(YAML::Node& root, const std::string&
     const std::string path = render_path(steps, steps.size());
     YAML::Node value;
     try {
-        value = YAML::Load(spec.substr(equals + 1));
+        const std::vector<YAML::Node> documents = YAML::LoadAll(spec.substr(equals + 1));
+        if (documents.size() > 1) {
+            return fail(path, "the value holds more than one YAML document ('---')");
+        }
+        if (!documents.empty()) {
+            value = documents[0];
+        }
     } catch (const YAML::Exception& e) {
         return fail(path, "the value is not valid YAML: " + e.msg);
     }
@@ -1302,14 +1320,42 @@ uint64_t target_pages(const TargetSpec& target, uint64_t guest_ram_bytes) {
 
 bool ScenarioLoader::load_file(const std::string& path, const std::vector<std::string>& overrides,
                                ScenarioConfig& out, std::vector<LoadError>& errors) {
+    const auto fail = [&](const std::string& message) {
+        errors.push_back({path, 0, 0, "", message});
+        return false;
+    };
+    // Say what is wrong with something that is not a scenario file at all, rather than
+    // reading it (a device may never end) and reporting missing keys.
+    struct stat status = {};
+    if (::stat(path.c_str(), &status) == 0) {
+        if (S_ISDIR(status.st_mode)) {
+            return fail("is a folder, not a scenario file");
+        }
+        if (S_ISCHR(status.st_mode) || S_ISBLK(status.st_mode) || S_ISSOCK(status.st_mode)) {
+            return fail("is a device, not a scenario file");
+        }
+    }
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-        errors.push_back({path, 0, 0, "", std::string("cannot read: ") + std::strerror(errno)});
-        return false;
+        return fail(std::string("cannot read: ") + std::strerror(errno));
     }
-    std::ostringstream text;
-    text << in.rdbuf();
-    return load_string(text.str(), path, overrides, out, errors);
+    // Read at most one byte more than allowed (a pipe has no size to ask for in advance).
+    std::string text;
+    std::vector<char> chunk(64 * 1024);
+    while (in && text.size() <= kMaxScenarioFileBytes) {
+        in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+        text.append(chunk.data(), static_cast<size_t>(in.gcount()));
+    }
+    if (in.bad()) {
+        return fail(std::string("cannot read: ") + std::strerror(errno));
+    }
+    if (text.size() > kMaxScenarioFileBytes) {
+        return fail("is larger than 64 MiB; a scenario file is a few kilobytes of YAML");
+    }
+    if (text.empty()) {
+        return fail("is empty; a scenario needs at least 'guests' and 'host'");
+    }
+    return load_string(text, path, overrides, out, errors);
 }
 
 bool ScenarioLoader::load_string(const std::string& text, const std::string& name_for_errors,
