@@ -19,6 +19,7 @@
 
 #include <systemc>
 
+#include "platform/memory_estimate.h"
 #include "platform/output_csv.h"
 #include "platform/output_folder.h"
 #include "platform/output_html.h"
@@ -27,6 +28,7 @@
 #include "platform/scenario_loader.h"
 #include "platform/scenario_run.h"
 #include "platform/terminal_text.h"
+#include "platform/units.h"
 
 namespace vbsim::platform {
 
@@ -221,8 +223,10 @@ int guarded(Body body) {
         std::cerr << "vbsim: out of memory; run fewer or smaller guests, or a shorter scenario\n";
         return kExitBadInput;
     } catch (const sc_core::sc_report& report) {
-        // SystemC turns an exception escaping a simulation process into a report.
-        if (std::strstr(report.get_msg(), "bad_alloc") != nullptr) {
+        // SystemC turns an exception escaping a simulation process into a report, and
+        // reports a thread stack it cannot map.
+        if (std::strstr(report.get_msg(), "bad_alloc") != nullptr ||
+            std::strstr(report.get_msg(), "failed to allocate") != nullptr) {
             std::cerr << "vbsim: out of memory; run fewer or smaller guests, or a shorter "
                          "scenario\n";
             return kExitBadInput;
@@ -265,6 +269,34 @@ bool destinations(const std::vector<std::string>& files, const std::vector<Scena
     return true;
 }
 
+// False (reported) when a scenario's model would not fit the memory allowed.
+bool fits_in_memory(const std::vector<std::string>& files,
+                    const std::vector<ScenarioConfig>& configs, const CliOptions& options) {
+    const bool given = options.max_memory_bytes != 0;
+    const uint64_t limit = given ? options.max_memory_bytes : physical_memory_bytes();
+    bool fits = true;
+    for (size_t i = 0; i < configs.size(); ++i) {
+        const uint64_t needed = estimated_peak_bytes(configs[i]);
+        if (needed > limit) {
+            uint64_t guest_ram = 0;
+            for (const GuestConfig& guest : configs[i].guests) {
+                guest_ram += guest.ram_bytes;
+            }
+            std::cerr << "vbsim: " << printable(files[i]) << ": the model would need about "
+                      << human_bytes(static_cast<double>(needed)) << " of memory ("
+                      << configs[i].guests.size() << " guest(s) with "
+                      << human_bytes(static_cast<double>(guest_ram))
+                      << " of RAM, and the samples), more than the "
+                      << human_bytes(static_cast<double>(limit)) << " allowed ("
+                      << (given ? "--max-memory" : "this machine's memory")
+                      << "): use smaller guests or a longer output.sample_interval, or allow "
+                         "more with --max-memory SIZE\n";
+            fits = false;
+        }
+    }
+    return fits;
+}
+
 int run_scenarios(const CliOptions& options) {
     // Every file is read and checked before anything runs.
     std::vector<ScenarioConfig> configs(options.files.size());
@@ -287,6 +319,9 @@ int run_scenarios(const CliOptions& options) {
         if (!loaded && configs.size() > 1) {
             std::cerr << "vbsim: nothing was run\n";
         }
+        return kExitBadInput;
+    }
+    if (!fits_in_memory(options.files, configs, options)) {
         return kExitBadInput;
     }
     if (configs.size() == 1) {
@@ -325,6 +360,7 @@ int run_scenarios(const CliOptions& options) {
 const char* cli_usage() {
     return "usage: vbsim run SCENARIO.yaml... [--out DIR] [--set PATH=VALUE]... [--profile] "
            "[--quiet]\n"
+           "                 [--max-memory SIZE]\n"
            "       vbsim check SCENARIO.yaml... [--set PATH=VALUE]...\n"
            "       vbsim --help\n"
            "\n"
@@ -335,6 +371,8 @@ const char* cli_usage() {
            "  --out DIR          output directory (one subdirectory per scenario when several)\n"
            "  --set PATH=VALUE   override a scenario value, e.g. --set guests[0].ram=2GiB\n"
            "  --profile          add wall-clock speed figures to summary.json\n"
+           "  --max-memory SIZE  refuse scenarios whose model would need more memory than SIZE\n"
+           "                     (default: this machine's memory), e.g. --max-memory 64GiB\n"
            "  --quiet            no progress line and no summary table\n"
            "\n"
            "Exit status: 0 when every check passed, 1 when a check failed, 2 for bad input, a\n"
@@ -392,6 +430,17 @@ bool parse_cli(const std::vector<std::string>& arguments, CliOptions& options, s
             options.overrides.push_back(override_text);
         } else if (argument.rfind("--set=", 0) == 0) {
             options.overrides.push_back(argument.substr(6));
+        } else if (argument == "--max-memory") {
+            std::string text;
+            if (!value(text)) {
+                return false;
+            }
+            const Parsed<uint64_t> bytes = parse_size(text);
+            if (!bytes.ok() || *bytes.value == 0) {
+                error = "--max-memory: " + (bytes.ok() ? "must be greater than 0" : bytes.error);
+                return false;
+            }
+            options.max_memory_bytes = *bytes.value;
         } else if (argument == "--profile") {
             options.profile = true;
         } else if (argument == "--quiet") {

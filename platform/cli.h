@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@ struct CliOptions {
     std::string output_directory;        // --out; empty = the scenario's own
     bool profile = false;                // wall-clock figures in summary.json
     bool quiet = false;                  // no progress line, no summary table
+    uint64_t max_memory_bytes = 0;       // --max-memory; 0 = the machine's physical memory
 };
 
 // False (with `error` set) when the arguments make no sense.

@@ -32,6 +32,9 @@ uint64_t target_pages(const TargetSpec& target, uint64_t guest_ram_bytes);
 
 // Scenario files larger than this are refused before they are parsed.
 inline constexpr size_t kMaxScenarioFileBytes = size_t{64} << 20;
+// ...and so are those holding more YAML values (scalars, lists, mappings) than this: parsed,
+// each takes about 500 bytes, so this keeps a scenario's tree below about 500 MB.
+inline constexpr size_t kMaxScenarioValues = 1'000'000;
 
 class ScenarioLoader {
   public:

@@ -323,6 +323,57 @@ TEST_F(VbsimProcess, ExitStatusOneOnlyForAFailedCheck) {
     EXPECT_TRUE(fs::exists(dir_ / "s" / "summary.json"));
 }
 
+TEST_F(VbsimProcess, RunningOutOfMemoryIsExitTwoNotAnAbort) {
+#if defined(__SANITIZE_ADDRESS__)
+    GTEST_SKIP() << "AddressSanitizer needs more address space than the limit leaves";
+#else
+    // 1,500 guests need more than 1 GiB of address space (thread stacks): SystemC cannot map
+    // a stack, and before the fix a destructor threw while unwinding (SIGABRT).
+    std::string text = "name: many\nduration: 10ms\nguests:\n";
+    for (int i = 0; i < 1500; ++i) {
+        text += "  - {name: g" + std::to_string(i) + ", ram: 64MiB}\n";
+    }
+    text += "host:\n  ram: 1TiB\n";
+    const fs::path file = scenario("many.yaml", text);
+    const Outcome starved = run({"run", file, "--quiet", "--out", dir_ / "many"}, {}, [] {
+        const rlimit limit{rlim_t{1} << 30, rlim_t{1} << 30};
+        setrlimit(RLIMIT_AS, &limit);
+    });
+    EXPECT_TRUE(starved.exited) << "signal " << starved.signal;
+    EXPECT_EQ(starved.status, 2);
+    EXPECT_EQ(starved.out, "");
+    EXPECT_NE(starved.err.find("vbsim: out of memory"), std::string::npos) << starved.err;
+    EXPECT_FALSE(fs::exists(dir_ / "many"));
+#endif
+}
+
+// ---- 6. bounded resources ----------------------------------------------------------------
+
+TEST_F(VbsimProcess, AModelTooLargeForTheMemoryAllowedIsRefusedBeforeRunning) {
+    // 256 GiB of guest RAM: about 48 MiB of page bitmaps on top of the 32 MiB base.
+    const fs::path file = scenario("big.yaml", R"(name: big
+duration: 10ms
+guests:
+  - {name: vm0, ram: 256GiB}
+host:
+  ram: 512GiB
+)");
+    const Outcome refused =
+        run({"run", file, "--quiet", "--out", dir_ / "big", "--max-memory", "64MiB"});
+    EXPECT_EQ(refused.status, 2);
+    EXPECT_NE(refused.err.find("big.yaml: the model would need about 80.25 MiB of memory (1 "
+                               "guest(s) with 256 GiB of RAM, and the samples), more than the 64 "
+                               "MiB allowed (--max-memory)"),
+              std::string::npos)
+        << refused.err;
+    EXPECT_FALSE(fs::exists(dir_ / "big"));
+    const Outcome allowed =
+        run({"run", file, "--quiet", "--out", dir_ / "big", "--max-memory", "128MiB"});
+    EXPECT_EQ(allowed.status, 0) << allowed.err;
+    EXPECT_TRUE(fs::exists(dir_ / "big" / "summary.json"));
+    EXPECT_EQ(run({"run", file, "--max-memory", "lots"}).status, 2);
+}
+
 // ---- 4. a scenario's name as a folder name ------------------------------------------------
 
 TEST_F(VbsimProcess, NamesStayInsideOut) {

@@ -887,6 +887,62 @@ TEST(ScenarioLoaderLimits, AtMostAMillionSamples) {
     load_ok(kGuest + kHost + "duration: 2s\noutput: {sample_interval: 2us}\n");
 }
 
+TEST(ScenarioLoaderLimits, AtMostTwoMillionGuestSamples) {
+    const std::string three_guests =
+        "guests:\n  - {name: a, ram: 1GiB}\n  - {name: b, ram: 1GiB}\n  - {name: c, ram: 1GiB}\n" +
+        kHost + "duration: 1s\n";
+    expect_errors(three_guests + "output: {sample_interval: 1us}\n",
+                  {"t.yaml:8:27: output.sample_interval: would record 1,000,000 samples of 3 "
+                   "guests = 3,000,000 guest samples (about 450 MB of timeseries.csv); at most "
+                   "2,000,000: use a sample_interval of at least 1500ns"});
+    load_ok(three_guests + "output: {sample_interval: 1500ns}\n");
+}
+
+TEST(ScenarioLoaderLimits, PeriodicWorkHasSaneLowerBounds) {
+    const std::string guest = "guests:\n  - name: vm0\n    ram: 1GiB\n    workload:\n";
+    expect_errors(guest + "      tick: 1ns\n" + kHost,
+                  {"t.yaml:5:13: guests[0].workload.tick: '1ns' would wake the workload "
+                   "1,000,000,000 times in 1s; use at least 1us"});
+    // Above the minimum but more than 100 million wake-ups over a long run.
+    expect_errors(guest + "      tick: 10us\n" + kHost + "duration: 2000s\n" +
+                      "output: {sample_interval: 10s}\n",
+                  {"t.yaml:5:13: guests[0].workload.tick: '10us' would wake the workload "
+                   "200,000,000 times in 2000s; use at least 20us"});
+    load_ok(guest + "      tick: 1us\n" + kHost);
+
+    const std::string auto_host = kGuest + kHost + "  policy:\n    kind: auto\n    auto: ";
+    expect_errors(auto_host + "{interval: 1ps}\n",
+                  {"t.yaml:8:22: host.policy.auto.interval: '1ps' would wake the policy "
+                   "1,000,000,000,000 times in 1s; use at least 1ms"});
+    load_ok(auto_host + "{interval: 1ms}\n");
+}
+
+// A mapping with many keys is checked in linear time (it took 17 s for 100,000 before).
+TEST(ScenarioLoaderLimits, ManyKeysAreReportedInOnePass) {
+    std::string text = kGuest + kHost + "platform:\n";
+    for (int i = 0; i < 100000; ++i) {
+        text += "  k" + std::to_string(i) + ": 1\n";
+    }
+    text += "  k5: 2\n";
+    const Loaded loaded = load(text);
+    ASSERT_EQ(loaded.errors.size(), 100001u);
+    EXPECT_EQ(loaded.errors[0], "t.yaml:7:3: platform.k0: unknown key 'k0'");
+    EXPECT_EQ(loaded.errors[100000],
+              "t.yaml:100007:3: platform.k5: duplicate key 'k5' (first on line 12)");
+}
+
+TEST(ScenarioLoaderLimits, AtMostAMillionYamlValues) {
+    // 200,000 timeline entries are 1.4 million values: refused before yaml-cpp builds a tree
+    // of them (about 700 MB), at the first value past the limit.
+    std::string text = kGuest + kHost + "  policy:\n    kind: timeline\n    timeline:\n";
+    for (int i = 0; i < 200000; ++i) {
+        text += "      - {at: " + std::to_string(i) + "us, guest: vm0, balloon: 0}\n";
+    }
+    expect_errors(text, {"t.yaml:142863:31: more than 1,000,000 YAML values in one scenario; a "
+                         "long timeline is better written as an auto policy or split into "
+                         "scenarios"});
+}
+
 TEST(ScenarioLoaderLimits, CheckCountersMustBeSummaryCounters) {
     expect_errors(
         kGuest + kHost +
