@@ -816,8 +816,8 @@ void Walker::guest(Map& map, const PlatformSection& platform, GuestConfig& out) 
                 if (!share.ok()) {
                     error(*entry, share.error);
                 } else {
-                    const auto bytes =
-                        static_cast<uint64_t>(static_cast<long double>(ram) * *share.value);
+                    const auto bytes = static_cast<uint64_t>(
+                        static_cast<long double>(ram) * static_cast<long double>(*share.value));
                     out.resident_at_start_bytes = bytes - bytes % out.page_size;
                 }
             } else if (size(map, "resident_at_start", out.resident_at_start_bytes) != nullptr &&
