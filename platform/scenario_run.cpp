@@ -10,6 +10,7 @@
 
 #include "platform/feature_names.h"
 #include "platform/scenario_loader.h"
+#include "platform/terminal_text.h"
 #include "platform/vcd_sink.h"
 
 namespace vbsim::platform {
@@ -313,7 +314,7 @@ void ScenarioRun::progress_thread() {
                      node->balloon().counters().pages_deflated;
         }
         std::fprintf(stderr, "\r%s: simulated %.3f s of %.3f s, wall %.1f s, pages moved %llu   ",
-                     config_.name.c_str(), sc_core::sc_time_stamp().to_seconds(),
+                     printable(config_.name).c_str(), sc_core::sc_time_stamp().to_seconds(),
                      config_.duration.to_seconds(),
                      std::chrono::duration<double>(now - start).count(),
                      static_cast<unsigned long long>(moved));
