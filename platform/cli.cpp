@@ -87,29 +87,27 @@ void test_signal_after(const std::string& file) {
 }
 
 // Writes one output file, checking every step: a full disk or a file-size limit is an error
-// that names the file, never a silently cut file.
+// that names the file, never a silently cut file. Returns an empty string or the error.
+// (No exception after the simulation has run: unwinding from there upsets AddressSanitizer,
+// which cannot follow SystemC's thread stacks.)
 template <typename Write>
-void write_output(const OutputFolder& folder, const std::string& file, Write write) {
+std::string write_output(const OutputFolder& folder, const std::string& file, Write write) {
     const std::string path = folder.staging() + "/" + file;
-    const auto fail = [&] {
-        throw OutputError("cannot write " + folder.target() + "/" + file + ": " +
-                          std::strerror(errno != 0 ? errno : EIO));
-    };
     errno = 0;
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    if (!out) {
-        fail();
+    if (out) {
+        write(out);
+        out.flush();
     }
-    write(out);
-    out.flush();
-    if (!out) {
-        fail();
+    if (out) {
+        out.close();
     }
-    out.close();
-    if (out.fail()) {
-        fail();
+    if (!out) {
+        return "cannot write " + folder.target() + "/" + file + ": " +
+               std::strerror(errno != 0 ? errno : EIO);
     }
     test_signal_after(file);
+    return {};
 }
 
 void print_summary(const RunSummary& summary, const std::string& directory) {
@@ -163,8 +161,12 @@ int run_one(ScenarioConfig config, const std::string& destination, const CliOpti
     const auto wall_start = std::chrono::steady_clock::now();
     ScenarioRun run("scenario", config);
     run.run(!options.quiet && isatty(STDERR_FILENO) != 0);
+    const auto failed = [](const std::string& error) {
+        std::cerr << "vbsim: " << printable(error) << "\n";
+        return kExitBadInput;  // the staging folder goes with `folder`
+    };
     if (const std::string error = run.finish(); !error.empty()) {
-        throw OutputError("cannot write " + folder.target() + "/trace.vcd: " + error);
+        return failed("cannot write " + folder.target() + "/trace.vcd: " + error);
     }
     if (config.output.trace_vcd) {
         test_signal_after("trace.vcd");
@@ -185,19 +187,27 @@ int run_one(ScenarioConfig config, const std::string& destination, const CliOpti
             summary.wall_seconds > 0 ? transactions / summary.wall_seconds : 0;
     }
 
-    if (config.output.timeseries_csv) {
-        write_output(folder, "timeseries.csv",
-                     [&](std::ostream& out) { write_timeseries_csv(run.recording(), out); });
+    std::string error;
+    if (error.empty() && config.output.timeseries_csv) {
+        error = write_output(folder, "timeseries.csv", [&](std::ostream& out) {
+            write_timeseries_csv(run.recording(), out);
+        });
     }
-    if (config.output.summary_json) {
-        write_output(folder, "summary.json",
-                     [&](std::ostream& out) { write_summary_json(summary, out); });
+    if (error.empty() && config.output.summary_json) {
+        error = write_output(folder, "summary.json",
+                             [&](std::ostream& out) { write_summary_json(summary, out); });
     }
-    if (config.output.report_html) {
-        write_output(folder, "report.html",
-                     [&](std::ostream& out) { write_report_html(run.recording(), summary, out); });
+    if (error.empty() && config.output.report_html) {
+        error = write_output(folder, "report.html", [&](std::ostream& out) {
+            write_report_html(run.recording(), summary, out);
+        });
     }
-    folder.commit();
+    if (error.empty()) {
+        error = folder.commit();
+    }
+    if (!error.empty()) {
+        return failed(error);
+    }
     if (!options.quiet) {
         print_summary(summary, folder.target());
     }

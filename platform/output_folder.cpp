@@ -169,20 +169,23 @@ OutputFolder::~OutputFolder() {
     }
 }
 
-void OutputFolder::commit() {
+std::string OutputFolder::commit() {
     std::error_code error;
     if (!fs::exists(target_, error)) {
         if (::rename(staging_.c_str(), target_.c_str()) != 0) {
-            throw OutputError("cannot rename " + staging_ + " to " + target_ + ": " +
-                              std::strerror(errno));
+            return "cannot rename " + staging_ + " to " + target_ + ": " + std::strerror(errno);
         }
     } else if (::renameat2(AT_FDCWD, staging_.c_str(), AT_FDCWD, target_.c_str(),
                            RENAME_EXCHANGE) != 0) {
         // No atomic exchange on this file system: move the old run aside first.
         const std::string previous = staging_ + ".previous";
-        if (::rename(target_.c_str(), previous.c_str()) != 0 ||
-            ::rename(staging_.c_str(), target_.c_str()) != 0) {
-            throw OutputError("cannot replace " + target_ + ": " + std::strerror(errno));
+        if (::rename(target_.c_str(), previous.c_str()) != 0) {
+            return "cannot replace " + target_ + ": " + std::strerror(errno);
+        }
+        if (::rename(staging_.c_str(), target_.c_str()) != 0) {
+            const std::string reason = std::strerror(errno);
+            ::rename(previous.c_str(), target_.c_str());  // put the previous run back
+            return "cannot replace " + target_ + ": " + reason;
         }
         fs::remove_all(previous, error);
     }
@@ -190,6 +193,7 @@ void OutputFolder::commit() {
     disarm_cleanup();
     // After an exchange the staging name holds the previous run.
     fs::remove_all(staging_, error);
+    return {};
 }
 
 }  // namespace vbsim::platform

@@ -37,8 +37,8 @@ class OutputFolder {
     const std::string& staging() const { return staging_; }
 
     // Puts the staging folder in the target's place, atomically where the file system can
-    // exchange two folders, and removes what was there. Throws OutputError.
-    void commit();
+    // exchange two folders, and removes what was there. Returns an empty string, or the error.
+    std::string commit();
 
   private:
     std::string target_;
