@@ -4,17 +4,31 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
+#include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <new>
 
+#include <systemc>
+
+#include "platform/memory_estimate.h"
 #include "platform/output_csv.h"
+#include "platform/output_folder.h"
 #include "platform/output_html.h"
 #include "platform/output_json.h"
+#include "platform/report_handler.h"
 #include "platform/scenario_loader.h"
 #include "platform/scenario_run.h"
+#include "platform/terminal_text.h"
+#include "platform/units.h"
 
 namespace vbsim::platform {
 
@@ -36,16 +50,69 @@ bool load(const std::string& file, const CliOptions& options, ScenarioConfig& co
     std::vector<LoadError> errors;
     if (!ScenarioLoader::load_file(file, options.overrides, config, errors)) {
         for (const LoadError& error : errors) {
-            std::cerr << error.to_string() << "\n";
+            std::cerr << printable(error.to_string()) << "\n";
         }
         return false;
     }
     return true;
 }
 
+// A scenario's name as one folder name under --out: only letters, digits, '.', '_' and '-'
+// (anything else becomes '_'), and no leading dot, so no name can climb out of --out or hide.
+std::string folder_name(const std::string& scenario_name) {
+    std::string name;
+    for (const char c : scenario_name) {
+        const bool plain =
+            std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' || c == '-';
+        name += plain && static_cast<unsigned char>(c) < 0x80 ? c : '_';
+    }
+    if (name.empty() || name[0] == '.') {
+        name.insert(0, "_");
+    }
+    return name;
+}
+
+// Test hook: VBSIM_TEST_SIGNAL_AFTER=<file>:<signal> raises the signal right after <file> is
+// written into the staging folder, to test what an interrupted run leaves behind.
+void test_signal_after(const std::string& file) {
+    const char* hook = std::getenv("VBSIM_TEST_SIGNAL_AFTER");
+    if (hook == nullptr) {
+        return;
+    }
+    const std::string spec = hook;
+    const size_t colon = spec.find(':');
+    if (colon != std::string::npos && spec.compare(0, colon, file) == 0) {
+        std::raise(std::atoi(spec.c_str() + colon + 1));
+    }
+}
+
+// Writes one output file, checking every step: a full disk or a file-size limit is an error
+// that names the file, never a silently cut file. Returns an empty string or the error.
+// (No exception after the simulation has run: unwinding from there upsets AddressSanitizer,
+// which cannot follow SystemC's thread stacks.)
+template <typename Write>
+std::string write_output(const OutputFolder& folder, const std::string& file, Write write) {
+    const std::string path = folder.staging() + "/" + file;
+    errno = 0;
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    if (out) {
+        write(out);
+        out.flush();
+    }
+    if (out) {
+        out.close();
+    }
+    if (!out) {
+        return "cannot write " + folder.target() + "/" + file + ": " +
+               std::strerror(errno != 0 ? errno : EIO);
+    }
+    test_signal_after(file);
+    return {};
+}
+
 void print_summary(const RunSummary& summary, const std::string& directory) {
     std::printf("scenario %s: %.6g s simulated, %zu guest(s), host %s, free min %s\n",
-                summary.scenario.c_str(), summary.simulated_time.to_seconds(),
+                printable(summary.scenario).c_str(), summary.simulated_time.to_seconds(),
                 summary.guests.size(),
                 human_bytes(static_cast<double>(summary.host_ram_bytes)).c_str(),
                 human_bytes(static_cast<double>(summary.host_free_min_bytes)).c_str());
@@ -54,7 +121,8 @@ void print_summary(const RunSummary& summary, const std::string& directory) {
     for (const GuestSummary& guest : summary.guests) {
         std::printf(
             "  %-10s %10llu %10llu %10llu %12llu %12llu %14.4g %6llu %6llu  %s\n",
-            guest.name.c_str(), static_cast<unsigned long long>(guest.final_target_pages),
+            printable(guest.name).c_str(),
+            static_cast<unsigned long long>(guest.final_target_pages),
             static_cast<unsigned long long>(guest.final_actual_pages),
             static_cast<unsigned long long>(guest.final_ballooned_pages),
             static_cast<unsigned long long>(guest.pages_inflated),
@@ -76,35 +144,33 @@ void print_summary(const RunSummary& summary, const std::string& directory) {
     }
     size_t failed = 0;
     for (const CheckResult& check : summary.checks) {
-        std::printf("  %s %s: %s (bound %s)\n", check.passed ? "PASS" : "FAIL", check.name.c_str(),
-                    check.measured.c_str(), check.bound.c_str());
+        std::printf("  %s %s: %s (bound %s)\n", check.passed ? "PASS" : "FAIL",
+                    printable(check.name).c_str(), printable(check.measured).c_str(),
+                    printable(check.bound).c_str());
         failed += check.passed ? 0 : 1;
     }
     std::printf("  checks: %zu of %zu passed; outputs in %s\n", summary.checks.size() - failed,
-                summary.checks.size(), directory.c_str());
+                summary.checks.size(), printable(directory).c_str());
 }
 
-int run_one(const std::string& file, const CliOptions& options, bool several) {
-    ScenarioConfig config;
-    if (!load(file, options, config)) {
-        return 2;
-    }
-    if (!options.output_directory.empty()) {
-        config.output.directory =
-            several ? options.output_directory + "/" + config.name : options.output_directory;
-    }
-    std::error_code error;
-    std::filesystem::create_directories(config.output.directory, error);
-    if (error) {
-        std::cerr << "vbsim: cannot create " << config.output.directory << ": " << error.message()
-                  << "\n";
-        return 2;
-    }
+// Simulates one loaded scenario into `destination`; returns the exit status.
+int run_one(ScenarioConfig config, const std::string& destination, const CliOptions& options) {
+    OutputFolder folder(destination);
+    config.output.directory = folder.staging();
 
     const auto wall_start = std::chrono::steady_clock::now();
     ScenarioRun run("scenario", config);
     run.run(!options.quiet && isatty(STDERR_FILENO) != 0);
-    run.finish();
+    const auto failed = [](const std::string& error) {
+        std::cerr << "vbsim: " << printable(error) << "\n";
+        return kExitBadInput;  // the staging folder goes with `folder`
+    };
+    if (const std::string error = run.finish(); !error.empty()) {
+        return failed("cannot write " + folder.target() + "/trace.vcd: " + error);
+    }
+    if (config.output.trace_vcd) {
+        test_signal_after("trace.vcd");
+    }
     RunSummary summary = run.summarize();
     if (options.profile) {
         summary.has_profile = true;
@@ -121,29 +187,182 @@ int run_one(const std::string& file, const CliOptions& options, bool several) {
             summary.wall_seconds > 0 ? transactions / summary.wall_seconds : 0;
     }
 
-    const std::string& directory = config.output.directory;
-    if (config.output.timeseries_csv) {
-        std::ofstream out(directory + "/timeseries.csv");
-        write_timeseries_csv(run.recording(), out);
+    std::string error;
+    if (error.empty() && config.output.timeseries_csv) {
+        error = write_output(folder, "timeseries.csv", [&](std::ostream& out) {
+            write_timeseries_csv(run.recording(), out);
+        });
     }
-    if (config.output.summary_json) {
-        std::ofstream out(directory + "/summary.json");
-        write_summary_json(summary, out);
+    if (error.empty() && config.output.summary_json) {
+        error = write_output(folder, "summary.json",
+                             [&](std::ostream& out) { write_summary_json(summary, out); });
     }
-    if (config.output.report_html) {
-        std::ofstream out(directory + "/report.html");
-        write_report_html(run.recording(), summary, out);
+    if (error.empty() && config.output.report_html) {
+        error = write_output(folder, "report.html", [&](std::ostream& out) {
+            write_report_html(run.recording(), summary, out);
+        });
+    }
+    if (error.empty()) {
+        error = folder.commit();
+    }
+    if (!error.empty()) {
+        return failed(error);
     }
     if (!options.quiet) {
-        print_summary(summary, directory);
+        print_summary(summary, folder.target());
     }
     for (const CheckResult& check : summary.checks) {
         if (!check.passed) {
-            std::cerr << "FAIL " << config.name << ": " << check.name << ": measured "
-                      << check.measured << ", bound " << check.bound << "\n";
+            std::cerr << "FAIL " << printable(config.name) << ": " << printable(check.name)
+                      << ": measured " << printable(check.measured) << ", bound "
+                      << printable(check.bound) << "\n";
         }
     }
-    return summary.all_checks_passed() ? 0 : 1;
+    return summary.all_checks_passed() ? kExitChecksPassed : kExitCheckFailed;
+}
+
+// Runs `body`, turning whatever it throws into a message on stderr and an exit status.
+template <typename Body>
+int guarded(Body body) {
+    try {
+        return body();
+    } catch (const OutputError& error) {
+        std::cerr << "vbsim: " << printable(error.what()) << "\n";
+        return kExitBadInput;
+    } catch (const std::bad_alloc&) {
+        std::cerr << "vbsim: out of memory; run fewer or smaller guests, or a shorter scenario\n";
+        return kExitBadInput;
+    } catch (const sc_core::sc_report& report) {
+        // SystemC turns an exception escaping a simulation process into a report, and
+        // reports a thread stack it cannot map.
+        if (std::strstr(report.get_msg(), "bad_alloc") != nullptr ||
+            std::strstr(report.get_msg(), "failed to allocate") != nullptr) {
+            std::cerr << "vbsim: out of memory; run fewer or smaller guests, or a shorter "
+                         "scenario\n";
+            return kExitBadInput;
+        }
+        std::cerr << "vbsim: internal error: " << printable(report.get_msg_type()) << ": "
+                  << printable(report.get_msg()) << "\n";
+        return kExitInternalError;
+    } catch (const std::exception& error) {
+        std::cerr << "vbsim: internal error: " << printable(error.what()) << "\n";
+        return kExitInternalError;
+    } catch (...) {
+        std::cerr << "vbsim: internal error: an unknown exception\n";
+        return kExitInternalError;
+    }
+}
+
+// Where each scenario's files go; false (reported) when two would share a folder.
+bool destinations(const std::vector<std::string>& files, const std::vector<ScenarioConfig>& configs,
+                  const CliOptions& options, std::vector<std::string>& out) {
+    const bool several = configs.size() > 1;
+    std::map<std::string, size_t> owner;
+    for (size_t i = 0; i < configs.size(); ++i) {
+        std::string destination = configs[i].output.directory;
+        if (!options.output_directory.empty()) {
+            destination = several ? options.output_directory + "/" + folder_name(configs[i].name)
+                                  : options.output_directory;
+        }
+        const std::string key = std::filesystem::absolute(destination).lexically_normal().string();
+        const auto [place, fresh] = owner.emplace(key, i);
+        if (!fresh) {
+            std::cerr << "vbsim: " << printable(files[place->second]) << " and "
+                      << printable(files[i]) << " would both write " << printable(destination)
+                      << (options.output_directory.empty()
+                              ? ": give each its own output.directory, or use --out DIR\n"
+                              : ": give the scenarios different names\n");
+            return false;
+        }
+        out.push_back(destination);
+    }
+    return true;
+}
+
+// False (reported) when a scenario's model would not fit the memory allowed.
+bool fits_in_memory(const std::vector<std::string>& files,
+                    const std::vector<ScenarioConfig>& configs, const CliOptions& options) {
+    const bool given = options.max_memory_bytes != 0;
+    const uint64_t limit = given ? options.max_memory_bytes : physical_memory_bytes();
+    bool fits = true;
+    for (size_t i = 0; i < configs.size(); ++i) {
+        const uint64_t needed = estimated_peak_bytes(configs[i]);
+        if (needed > limit) {
+            uint64_t guest_ram = 0;
+            for (const GuestConfig& guest : configs[i].guests) {
+                guest_ram += guest.ram_bytes;
+            }
+            std::cerr << "vbsim: " << printable(files[i]) << ": the model would need about "
+                      << human_bytes(static_cast<double>(needed)) << " of memory ("
+                      << configs[i].guests.size() << " guest(s) with "
+                      << human_bytes(static_cast<double>(guest_ram))
+                      << " of RAM, and the samples), more than the "
+                      << human_bytes(static_cast<double>(limit)) << " allowed ("
+                      << (given ? "--max-memory" : "this machine's memory")
+                      << "): use smaller guests or a longer output.sample_interval, or allow "
+                         "more with --max-memory SIZE\n";
+            fits = false;
+        }
+    }
+    return fits;
+}
+
+int run_scenarios(const CliOptions& options) {
+    // Every file is read and checked before anything runs.
+    std::vector<ScenarioConfig> configs(options.files.size());
+    bool loaded = true;
+    for (size_t i = 0; i < options.files.size(); ++i) {
+        loaded = load(options.files[i], options, configs[i]) && loaded;
+    }
+    if (options.command == CliOptions::Command::kCheck) {
+        for (size_t i = 0; i < options.files.size(); ++i) {
+            if (!configs[i].source.empty()) {
+                std::cout << printable(options.files[i]) << ": ok (" << configs[i].guests.size()
+                          << " guest(s), " << configs[i].events.size() << " event(s), "
+                          << configs[i].checks.size() << " check(s))\n";
+            }
+        }
+        return loaded ? kExitChecksPassed : kExitBadInput;
+    }
+    std::vector<std::string> folders;
+    if (!loaded || !destinations(options.files, configs, options, folders)) {
+        if (!loaded && configs.size() > 1) {
+            std::cerr << "vbsim: nothing was run\n";
+        }
+        return kExitBadInput;
+    }
+    if (!fits_in_memory(options.files, configs, options)) {
+        return kExitBadInput;
+    }
+    if (configs.size() == 1) {
+        return run_one(std::move(configs[0]), folders[0], options);
+    }
+    // SystemC elaborates once per process: each scenario runs in a child of its own.
+    int status = kExitChecksPassed;
+    for (size_t i = 0; i < configs.size(); ++i) {
+        std::cout.flush();
+        std::fflush(stdout);
+        const pid_t child = fork();
+        if (child == 0) {
+            const int child_status =
+                guarded([&] { return run_one(configs[i], folders[i], options); });
+            std::fflush(stdout);
+            std::_Exit(child_status);
+        }
+        int child_status = 0;
+        if (child < 0 || waitpid(child, &child_status, 0) < 0 || !WIFEXITED(child_status)) {
+            std::cerr << "vbsim: " << printable(options.files[i])
+                      << ": the simulation did not finish"
+                      << (child > 0 && WIFSIGNALED(child_status)
+                              ? std::string(" (") + strsignal(WTERMSIG(child_status)) + ")"
+                              : std::string())
+                      << "\n";
+            status = std::max(status, kExitInternalError);
+            continue;
+        }
+        status = std::max(status, WEXITSTATUS(child_status));
+    }
+    return status;
 }
 
 }  // namespace
@@ -151,6 +370,7 @@ int run_one(const std::string& file, const CliOptions& options, bool several) {
 const char* cli_usage() {
     return "usage: vbsim run SCENARIO.yaml... [--out DIR] [--set PATH=VALUE]... [--profile] "
            "[--quiet]\n"
+           "                 [--max-memory SIZE]\n"
            "       vbsim check SCENARIO.yaml... [--set PATH=VALUE]...\n"
            "       vbsim --help\n"
            "\n"
@@ -161,9 +381,14 @@ const char* cli_usage() {
            "  --out DIR          output directory (one subdirectory per scenario when several)\n"
            "  --set PATH=VALUE   override a scenario value, e.g. --set guests[0].ram=2GiB\n"
            "  --profile          add wall-clock speed figures to summary.json\n"
+           "  --max-memory SIZE  refuse scenarios whose model would need more memory than SIZE\n"
+           "                     (default: this machine's memory), e.g. --max-memory 64GiB\n"
            "  --quiet            no progress line and no summary table\n"
            "\n"
-           "Exit status: 0 when every check passed, 1 when a check failed, 2 for bad input.\n"
+           "Exit status: 0 when every check passed, 1 when a check failed, 2 for bad input, a\n"
+           "limit, running out of memory or an output that cannot be written (nothing replaced),\n"
+           "3 for an internal error. Outputs appear in the output directory only when the run\n"
+           "completed; a previous run's folder is replaced as a whole.\n"
            "\n"
            "examples:\n"
            "  vbsim run configs/default.yaml\n"
@@ -215,6 +440,17 @@ bool parse_cli(const std::vector<std::string>& arguments, CliOptions& options, s
             options.overrides.push_back(override_text);
         } else if (argument.rfind("--set=", 0) == 0) {
             options.overrides.push_back(argument.substr(6));
+        } else if (argument == "--max-memory") {
+            std::string text;
+            if (!value(text)) {
+                return false;
+            }
+            const Parsed<uint64_t> bytes = parse_size(text);
+            if (!bytes.ok() || *bytes.value == 0) {
+                error = "--max-memory: " + (bytes.ok() ? "must be greater than 0" : bytes.error);
+                return false;
+            }
+            options.max_memory_bytes = *bytes.value;
         } else if (argument == "--profile") {
             options.profile = true;
         } else if (argument == "--quiet") {
@@ -236,40 +472,24 @@ bool parse_cli(const std::vector<std::string>& arguments, CliOptions& options, s
 int run_cli(const CliOptions& options) {
     if (options.command == CliOptions::Command::kHelp) {
         std::cout << cli_usage();
-        return 0;
+        return kExitChecksPassed;
     }
-    if (options.command == CliOptions::Command::kCheck) {
-        int status = 0;
-        for (const std::string& file : options.files) {
-            ScenarioConfig config;
-            if (load(file, options, config)) {
-                std::cout << file << ": ok (" << config.guests.size() << " guest(s), "
-                          << config.events.size() << " event(s), " << config.checks.size()
-                          << " check(s))\n";
-            } else {
-                status = 2;
-            }
-        }
-        return status;
+    return guarded([&] { return run_scenarios(options); });
+}
+
+int vbsim_main(const std::vector<std::string>& arguments) {
+    CliOptions options;
+    std::string error;
+    if (!parse_cli(arguments, options, error)) {
+        std::cerr << "vbsim: " << printable(error) << "\n" << cli_usage();
+        return kExitBadInput;
     }
-    if (options.files.size() == 1) {
-        return run_one(options.files[0], options, false);
-    }
-    // SystemC elaborates once per process: each scenario runs in a child of its own.
-    int status = 0;
-    for (const std::string& file : options.files) {
-        std::cout.flush();
-        const pid_t child = fork();
-        if (child == 0) {
-            std::_Exit(run_one(file, options, true));
-        }
-        int child_status = 0;
-        if (child < 0 || waitpid(child, &child_status, 0) < 0 || !WIFEXITED(child_status)) {
-            std::cerr << "vbsim: " << file << ": the simulation did not finish\n";
-            status = std::max(status, 2);
-            continue;
-        }
-        status = std::max(status, WEXITSTATUS(child_status));
+    install_report_handler(!options.quiet);
+    int status = run_cli(options);
+    // Results on a full or closed standard output are lost results too.
+    if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) {
+        std::cerr << "vbsim: cannot write the standard output: " << std::strerror(errno) << "\n";
+        status = std::max(status, kExitBadInput);
     }
     return status;
 }

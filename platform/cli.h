@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -13,14 +14,25 @@ struct CliOptions {
     std::string output_directory;        // --out; empty = the scenario's own
     bool profile = false;                // wall-clock figures in summary.json
     bool quiet = false;                  // no progress line, no summary table
+    uint64_t max_memory_bytes = 0;       // --max-memory; 0 = the machine's physical memory
 };
 
 // False (with `error` set) when the arguments make no sense.
 bool parse_cli(const std::vector<std::string>& arguments, CliOptions& options, std::string& error);
 const char* cli_usage();
 
-// Runs the command; returns the process exit status: 0 all checks passed, 1 a check
-// failed, 2 bad arguments or a scenario that does not load.
+// Exit statuses of vbsim (README "Exit status").
+inline constexpr int kExitChecksPassed = 0;   // every check of every scenario passed
+inline constexpr int kExitCheckFailed = 1;    // a check failed (FAIL lines on stderr)
+inline constexpr int kExitBadInput = 2;       // bad arguments or scenario, a limit, out of
+                                              // memory, or an output that cannot be written
+inline constexpr int kExitInternalError = 3;  // a bug: an unexpected exception or SystemC error
+
+// Runs the command; returns the process exit status. Never throws.
 int run_cli(const CliOptions& options);
+
+// The whole command line (without argv[0]): parses, installs the report handler, runs,
+// checks that standard output took everything. Returns the exit status.
+int vbsim_main(const std::vector<std::string>& arguments);
 
 }  // namespace vbsim::platform

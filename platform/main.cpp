@@ -1,9 +1,7 @@
 // vbsim: runs YAML balloon scenarios on the SystemC platform. See `vbsim --help`.
 
-#include <unistd.h>
-
+#include <csignal>
 #include <cstdlib>
-#include <iostream>
 #include <string>
 #include <vector>
 
@@ -11,24 +9,17 @@
 
 #include "platform/cli.h"
 
+// vbsim's own main() instead of libsystemc's: SystemC prints its banner in
+// sc_elab_and_sim() unless this variable is set by then, and a command-line tool's output
+// should be its own words.
+int main(int argc, char* argv[]) {
+    setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 1);
+    // A file-size limit makes writes fail (reported, exit 2) rather than kill the process.
+    std::signal(SIGXFSZ, SIG_IGN);
+    return sc_core::sc_elab_and_sim(argc, argv);
+}
+
 int sc_main(int argc, char* argv[]) {
-    // SystemC decides on its banner before sc_main runs; a command-line tool's output
-    // should be its own words, so start again once with the banner switched off.
-    if (std::getenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE") == nullptr) {
-        setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 1);
-        execv("/proc/self/exe", argv);  // returns only on failure: then just go on
-    }
     const std::vector<std::string> arguments(argv + 1, argv + argc);
-    vbsim::platform::CliOptions options;
-    std::string error;
-    if (!vbsim::platform::parse_cli(arguments, options, error)) {
-        std::cerr << "vbsim: " << error << "\n" << vbsim::platform::cli_usage();
-        return 2;
-    }
-    // Warnings of the models (a misbehaving guest) go to stderr, never into outputs.
-    sc_core::sc_report_handler::set_actions(sc_core::SC_WARNING,
-                                            sc_core::SC_LOG | sc_core::SC_DISPLAY);
-    // Informational chatter (e.g. the VCD time unit) is not for the user's terminal.
-    sc_core::sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
-    return vbsim::platform::run_cli(options);
+    return vbsim::platform::vbsim_main(arguments);
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "platform/output_csv.h"
+#include "platform/utf8.h"
 
 namespace vbsim::platform {
 namespace {
@@ -112,7 +113,8 @@ class JsonWriter {
     void write_string(std::string_view text) {
         static constexpr char kHex[] = "0123456789abcdef";
         out_ << '"';
-        for (const char c : text) {
+        for (std::size_t i = 0; i < text.size(); ++i) {
+            const char c = text[i];
             const auto byte = static_cast<unsigned char>(c);
             switch (c) {
                 case '"':
@@ -137,10 +139,18 @@ class JsonWriter {
                     out_ << "\\t";
                     break;
                 default:
-                    if (byte < 0x20 || byte == 0x7f) {
-                        out_ << "\\u00" << kHex[byte >> 4] << kHex[byte & 0xf];
+                    uint32_t code_point = 0;
+                    if (byte < 0x80 && byte >= 0x20 && byte != 0x7f) {
+                        out_ << c;
+                    } else if (const std::size_t length =
+                                   byte < 0x80 ? 0 : utf8_sequence_length(text, i, code_point);
+                               length > 0) {
+                        out_ << text.substr(i, length);  // UTF-8 passes through unchanged
+                        i += length - 1;
                     } else {
-                        out_ << c;  // UTF-8 passes through unchanged
+                        // A control character, or a byte that is not UTF-8 (read as Latin-1):
+                        // the file stays valid JSON whatever a scenario's names hold.
+                        out_ << "\\u00" << kHex[byte >> 4] << kHex[byte & 0xf];
                     }
             }
         }

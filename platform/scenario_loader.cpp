@@ -2,6 +2,8 @@
 
 #include "platform/scenario_run.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -14,8 +16,11 @@
 #include <sstream>
 #include <string_view>
 #include <tuple>
+#include <unordered_map>
 #include <utility>
 
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
 #include <yaml-cpp/yaml.h>
 
 #include "platform/units.h"
@@ -189,12 +194,12 @@ class Map {
                 continue;
             }
             const std::string& key = item.first.Scalar();
-            const auto first = std::find_if(entries_.begin(), entries_.end(),
-                                            [&](const Entry& e) { return e.key == key; });
-            if (first != entries_.end()) {
+            // A hash of the keys seen: a mapping with 100k keys must not take quadratic time.
+            const auto [first, fresh] = index_.emplace(key, entries_.size());
+            if (!fresh) {
                 diag_.report(item.first.Mark(), join(path_, key),
                              "duplicate key '" + key + "' (first on line " +
-                                 std::to_string(first->key_mark.line + 1) + ")");
+                                 std::to_string(entries_[first->second].key_mark.line + 1) + ")");
                 continue;
             }
             entries_.push_back({key, join(path_, key), item.first.Mark(), item.second});
@@ -211,12 +216,8 @@ class Map {
         if (std::find(known_.begin(), known_.end(), key) == known_.end()) {
             known_.emplace_back(key);
         }
-        for (const Entry& entry : entries_) {
-            if (entry.key == key) {
-                return &entry;
-            }
-        }
-        return nullptr;
+        const auto found = index_.find(std::string(key));
+        return found == index_.end() ? nullptr : &entries_[found->second];
     }
     bool has(std::string_view key) { return find(key) != nullptr; }
 
@@ -235,6 +236,7 @@ class Map {
     std::string path_;
     YAML::Mark mark_;
     std::vector<Entry> entries_;
+    std::unordered_map<std::string, size_t> index_;  // key -> its entry
     std::vector<std::string> known_;
     bool ok_ = true;
 };
@@ -528,6 +530,21 @@ class Walker {
     }
 
     // Keys that exist for other kinds only.
+    // A period that would wake `who` so often that the run takes hours: below `minimum`,
+    // or more than 100 million times in the scenario's duration.
+    void bound_period(const Entry& entry, const char* who, const sc_time& period,
+                      const sc_time& minimum) {
+        constexpr double kMaxWakeups = 1e8;
+        const double wakeups = duration_ / period;
+        if (period >= minimum && wakeups <= kMaxWakeups) {
+            return;
+        }
+        const sc_time least = std::max(minimum, duration_ / kMaxWakeups);
+        error(entry, "'" + entry.value.Scalar() + "' would wake " + who + " " +
+                         format_grouped(static_cast<uint64_t>(wakeups)) + " times in " +
+                         format_time(duration_) + "; use at least " + format_time(least));
+    }
+
     void not_for_kind(Map& map, std::initializer_list<const char*> keys, const std::string& kind) {
         for (const char* key : keys) {
             if (const Entry* entry = map.find(key)) {
@@ -554,16 +571,18 @@ class Walker {
 
     Diagnostics& diag_;
     std::vector<GuestConfig>* guests_ = nullptr;  // for names in events, checks, timeline
+    sc_time duration_ = sc_core::SC_ZERO_TIME;    // the scenario's, for periodic work
 };
 
 void Walker::scenario(const YAML::Node& root, const std::string& default_name,
                       ScenarioConfig& out) {
     Map map(diag_, root, "", root.Mark(), "the scenario");
     out.name = default_name;
-    string(map, "name", out.name);
+    string(map, "name", out.name, Need::kOptional, false);
     string(map, "description", out.description);
     count(map, "seed", out.seed);
     time(map, "duration", out.duration, Need::kOptional, Limit::kPositive);
+    duration_ = out.duration;
 
     Map platform_map = section(map, "platform", "platform");
     platform(platform_map, out.platform);
@@ -600,17 +619,32 @@ void Walker::scenario(const YAML::Node& root, const std::string& default_name,
     }
     Map output_map = section(map, "output", "output");
     output(output_map, out.output);
-    // A run records one sample per interval: keep the outputs a size a person can open.
+    // A run records one sample per interval for every guest, in memory and then in
+    // timeseries.csv (about 150 bytes a guest each): keep both a size a person can open.
     constexpr double kMaxSamples = 1e6;
+    constexpr double kMaxGuestSamples = 2e6;
     const double samples = out.duration / out.output.sample_interval;
+    const double guest_samples =
+        samples * static_cast<double>(std::max<size_t>(1, out.guests.size()));
+    std::string message;
     if (samples > kMaxSamples) {
-        const Entry* where = output_map.find("sample_interval");
-        const std::string message = "would record " +
-                                    std::to_string(static_cast<uint64_t>(samples)) +
-                                    " samples (duration / sample_interval); at most 1000000: use "
-                                    "a sample_interval of at least " +
-                                    format_time(out.duration / kMaxSamples);
-        if (where != nullptr) {
+        message = "would record " + std::to_string(static_cast<uint64_t>(samples)) +
+                  " samples (duration / sample_interval); at most 1000000: use a "
+                  "sample_interval of at least " +
+                  format_time(out.duration / kMaxSamples);
+    } else if (guest_samples > kMaxGuestSamples) {
+        message = "would record " + format_grouped(static_cast<uint64_t>(samples)) +
+                  " samples of " + std::to_string(out.guests.size()) +
+                  " guests = " + format_grouped(static_cast<uint64_t>(guest_samples)) +
+                  " guest samples (about " +
+                  format_grouped(static_cast<uint64_t>(guest_samples * 150 / 1e6)) +
+                  " MB of timeseries.csv); at most " +
+                  format_grouped(static_cast<uint64_t>(kMaxGuestSamples)) +
+                  ": use a sample_interval of at least " +
+                  format_time(out.duration * (guest_samples / samples) / kMaxGuestSamples);
+    }
+    if (!message.empty()) {
+        if (const Entry* where = output_map.find("sample_interval")) {
             error(*where, message);
         } else if (const Entry* duration = map.find("duration")) {
             error(*duration, message);
@@ -752,8 +786,16 @@ void Walker::guest(Map& map, const PlatformSection& platform, GuestConfig& out) 
         }
     }
     if (ram != 0 && ram % out.page_size != 0) {
-        error(*places.ram, "must be a multiple of the page size " + format_size(out.page_size) +
-                               ", got '" + places.ram->value.Scalar() + "'");
+        const std::string& text = places.ram->value.Scalar();
+        if (const std::optional<std::string> binary = binary_spelling(text)) {
+            // 1 GB is 10^9 bytes; a guest's RAM is almost always meant in GiB.
+            error(*places.ram, "'" + text + "' = " + format_grouped(ram) +
+                                   " bytes is not a multiple of the page size " +
+                                   format_size(out.page_size) + "; did you mean " + *binary + "?");
+        } else {
+            error(*places.ram, "must be a multiple of the page size " + format_size(out.page_size) +
+                                   ", got '" + text + "'");
+        }
         ram = 0;
     }
     out.ram_bytes = ram;
@@ -774,8 +816,8 @@ void Walker::guest(Map& map, const PlatformSection& platform, GuestConfig& out) 
                 if (!share.ok()) {
                     error(*entry, share.error);
                 } else {
-                    const auto bytes =
-                        static_cast<uint64_t>(static_cast<long double>(ram) * *share.value);
+                    const auto bytes = static_cast<uint64_t>(
+                        static_cast<long double>(ram) * static_cast<long double>(*share.value));
                     out.resident_at_start_bytes = bytes - bytes % out.page_size;
                 }
             } else if (size(map, "resident_at_start", out.resident_at_start_bytes) != nullptr &&
@@ -867,7 +909,9 @@ void Walker::driver(Map& map, DriverConfig& out) {
 }
 
 void Walker::workload(Map& map, WorkloadConfig& out) {
-    time(map, "tick", out.tick, Need::kOptional, Limit::kPositive);
+    if (const Entry* entry = time(map, "tick", out.tick, Need::kOptional, Limit::kPositive)) {
+        bound_period(*entry, "the workload", out.tick, sc_time(1, sc_core::SC_US));
+    }
     time(map, "cpu_cost_per_page", out.cpu_cost_per_page);
     boolean(map, "repeat", out.repeat);
     if (const Entry* entry = map.find("phases")) {
@@ -934,7 +978,10 @@ void Walker::host(Map& map, HostConfig& out) {
         error(*entry, "auto parameters need policy kind auto, but kind is " + kind_name);
     }
     AutoPolicyConfig& a = out.auto_policy;
-    time(auto_map, "interval", a.interval, Need::kOptional, Limit::kPositive);
+    if (const Entry* entry =
+            time(auto_map, "interval", a.interval, Need::kOptional, Limit::kPositive)) {
+        bound_period(*entry, "the policy", a.interval, sc_time(1, sc_core::SC_MS));
+    }
     fraction(auto_map, "pressure_threshold", a.pressure_threshold);
     fraction(auto_map, "min_guest_free_percent", a.min_guest_free_percent);
     const Entry* max_change =
@@ -1175,6 +1222,8 @@ bool parse_path(std::string_view text, std::vector<PathStep>& steps) {
                 return false;
             }
             ++i;
+        } else if (!steps.empty()) {
+            return false;  // guests[0]ram: a key after an index needs its dot
         }
         const size_t start = i;
         while (i < text.size() && is_name_char(text[i])) {
@@ -1217,7 +1266,13 @@ std::optional<OverrideScope> apply_override(YAML::Node& root, const std::string&
     const std::string path = render_path(steps, steps.size());
     YAML::Node value;
     try {
-        value = YAML::Load(spec.substr(equals + 1));
+        const std::vector<YAML::Node> documents = YAML::LoadAll(spec.substr(equals + 1));
+        if (documents.size() > 1) {
+            return fail(path, "the value holds more than one YAML document ('---')");
+        }
+        if (!documents.empty()) {
+            value = documents[0];
+        }
     } catch (const YAML::Exception& e) {
         return fail(path, "the value is not valid YAML: " + e.msg);
     }
@@ -1272,6 +1327,58 @@ std::string stem(const std::string& name) {
     return dot == std::string::npos || dot == 0 ? base : base.substr(0, dot);
 }
 
+// Counts the values of a YAML text without building its tree (yaml-cpp's tree takes some
+// 500 bytes per value), stopping at the first one past the limit.
+class ValueCounter : public YAML::EventHandler {
+  public:
+    struct TooMany {
+        YAML::Mark mark;
+    };
+
+    void OnDocumentStart(const YAML::Mark&) override {}
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { count(mark); }
+    void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { count(mark); }
+    void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  const std::string&) override {
+        count(mark);
+    }
+    void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                         YAML::EmitterStyle::value) override {
+        count(mark);
+    }
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                    YAML::EmitterStyle::value) override {
+        count(mark);
+    }
+    void OnMapEnd() override {}
+
+  private:
+    void count(const YAML::Mark& mark) {
+        if (++values_ > kMaxScenarioValues) {
+            throw TooMany{mark};
+        }
+    }
+    size_t values_ = 0;
+};
+
+// Where the text holds more values than a scenario may, the position of the first one too
+// many; syntax errors are left for the real parse to report.
+std::optional<YAML::Mark> too_many_values(const std::string& text) {
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    ValueCounter counter;
+    try {
+        while (parser.HandleNextDocument(counter)) {
+        }
+    } catch (const ValueCounter::TooMany& too_many) {
+        return too_many.mark;
+    } catch (const YAML::Exception&) {
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 std::string LoadError::to_string() const {
@@ -1302,20 +1409,55 @@ uint64_t target_pages(const TargetSpec& target, uint64_t guest_ram_bytes) {
 
 bool ScenarioLoader::load_file(const std::string& path, const std::vector<std::string>& overrides,
                                ScenarioConfig& out, std::vector<LoadError>& errors) {
+    const auto fail = [&](const std::string& message) {
+        errors.push_back({path, 0, 0, "", message});
+        return false;
+    };
+    // Say what is wrong with something that is not a scenario file at all, rather than
+    // reading it (a device may never end) and reporting missing keys.
+    struct stat status = {};
+    if (::stat(path.c_str(), &status) == 0) {
+        if (S_ISDIR(status.st_mode)) {
+            return fail("is a folder, not a scenario file");
+        }
+        if (S_ISCHR(status.st_mode) || S_ISBLK(status.st_mode) || S_ISSOCK(status.st_mode)) {
+            return fail("is a device, not a scenario file");
+        }
+    }
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-        errors.push_back({path, 0, 0, "", std::string("cannot read: ") + std::strerror(errno)});
-        return false;
+        return fail(std::string("cannot read: ") + std::strerror(errno));
     }
-    std::ostringstream text;
-    text << in.rdbuf();
-    return load_string(text.str(), path, overrides, out, errors);
+    // Read at most one byte more than allowed (a pipe has no size to ask for in advance).
+    std::string text;
+    std::vector<char> chunk(64 * 1024);
+    while (in && text.size() <= kMaxScenarioFileBytes) {
+        in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+        text.append(chunk.data(), static_cast<size_t>(in.gcount()));
+    }
+    if (in.bad()) {
+        return fail(std::string("cannot read: ") + std::strerror(errno));
+    }
+    if (text.size() > kMaxScenarioFileBytes) {
+        return fail("is larger than 64 MiB; a scenario file is a few kilobytes of YAML");
+    }
+    if (text.empty()) {
+        return fail("is empty; a scenario needs at least 'guests' and 'host'");
+    }
+    return load_string(text, path, overrides, out, errors);
 }
 
 bool ScenarioLoader::load_string(const std::string& text, const std::string& name_for_errors,
                                  const std::vector<std::string>& overrides, ScenarioConfig& out,
                                  std::vector<LoadError>& errors) {
     std::vector<LoadError> found;
+    if (const std::optional<YAML::Mark> mark = too_many_values(text)) {
+        errors.push_back({name_for_errors, mark->line + 1, mark->column + 1, "",
+                          "more than " + format_grouped(kMaxScenarioValues) +
+                              " YAML values in one scenario; a long timeline is better "
+                              "written as an auto policy or split into scenarios"});
+        return false;
+    }
     YAML::Node root;
     try {
         std::vector<YAML::Node> documents = YAML::LoadAll(text);

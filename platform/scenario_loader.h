@@ -5,6 +5,7 @@
 // (file:line:column of the offending node, or the `--set` override that caused it), the key
 // path and what was expected. docs/scenario-reference.md lists the keys.
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -28,6 +29,12 @@ struct LoadError {
 // `guest_ram_bytes` of RAM. Byte forms round down to whole pages, as QEMU does
 // (balloon = (ram - guest_ram) >> 12); a guest_ram above the RAM gives 0.
 uint64_t target_pages(const TargetSpec& target, uint64_t guest_ram_bytes);
+
+// Scenario files larger than this are refused before they are parsed.
+inline constexpr size_t kMaxScenarioFileBytes = size_t{64} << 20;
+// ...and so are those holding more YAML values (scalars, lists, mappings) than this: parsed,
+// each takes about 500 bytes, so this keeps a scenario's tree below about 500 MB.
+inline constexpr size_t kMaxScenarioValues = 1'000'000;
 
 class ScenarioLoader {
   public:

@@ -4,13 +4,14 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <sstream>
 
 #include "platform/feature_names.h"
 #include "platform/scenario_loader.h"
+#include "platform/terminal_text.h"
+#include "platform/vcd_sink.h"
 
 namespace vbsim::platform {
 
@@ -147,8 +148,8 @@ ScenarioRun::ScenarioRun(const sc_core::sc_module_name& name, const ScenarioConf
     }
 
     if (config_.output.trace_vcd) {
-        trace_path_ = config_.output.directory + "/trace";
-        trace_file_ = sc_core::sc_create_vcd_trace_file(trace_path_.c_str());
+        vcd_sink_ = std::make_unique<VcdSink>(config_.output.directory);
+        trace_file_ = sc_core::sc_create_vcd_trace_file(vcd_sink_->systemc_name().c_str());
         trace_file_->set_time_unit(1, sc_core::SC_PS);
         sc_core::sc_trace(trace_file_, host_free_signal_, "host.free_bytes");
         for (auto& node : guests_) {
@@ -174,7 +175,12 @@ ScenarioRun::ScenarioRun(const sc_core::sc_module_name& name, const ScenarioConf
     SC_THREAD(progress_thread);
 }
 
-ScenarioRun::~ScenarioRun() = default;
+ScenarioRun::~ScenarioRun() {
+    // The sink waits for SystemC to close its end of the pipe.
+    if (trace_file_ != nullptr) {
+        sc_core::sc_close_vcd_trace_file(trace_file_);
+    }
+}
 
 size_t ScenarioRun::guest_index(const std::string& name) const {
     for (size_t i = 0; i < config_.guests.size(); ++i) {
@@ -308,7 +314,7 @@ void ScenarioRun::progress_thread() {
                      node->balloon().counters().pages_deflated;
         }
         std::fprintf(stderr, "\r%s: simulated %.3f s of %.3f s, wall %.1f s, pages moved %llu   ",
-                     config_.name.c_str(), sc_core::sc_time_stamp().to_seconds(),
+                     printable(config_.name).c_str(), sc_core::sc_time_stamp().to_seconds(),
                      config_.duration.to_seconds(),
                      std::chrono::duration<double>(now - start).count(),
                      static_cast<unsigned long long>(moved));
@@ -323,27 +329,13 @@ void ScenarioRun::run(bool progress) {
     }
 }
 
-void ScenarioRun::finish() {
+std::string ScenarioRun::finish() {
     if (trace_file_ == nullptr) {
-        return;
+        return {};
     }
     sc_core::sc_close_vcd_trace_file(trace_file_);
     trace_file_ = nullptr;
-    // SystemC stamps the wall-clock date into the header; replace it so identical runs
-    // give identical files.
-    const std::string path = trace_path_ + ".vcd";
-    std::ifstream in(path);
-    std::stringstream content;
-    content << in.rdbuf();
-    in.close();
-    std::string text = content.str();
-    const size_t date = text.find("$date");
-    const size_t end = text.find("$end", date);
-    if (date != std::string::npos && end != std::string::npos) {
-        text.replace(date, end - date, "$date\n     (omitted for reproducible output)\n");
-    }
-    std::ofstream out(path, std::ios::trunc);
-    out << text;
+    return vcd_sink_->finish();
 }
 
 GuestSummary ScenarioRun::summarize_guest(size_t index) const {

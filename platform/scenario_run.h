@@ -16,6 +16,7 @@
 namespace vbsim::platform {
 
 class TargetTracker;
+class VcdSink;
 
 // Scenario name of a check kind ("actual_reaches_target_by", ...).
 const char* check_kind_name(CheckKind kind);
@@ -32,8 +33,9 @@ class ScenarioRun : public sc_core::sc_module {
 
     // Simulates config.duration. `progress` prints a status line to stderr now and then.
     void run(bool progress);
-    // Closes the VCD trace (with a fixed date line, so reruns are byte-identical).
-    void finish();
+    // Closes the VCD trace (with a fixed date line, so reruns are byte-identical). Returns an
+    // empty string, or why trace.vcd could not be written completely.
+    std::string finish();
 
     const ScenarioConfig& config() const { return config_; }
     const Recording& recording() const { return recording_; }
@@ -72,8 +74,8 @@ class ScenarioRun : public sc_core::sc_module {
     };
     std::vector<std::unique_ptr<TraceSignals>> trace_signals_;
     sc_core::sc_signal<int64_t> host_free_signal_;
+    std::unique_ptr<VcdSink> vcd_sink_;  // before trace_file_: outlives SystemC's writer
     sc_core::sc_trace_file* trace_file_ = nullptr;
-    std::string trace_path_;
     Recording recording_;
     bool progress_ = false;
 };

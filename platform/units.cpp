@@ -397,6 +397,32 @@ std::string format_size(uint64_t bytes) {
     return std::to_string(bytes) + "B";
 }
 
+std::optional<std::string> binary_spelling(std::string_view text) {
+    static constexpr std::pair<std::string_view, std::string_view> kDecimalToBinary[] = {
+        {"kB", "KiB"}, {"MB", "MiB"}, {"GB", "GiB"}, {"TB", "TiB"}, {"PB", "PiB"}, {"EB", "EiB"},
+    };
+    Lexed lexed;
+    if (!lex(text, lexed).empty() || lexed.hex) {
+        return std::nullopt;
+    }
+    for (const auto& [decimal, binary] : kDecimalToBinary) {
+        if (lexed.unit == decimal) {
+            const std::string_view trimmed = trim(text);
+            return std::string(trimmed.substr(0, trimmed.size() - decimal.size())) +
+                   std::string(binary);
+        }
+    }
+    return std::nullopt;
+}
+
+std::string format_grouped(uint64_t value) {
+    std::string digits = std::to_string(value);
+    for (size_t i = digits.size(); i > 3; i -= 3) {
+        digits.insert(i - 3, ",");
+    }
+    return digits;
+}
+
 std::string format_time(const sc_core::sc_time& time) {
     const auto ps = static_cast<uint64_t>(std::llround(time / sc_core::sc_time(1, sc_core::SC_PS)));
     static constexpr UnitScale kCoarsest[] = {

@@ -61,6 +61,11 @@ Parsed<double> parse_fraction(std::string_view text);
 // For messages: the exact size in the largest binary unit that divides it ("1GiB",
 // "1536MiB", "4097B").
 std::string format_size(uint64_t bytes);
+// For messages: "1 GiB" for "1 GB" (the same number with the binary unit), when `text` is a
+// size written with a decimal (SI) unit; nothing otherwise.
+std::optional<std::string> binary_spelling(std::string_view text);
+// For messages: an integer with thousands separators ("1,000,000,000").
+std::string format_grouped(uint64_t value);
 // For messages: the exact time in the largest unit that divides it ("250ns", "1500ms").
 std::string format_time(const sc_core::sc_time& time);
 

@@ -1,6 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstdint>
+#include <cstdio>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -419,6 +423,59 @@ TEST(ScenarioLoaderTest, UnreadableFile) {
                                                       "directory"});
 }
 
+// Things that are not scenario files say so, instead of "missing required key 'guests'".
+TEST(ScenarioLoaderTest, NotAScenarioFile) {
+    const auto errors_of = [](const std::string& path) {
+        ScenarioConfig config;
+        std::vector<LoadError> errors;
+        EXPECT_FALSE(ScenarioLoader::load_file(path, {}, config, errors));
+        std::vector<std::string> texts;
+        for (const LoadError& error : errors) {
+            texts.push_back(error.to_string());
+        }
+        return texts;
+    };
+    EXPECT_EQ(errors_of(VBSIM_TEST_DATA),
+              std::vector<std::string>{std::string(VBSIM_TEST_DATA) +
+                                       ": is a folder, not a scenario file"});
+    EXPECT_EQ(errors_of("/dev/null"),
+              std::vector<std::string>{"/dev/null: is a device, not a scenario file"});
+    // Without the check this would read until memory runs out.
+    EXPECT_EQ(errors_of("/dev/zero"),
+              std::vector<std::string>{"/dev/zero: is a device, not a scenario file"});
+
+    char folder[] = "/tmp/vbsim-loader-XXXXXX";
+    ASSERT_NE(mkdtemp(folder), nullptr);
+    const std::string empty = std::string(folder) + "/empty.yaml";
+    std::ofstream(empty).close();
+    EXPECT_EQ(errors_of(empty),
+              std::vector<std::string>{
+                  empty + ": is empty; a scenario needs at least 'guests' and 'host'"});
+    // One byte over the 64 MiB cap (sparse: no disk space needed).
+    const std::string huge = std::string(folder) + "/huge.yaml";
+    std::ofstream(huge).close();
+    ASSERT_EQ(truncate(huge.c_str(), static_cast<off_t>(kMaxScenarioFileBytes + 1)), 0);
+    EXPECT_EQ(errors_of(huge),
+              std::vector<std::string>{
+                  huge + ": is larger than 64 MiB; a scenario file is a few kilobytes of YAML"});
+    std::remove(empty.c_str());
+    std::remove(huge.c_str());
+    rmdir(folder);
+}
+
+TEST(ScenarioLoaderTest, DecimalGigabytesSuggestGibibytes) {
+    expect_errors("guests:\n  - name: vm0\n    ram: 1 GB\n" + kHost,
+                  {"t.yaml:3:10: guests[0].ram: '1 GB' = 1,000,000,000 bytes is not a multiple of "
+                   "the page size 4KiB; did you mean 1 GiB?"});
+    expect_errors("guests:\n  - name: vm0\n    ram: 1.5MB\n" + kHost,
+                  {"t.yaml:3:10: guests[0].ram: '1.5MB' = 1,500,000 bytes is not a multiple of "
+                   "the page size 4KiB; did you mean 1.5MiB?"});
+    // A decimal size that is a whole number of pages is fine (4,096,000 = 1000 pages).
+    EXPECT_EQ(
+        load_ok("guests:\n  - name: vm0\n    ram: 4096kB\n" + kHost).config.guests[0].ram_bytes,
+        4096000u);
+}
+
 TEST(ScenarioLoaderTest, EmptyDocumentNamesWhatIsMissing) {
     expect_errors("", {"t.yaml:1:1: guests: missing required key 'guests'",
                        "t.yaml:1:1: host: missing required key 'host'"});
@@ -758,6 +815,14 @@ TEST(ScenarioLoaderTest, BadOverridesAreReportedAtTheOverride) {
     EXPECT_EQ(errors_of({"name=[unclosed"}),
               std::vector<std::string>{"--set name: name: the value is not valid YAML: end of "
                                        "sequence flow not found"});
+    // A key straight after an index needs its dot.
+    EXPECT_EQ(errors_of({"guests[0]ram=2GiB"}),
+              std::vector<std::string>{"--set guests[0]ram: expected a key path such as "
+                                       "guests[0].ram or platform.memory.dmi, got 'guests[0]ram'"});
+    // A value is one YAML value, not a second document riding along.
+    EXPECT_EQ(errors_of({"seed=2\n---\nguests: []"}),
+              std::vector<std::string>{"--set seed: seed: the value holds more than one YAML "
+                                       "document ('---')"});
     // A key the override had to create is the override's mistake, not the file's.
     EXPECT_EQ(errors_of({"platfrom.cpu.quantum=1us"}),
               std::vector<std::string>{"--set platfrom.cpu.quantum: platfrom: unknown key "
@@ -820,6 +885,62 @@ TEST(ScenarioLoaderLimits, AtMostAMillionSamples) {
                    "(duration / sample_interval); at most 1000000: use a sample_interval of at "
                    "least 2us"});
     load_ok(kGuest + kHost + "duration: 2s\noutput: {sample_interval: 2us}\n");
+}
+
+TEST(ScenarioLoaderLimits, AtMostTwoMillionGuestSamples) {
+    const std::string three_guests =
+        "guests:\n  - {name: a, ram: 1GiB}\n  - {name: b, ram: 1GiB}\n  - {name: c, ram: 1GiB}\n" +
+        kHost + "duration: 1s\n";
+    expect_errors(three_guests + "output: {sample_interval: 1us}\n",
+                  {"t.yaml:8:27: output.sample_interval: would record 1,000,000 samples of 3 "
+                   "guests = 3,000,000 guest samples (about 450 MB of timeseries.csv); at most "
+                   "2,000,000: use a sample_interval of at least 1500ns"});
+    load_ok(three_guests + "output: {sample_interval: 1500ns}\n");
+}
+
+TEST(ScenarioLoaderLimits, PeriodicWorkHasSaneLowerBounds) {
+    const std::string guest = "guests:\n  - name: vm0\n    ram: 1GiB\n    workload:\n";
+    expect_errors(guest + "      tick: 1ns\n" + kHost,
+                  {"t.yaml:5:13: guests[0].workload.tick: '1ns' would wake the workload "
+                   "1,000,000,000 times in 1s; use at least 1us"});
+    // Above the minimum but more than 100 million wake-ups over a long run.
+    expect_errors(guest + "      tick: 10us\n" + kHost + "duration: 2000s\n" +
+                      "output: {sample_interval: 10s}\n",
+                  {"t.yaml:5:13: guests[0].workload.tick: '10us' would wake the workload "
+                   "200,000,000 times in 2000s; use at least 20us"});
+    load_ok(guest + "      tick: 1us\n" + kHost);
+
+    const std::string auto_host = kGuest + kHost + "  policy:\n    kind: auto\n    auto: ";
+    expect_errors(auto_host + "{interval: 1ps}\n",
+                  {"t.yaml:8:22: host.policy.auto.interval: '1ps' would wake the policy "
+                   "1,000,000,000,000 times in 1s; use at least 1ms"});
+    load_ok(auto_host + "{interval: 1ms}\n");
+}
+
+// A mapping with many keys is checked in linear time (it took 17 s for 100,000 before).
+TEST(ScenarioLoaderLimits, ManyKeysAreReportedInOnePass) {
+    std::string text = kGuest + kHost + "platform:\n";
+    for (int i = 0; i < 100000; ++i) {
+        text += "  k" + std::to_string(i) + ": 1\n";
+    }
+    text += "  k5: 2\n";
+    const Loaded loaded = load(text);
+    ASSERT_EQ(loaded.errors.size(), 100001u);
+    EXPECT_EQ(loaded.errors[0], "t.yaml:7:3: platform.k0: unknown key 'k0'");
+    EXPECT_EQ(loaded.errors[100000],
+              "t.yaml:100007:3: platform.k5: duplicate key 'k5' (first on line 12)");
+}
+
+TEST(ScenarioLoaderLimits, AtMostAMillionYamlValues) {
+    // 200,000 timeline entries are 1.4 million values: refused before yaml-cpp builds a tree
+    // of them (about 700 MB), at the first value past the limit.
+    std::string text = kGuest + kHost + "  policy:\n    kind: timeline\n    timeline:\n";
+    for (int i = 0; i < 200000; ++i) {
+        text += "      - {at: " + std::to_string(i) + "us, guest: vm0, balloon: 0}\n";
+    }
+    expect_errors(text, {"t.yaml:142863:31: more than 1,000,000 YAML values in one scenario; a "
+                         "long timeline is better written as an auto policy or split into "
+                         "scenarios"});
 }
 
 TEST(ScenarioLoaderLimits, CheckCountersMustBeSummaryCounters) {
