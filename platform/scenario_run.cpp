@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <sstream>
 
@@ -25,9 +26,21 @@ std::string format_seconds(const sc_core::sc_time& time) {
     return text;
 }
 
+// A bound as written: whole numbers exactly (1000 stays 1000, 134217728 is not 1.34218e+08),
+// others with the digits they need.
 std::string format_number(double value) {
+    if (std::nearbyint(value) == value && std::fabs(value) < 9.2e18) {
+        return std::to_string(static_cast<int64_t>(value));
+    }
     char text[32];
-    std::snprintf(text, sizeof text, "%.6g", value);
+    std::snprintf(text, sizeof text, "%.17g", value);
+    return text;
+}
+
+// A rate, in whole units per second.
+std::string format_rate(double value) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.0f", value);
     return text;
 }
 
@@ -57,7 +70,8 @@ const char* check_kind_name(CheckKind kind) {
     return "check";
 }
 
-// Follows one guest's target changes and when `actual` catches up with them.
+// Follows one guest's target changes, when `actual` catches up with them, and every value
+// `actual` takes, so that checks can ask what it was at any time.
 class TargetTracker : public models::BalloonObserver {
   public:
     // A guest with pages larger than 4 KiB balloons whole pages: the driver aligns the
@@ -76,6 +90,7 @@ class TargetTracker : public models::BalloonObserver {
     }
 
     void actual_changed(uint32_t pages) override {
+        actual_history_.push_back({sc_core::sc_time_stamp(), pages});
         if (!episodes_.empty() && !episodes_.back().reached &&
             aligned(episodes_.back().to_pages) == pages) {
             episodes_.back().reached = true;
@@ -85,14 +100,28 @@ class TargetTracker : public models::BalloonObserver {
 
     const std::vector<TargetEpisode>& episodes() const { return episodes_; }
 
-  private:
+    // What the driver had written into `actual` at `time` (0 before its first write).
+    uint64_t actual_at(const sc_core::sc_time& time) const {
+        const auto after = std::upper_bound(
+            actual_history_.begin(), actual_history_.end(), time,
+            [](const sc_core::sc_time& t, const ActualChange& change) { return t < change.at; });
+        return after == actual_history_.begin() ? 0 : std::prev(after)->pages;
+    }
+
     uint64_t aligned(uint64_t pages) const {
         return (pages + pfns_per_page_ - 1) / pfns_per_page_ * pfns_per_page_;
     }
 
+  private:
+    struct ActualChange {
+        sc_core::sc_time at;
+        uint32_t pages;
+    };
+
     const models::BalloonDevice& device_;
     uint64_t pfns_per_page_;
     std::vector<TargetEpisode> episodes_;
+    std::vector<ActualChange> actual_history_;  // in time order
 };
 
 ScenarioRun::ScenarioRun(const sc_core::sc_module_name& name, const ScenarioConfig& config)
@@ -472,10 +501,10 @@ constexpr CounterField kCounterFields[] = {
     {"final_ballooned_pages", &GuestSummary::final_ballooned_pages},
 };
 
-bool counter_value(const GuestSummary& guest, const std::string& name, double& value) {
+bool counter_value(const GuestSummary& guest, const std::string& name, uint64_t& value) {
     for (const CounterField& counter : kCounterFields) {
         if (name == counter.name) {
-            value = static_cast<double>(guest.*counter.field);
+            value = guest.*counter.field;
             return true;
         }
     }
@@ -517,6 +546,7 @@ std::vector<CheckResult> ScenarioRun::evaluate_checks(const RunSummary& summary)
             }
             switch (check.kind) {
                 case CheckKind::kActualReachesTargetBy: {
+                    // Holds at `at`: the target in force then, and `actual` equal to it then.
                     const sc_core::sc_time by =
                         check.at == sc_core::SC_ZERO_TIME ? summary.simulated_time : check.at;
                     const TargetEpisode* last = nullptr;
@@ -525,18 +555,22 @@ std::vector<CheckResult> ScenarioRun::evaluate_checks(const RunSummary& summary)
                             last = &episode;
                         }
                     }
-                    result.bound = "reached by " + format_seconds(by);
+                    result.bound = "actual == target at " + format_seconds(by);
                     if (last == nullptr) {
-                        result.passed = true;
-                        result.measured = "no target set";
-                    } else if (last->reached && last->reached_at <= by) {
-                        result.passed = true;
-                        result.measured = std::to_string(last->to_pages) + " pages reached at " +
-                                          format_seconds(last->reached_at);
-                    } else {
-                        result.measured =
-                            "target " + std::to_string(last->to_pages) + " pages not reached";
+                        result.measured = "no target set by " + format_seconds(by);
+                        break;
                     }
+                    const TargetTracker& tracker = *trackers_[index];
+                    const uint64_t actual = tracker.actual_at(by);
+                    const uint64_t wanted = tracker.aligned(last->to_pages);
+                    result.passed = actual == wanted;
+                    result.measured = "actual " + std::to_string(actual) + " pages at " +
+                                      format_seconds(by) + ", target " +
+                                      std::to_string(last->to_pages) + " pages";
+                    if (wanted != last->to_pages) {
+                        result.measured += " (" + std::to_string(wanted) + " in whole guest pages)";
+                    }
+                    result.measured += " set at " + format_seconds(last->set_at);
                     break;
                 }
                 case CheckKind::kNoOomKills:
@@ -550,21 +584,37 @@ std::vector<CheckResult> ScenarioRun::evaluate_checks(const RunSummary& summary)
                     result.bound = "<= " + format_number(check.bound);
                     break;
                 case CheckKind::kTimeToTargetBelow: {
+                    // Every target is reached within the bound of being set. One replaced by
+                    // the next before the bound ran out is excused; the last must be reached.
+                    result.bound = "< " + format_seconds(check.bound_time);
+                    if (guest.episodes.empty()) {
+                        result.measured = "no target set";
+                        break;
+                    }
                     sc_core::sc_time worst = sc_core::SC_ZERO_TIME;
-                    bool all_reached = true;
+                    const TargetEpisode* missed = nullptr;
                     for (size_t e = 0; e < guest.episodes.size(); ++e) {
                         const TargetEpisode& episode = guest.episodes[e];
-                        const bool superseded = e + 1 < guest.episodes.size();
-                        if (!episode.reached) {
-                            all_reached = all_reached && superseded;
+                        if (episode.reached) {
+                            worst = std::max(worst, episode.reached_at - episode.set_at);
                             continue;
                         }
-                        worst = std::max(worst, episode.reached_at - episode.set_at);
+                        const bool last_one = e + 1 == guest.episodes.size();
+                        const sc_core::sc_time open_for =
+                            (last_one ? summary.simulated_time : guest.episodes[e + 1].set_at) -
+                            episode.set_at;
+                        if ((last_one || open_for >= check.bound_time) && missed == nullptr) {
+                            missed = &episode;
+                        }
                     }
-                    result.passed = all_reached && worst < check.bound_time;
-                    result.measured = all_reached ? "slowest " + format_seconds(worst)
-                                                  : "a target was never reached";
-                    result.bound = "< " + format_seconds(check.bound_time);
+                    if (missed != nullptr) {
+                        result.measured = "target " + std::to_string(missed->to_pages) +
+                                          " pages set at " + format_seconds(missed->set_at) +
+                                          " was not reached";
+                    } else {
+                        result.passed = worst < check.bound_time;
+                        result.measured = "slowest " + format_seconds(worst);
+                    }
                     break;
                 }
                 case CheckKind::kHostFreeNeverBelow:
@@ -575,7 +625,7 @@ std::vector<CheckResult> ScenarioRun::evaluate_checks(const RunSummary& summary)
                     break;
                 case CheckKind::kInflateRateAbove:
                     result.passed = guest.inflate_rate_pages_per_s > check.bound;
-                    result.measured = format_number(guest.inflate_rate_pages_per_s) + " pages/s";
+                    result.measured = format_rate(guest.inflate_rate_pages_per_s) + " pages/s";
                     result.bound = "> " + format_number(check.bound) + " pages/s";
                     break;
                 case CheckKind::kBallooned: {
@@ -589,7 +639,7 @@ std::vector<CheckResult> ScenarioRun::evaluate_checks(const RunSummary& summary)
                             }
                         }
                     }
-                    result.passed = static_cast<double>(ballooned) == check.bound;
+                    result.passed = static_cast<uint64_t>(check.bound) == ballooned;
                     result.measured =
                         std::to_string(ballooned) + " pages at " + format_seconds(when);
                     result.bound = "== " + format_number(check.bound);
@@ -597,14 +647,26 @@ std::vector<CheckResult> ScenarioRun::evaluate_checks(const RunSummary& summary)
                 }
                 case CheckKind::kCounterAtLeast:
                 case CheckKind::kCounterAtMost: {
-                    double value = 0;
+                    uint64_t value = 0;
                     if (!counter_value(guest, check.counter, value)) {
                         result.measured = "no counter '" + check.counter + "'";
                         break;
                     }
+                    // Counters are exact integers: compare them as such where the bound is
+                    // whole (a double holds integers exactly only up to 2^53).
                     const bool at_least = check.kind == CheckKind::kCounterAtLeast;
-                    result.passed = at_least ? value >= check.bound : value <= check.bound;
-                    result.measured = check.counter + " = " + format_number(value);
+                    const bool whole = std::nearbyint(check.bound) == check.bound &&
+                                       check.bound >= 0 && check.bound < 1.8e19;
+                    if (check.bound < 0) {
+                        result.passed = at_least;
+                    } else if (whole) {
+                        const auto bound = static_cast<uint64_t>(check.bound);
+                        result.passed = at_least ? value >= bound : value <= bound;
+                    } else {
+                        const auto real = static_cast<double>(value);
+                        result.passed = at_least ? real >= check.bound : real <= check.bound;
+                    }
+                    result.measured = check.counter + " = " + std::to_string(value);
                     result.bound = (at_least ? ">= " : "<= ") + format_number(check.bound);
                     break;
                 }
