@@ -132,6 +132,7 @@ GuestNode::GuestNode(const sc_core::sc_module_name& name, const GuestConfig& gue
     driver_storage_.assign(sw::balloon::BalloonDriver::storage_words_for(pages), 0);
     driver_ = std::make_unique<sw::balloon::BalloonDriver>(
         cpu_.kernel(), *memory_, driver_params, driver_storage_.data(), driver_storage_.size());
+    driver_->set_observer(&rates_);
 
     sw::guest::WorkloadParams workload_params;
     workload_params.tick_ns = to_ns(guest.workload.tick);

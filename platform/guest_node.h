@@ -13,6 +13,7 @@
 #include "models/interconnect/router.h"
 #include "models/memory/memory.h"
 #include "models/virtio/virtio_mmio.h"
+#include "platform/balloon_rate_meter.h"
 #include "platform/guest_cpu.h"
 #include "platform/scenario.h"
 #include "sw/balloon/balloon_driver.h"
@@ -54,6 +55,8 @@ class GuestNode : public sc_core::sc_module {
     sw::guest::GuestMemory& memory() { return *memory_; }
     sw::balloon::BalloonDriver& driver() { return *driver_; }
     sw::guest::Workload& workload() { return *workload_; }
+    // Inflate and deflate rates, from the driver's rounds.
+    const BalloonRateMeter& rates() const { return rates_; }
     models::GuestId host_id() const { return host_id_; }
     sc_core::sc_signal<bool>& irq() { return irq_; }
     // Guest RAM the driver reserved for rings and buffers (not in GuestMemory).
@@ -80,6 +83,7 @@ class GuestNode : public sc_core::sc_module {
     std::unique_ptr<sw::guest::GuestMemory> memory_;
     std::vector<uint64_t> driver_storage_;
     std::unique_ptr<sw::balloon::BalloonDriver> driver_;
+    BalloonRateMeter rates_;
     std::unique_ptr<sw::guest::Workload> workload_;
     std::vector<sw::guest::Phase> phases_;  // the workload reads them in place
 };

@@ -88,7 +88,10 @@ struct GuestSummary {
     uint64_t pages_deflated = 0;
     uint64_t inflate_buffers = 0;
     uint64_t deflate_buffers = 0;
-    double inflate_rate_pages_per_s = 0.0;  // simulated time spent inflating
+    // 4 KiB pages per simulated second spent moving them: each round from the driver starting
+    // it to the device's acknowledgement (platform/balloon_rate_meter.h); every deflate counts,
+    // OOM releases and the drain before freeze or remove included. 0 when none moved.
+    double inflate_rate_pages_per_s = 0.0;
     double deflate_rate_pages_per_s = 0.0;
     std::vector<TargetEpisode> episodes;
     uint64_t notifies = 0;

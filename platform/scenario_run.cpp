@@ -388,26 +388,8 @@ GuestSummary ScenarioRun::summarize_guest(size_t index) const {
     summary.deflate_buffers = balloon.counters().deflate_buffers;
     summary.episodes = trackers_[index]->episodes();
 
-    // Rates over the episodes that completed: pages moved per simulated second.
-    double inflate_pages = 0;
-    double inflate_seconds = 0;
-    double deflate_pages = 0;
-    double deflate_seconds = 0;
-    for (const TargetEpisode& episode : summary.episodes) {
-        if (!episode.reached || episode.reached_at == episode.set_at) {
-            continue;
-        }
-        const double seconds = (episode.reached_at - episode.set_at).to_seconds();
-        if (episode.to_pages > episode.from_pages) {
-            inflate_pages += static_cast<double>(episode.to_pages - episode.from_pages);
-            inflate_seconds += seconds;
-        } else {
-            deflate_pages += static_cast<double>(episode.from_pages - episode.to_pages);
-            deflate_seconds += seconds;
-        }
-    }
-    summary.inflate_rate_pages_per_s = inflate_seconds > 0 ? inflate_pages / inflate_seconds : 0;
-    summary.deflate_rate_pages_per_s = deflate_seconds > 0 ? deflate_pages / deflate_seconds : 0;
+    summary.inflate_rate_pages_per_s = node.rates().inflate_rate();
+    summary.deflate_rate_pages_per_s = node.rates().deflate_rate();
 
     summary.notifies = mutable_node.transport().counters().notifies;
     summary.interrupts = mutable_node.cpu().counters().interrupts_taken;

@@ -66,6 +66,20 @@ uint32_t effective_queue_size(uint32_t requested) {
 
 }  // namespace
 
+const char* round_kind_name(RoundKind kind) {
+    switch (kind) {
+        case RoundKind::kFill:
+            return "fill";
+        case RoundKind::kLeak:
+            return "leak";
+        case RoundKind::kOomRelease:
+            return "oom release";
+        case RoundKind::kDrain:
+            return "drain";
+    }
+    return "round";
+}
+
 const char* state_name(BalloonState state) {
     switch (state) {
         case BalloonState::kUnprobed:
@@ -407,6 +421,7 @@ void BalloonDriver::resize_after_round() {
 }
 
 uint64_t BalloonDriver::fill_balloon(uint64_t pfns) {
+    const uint64_t started_ns = observer_ != nullptr ? hal_.now_ns() : 0;
     const uint64_t wanted =
         min_u64((pfns + pfns_per_page_ - 1) / pfns_per_page_, uint64_t{pages_per_round_});
     // kBalloon: never below LOW, no OOM, no warning (61fb06cc).
@@ -443,10 +458,14 @@ uint64_t BalloonDriver::fill_balloon(uint64_t pfns) {
     ++counters_.inflate_rounds;
     counters_.pfns_inflated += count;
     kick(inflate_vq_);
+    if (observer_ != nullptr) {
+        observer_->round_sent(RoundKind::kFill, count, started_ns, hal_.now_ns());
+    }
     return count;
 }
 
 uint64_t BalloonDriver::leak_balloon(uint64_t pfns, bool for_oom) {
+    const uint64_t started_ns = observer_ != nullptr ? hal_.now_ns() : 0;
     const uint64_t wanted =
         min_u64((pfns + pfns_per_page_ - 1) / pfns_per_page_, uint64_t{pages_per_round_});
     uint32_t taken = 0;
@@ -481,6 +500,12 @@ uint64_t BalloonDriver::leak_balloon(uint64_t pfns, bool for_oom) {
     ++counters_.deflate_rounds;
     counters_.pfns_deflated += count;
     kick(deflate_vq_);
+    if (observer_ != nullptr) {
+        deflate_kind_ = draining() ? RoundKind::kDrain
+                        : for_oom  ? RoundKind::kOomRelease
+                                   : RoundKind::kLeak;
+        observer_->round_sent(deflate_kind_, count, started_ns, hal_.now_ns());
+    }
     return count;
 }
 
@@ -552,6 +577,11 @@ void BalloonDriver::inflate_acked() {
     }
     inflate_word_count_ = 0;
     num_pages_ += uint64_t{inflate_count_} * pfns_per_page_;
+    if (observer_ != nullptr) {
+        observer_->round_acked(RoundKind::kFill,
+                               static_cast<uint32_t>(inflate_count_ * pfns_per_page_),
+                               hal_.now_ns());
+    }
     inflate_count_ = 0;
     ++counters_.inflate_acks;
     write_actual();
@@ -571,6 +601,10 @@ void BalloonDriver::deflate_acked() {
     deflate_word_count_ = 0;
     hal_.cpu_cost(params_.cpu_cost_per_page_ns * deflate_count_);
     num_pages_ -= uint64_t{deflate_count_} * pfns_per_page_;
+    if (observer_ != nullptr) {
+        observer_->round_acked(
+            deflate_kind_, static_cast<uint32_t>(deflate_count_ * pfns_per_page_), hal_.now_ns());
+    }
     deflate_count_ = 0;
     // Pages given to the OOM path leave the balloon short of the unchanged target: look at it
     // again, which refills the balloon ("balloon thrashing").
@@ -604,6 +638,9 @@ bool BalloonDriver::post_stats() {
         return false;
     }
     ++counters_.stats_updates;
+    if (observer_ != nullptr) {
+        observer_->stats_posted(static_cast<uint32_t>(count), hal_.now_ns());
+    }
     return true;
 }
 
@@ -641,6 +678,9 @@ uint64_t BalloonDriver::oom_notify() {
     oom_debt_pfns_ = promised;
     ++counters_.oom_deflations;
     counters_.oom_pages_promised += promised;
+    if (observer_ != nullptr) {
+        observer_->oom_release(promised, hal_.now_ns());
+    }
     if (!deflate_in_flight()) {
         leak_balloon(oom_debt_pfns_, true);
     }

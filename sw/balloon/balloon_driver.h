@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "spec/virtio.h"
+#include "sw/balloon/balloon_driver_observer.h"
 #include "sw/guest/guest_memory.h"
 #include "sw/guest/kernel.h"
 #include "sw/virtio/virtio_mmio_device.h"
@@ -127,6 +128,9 @@ class BalloonDriver {
     // Unbind: deflate everything, then reset; state() is kRemoved once done. From kFailed the
     // device is reset at once and the pages it holds stay lost.
     void remove();
+
+    // Reports rounds, stats and OOM releases to `observer` (null: nobody).
+    void set_observer(BalloonDriverObserver* observer) { observer_ = observer; }
 
     // GuestMemory OOM notifier (context = the driver): oom_notify(), then returns the 4 KiB
     // pages promised to the OOM path and not yet freed.
@@ -259,6 +263,8 @@ class BalloonDriver {
     uint8_t stats_bytes_[spec::balloon::kStatTagCount * spec::balloon::kStatEntrySize] = {};
 
     BalloonDriverCounters counters_;
+    BalloonDriverObserver* observer_ = nullptr;
+    RoundKind deflate_kind_ = RoundKind::kLeak;  // for the observer: why the deflate in flight
 };
 
 }  // namespace vbsim::sw::balloon

@@ -258,5 +258,57 @@ TEST(ScenarioChecks, InflateRateAboveBothSides) {
     EXPECT_EQ(too_fast.bound, "> 800000 pages/s");
 }
 
+TEST(ScenarioRates, AHugeTargetThatIsNeverReachedStillHasAnInflateRate) {
+    // More than the guest can give: it inflates to LOW, then retries every 200 ms.
+    std::string guest = kSmallGuest;
+    guest.replace(guest.find("balloon_pages: 4096"), 19,
+                  "balloon_pages: 4294967295, allow_above_ram: true");
+    const RunSummary summary = run_scenario("duration: 700ms\n" + guest);
+    const GuestSummary& vm = summary.guests[0];
+    EXPECT_GT(vm.pages_inflated, 10000u);
+    EXPECT_GE(vm.retries, 2u);
+    // ≈ 0.39 ms per 256-page round, the retry waits left out.
+    EXPECT_GT(vm.inflate_rate_pages_per_s, 5e5);
+    EXPECT_LT(vm.inflate_rate_pages_per_s, 8e5);
+    EXPECT_EQ(vm.deflate_rate_pages_per_s, 0.0);
+}
+
+TEST(ScenarioRates, PagesDrainedForFreezeHaveADeflateRate) {
+    const RunSummary summary = run_scenario("duration: 600ms\n" + kSmallGuest +
+                                            "events:\n  - {at: 300ms, kind: freeze, guest: vm0}\n");
+    const GuestSummary& vm = summary.guests[0];
+    EXPECT_EQ(vm.pages_deflated, 4096u);
+    EXPECT_GT(vm.inflate_rate_pages_per_s, 5e5);
+    // A deflate round skips the allocation but frees the pages on the ack: a similar pace.
+    EXPECT_GT(vm.deflate_rate_pages_per_s, 5e5);
+    EXPECT_LT(vm.deflate_rate_pages_per_s, 8e5);
+}
+
+TEST(ScenarioRates, PagesReleasedForTheOomPathHaveADeflateRate) {
+    // DEFLATE_ON_OOM: the workload's allocations make the balloon give pages back, although
+    // the host's target never goes down.
+    const RunSummary summary = run_scenario(
+        "duration: 1s\n"
+        "guests:\n"
+        "  - name: vm0\n"
+        "    ram: 64MiB\n"
+        "    resident_at_start: 100%\n"
+        "    workload:\n"
+        "      phases:\n"
+        "        - {kind: hold, duration: 100ms}\n"
+        "        - {kind: allocate, rate: 200MiB/s, level: 48MiB}\n"
+        "host:\n"
+        "  ram: 256MiB\n"
+        "  policy:\n"
+        "    kind: timeline\n"
+        "    timeline:\n"
+        "      - {at: 10ms, guest: vm0, balloon: 32MiB}\n");
+    const GuestSummary& vm = summary.guests[0];
+    ASSERT_GE(vm.oom_deflations, 1u);
+    EXPECT_GT(vm.pages_deflated, 0u);
+    EXPECT_EQ(vm.episodes.size(), 1u);  // no deflating target change
+    EXPECT_GT(vm.deflate_rate_pages_per_s, 1e5);
+}
+
 }  // namespace
 }  // namespace vbsim::platform
