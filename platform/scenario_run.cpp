@@ -378,7 +378,13 @@ GuestSummary ScenarioRun::summarize_guest(size_t index) const {
     summary.ram_bytes = node.config().ram_bytes;
     summary.page_size = node.config().page_size;
     summary.transport_version = node.config().balloon.transport_version;
-    summary.negotiated_features = describe_features(mutable_node.transport().negotiated_features());
+    // Features count as negotiated once the device took FEATURES_OK (legacy devices have no
+    // such step: what the driver wrote stands); a refused negotiation negotiated nothing.
+    const models::VirtioMmio& mmio = mutable_node.transport();
+    const bool features_accepted =
+        mmio.is_legacy() || (mmio.status() & spec::status::kFeaturesOk) != 0;
+    summary.negotiated_features =
+        features_accepted ? describe_features(mmio.negotiated_features()) : "";
     summary.final_target_pages = balloon.target_pages();
     summary.final_actual_pages = balloon.actual_pages();
     summary.final_ballooned_pages = balloon.ballooned_pages();

@@ -213,6 +213,9 @@ Result VirtioMmioDevice::begin_init(uint64_t known_features, uint64_t used_featu
     if (!legacy()) {
         add_status(status::kFeaturesOk);
         if ((read(mmio::kStatus) & status::kFeaturesOk) == 0) {
+            // The device did not take FEATURES_OK: the FAILED write must not offer it again
+            // (Linux ORs FAILED into the status it reads back).
+            driver_status_ &= ~status::kFeaturesOk;
             return failed(Result::kFeaturesRefused);
         }
     }

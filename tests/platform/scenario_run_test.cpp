@@ -258,6 +258,24 @@ TEST(ScenarioChecks, InflateRateAboveBothSides) {
     EXPECT_EQ(too_fast.bound, "> 800000 pages/s");
 }
 
+TEST(ScenarioSummary, ARefusedNegotiationNegotiatedNothingAndIsReportedOnce) {
+    // The device offers MUST_TELL_HOST; a driver that does not accept it is refused.
+    std::string guest = kSmallGuest;
+    guest.insert(guest.find("host:"), "    driver:\n      features: [stats_vq]\n");
+    const RunSummary summary = run_scenario("duration: 50ms\n" + guest);
+    EXPECT_EQ(summary.guests[0].driver_state, "failed");
+    EXPECT_EQ(summary.guests[0].negotiated_features, "");
+    EXPECT_EQ(sc_core::sc_report_handler::get_count("vbsim/virtio-mmio"), 1);
+}
+
+TEST(ScenarioSummary, AcceptedFeaturesAreListed) {
+    const RunSummary summary = run_scenario("duration: 50ms\n" + kSmallGuest);
+    EXPECT_EQ(summary.guests[0].driver_state, "running");
+    EXPECT_EQ(summary.guests[0].negotiated_features,
+              "MUST_TELL_HOST STATS_VQ DEFLATE_ON_OOM RING_EVENT_IDX VERSION_1");
+    EXPECT_EQ(sc_core::sc_report_handler::get_count("vbsim/virtio-mmio"), 0);
+}
+
 TEST(ScenarioRates, AHugeTargetThatIsNeverReachedStillHasAnInflateRate) {
     // More than the guest can give: it inflates to LOW, then retries every 200 ms.
     std::string guest = kSmallGuest;
