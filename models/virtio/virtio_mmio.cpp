@@ -390,7 +390,11 @@ bool VirtioMmio::write_register(uint32_t offset, uint32_t value, const sc_core::
             case reg::kQueuePfn: {
                 QueueRegisters* queue = selected_queue();
                 if (queue == nullptr) {
-                    ignore_write(offset, "queue " + std::to_string(queue_sel_) + " does not exist");
+                    if (offset != reg::kQueuePfn || value != 0) {
+                        ignore_write(offset,
+                                     "queue " + std::to_string(queue_sel_) + " does not exist");
+                    }
+                    // QueuePFN = 0 deactivates: nothing to do for a queue that is not there.
                     return true;
                 }
                 if (offset == reg::kQueuePfn) {
@@ -457,7 +461,12 @@ bool VirtioMmio::write_register(uint32_t offset, uint32_t value, const sc_core::
         case reg::kQueueReady: {
             QueueRegisters* queue = selected_queue();
             if (queue == nullptr) {
-                ignore_write(offset, "queue " + std::to_string(queue_sel_) + " does not exist");
+                // Linux's del_vqs resets the device first, then writes QueueReady = 0 to every
+                // queue it had, even those that exist only under the features the reset
+                // cleared (statsq): deactivating a queue that is not there is a no-op.
+                if (value != 0) {
+                    ignore_write(offset, "queue " + std::to_string(queue_sel_) + " does not exist");
+                }
             } else if (value == 0) {
                 disable_queue(queue_sel_);
             } else if (!queue->ready) {

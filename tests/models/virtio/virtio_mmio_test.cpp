@@ -177,6 +177,40 @@ TEST(VirtioMmio, StatsQueueExistsOnlyWhenStatsVqIsNegotiated) {
     EXPECT_EQ(modern.bench.read(reg::kQueueNumMax), 0u);
 }
 
+// Linux (and our driver) tear the queues down after the reset that ends freeze and remove:
+// QueueSel + QueueReady = 0 (legacy: QueuePFN = 0) for every queue, statsq included, which no
+// longer exists once the reset cleared STATS_VQ. A no-op, served quietly as QEMU does.
+void expect_quiet_teardown_after_reset(uint32_t version) {
+    Bench bench_of(version);
+    VirtioBench& bench = bench_of.bench;
+    bench.negotiate(version == 2 ? kModernDriverFeatures : kBalloonFeatures);
+    for (uint32_t index = 0; index < 3; ++index) {
+        ASSERT_TRUE(bench.setup_queue(index, 64));
+    }
+    bench.driver_ok();
+    bench.write(reg::kStatus, 0);
+    const uint32_t deactivate = version == 2 ? reg::kQueueReady : reg::kQueuePfn;
+    for (uint32_t index = 0; index < 3; ++index) {
+        bench.write(reg::kQueueSel, index);
+        bench.write(deactivate, 0);
+        EXPECT_EQ(bench.read(deactivate), 0u);
+    }
+    EXPECT_EQ(bench.mmio.counters().ignored_writes, 0u);
+    EXPECT_EQ(sc_core::sc_report_handler::get_count("vbsim/virtio-mmio"), 0);
+    // Activating a queue that does not exist is still refused.
+    bench.write(reg::kQueueSel, 2);
+    bench.write(deactivate, 1);
+    EXPECT_EQ(bench.mmio.counters().ignored_writes, 1u);
+}
+
+TEST(VirtioMmio, ModernTeardownOfQueuesAfterAResetIsQuiet) {
+    expect_quiet_teardown_after_reset(2);
+}
+
+TEST(VirtioMmio, LegacyTeardownOfQueuesAfterAResetIsQuiet) {
+    expect_quiet_teardown_after_reset(1);
+}
+
 TEST(VirtioMmio, RejectsQueueSizesThatAreNotPowersOfTwoOrTooLarge) {
     Bench modern(2);
     modern.bench.negotiate(kModernDriverFeatures);
