@@ -120,7 +120,7 @@ void print_summary(const RunSummary& summary, const std::string& directory) {
                 "ballooned", "inflated", "deflated", "inflate p/s", "OOMk", "OOMd", "driver");
     for (const GuestSummary& guest : summary.guests) {
         std::printf(
-            "  %-10s %10llu %10llu %10llu %12llu %12llu %14.4g %6llu %6llu  %s\n",
+            "  %-10s %10llu %10llu %10llu %12llu %12llu %14.0f %6llu %6llu  %s\n",
             printable(guest.name).c_str(),
             static_cast<unsigned long long>(guest.final_target_pages),
             static_cast<unsigned long long>(guest.final_actual_pages),
