@@ -155,6 +155,7 @@ void print_summary(const RunSummary& summary, const std::string& directory) {
 
 // Simulates one loaded scenario into `destination`; returns the exit status.
 int run_one(ScenarioConfig config, const std::string& destination, const CliOptions& options) {
+    config.output.trace = config.output.trace || options.trace;
     OutputFolder folder(destination);
     config.output.directory = folder.staging();
 
@@ -201,6 +202,16 @@ int run_one(ScenarioConfig config, const std::string& destination, const CliOpti
         error = write_output(folder, "report.html", [&](std::ostream& out) {
             write_report_html(run.recording(), summary, out);
         });
+    }
+    if (config.output.trace) {
+        for (size_t i = 0; error.empty() && i < run.guest_count(); ++i) {
+            error = write_output(folder, run.mmio_trace_file_name(i),
+                                 [&](std::ostream& out) { run.write_mmio_trace(i, out); });
+        }
+        if (error.empty()) {
+            error = write_output(folder, "timeline.json",
+                                 [&](std::ostream& out) { run.write_timeline(out); });
+        }
     }
     if (error.empty()) {
         error = folder.commit();
@@ -369,7 +380,7 @@ int run_scenarios(const CliOptions& options) {
 
 const char* cli_usage() {
     return "usage: vbsim run SCENARIO.yaml... [--out DIR] [--set PATH=VALUE]... [--profile] "
-           "[--quiet]\n"
+           "[--quiet] [--trace]\n"
            "                 [--max-memory SIZE]\n"
            "       vbsim check SCENARIO.yaml... [--set PATH=VALUE]...\n"
            "       vbsim --help\n"
@@ -384,6 +395,7 @@ const char* cli_usage() {
            "  --max-memory SIZE  refuse scenarios whose model would need more memory than SIZE\n"
            "                     (default: this machine's memory), e.g. --max-memory 64GiB\n"
            "  --quiet            no progress line and no summary table\n"
+           "  --trace            also write mmio.csv (per guest) and timeline.json\n"
            "\n"
            "Exit status: 0 when every check passed, 1 when a check failed, 2 for bad input, a\n"
            "limit, running out of memory or an output that cannot be written (nothing replaced),\n"
@@ -455,6 +467,8 @@ bool parse_cli(const std::vector<std::string>& arguments, CliOptions& options, s
             options.profile = true;
         } else if (argument == "--quiet") {
             options.quiet = true;
+        } else if (argument == "--trace") {
+            options.trace = true;
         } else if (argument.rfind("--", 0) == 0) {
             error = "unknown option '" + argument + "'";
             return false;

@@ -15,6 +15,7 @@ struct CliOptions {
     bool profile = false;                // wall-clock figures in summary.json
     bool quiet = false;                  // no progress line, no summary table
     uint64_t max_memory_bytes = 0;       // --max-memory; 0 = the machine's physical memory
+    bool trace = false;                  // mmio.csv per guest and timeline.json
 };
 
 // False (with `error` set) when the arguments make no sense.

@@ -188,6 +188,16 @@ std::vector<sw::guest::Phase> GuestNode::to_phases(const std::vector<WorkloadPha
     return result;
 }
 
+void GuestNode::enable_trace() {
+    if (trace_) {
+        return;
+    }
+    trace_ = std::make_unique<GuestTrace>(config_.balloon.transport_version);
+    transport_.set_observer(trace_.get());
+    balloon_.add_observer(*trace_);
+    rates_.set_downstream(trace_.get());
+}
+
 void GuestNode::freeze() {
     cpu_.run_in_guest([this] {
         workload_->stop();

@@ -15,6 +15,7 @@
 #include "models/virtio/virtio_mmio.h"
 #include "platform/balloon_rate_meter.h"
 #include "platform/guest_cpu.h"
+#include "platform/guest_trace.h"
 #include "platform/scenario.h"
 #include "sw/balloon/balloon_driver.h"
 #include "sw/guest/guest_memory.h"
@@ -57,6 +58,9 @@ class GuestNode : public sc_core::sc_module {
     sw::guest::Workload& workload() { return *workload_; }
     // Inflate and deflate rates, from the driver's rounds.
     const BalloonRateMeter& rates() const { return rates_; }
+    // Starts the register and transaction trace (before the simulation starts); null until.
+    void enable_trace();
+    const GuestTrace* trace() const { return trace_.get(); }
     models::GuestId host_id() const { return host_id_; }
     sc_core::sc_signal<bool>& irq() { return irq_; }
     // Guest RAM the driver reserved for rings and buffers (not in GuestMemory).
@@ -84,6 +88,7 @@ class GuestNode : public sc_core::sc_module {
     std::vector<uint64_t> driver_storage_;
     std::unique_ptr<sw::balloon::BalloonDriver> driver_;
     BalloonRateMeter rates_;
+    std::unique_ptr<GuestTrace> trace_;
     std::unique_ptr<sw::guest::Workload> workload_;
     std::vector<sw::guest::Phase> phases_;  // the workload reads them in place
 };

@@ -181,6 +181,9 @@ struct OutputConfig {
     bool summary_json = true;
     bool trace_vcd = true;
     bool report_html = true;
+    // The register and transaction trace: mmio.csv per guest and timeline.json (off: untraced
+    // runs install no observer).
+    bool trace = false;
 };
 
 struct ScenarioConfig {

@@ -1176,6 +1176,7 @@ void Walker::check(Map& map, const sc_time& duration, CheckConfig& out) {
 void Walker::output(Map& map, OutputConfig& out) {
     string(map, "directory", out.directory, Need::kOptional, false);
     time(map, "sample_interval", out.sample_interval, Need::kOptional, Limit::kPositive);
+    boolean(map, "trace", out.trace);
     std::vector<std::string> files;
     if (name_list(map, "files", kOutputFiles, files) != nullptr) {
         const auto wanted = [&](const char* name) {

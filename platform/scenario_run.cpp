@@ -1,6 +1,7 @@
 #include "platform/scenario_run.h"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -176,6 +177,11 @@ ScenarioRun::ScenarioRun(const sc_core::sc_module_name& name, const ScenarioConf
         });
     }
 
+    if (config_.output.trace) {
+        for (auto& node : guests_) {
+            node->enable_trace();
+        }
+    }
     if (config_.output.trace_vcd) {
         vcd_sink_ = std::make_unique<VcdSink>(config_.output.directory);
         trace_file_ = sc_core::sc_create_vcd_trace_file(vcd_sink_->systemc_name().c_str());
@@ -365,6 +371,44 @@ std::string ScenarioRun::finish() {
     sc_core::sc_close_vcd_trace_file(trace_file_);
     trace_file_ = nullptr;
     return vcd_sink_->finish();
+}
+
+std::string ScenarioRun::mmio_trace_file_name(size_t index) const {
+    if (guests_.size() == 1) {
+        return "mmio.csv";
+    }
+    // A guest name is free text: keep it to characters that are safe in a file name.
+    std::string name = guests_[index]->guest_name();
+    for (char& c : name) {
+        if (std::isalnum(static_cast<unsigned char>(c)) == 0 && c != '-' && c != '_' && c != '.') {
+            c = '_';
+        }
+    }
+    return "mmio-" + name + ".csv";
+}
+
+void ScenarioRun::write_mmio_trace(size_t index, std::ostream& out) const {
+    if (const GuestTrace* trace = guests_[index]->trace()) {
+        trace->write_mmio_csv(out);
+    }
+}
+
+void ScenarioRun::write_timeline(std::ostream& out) const {
+    std::vector<const GuestTrace*> traces;
+    std::vector<std::string> names;
+    for (const auto& node : guests_) {
+        if (node->trace() != nullptr) {
+            traces.push_back(node->trace());
+            names.push_back(node->guest_name());
+        }
+    }
+    std::vector<HostTimelineEvent> host_events;
+    for (const EventRecord& event : recording_.events) {
+        host_events.push_back({static_cast<uint64_t>(event.time.value() /
+                                                     sc_core::sc_time(1, sc_core::SC_PS).value()),
+                               event.guest, event.what});
+    }
+    write_timeline_json(names, traces, host_events, out);
 }
 
 GuestSummary ScenarioRun::summarize_guest(size_t index) const {

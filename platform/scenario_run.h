@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,11 @@ class ScenarioRun : public sc_core::sc_module {
 
     const ScenarioConfig& config() const { return config_; }
     const Recording& recording() const { return recording_; }
+    // With output.trace: guest `index`'s mmio trace ("mmio.csv", or "mmio-<guest>.csv" when
+    // there are several guests) and the timeline of every guest and the host.
+    std::string mmio_trace_file_name(size_t index) const;
+    void write_mmio_trace(size_t index, std::ostream& out) const;
+    void write_timeline(std::ostream& out) const;
     // Summary and check results of the finished run.
     RunSummary summarize() const;
 

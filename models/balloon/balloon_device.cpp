@@ -360,6 +360,7 @@ bool BalloonDevice::drain_page_queue(unsigned int index, PageQueue kind) {
         if (take != Take::kChain) {
             return take == Take::kNone;
         }
+        const sc_core::sc_time taken_at = sc_core::sc_time_stamp() + delay;
         const uint64_t bytes = chain.readable_bytes();
         counters_.truncated_pfn_bytes += bytes % 4;
         const uint64_t total = bytes / 4;
@@ -411,6 +412,9 @@ bool BalloonDevice::drain_page_queue(unsigned int index, PageQueue kind) {
             return false;
         }
         transport_->used_buffers(index);
+        for (BalloonObserver* observer : observers_) {
+            observer->buffer_handled(index, total, taken_at, sc_core::sc_time_stamp() + delay);
+        }
     }
 }
 

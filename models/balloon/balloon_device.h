@@ -68,6 +68,11 @@ class BalloonObserver {
     virtual void pages_inflated(const uint32_t* /*pfns*/, size_t /*count*/) {}
     virtual void pages_deflated(const uint32_t* /*pfns*/, size_t /*count*/) {}
     virtual void stats_received(const BalloonStats& /*stats*/) {}
+    // The device finished a PFN buffer of `queue` (inflateq 0, deflateq 1) holding `pfns`
+    // PFNs: taken at `taken_at`, returned after the host's work at `returned_at`.
+    virtual void buffer_handled(unsigned int /*queue*/, uint64_t /*pfns*/,
+                                const sc_core::sc_time& /*taken_at*/,
+                                const sc_core::sc_time& /*returned_at*/) {}
     virtual void device_reset() {}
 };
 

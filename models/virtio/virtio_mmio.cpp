@@ -167,6 +167,10 @@ void VirtioMmio::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& 
             return;
         }
         trans.set_response_status(tlm::TLM_OK_RESPONSE);
+        if (observer_ != nullptr) {
+            observer_->register_access(trans.is_write(), offset, width, load_le(data, width),
+                                       sc_core::sc_time_stamp() + delay);
+        }
         return;
     }
 
@@ -190,6 +194,10 @@ void VirtioMmio::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& 
         }
     }
     trans.set_response_status(tlm::TLM_OK_RESPONSE);
+    if (observer_ != nullptr) {
+        observer_->register_access(trans.is_write(), offset, 4, load_le(data, 4),
+                                   sc_core::sc_time_stamp() + delay);
+    }
 }
 
 unsigned int VirtioMmio::transport_dbg(tlm::tlm_generic_payload& trans) {
@@ -363,6 +371,10 @@ bool VirtioMmio::write_register(uint32_t offset, uint32_t value, const sc_core::
             write_queue_notify(value, delay);
             return true;
         case reg::kInterruptAck:
+            if (observer_ != nullptr && (interrupt_status_ & value) != 0) {
+                observer_->interrupt_acked(interrupt_status_ & value,
+                                           sc_core::sc_time_stamp() + delay);
+            }
             if ((interrupt_status_ & value) != 0) {
                 interrupt_status_ &= ~value;
                 if (interrupt_status_ == 0) {
@@ -561,6 +573,9 @@ void VirtioMmio::write_status(uint32_t value) {
 void VirtioMmio::write_queue_notify(uint32_t value, const sc_core::sc_time& delay) {
     ++counters_.notifies;
     const uint32_t index = value & 0xffff;
+    if (observer_ != nullptr) {
+        observer_->queue_notified(index, sc_core::sc_time_stamp() + delay);
+    }
     if (index < VirtioMmioCounters::kCountedQueues) {
         ++counters_.queue_notifies[index];
     }
@@ -722,6 +737,9 @@ void VirtioMmio::raise_interrupt(uint32_t bits) {
         ++counters_.config_interrupts;
     }
     interrupt_status_ |= bits;
+    if (observer_ != nullptr && added != 0) {
+        observer_->interrupt_raised(added, sc_core::sc_time_stamp());
+    }
     if (before == 0 && interrupt_status_ != 0) {
         ++counters_.interrupts_raised;
         irq_update_event_.notify(params_.interrupt_latency);
@@ -747,11 +765,17 @@ void VirtioMmio::drive_irq() {
 // ---- DMA ------------------------------------------------------------------------
 
 bool VirtioMmio::dma_read(uint64_t address, void* data, size_t length, sc_core::sc_time& delay) {
+    if (observer_ != nullptr) {
+        observer_->dma(false, address, length, sc_core::sc_time_stamp() + delay);
+    }
     return count_dma(bus_.read(*dma_socket[0], address, data, length, delay));
 }
 
 bool VirtioMmio::dma_write(uint64_t address, const void* data, size_t length,
                            sc_core::sc_time& delay) {
+    if (observer_ != nullptr) {
+        observer_->dma(true, address, length, sc_core::sc_time_stamp() + delay);
+    }
     return count_dma(bus_.write(*dma_socket[0], address, data, length, delay));
 }
 

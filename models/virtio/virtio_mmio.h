@@ -16,6 +16,7 @@
 #include "models/virtio/dma_port.h"
 #include "models/virtio/split_virtqueue.h"
 #include "models/virtio/virtio_device.h"
+#include "models/virtio/virtio_mmio_observer.h"
 
 namespace vbsim::models {
 
@@ -65,6 +66,8 @@ class VirtioMmio : public sc_core::sc_module, public VirtioTransport, private Dm
 
     const VirtioMmioParams& params() const { return params_; }
     const VirtioMmioCounters& counters() const { return counters_; }
+    // Reports accesses, notifies, interrupts and DMA to `observer` (null: nobody).
+    void set_observer(VirtioMmioObserver* observer) { observer_ = observer; }
     uint32_t status() const { return status_; }
     uint32_t interrupt_status() const { return interrupt_status_; }
     uint32_t config_generation() const { return config_generation_; }
@@ -133,6 +136,7 @@ class VirtioMmio : public sc_core::sc_module, public VirtioTransport, private Dm
     VirtioMmioParams params_;
     VirtioDevice& device_;
     VirtioMmioCounters counters_;
+    VirtioMmioObserver* observer_ = nullptr;
 
     uint32_t status_ = 0;
     uint32_t device_features_sel_ = 0;
