@@ -64,6 +64,14 @@ class JsonWriter {
             std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::general, 6);
         out_ << std::string_view(buffer, static_cast<std::size_t>(result.ptr - buffer));
     }
+    // A rate in whole units per second: an exact integer, never 1.23457e+06.
+    void whole_rate(double value) {
+        if (!std::isfinite(value) || value < 0) {
+            null();
+            return;
+        }
+        unsigned_number(static_cast<uint64_t>(std::llround(value)));
+    }
     void seconds(const sc_core::sc_time& time) {
         separate();
         out_ << format_seconds(time);
@@ -208,9 +216,9 @@ void write_guest(JsonWriter& json, const GuestSummary& guest) {
     count("inflate_buffers", guest.inflate_buffers);
     count("deflate_buffers", guest.deflate_buffers);
     json.key("inflate_rate_pages_per_s");
-    json.real(guest.inflate_rate_pages_per_s);
+    json.whole_rate(guest.inflate_rate_pages_per_s);
     json.key("deflate_rate_pages_per_s");
-    json.real(guest.deflate_rate_pages_per_s);
+    json.whole_rate(guest.deflate_rate_pages_per_s);
     json.key("episodes");
     json.begin_array();
     for (const TargetEpisode& episode : guest.episodes) {

@@ -207,7 +207,7 @@ TEST(OutputJson, ExactTextForASmallSummary) {
       "pages_deflated": 0,
       "inflate_buffers": 512,
       "deflate_buffers": 0,
-      "inflate_rate_pages_per_s": 1.23457e+06,
+      "inflate_rate_pages_per_s": 1234567,
       "deflate_rate_pages_per_s": null,
       "episodes": [
         {
