@@ -21,7 +21,7 @@
 #include "models/memory/memory.h"
 #include "models/virtio/virtio_mmio.h"
 #include "spec/virtio.h"
-#include "tests/models/replay/recording.h"
+#include "tests/support/linux_recording.h"
 #include "tests/support/test_initiator.h"
 
 namespace vbsim::models {

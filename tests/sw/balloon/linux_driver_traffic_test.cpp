@@ -25,6 +25,7 @@
 #include "sw/guest/kernel.h"
 #include "sw/hal/hal.h"
 #include "sw/virtio/virtio_mmio_device.h"
+#include "tests/support/linux_recording.h"
 
 #ifndef VBSIM_LINUX_TRACE_DIR
 #error "VBSIM_LINUX_TRACE_DIR must name tests/data/linux-6.1-qemu-7.2"
@@ -76,57 +77,27 @@ struct LinuxAccess {
     std::string name;     // the recording's register name
 };
 
-// Reads `file` of recording `run`, columns found by their header names.
+// Reads `file` of recording `run` through the shared recording reader.
 std::vector<LinuxAccess> load_recording(const std::string& run,
                                         const std::string& file = "init-mmio-sequence.csv") {
-    const std::string path = std::string(VBSIM_LINUX_TRACE_DIR) + "/" + run + "/" + file;
-    std::ifstream in(path);
     std::vector<LinuxAccess> rows;
-    if (!in) {
-        ADD_FAILURE() << "cannot open " << path;
+    std::vector<vbsim::test::RecordedAccess> recorded;
+    try {
+        recorded =
+            vbsim::test::read_accesses(std::string(VBSIM_LINUX_TRACE_DIR) + "/" + run + "/" + file);
+    } catch (const std::exception& error) {
+        ADD_FAILURE() << error.what();
         return rows;
     }
-    const auto split = [](const std::string& line) {
-        std::vector<std::string> fields;
-        std::stringstream columns(line);
-        std::string field;
-        while (std::getline(columns, field, ',')) {
-            fields.push_back(field);
-        }
-        return fields;
-    };
-    std::string line;
-    std::getline(in, line);
-    const std::vector<std::string> header = split(line);
-    const auto column = [&](const std::string& name) {
-        for (size_t i = 0; i < header.size(); ++i) {
-            if (header[i] == name) {
-                return i;
-            }
-        }
-        return header.size();  // absent
-    };
-    const size_t phase = column("phase"), rw = column("rw"), offset = column("offset"),
-                 name = column("register"), width = column("width_bytes"), value = column("value"),
-                 context = column("context");
-    if (value >= header.size() || rw >= header.size()) {
-        ADD_FAILURE() << path << ": unexpected header '" << line << "'";
-        return rows;
-    }
-    while (std::getline(in, line)) {
-        const std::vector<std::string> fields = split(line);
-        if (fields.size() <= value) {
-            ADD_FAILURE() << path << ": short row '" << line << "'";
-            continue;
-        }
+    for (const vbsim::test::RecordedAccess& access : recorded) {
         LinuxAccess row;
-        row.phase = fields.at(phase);
-        row.context = context < fields.size() ? fields[context] : "";
-        row.access.rw = fields.at(rw).at(0);
-        row.access.offset = static_cast<uint32_t>(std::stoul(fields.at(offset), nullptr, 16));
-        row.name = fields.at(name);
-        row.access.width = static_cast<uint32_t>(std::stoul(fields.at(width)));
-        row.access.value = static_cast<uint32_t>(std::stoul(fields.at(value), nullptr, 16));
+        row.access.rw = access.write ? 'W' : 'R';
+        row.access.offset = access.offset;
+        row.access.width = access.width;
+        row.access.value = access.value;
+        row.phase = access.phase;
+        row.context = access.context;
+        row.name = access.name;
         rows.push_back(row);
     }
     return rows;

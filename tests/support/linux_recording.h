@@ -17,6 +17,8 @@ struct RecordedAccess {
     bool write = false;
     uint32_t offset = 0;  // in the register window
     std::string name;     // decoded register name
+    std::string phase;    // what the guest was doing ("INSMOD virtio_balloon", "READY", ...)
+    std::string context;  // mmio-all.csv only: "init", "request0", ...
     unsigned int width = 4;
     uint32_t value = 0;
 };
@@ -40,5 +42,9 @@ struct Recording {
 // Reads `folder` (one of modern-full, legacy-full, modern-dod-full). Throws
 // std::runtime_error naming the file and line of anything malformed.
 Recording read_recording(const std::string& folder);
+
+// Reads one access list: mmio-all.csv or init-mmio-sequence.csv (which has no host_time
+// and no context column). Throws as read_recording does.
+std::vector<RecordedAccess> read_accesses(const std::string& path);
 
 }  // namespace vbsim::test

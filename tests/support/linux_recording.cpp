@@ -1,4 +1,4 @@
-#include "tests/models/replay/recording.h"
+#include "tests/support/linux_recording.h"
 
 #include <fstream>
 #include <map>
@@ -35,6 +35,8 @@ class CsvFile {
         }
         return false;
     }
+
+    bool has(const std::string& column) const { return columns_.count(column) != 0; }
 
     const std::string& text(const std::string& column) const {
         const auto it = columns_.find(column);
@@ -97,19 +99,7 @@ class CsvFile {
 Recording read_recording(const std::string& folder) {
     Recording recording;
 
-    CsvFile mmio(folder + "/mmio-all.csv");
-    while (mmio.next()) {
-        RecordedAccess access;
-        access.seq = mmio.number("seq");
-        access.host_time = mmio.real("host_time");
-        access.t_us = mmio.real("t_us");
-        access.write = mmio.text("rw") == "W";
-        access.offset = static_cast<uint32_t>(mmio.number("offset"));
-        access.name = mmio.text("register");
-        access.width = static_cast<unsigned int>(mmio.number("width_bytes"));
-        access.value = static_cast<uint32_t>(mmio.number("value"));
-        recording.accesses.push_back(access);
-    }
+    recording.accesses = read_accesses(folder + "/mmio-all.csv");
 
     CsvFile batches(folder + "/batches.csv");
     while (batches.next()) {
@@ -143,6 +133,28 @@ Recording read_recording(const std::string& folder) {
         }
     }
     return recording;
+}
+
+std::vector<RecordedAccess> read_accesses(const std::string& path) {
+    std::vector<RecordedAccess> accesses;
+    CsvFile mmio(path);
+    const bool has_host_time = mmio.has("host_time");
+    const bool has_context = mmio.has("context");
+    while (mmio.next()) {
+        RecordedAccess access;
+        access.seq = mmio.number("seq");
+        access.host_time = has_host_time ? mmio.real("host_time") : 0.0;
+        access.t_us = mmio.real("t_us");
+        access.write = mmio.text("rw") == "W";
+        access.offset = static_cast<uint32_t>(mmio.number("offset"));
+        access.name = mmio.text("register");
+        access.phase = mmio.text("phase");
+        access.context = has_context ? mmio.text("context") : std::string();
+        access.width = static_cast<unsigned int>(mmio.number("width_bytes"));
+        access.value = static_cast<uint32_t>(mmio.number("value"));
+        accesses.push_back(access);
+    }
+    return accesses;
 }
 
 }  // namespace vbsim::test
