@@ -17,32 +17,35 @@ bool Kernel::register_interrupt(unsigned int line, Callback handler, void* conte
     interrupt_handlers_[line] = handler;
     interrupt_contexts_[line] = handler != nullptr ? context : nullptr;
     if (handler == nullptr) {
-        pending_interrupts_ &= ~(uint32_t{1} << line);
+        __atomic_fetch_and(&pending_interrupts_, ~(uint32_t{1} << line), __ATOMIC_ACQ_REL);
     }
     return true;
 }
 
 void Kernel::interrupt(unsigned int line) {
     // Nobody would acknowledge the device: drop it rather than keep the loop busy.
+    // Called from a trap handler that may interrupt run_interrupts() between its load and
+    // its clear of the pending mask: every update of shared state is one atomic operation
+    // (GCC builtins: freestanding, one AMO instruction on rv64gc).
     if (line >= kMaxInterruptLines || interrupt_handlers_[line] == nullptr) {
-        ++spurious_interrupts_;
+        __atomic_fetch_add(&spurious_interrupts_, 1, __ATOMIC_RELAXED);
         return;
     }
-    pending_interrupts_ |= uint32_t{1} << line;
+    __atomic_fetch_or(&pending_interrupts_, uint32_t{1} << line, __ATOMIC_ACQ_REL);
 }
 
 bool Kernel::run_interrupts() {
     // Lines raised by a handler for a line of this batch that is still to come run now;
     // any other line waits for the next pass, so a handler cannot starve timers and work.
-    const uint32_t batch = pending_interrupts_;
+    const uint32_t batch = __atomic_load_n(&pending_interrupts_, __ATOMIC_ACQUIRE);
     bool ran = false;
     for (uint32_t rest = batch; rest != 0; rest &= rest - 1) {
         const unsigned int line = static_cast<unsigned int>(__builtin_ctz(rest));
         const uint32_t bit = uint32_t{1} << line;
-        if ((pending_interrupts_ & bit) == 0) {
+        // Test and clear in one step: a line raised meanwhile by a trap is never lost.
+        if ((__atomic_fetch_and(&pending_interrupts_, ~bit, __ATOMIC_ACQ_REL) & bit) == 0) {
             continue;
         }
-        pending_interrupts_ &= ~bit;
         const Callback handler = interrupt_handlers_[line];
         if (handler == nullptr) {
             ++spurious_interrupts_;
@@ -227,7 +230,7 @@ bool Kernel::run_once() {
 
 bool Kernel::idle() const {
     // No timer armed: nothing is due whatever the clock says, so it is not read.
-    return pending_interrupts_ == 0 && work_head_ == nullptr && running_work_ == nullptr &&
+    return !interrupt_pending() && work_head_ == nullptr && running_work_ == nullptr &&
            (timers_ == nullptr || next_deadline_ns() > hal_.now_ns());
 }
 

@@ -70,7 +70,10 @@ class Kernel {
     // A null handler unregisters the line. Lines >= kMaxInterruptLines are refused.
     bool register_interrupt(unsigned int line, Callback handler, void* context);
     void interrupt(unsigned int line);
-    bool interrupt_pending() const { return pending_interrupts_ != 0; }
+    // interrupt() is safe from a trap handler that preempts the loop (atomic updates).
+    bool interrupt_pending() const {
+        return __atomic_load_n(&pending_interrupts_, __ATOMIC_ACQUIRE) != 0;
+    }
 
     // Work runs in FIFO order; work scheduled while run_once() runs waits for the next pass.
     void schedule(Work& work);
@@ -93,7 +96,9 @@ class Kernel {
     uint64_t timers_fired() const { return timers_fired_; }
     uint64_t work_run() const { return work_run_; }
     // Raised lines with no handler, or numbered >= kMaxInterruptLines: dropped and counted.
-    uint64_t spurious_interrupts() const { return spurious_interrupts_; }
+    uint64_t spurious_interrupts() const {
+        return __atomic_load_n(&spurious_interrupts_, __ATOMIC_RELAXED);
+    }
 
   private:
     void program_hardware_timer();

@@ -3,8 +3,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdint>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace vbsim::sw::guest {
@@ -96,6 +98,54 @@ TEST_F(KernelTest, InterruptRaisedTwiceBeforeThePassRunsOnce) {
     kernel.interrupt(0);
     kernel.run_once();
     EXPECT_THAT(log, ElementsAre("irq0"));
+}
+
+// interrupt() is documented as callable from a trap handler, which may preempt the loop
+// between its load and its clear of the pending mask. A second host thread plays the trap:
+// it raises line 2 and waits for its handler, while the loop keeps clearing line 1 (whose
+// handler raises itself again). A lost update of line 2 would leave its raise unhandled.
+TEST_F(KernelTest, ARaiseFromATrapIsNeverLostWhileTheLoopClearsAnotherLine) {
+    struct Lines {
+        Kernel* kernel = nullptr;
+        std::atomic<uint64_t> line2_handled{0};
+        std::atomic<bool> stop{false};
+    } lines;
+    lines.kernel = &kernel;
+    const auto reraise_line1 = [](void* context) {
+        Lines& self = *static_cast<Lines*>(context);
+        if (!self.stop.load()) {
+            self.kernel->interrupt(1);
+        }
+    };
+    const auto count_line2 = [](void* context) { ++static_cast<Lines*>(context)->line2_handled; };
+    ASSERT_TRUE(kernel.register_interrupt(1, reraise_line1, &lines));
+    ASSERT_TRUE(kernel.register_interrupt(2, count_line2, &lines));
+    kernel.interrupt(1);
+
+    constexpr uint64_t kRaises = 20000;
+    std::atomic<uint64_t> lost{0};
+    std::thread trap([&] {
+        for (uint64_t raise = 1; raise <= kRaises; ++raise) {
+            kernel.interrupt(2);
+            // Bounded wait: a lost raise is counted, not waited for forever.
+            uint64_t spins = 0;
+            while (lines.line2_handled.load() < raise && ++spins < 50000000) {
+                std::this_thread::yield();
+            }
+            if (lines.line2_handled.load() < raise) {
+                ++lost;
+                break;
+            }
+        }
+        lines.stop.store(true);
+    });
+    while (!lines.stop.load()) {
+        kernel.run_once();
+    }
+    trap.join();
+    kernel.run_once();
+    EXPECT_EQ(lost.load(), 0u);
+    EXPECT_EQ(lines.line2_handled.load(), kRaises);
 }
 
 TEST_F(KernelTest, UnregisteredAndOutOfRangeLinesAreDroppedAndCounted) {
