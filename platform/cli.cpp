@@ -131,7 +131,7 @@ void print_summary(const RunSummary& summary, const std::string& directory) {
             static_cast<unsigned long long>(guest.oom_deferred), guest.driver_state.c_str());
         std::printf(
             "  %-10s notifies infl/defl/stats %llu/%llu/%llu (early %llu), interrupts "
-            "used/config %llu/%llu, PFNs:buffers infl %s defl %s, guest errors %llu\n",
+            "raised used/config %llu/%llu, PFNs:buffers infl %s defl %s, guest errors %llu\n",
             "", static_cast<unsigned long long>(guest.inflate_notifies),
             static_cast<unsigned long long>(guest.deflate_notifies),
             static_cast<unsigned long long>(guest.stats_notifies),
