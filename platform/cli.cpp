@@ -270,12 +270,18 @@ bool destinations(const std::vector<std::string>& files, const std::vector<Scena
     const bool several = configs.size() > 1;
     std::map<std::string, size_t> owner;
     for (size_t i = 0; i < configs.size(); ++i) {
-        std::string destination = configs[i].output.directory;
+        std::string destination = configs[i].output.directory.empty()
+                                      ? "vbsim-out/" + folder_name(configs[i].name)
+                                      : configs[i].output.directory;
         if (!options.output_directory.empty()) {
             destination = several ? options.output_directory + "/" + folder_name(configs[i].name)
                                   : options.output_directory;
         }
-        const std::string key = std::filesystem::absolute(destination).lexically_normal().string();
+        std::filesystem::path folder = std::filesystem::absolute(destination).lexically_normal();
+        if (!folder.has_filename()) {
+            folder = folder.parent_path();  // "out/" is the folder "out"
+        }
+        const std::string key = folder.string();
         const auto [place, fresh] = owner.emplace(key, i);
         if (!fresh) {
             std::cerr << "vbsim: " << printable(files[place->second]) << " and "
@@ -286,6 +292,21 @@ bool destinations(const std::vector<std::string>& files, const std::vector<Scena
             return false;
         }
         out.push_back(destination);
+    }
+    // A folder inside another's would be swept away when the outer one is replaced whole.
+    for (const auto& [key, index] : owner) {
+        for (std::filesystem::path parent = std::filesystem::path(key).parent_path();
+             parent.has_relative_path(); parent = parent.parent_path()) {
+            const auto outer = owner.find(parent.string());
+            if (outer == owner.end()) {
+                continue;
+            }
+            std::cerr << "vbsim: " << printable(files[index]) << " would write "
+                      << printable(out[index]) << " inside " << printable(out[outer->second])
+                      << ", the output folder of " << printable(files[outer->second])
+                      << ": give each its own output.directory, or use --out DIR\n";
+            return false;
+        }
     }
     return true;
 }

@@ -105,9 +105,22 @@ void remove_abandoned_staging(const fs::path& parent, const std::string& base) {
 }  // namespace
 
 const std::vector<std::string>& output_file_names() {
-    static const std::vector<std::string> names = {"timeseries.csv", "summary.json", "trace.vcd",
-                                                   "report.html"};
+    static const std::vector<std::string> names = {
+        "timeseries.csv", "summary.json", "trace.vcd", "report.html", "mmio.csv", "timeline.json"};
     return names;
+}
+
+bool is_output_file_name(const std::string& name) {
+    const std::vector<std::string>& ours = output_file_names();
+    if (std::find(ours.begin(), ours.end(), name) != ours.end()) {
+        return true;
+    }
+    // The trace of one guest among several: mmio-<guest>.csv (ScenarioRun::mmio_trace_file_name).
+    const std::string prefix = "mmio-";
+    const std::string suffix = ".csv";
+    return name.size() > prefix.size() + suffix.size() &&
+           name.compare(0, prefix.size(), prefix) == 0 &&
+           name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 OutputFolder::OutputFolder(const std::string& target) {
@@ -144,10 +157,9 @@ OutputFolder::OutputFolder(const std::string& target) {
     }
     if (fs::is_directory(status)) {
         // The whole folder is replaced: it may hold only a previous run's files.
-        const std::vector<std::string>& ours = output_file_names();
         for (const fs::directory_entry& entry : fs::directory_iterator(path, error)) {
             const std::string name = entry.path().filename().string();
-            if (std::find(ours.begin(), ours.end(), name) == ours.end()) {
+            if (!is_output_file_name(name)) {
                 fs::remove_all(staging_, error);
                 throw OutputError(target_ + " holds '" + name +
                                   "', which vbsim did not write; vbsim replaces its output "

@@ -21,6 +21,8 @@ class OutputError : public std::runtime_error {
 
 // The files vbsim writes into an output folder.
 const std::vector<std::string>& output_file_names();
+// True for the files a run may write: output_file_names() and the per-guest mmio-<guest>.csv.
+bool is_output_file_name(const std::string& name);
 
 class OutputFolder {
   public:

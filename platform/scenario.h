@@ -175,7 +175,7 @@ struct CheckConfig {
 };
 
 struct OutputConfig {
-    std::string directory = "vbsim-out";
+    std::string directory;  // empty: vbsim-out/<the scenario name as a folder name>
     sc_core::sc_time sample_interval = sc_core::sc_time(1, sc_core::SC_MS);
     bool timeseries_csv = true;
     bool summary_json = true;

@@ -399,6 +399,49 @@ TEST_F(VbsimProcess, TwoScenariosWithOneFolderAreRefusedBeforeRunning) {
     EXPECT_NE(defaults.err.find("give each its own output.directory"), std::string::npos);
 }
 
+TEST_F(VbsimProcess, WithoutOutEachScenarioWritesVbsimOutSlashItsName) {
+    const fs::path a = scenario("a.yaml", small_scenario("first"));
+    const fs::path b = scenario("b.yaml", small_scenario("second"));
+    const std::string work = dir_.string();
+    const Outcome both = run({"run", a, b, "--quiet"}, {}, [work] {
+        if (chdir(work.c_str()) != 0) {
+            _exit(99);
+        }
+    });
+    EXPECT_EQ(both.status, 0) << both.err;
+    EXPECT_TRUE(fs::exists(dir_ / "vbsim-out" / "first" / "summary.json"));
+    EXPECT_TRUE(fs::exists(dir_ / "vbsim-out" / "second" / "summary.json"));
+}
+
+TEST_F(VbsimProcess, AnOutputFolderInsideAnotherIsRefusedBeforeRunning) {
+    const fs::path outer = scenario(
+        "outer.yaml", small_scenario("outer") + "  directory: " + (dir_ / "out").string() + "\n");
+    const fs::path inner =
+        scenario("inner.yaml",
+                 small_scenario("inner") + "  directory: " + (dir_ / "out" / "in").string() + "\n");
+    const Outcome refused = run({"run", inner, outer, "--quiet"});
+    EXPECT_EQ(refused.status, 2);
+    EXPECT_NE(refused.err.find("inside"), std::string::npos) << refused.err;
+    EXPECT_FALSE(fs::exists(dir_ / "out"));
+}
+
+TEST_F(VbsimProcess, ATracedRunsFilesDoNotBlockTheNextRun) {
+    const fs::path file = scenario("s.yaml", small_scenario("s"));
+    const Outcome traced = run({"run", file, "--quiet", "--trace", "--out", dir_ / "out"});
+    ASSERT_EQ(traced.status, 0) << traced.err;
+    ASSERT_TRUE(fs::exists(dir_ / "out" / "mmio.csv"));
+    ASSERT_TRUE(fs::exists(dir_ / "out" / "timeline.json"));
+    const Outcome plain = run({"run", file, "--quiet", "--out", dir_ / "out"});
+    EXPECT_EQ(plain.status, 0) << plain.err;
+    EXPECT_FALSE(fs::exists(dir_ / "out" / "mmio.csv"));  // the folder is replaced whole
+    EXPECT_TRUE(fs::exists(dir_ / "out" / "summary.json"));
+    // A file vbsim does not write still blocks it.
+    write_file(dir_ / "out" / "notes.txt", "mine");
+    const Outcome blocked = run({"run", file, "--quiet", "--out", dir_ / "out"});
+    EXPECT_EQ(blocked.status, 2);
+    EXPECT_TRUE(fs::exists(dir_ / "out" / "notes.txt"));
+}
+
 TEST_F(VbsimProcess, AnEmptyNameIsRejected) {
     const fs::path file = scenario("a.yaml", small_scenario("''"));
     const Outcome refused = run({"run", file, "--quiet", "--out", dir_ / "out"});
