@@ -153,6 +153,32 @@ void print_summary(const RunSummary& summary, const std::string& directory) {
                 summary.checks.size(), printable(directory).c_str());
 }
 
+// While a several-file run waits for a scenario's child, a stop signal to the parent is
+// passed on to that child (which removes its staging folder), and the parent then stops too.
+volatile pid_t running_child = 0;
+
+void forward_stop_signal(int signal_number) {
+    const pid_t child = running_child;
+    if (child > 0) {
+        ::kill(child, signal_number);
+    }
+    ::signal(signal_number, SIG_DFL);
+    ::raise(signal_number);
+}
+
+void forward_stop_signals_to_children() {
+    for (const int signal_number : {SIGINT, SIGTERM, SIGHUP}) {
+        struct sigaction previous = {};
+        // A signal the caller ignores (nohup) stays ignored.
+        if (::sigaction(signal_number, nullptr, &previous) == 0 && previous.sa_handler != SIG_IGN) {
+            struct sigaction action = {};
+            action.sa_handler = forward_stop_signal;
+            sigemptyset(&action.sa_mask);
+            ::sigaction(signal_number, &action, nullptr);
+        }
+    }
+}
+
 // Simulates one loaded scenario into `destination`; returns the exit status.
 int run_one(ScenarioConfig config, const std::string& destination, const CliOptions& options) {
     config.output.trace = config.output.trace || options.trace;
@@ -371,10 +397,12 @@ int run_scenarios(const CliOptions& options) {
     }
     // SystemC elaborates once per process: each scenario runs in a child of its own.
     int status = kExitChecksPassed;
+    forward_stop_signals_to_children();
     for (size_t i = 0; i < configs.size(); ++i) {
         std::cout.flush();
         std::fflush(stdout);
         const pid_t child = fork();
+        running_child = child;
         if (child == 0) {
             const int child_status =
                 guarded([&] { return run_one(configs[i], folders[i], options); });
