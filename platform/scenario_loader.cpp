@@ -535,8 +535,13 @@ class Walker {
     void bound_period(const Entry& entry, const char* who, const sc_time& period,
                       const sc_time& minimum) {
         constexpr double kMaxWakeups = 1e8;
+        if (period < minimum) {
+            error(entry, "'" + entry.value.Scalar() + "' is below the least period for " + who +
+                             ", " + format_time(minimum));
+            return;
+        }
         const double wakeups = duration_ / period;
-        if (period >= minimum && wakeups <= kMaxWakeups) {
+        if (!duration_known_ || wakeups <= kMaxWakeups) {
             return;
         }
         const sc_time least = std::max(minimum, duration_ / kMaxWakeups);
@@ -572,6 +577,7 @@ class Walker {
     Diagnostics& diag_;
     std::vector<GuestConfig>* guests_ = nullptr;  // for names in events, checks, timeline
     sc_time duration_ = sc_core::SC_ZERO_TIME;    // the scenario's, for periodic work
+    bool duration_known_ = true;                  // false: `duration` was given but is bad
 };
 
 void Walker::scenario(const YAML::Node& root, const std::string& default_name,
@@ -581,7 +587,10 @@ void Walker::scenario(const YAML::Node& root, const std::string& default_name,
     string(map, "name", out.name, Need::kOptional, false);
     string(map, "description", out.description);
     count(map, "seed", out.seed);
-    time(map, "duration", out.duration, Need::kOptional, Limit::kPositive);
+    // A duration given but unusable is reported once; nothing is then measured against it.
+    duration_known_ =
+        time(map, "duration", out.duration, Need::kOptional, Limit::kPositive) != nullptr ||
+        !map.has("duration");
     duration_ = out.duration;
 
     Map platform_map = section(map, "platform", "platform");
@@ -1117,7 +1126,7 @@ void Walker::check(Map& map, const sc_time& duration, CheckConfig& out) {
         guest_name(map, needs_guest ? Need::kRequired : Need::kOptional, out.guest);
     }
     if (has_at) {
-        if (const Entry* at = time(map, "at", out.at); at && out.at > duration) {
+        if (const Entry* at = time(map, "at", out.at); at && duration_known_ && out.at > duration) {
             error(*at, "is after the end of the run (duration " + format_time(duration) + ")");
         }
     } else {

@@ -901,8 +901,8 @@ TEST(ScenarioLoaderLimits, AtMostTwoMillionGuestSamples) {
 TEST(ScenarioLoaderLimits, PeriodicWorkHasSaneLowerBounds) {
     const std::string guest = "guests:\n  - name: vm0\n    ram: 1GiB\n    workload:\n";
     expect_errors(guest + "      tick: 1ns\n" + kHost,
-                  {"t.yaml:5:13: guests[0].workload.tick: '1ns' would wake the workload "
-                   "1,000,000,000 times in 1s; use at least 1us"});
+                  {"t.yaml:5:13: guests[0].workload.tick: '1ns' is below the least period for "
+                   "the workload, 1us"});
     // Above the minimum but more than 100 million wake-ups over a long run.
     expect_errors(guest + "      tick: 10us\n" + kHost + "duration: 2000s\n" +
                       "output: {sample_interval: 10s}\n",
@@ -912,9 +912,24 @@ TEST(ScenarioLoaderLimits, PeriodicWorkHasSaneLowerBounds) {
 
     const std::string auto_host = kGuest + kHost + "  policy:\n    kind: auto\n    auto: ";
     expect_errors(auto_host + "{interval: 1ps}\n",
-                  {"t.yaml:8:22: host.policy.auto.interval: '1ps' would wake the policy "
-                   "1,000,000,000,000 times in 1s; use at least 1ms"});
+                  {"t.yaml:8:22: host.policy.auto.interval: '1ps' is below the least period "
+                   "for the policy, 1ms"});
     load_ok(auto_host + "{interval: 1ms}\n");
+}
+
+// A duration that is given but unusable is the only error: checks and periods are not
+// measured against a stand-in duration.
+TEST(ScenarioLoaderLimits, ABadDurationIsReportedAloneNotAgainstAStandIn) {
+    expect_errors(kGuest + kHost +
+                      "duration: 10parsecs\nchecks:\n  - {kind: "
+                      "actual_reaches_target_by, guest: vm0, at: 5s}\n",
+                  {"t.yaml:6:11: duration: expected a time such as 250ns, 3ms or 1.5s, got "
+                   "'10parsecs' (unknown unit 'parsecs')"});
+    // The failing side: a good duration still bounds a check's time.
+    expect_errors(kGuest + kHost +
+                      "duration: 2s\nchecks:\n  - {kind: "
+                      "actual_reaches_target_by, guest: vm0, at: 5s}\n",
+                  {"t.yaml:8:54: checks[0].at: is after the end of the run (duration 2s)"});
 }
 
 // A mapping with many keys is checked in linear time (it took 17 s for 100,000 before).
