@@ -43,8 +43,12 @@ models::BalloonDeviceParams device_params(const GuestConfig& guest) {
     params.guest_ram_base = guest.ram_base;
     params.guest_ram_bytes = guest.ram_bytes;
     params.queue_num_max = guest.balloon.queue_num_max;
-    params.per_page_cost = guest.balloon.per_page_cost;
-    params.per_buffer_cost = guest.balloon.per_buffer_cost;
+    const auto costs = [](const BalloonDeviceConfig::BufferCosts& config) {
+        return models::BalloonDeviceParams::BufferCosts{
+            config.transport_cost, config.host_per_buffer_cost, config.host_per_page_cost};
+    };
+    params.inflate_costs = costs(guest.balloon.inflate);
+    params.deflate_costs = costs(guest.balloon.deflate);
     params.stats_poll_interval = guest.balloon.stats_poll_interval;
     return params;
 }
@@ -127,7 +131,9 @@ GuestNode::GuestNode(const sc_core::sc_module_name& name, const GuestConfig& gue
     driver_params.oom_release_pages = guest.driver.oom_release_pages;
     driver_params.dma_region_base = guest.ram_base;
     driver_params.dma_region_bytes = driver_region_bytes_;
-    driver_params.cpu_cost_per_page_ns = to_ns(guest.driver.cpu_cost_per_page);
+    driver_params.alloc_cost_per_page_ns = to_ns(guest.driver.alloc_cost_per_page);
+    driver_params.free_cost_per_page_ns = to_ns(guest.driver.free_cost_per_page);
+    driver_params.translate_cost_per_page_ns = to_ns(guest.driver.translate_cost_per_page);
     driver_params.cpu_cost_per_round_ns = to_ns(guest.driver.cpu_cost_per_round);
     driver_storage_.assign(sw::balloon::BalloonDriver::storage_words_for(pages), 0);
     driver_ = std::make_unique<sw::balloon::BalloonDriver>(

@@ -36,8 +36,16 @@ struct BalloonDeviceConfig {
     // Feature names: must_tell_host, stats_vq, deflate_on_oom.
     std::vector<std::string> offered_features = {"must_tell_host", "stats_vq", "deflate_on_oom"};
     uint32_t queue_num_max = 128;
-    sc_core::sc_time per_page_cost = sc_core::sc_time(430, sc_core::SC_NS);
-    sc_core::sc_time per_buffer_cost = sc_core::sc_time(250, sc_core::SC_US);
+    // Host-side time per PFN buffer, per direction (sources: docs/timing-defaults.md).
+    struct BufferCosts {
+        sc_core::sc_time transport_cost;
+        sc_core::sc_time host_per_buffer_cost;
+        sc_core::sc_time host_per_page_cost;
+    };
+    BufferCosts inflate{sc_core::sc_time(385, sc_core::SC_US), sc_core::SC_ZERO_TIME,
+                        sc_core::sc_time(430, sc_core::SC_NS)};
+    BufferCosts deflate{sc_core::sc_time(78, sc_core::SC_US), sc_core::SC_ZERO_TIME,
+                        sc_core::sc_time(20, sc_core::SC_NS)};
     sc_core::sc_time stats_poll_interval = sc_core::sc_time(1, sc_core::SC_SEC);  // 0 = off
     sc_core::sc_time interrupt_latency = sc_core::sc_time(1, sc_core::SC_US);
     sc_core::sc_time register_latency = sc_core::sc_time(50, sc_core::SC_NS);
@@ -65,7 +73,10 @@ struct DriverConfig {
     uint32_t pfns_per_round = 256;
     sc_core::sc_time retry_delay = sc_core::sc_time(200, sc_core::SC_MS);
     uint32_t oom_release_pages = 256;  // 4 KiB pages per OOM notification
-    sc_core::sc_time cpu_cost_per_page = sc_core::sc_time(150, sc_core::SC_NS);
+    // Guest CPU time per page (sources: docs/timing-defaults.md).
+    sc_core::sc_time alloc_cost_per_page = sc_core::sc_time(145, sc_core::SC_NS);
+    sc_core::sc_time free_cost_per_page = sc_core::sc_time(50, sc_core::SC_NS);
+    sc_core::sc_time translate_cost_per_page = sc_core::sc_time(133, sc_core::SC_NS);
     sc_core::sc_time cpu_cost_per_round = sc_core::sc_time(2, sc_core::SC_US);
 };
 
@@ -157,6 +168,7 @@ enum class CheckKind {
     kNoOomKills,             // guest (or every guest) had no OOM kill
     kMaxOomKills,            // at most `bound` OOM kills
     kTimeToTargetBelow,      // every target change settled within `bound_time`
+    kTimeToTargetAbove,      // every target change reached took at least `bound_time`
     kHostFreeNeverBelow,     // host free memory stayed >= bound bytes
     kInflateRateAbove,       // pages/s of simulated time, while inflating
     kBallooned,              // ballooned pages at `at` (or end) equal `bound`

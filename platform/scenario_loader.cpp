@@ -266,6 +266,7 @@ const Choices<CheckKind> kCheckKinds = {
     {"no_oom_kills", CheckKind::kNoOomKills},
     {"max_oom_kills", CheckKind::kMaxOomKills},
     {"time_to_target_below", CheckKind::kTimeToTargetBelow},
+    {"time_to_target_above", CheckKind::kTimeToTargetAbove},
     {"host_free_never_below", CheckKind::kHostFreeNeverBelow},
     {"inflate_rate_above", CheckKind::kInflateRateAbove},
     {"ballooned", CheckKind::kBallooned},
@@ -562,6 +563,8 @@ class Walker {
     void balloon(Map& map, BalloonDeviceConfig& out, GuestPlaces* places);
     void guests(const Entry& entry, const PlatformSection& platform, std::vector<GuestConfig>& out);
     void guest(Map& map, const PlatformSection& platform, GuestConfig& out);
+    void buffer_costs(Map& parent, std::string_view key, const char* what,
+                      BalloonDeviceConfig::BufferCosts& out);
     void driver(Map& map, DriverConfig& out);
     void workload(Map& map, WorkloadConfig& out);
     void phases(const Entry& entry, std::vector<WorkloadPhaseConfig>& out);
@@ -739,8 +742,8 @@ void Walker::balloon(Map& map, BalloonDeviceConfig& out, GuestPlaces* places) {
         error(*entry,
               "a split virtqueue size must be a power of 2, got '" + entry->value.Scalar() + "'");
     }
-    time(map, "per_page_cost", out.per_page_cost);
-    time(map, "per_buffer_cost", out.per_buffer_cost);
+    buffer_costs(map, "inflate", "inflate buffer costs", out.inflate);
+    buffer_costs(map, "deflate", "deflate buffer costs", out.deflate);
     if (const Entry* entry = time(map, "stats_poll_interval", out.stats_poll_interval);
         entry != nullptr && out.stats_poll_interval != sc_core::SC_ZERO_TIME &&
         out.stats_poll_interval < sc_core::sc_time(1, sc_core::SC_MS)) {
@@ -900,6 +903,15 @@ void Walker::guest(Map& map, const PlatformSection& platform, GuestConfig& out) 
     }
 }
 
+void Walker::buffer_costs(Map& parent, std::string_view key, const char* what,
+                          BalloonDeviceConfig::BufferCosts& out) {
+    Map map = section(parent, key, what);
+    time(map, "transport_cost", out.transport_cost);
+    time(map, "host_per_buffer_cost", out.host_per_buffer_cost);
+    time(map, "host_per_page_cost", out.host_per_page_cost);
+    map.finish();
+}
+
 void Walker::driver(Map& map, DriverConfig& out) {
     name_list(map, "features", kFeatureNames, out.features);
     boolean(map, "event_idx", out.event_idx);
@@ -912,7 +924,9 @@ void Walker::driver(Map& map, DriverConfig& out) {
     // A zero delay would retry a failing allocation forever at one instant.
     time(map, "retry_delay", out.retry_delay, Need::kOptional, Limit::kPositive);
     count(map, "oom_release_pages", out.oom_release_pages, 1);
-    time(map, "cpu_cost_per_page", out.cpu_cost_per_page);
+    time(map, "alloc_cost_per_page", out.alloc_cost_per_page);
+    time(map, "free_cost_per_page", out.free_cost_per_page);
+    time(map, "translate_cost_per_page", out.translate_cost_per_page);
     time(map, "cpu_cost_per_round", out.cpu_cost_per_round);
     map.finish();
 }
@@ -1159,6 +1173,7 @@ void Walker::check(Map& map, const sc_time& duration, CheckConfig& out) {
             break;
         }
         case CheckKind::kTimeToTargetBelow:
+        case CheckKind::kTimeToTargetAbove:
             time(map, "bound", out.bound_time, Need::kRequired, Limit::kPositive);
             break;
         case CheckKind::kHostFreeNeverBelow: {

@@ -57,6 +57,8 @@ const char* check_kind_name(CheckKind kind) {
             return "max_oom_kills";
         case CheckKind::kTimeToTargetBelow:
             return "time_to_target_below";
+        case CheckKind::kTimeToTargetAbove:
+            return "time_to_target_above";
         case CheckKind::kHostFreeNeverBelow:
             return "host_free_never_below";
         case CheckKind::kInflateRateAbove:
@@ -647,6 +649,27 @@ std::vector<CheckResult> ScenarioRun::evaluate_checks(const RunSummary& summary)
                         result.passed = worst < check.bound_time;
                         result.measured = "slowest " + format_seconds(worst);
                     }
+                    break;
+                }
+                case CheckKind::kTimeToTargetAbove: {
+                    // A lower bound, for calibration: no target reached sooner than the bound.
+                    // Targets never reached are time_to_target_below's business.
+                    result.bound = ">= " + format_seconds(check.bound_time);
+                    const TargetEpisode* fastest = nullptr;
+                    for (const TargetEpisode& episode : guest.episodes) {
+                        if (episode.reached &&
+                            (fastest == nullptr || episode.reached_at - episode.set_at <
+                                                       fastest->reached_at - fastest->set_at)) {
+                            fastest = &episode;
+                        }
+                    }
+                    if (fastest == nullptr) {
+                        result.measured = "no target reached";
+                        break;
+                    }
+                    const sc_core::sc_time took = fastest->reached_at - fastest->set_at;
+                    result.passed = took >= check.bound_time;
+                    result.measured = "fastest " + format_seconds(took);
                     break;
                 }
                 case CheckKind::kHostFreeNeverBelow:

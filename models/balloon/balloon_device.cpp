@@ -376,7 +376,9 @@ bool BalloonDevice::drain_page_queue(unsigned int index, PageQueue kind) {
             pfns_.resize(count);
             applied_pfns_.resize(count);
         }
-        delay += params_.per_buffer_cost;
+        const BalloonDeviceParams::BufferCosts& costs =
+            kind == PageQueue::kInflate ? params_.inflate_costs : params_.deflate_costs;
+        delay += costs.transport + costs.host_per_buffer;
 
         // Read the whole buffer, take the time, then apply: the pages change hands only
         // once the host has done the work, and not at all if a DMA error (like QEMU, which
@@ -389,7 +391,7 @@ bool BalloonDevice::drain_page_queue(unsigned int index, PageQueue kind) {
         for (size_t i = 0; i < count; ++i) {
             pfns_[i] = load_le32(&raw_pfns_[i * 4]);
         }
-        delay += params_.per_page_cost * static_cast<double>(count);
+        delay += costs.host_per_page * static_cast<double>(count);
         wait(delay);
         delay = sc_core::SC_ZERO_TIME;
         if (queue_epoch_[index] != epoch) {

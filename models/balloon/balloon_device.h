@@ -22,11 +22,16 @@ struct BalloonDeviceParams {
     uint64_t guest_ram_base = 0x80000000;
     uint64_t guest_ram_bytes = uint64_t{1} << 30;
     uint32_t queue_num_max = 128;  // QEMU sizes its balloon queues at 128
-    // Host work per 4 KiB page (madvise, ≈ 0.43 µs on KVM) and per buffer (exit, queue
-    // handling, address translation: ≈ 0.39 ms per 256-PFN round trip with the guest's
-    // ≈ 0.15 µs per page, Intel 2017; see memory-pressure-facts.md).
-    sc_core::sc_time per_page_cost = sc_core::sc_time(430, sc_core::SC_NS);
-    sc_core::sc_time per_buffer_cost = sc_core::sc_time(250, sc_core::SC_US);
+    // Host-side time per PFN buffer of one direction (sources: docs/timing-defaults.md).
+    struct BufferCosts {
+        sc_core::sc_time transport;        // exit, ring, notify, host pop, used return
+        sc_core::sc_time host_per_buffer;  // host work per buffer beyond the transport
+        sc_core::sc_time host_per_page;    // host work per 4 KiB page (inflate: madvise)
+    };
+    BufferCosts inflate_costs{sc_core::sc_time(385, sc_core::SC_US), sc_core::SC_ZERO_TIME,
+                              sc_core::sc_time(430, sc_core::SC_NS)};
+    BufferCosts deflate_costs{sc_core::sc_time(78, sc_core::SC_US), sc_core::SC_ZERO_TIME,
+                              sc_core::sc_time(20, sc_core::SC_NS)};
     // How often the held stats buffer is returned to ask for fresh stats; 0 = never.
     sc_core::sc_time stats_poll_interval = sc_core::SC_ZERO_TIME;
 };

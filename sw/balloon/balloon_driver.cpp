@@ -428,7 +428,7 @@ uint64_t BalloonDriver::fill_balloon(uint64_t pfns) {
     size_t words = 0;
     const uint64_t got =
         memory_.allocate_words(guest::AllocationClass::kBalloon, wanted, inflate_words_, words);
-    hal_.cpu_cost(params_.cpu_cost_per_page_ns * got +
+    hal_.cpu_cost((params_.alloc_cost_per_page_ns + params_.translate_cost_per_page_ns) * got +
                   (got != 0 ? params_.cpu_cost_per_round_ns : 0));
     if (got < wanted) {
         // Stop this round with what we got and try again later instead of spinning.
@@ -599,7 +599,8 @@ void BalloonDriver::deflate_acked() {
         counters_.errors += static_cast<uint64_t>(__builtin_popcountll(picked.mask)) - released;
     }
     deflate_word_count_ = 0;
-    hal_.cpu_cost(params_.cpu_cost_per_page_ns * deflate_count_);
+    hal_.cpu_cost((params_.free_cost_per_page_ns + params_.translate_cost_per_page_ns) *
+                  deflate_count_);
     num_pages_ -= uint64_t{deflate_count_} * pfns_per_page_;
     if (observer_ != nullptr) {
         observer_->round_acked(

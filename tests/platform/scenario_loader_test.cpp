@@ -99,8 +99,12 @@ TEST(ScenarioLoaderTest, FullScenarioParsesIntoExactValues) {
     EXPECT_EQ(b.transport_version, 1u);
     EXPECT_EQ(b.offered_features, (std::vector<std::string>{"must_tell_host", "stats_vq"}));
     EXPECT_EQ(b.queue_num_max, 64u);
-    EXPECT_EQ(b.per_page_cost, sc_time(500, SC_NS));
-    EXPECT_EQ(b.per_buffer_cost, sc_time(12, SC_US));
+    EXPECT_EQ(b.inflate.transport_cost, sc_time(300, SC_US));
+    EXPECT_EQ(b.inflate.host_per_buffer_cost, sc_time(12, SC_US));
+    EXPECT_EQ(b.inflate.host_per_page_cost, sc_time(500, SC_NS));
+    EXPECT_EQ(b.deflate.transport_cost, sc_time(70, SC_US));
+    EXPECT_EQ(b.deflate.host_per_buffer_cost, sc_time(4, SC_US));
+    EXPECT_EQ(b.deflate.host_per_page_cost, sc_time(10, SC_NS));
     EXPECT_EQ(b.stats_poll_interval, sc_time(2, SC_SEC));
     EXPECT_EQ(b.interrupt_latency, sc_time(3, SC_US));
     EXPECT_EQ(b.register_latency, sc_time(60, SC_NS));
@@ -118,7 +122,9 @@ TEST(ScenarioLoaderTest, FullScenarioParsesIntoExactValues) {
     // The guest's balloon starts from the platform's and changes two keys.
     EXPECT_TRUE(g.has_balloon_override);
     EXPECT_EQ(g.balloon.transport_version, 2u);
-    EXPECT_EQ(g.balloon.per_page_cost, sc_time(1, SC_US));
+    EXPECT_EQ(g.balloon.inflate.host_per_page_cost, sc_time(1, SC_US));
+    EXPECT_EQ(g.balloon.inflate.transport_cost, sc_time(300, SC_US));  // the platform's
+    EXPECT_EQ(g.balloon.deflate.transport_cost, sc_time(70, SC_US));
     EXPECT_EQ(g.balloon.mmio_base, 0x10002000u);
     EXPECT_EQ(g.balloon.queue_num_max, 64u);
     EXPECT_EQ(g.balloon.register_latency, sc_time(60, SC_NS));
@@ -128,7 +134,9 @@ TEST(ScenarioLoaderTest, FullScenarioParsesIntoExactValues) {
     EXPECT_EQ(g.driver.pfns_per_round, 128u);
     EXPECT_EQ(g.driver.retry_delay, sc_time(100, SC_MS));
     EXPECT_EQ(g.driver.oom_release_pages, 128u);
-    EXPECT_EQ(g.driver.cpu_cost_per_page, sc_time(175, SC_NS));
+    EXPECT_EQ(g.driver.alloc_cost_per_page, sc_time(175, SC_NS));
+    EXPECT_EQ(g.driver.free_cost_per_page, sc_time(40, SC_NS));
+    EXPECT_EQ(g.driver.translate_cost_per_page, sc_time(120, SC_NS));
     EXPECT_EQ(g.driver.cpu_cost_per_round, sc_time(3, SC_US));
     EXPECT_EQ(g.workload.tick, sc_time(2, SC_MS));
     EXPECT_EQ(g.workload.cpu_cost_per_page, sc_time(300, SC_NS));
@@ -161,7 +169,7 @@ TEST(ScenarioLoaderTest, FullScenarioParsesIntoExactValues) {
     EXPECT_EQ(g1.resident_at_start_bytes, kGiB);
     EXPECT_FALSE(g1.has_balloon_override);
     EXPECT_EQ(g1.balloon.transport_version, 1u);  // the platform's
-    EXPECT_EQ(g1.balloon.per_page_cost, sc_time(500, SC_NS));
+    EXPECT_EQ(g1.balloon.inflate.host_per_page_cost, sc_time(500, SC_NS));
 
     EXPECT_EQ(c.host.ram_bytes, 8 * kGiB);
     EXPECT_EQ(c.host.reserved_bytes, 512 * kMiB);
@@ -257,8 +265,11 @@ TEST(ScenarioLoaderTest, DefaultsWhenOmitted) {
         EXPECT_EQ(b.transport_version, e.transport_version);
         EXPECT_EQ(b.offered_features, e.offered_features);
         EXPECT_EQ(b.queue_num_max, e.queue_num_max);
-        EXPECT_EQ(b.per_page_cost, e.per_page_cost);
-        EXPECT_EQ(b.per_buffer_cost, e.per_buffer_cost);
+        for (const auto& [got, want] : {std::pair{b.inflate, e.inflate}, {b.deflate, e.deflate}}) {
+            EXPECT_EQ(got.transport_cost, want.transport_cost);
+            EXPECT_EQ(got.host_per_buffer_cost, want.host_per_buffer_cost);
+            EXPECT_EQ(got.host_per_page_cost, want.host_per_page_cost);
+        }
         EXPECT_EQ(b.stats_poll_interval, e.stats_poll_interval);
         EXPECT_EQ(b.interrupt_latency, e.interrupt_latency);
         EXPECT_EQ(b.register_latency, e.register_latency);
@@ -284,7 +295,9 @@ TEST(ScenarioLoaderTest, DefaultsWhenOmitted) {
     EXPECT_EQ(g.driver.pfns_per_round, e.driver.pfns_per_round);
     EXPECT_EQ(g.driver.retry_delay, e.driver.retry_delay);
     EXPECT_EQ(g.driver.oom_release_pages, e.driver.oom_release_pages);
-    EXPECT_EQ(g.driver.cpu_cost_per_page, e.driver.cpu_cost_per_page);
+    EXPECT_EQ(g.driver.alloc_cost_per_page, e.driver.alloc_cost_per_page);
+    EXPECT_EQ(g.driver.free_cost_per_page, e.driver.free_cost_per_page);
+    EXPECT_EQ(g.driver.translate_cost_per_page, e.driver.translate_cost_per_page);
     EXPECT_EQ(g.driver.cpu_cost_per_round, e.driver.cpu_cost_per_round);
     EXPECT_EQ(g.workload.tick, e.workload.tick);
     EXPECT_EQ(g.workload.cpu_cost_per_page, e.workload.cpu_cost_per_page);
@@ -371,6 +384,22 @@ TEST(ScenarioLoaderTest, UnknownKeySuggestsTheNearestKnownKey) {
     EXPECT_EQ(loaded.raw[1].message, "unknown key 'ramm' (did you mean 'ram'?)");
 }
 
+TEST(ScenarioLoaderTest, BufferCostErrorsNameTheirKey) {
+    expect_errors(
+        "platform:\n"
+        "  balloon:\n"
+        "    inflate: {transport: 1us, host_per_page_cost: fast}\n"
+        "    deflate: 3us\n"
+        "    per_buffer_cost: 250us\n" +
+            kGuest + kHost,
+        {"t.yaml:3:15: platform.balloon.inflate.transport: unknown key 'transport'",
+         "t.yaml:3:51: platform.balloon.inflate.host_per_page_cost: expected a time "
+         "such as 250ns, 3ms or 1.5s, got 'fast' (no number)",
+         "t.yaml:4:14: platform.balloon.deflate: expected a mapping (key: value) for "
+         "deflate buffer costs, got '3us'",
+         "t.yaml:5:5: platform.balloon.per_buffer_cost: unknown key 'per_buffer_cost'"});
+}
+
 TEST(ScenarioLoaderTest, UnknownKeyFarFromAnyKnownKeyHasNoSuggestion) {
     expect_errors(kGuest + kHost + "colour: blue\n", {"t.yaml:6:1: colour: unknown key 'colour'"});
 }
@@ -395,7 +424,8 @@ TEST(ScenarioLoaderTest, ReportsEveryErrorInFileOrder) {
             f + ":17:25: host.policy.timeline[0].guest: unknown guest 'vm2' (did you mean "
                 "'vm0'?); guests are vm0, vm1",
             f + ":19:12: checks[0].kind: expected one of actual_reaches_target_by, no_oom_kills, "
-                "max_oom_kills, time_to_target_below, host_free_never_below, "
+                "max_oom_kills, time_to_target_below, time_to_target_above, "
+                "host_free_never_below, "
                 "inflate_rate_above, ballooned, counter_at_least, counter_at_most, got "
                 "'no_oom_kill' (did you mean 'no_oom_kills'?)"}));
 }

@@ -42,8 +42,9 @@ inline models::BalloonDeviceParams bench_balloon_params() {
     models::BalloonDeviceParams params;
     params.guest_ram_base = kRamBase;
     params.guest_ram_bytes = kRamSize;
-    params.per_page_cost = sc_core::sc_time(100, sc_core::SC_NS);
-    params.per_buffer_cost = sc_core::sc_time(1, sc_core::SC_US);
+    params.inflate_costs = {sc_core::sc_time(1, sc_core::SC_US), sc_core::SC_ZERO_TIME,
+                            sc_core::sc_time(100, sc_core::SC_NS)};
+    params.deflate_costs = params.inflate_costs;
     return params;
 }
 
