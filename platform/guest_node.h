@@ -60,7 +60,7 @@ class GuestNode : public sc_core::sc_module {
     const BalloonRateMeter& rates() const { return rates_; }
     // Starts the register and transaction trace (before the simulation starts); null until.
     void enable_trace();
-    const GuestTrace* trace() const { return trace_.get(); }
+    const GuestTrace* guest_trace() const { return trace_.get(); }
     models::GuestId host_id() const { return host_id_; }
     sc_core::sc_signal<bool>& irq() { return irq_; }
     // Guest RAM the driver reserved for rings and buffers (not in GuestMemory).

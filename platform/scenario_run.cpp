@@ -390,7 +390,7 @@ std::string ScenarioRun::mmio_trace_file_name(size_t index) const {
 }
 
 void ScenarioRun::write_mmio_trace(size_t index, std::ostream& out) const {
-    if (const GuestTrace* trace = guests_[index]->trace()) {
+    if (const GuestTrace* trace = guests_[index]->guest_trace()) {
         trace->write_mmio_csv(out);
     }
 }
@@ -399,8 +399,8 @@ void ScenarioRun::write_timeline(std::ostream& out) const {
     std::vector<const GuestTrace*> traces;
     std::vector<std::string> names;
     for (const auto& node : guests_) {
-        if (node->trace() != nullptr) {
-            traces.push_back(node->trace());
+        if (node->guest_trace() != nullptr) {
+            traces.push_back(node->guest_trace());
             names.push_back(node->guest_name());
         }
     }

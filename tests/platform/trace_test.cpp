@@ -73,12 +73,12 @@ TEST(Trace, OffByDefaultAndWhenNotAsked) {
     ScenarioConfig defaults;
     EXPECT_FALSE(defaults.output.trace);
     TracedRun untraced(scenario("modern", false));
-    EXPECT_EQ(untraced.run->guest(0).trace(), nullptr);
+    EXPECT_EQ(untraced.run->guest(0).guest_trace(), nullptr);
 }
 
 TEST(Trace, MmioRowsAgreeWithTheRunsCounters) {
     TracedRun traced(scenario("modern", true));
-    ASSERT_NE(traced.run->guest(0).trace(), nullptr);
+    ASSERT_NE(traced.run->guest(0).guest_trace(), nullptr);
     EXPECT_EQ(traced.run->mmio_trace_file_name(0), "mmio.csv");
     std::ostringstream out;
     traced.run->write_mmio_trace(0, out);
