@@ -140,12 +140,23 @@ GuestNode::GuestNode(const sc_core::sc_module_name& name, const GuestConfig& gue
         cpu_.kernel(), *memory_, driver_params, driver_storage_.data(), driver_storage_.size());
     driver_->set_observer(&rates_);
 
-    sw::guest::WorkloadParams workload_params;
-    workload_params.tick_ns = to_ns(guest.workload.tick);
-    workload_params.cost_per_page_ns = to_ns(guest.workload.cpu_cost_per_page);
-    workload_ = std::make_unique<sw::guest::Workload>(cpu_.kernel(), *memory_, workload_params);
-    phases_ = to_phases(guest.workload.phases);
-    workload_->set_phases(phases_.data(), phases_.size(), guest.workload.repeat);
+    for (const ProcessConfig& process : guest.workload.process_list()) {
+        sw::guest::WorkloadParams workload_params;
+        workload_params.tick_ns = to_ns(guest.workload.tick);
+        workload_params.cost_per_page_ns = to_ns(guest.workload.cpu_cost_per_page);
+        if (process.restarts) {
+            workload_params.restart_delay_ns = to_ns(process.restart_after);
+        }
+        processes_.push_back(
+            std::make_unique<sw::guest::Workload>(cpu_.kernel(), *memory_, workload_params));
+        process_list_.push_back(processes_.back().get());
+        process_names_.push_back(process.name);
+        phases_.push_back(to_phases(process.phases));
+        processes_.back()->set_phases(phases_.back().data(), phases_.back().size(), process.repeat);
+    }
+    oom_killer_ = std::make_unique<sw::guest::OomKiller>(
+        cpu_.kernel(), *memory_, process_list_.data(), process_list_.size());
+    oom_killer_->set_observer(&GuestNode::on_oom_kill, this);
 
     // A booted guest has already touched part of its RAM; the host backs it.
     host_.touch_address_range(host_id_, guest.ram_base,
@@ -155,6 +166,28 @@ GuestNode::GuestNode(const sc_core::sc_module_name& name, const GuestConfig& gue
 
 GuestNode::~GuestNode() = default;
 
+uint64_t GuestNode::demand_bytes() const {
+    uint64_t total = 0;
+    for (const auto& process : processes_) {
+        total += process->demand_bytes();
+    }
+    return total;
+}
+
+uint64_t GuestNode::workload_bytes() const {
+    uint64_t total = 0;
+    for (const auto& process : processes_) {
+        total += process->anon_bytes();
+    }
+    return total;
+}
+
+void GuestNode::on_oom_kill(void* context, size_t process, uint64_t pages_freed, uint64_t now_ns) {
+    auto& node = *static_cast<GuestNode*>(context);
+    node.oom_kills_.push_back(
+        {now_ns, node.process_names_[process], pages_freed * node.config_.page_size});
+}
+
 void GuestNode::boot() {
     const sw::virtio::Result result = driver_->probe();
     if (result != sw::virtio::Result::kOk) {
@@ -162,7 +195,9 @@ void GuestNode::boot() {
                                         sw::virtio::result_name(result))
                                            .c_str());
     }
-    workload_->start();
+    for (const auto& process : processes_) {
+        process->start();
+    }
 }
 
 std::vector<sw::guest::Phase> GuestNode::to_phases(const std::vector<WorkloadPhaseConfig>& phases) {
@@ -206,7 +241,9 @@ void GuestNode::enable_trace() {
 
 void GuestNode::freeze() {
     cpu_.run_in_guest([this] {
-        workload_->stop();
+        for (const auto& process : processes_) {
+            process->stop();
+        }
         driver_->freeze();
     });
 }
@@ -214,7 +251,9 @@ void GuestNode::freeze() {
 void GuestNode::restore() {
     cpu_.run_in_guest([this] {
         driver_->restore();
-        workload_->start();
+        for (const auto& process : processes_) {
+            process->start();
+        }
     });
 }
 
@@ -225,11 +264,13 @@ void GuestNode::remove() {
 void GuestNode::replace_workload(const std::vector<WorkloadPhaseConfig>& phases) {
     cpu_.run_in_guest([this, phases] {
         // The workload reads the array in place: keep the old one alive while switching.
-        const std::vector<sw::guest::Phase> old = std::move(phases_);
-        phases_ = to_phases(phases);
-        workload_->set_phases(phases_.data(), phases_.size(), false);
-        if (!workload_->running()) {
-            workload_->start();
+        sw::guest::Workload& first = *processes_.front();
+        const std::vector<sw::guest::Phase> old = std::move(phases_.front());
+        phases_.front() = to_phases(phases);
+        first.set_phases(phases_.front().data(), phases_.front().size(), false);
+        first.respawn();
+        if (!first.running()) {
+            first.start();
         }
     });
 }

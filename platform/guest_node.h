@@ -19,9 +19,17 @@
 #include "platform/scenario.h"
 #include "sw/balloon/balloon_driver.h"
 #include "sw/guest/guest_memory.h"
+#include "sw/guest/oom_killer.h"
 #include "sw/guest/workload.h"
 
 namespace vbsim::platform {
+
+// One victim of the guest's OOM killer.
+struct OomKillRecord {
+    uint64_t time_ns = 0;  // guest time of the kill
+    std::string process;
+    uint64_t freed_bytes = 0;
+};
 
 // One virtual machine: its own bus and guest-physical address space (RAM and the
 // virtio-mmio balloon), the guest CPU running the kernel, the guest memory model,
@@ -43,6 +51,7 @@ class GuestNode : public sc_core::sc_module {
     void freeze();
     void restore();
     void remove();
+    // Replaces the first process's phases (a killed process starts again with them).
     void replace_workload(const std::vector<WorkloadPhaseConfig>& phases);
     // Host side: the device enters DEVICE_NEEDS_RESET and raises a config interrupt;
     // the driver stops using it (Linux marks such a device broken).
@@ -55,7 +64,15 @@ class GuestNode : public sc_core::sc_module {
     models::VirtioMmio& transport() { return transport_; }
     sw::guest::GuestMemory& memory() { return *memory_; }
     sw::balloon::BalloonDriver& driver() { return *driver_; }
-    sw::guest::Workload& workload() { return *workload_; }
+    // The workload's processes, in scenario order (the one-process form is "main").
+    size_t process_count() const { return processes_.size(); }
+    sw::guest::Workload& process(size_t index) { return *processes_[index]; }
+    const std::string& process_name(size_t index) const { return process_names_[index]; }
+    // Over every process: anonymous bytes wanted now, and held.
+    uint64_t demand_bytes() const;
+    uint64_t workload_bytes() const;
+    // The OOM killer's victims, in the order they died.
+    const std::vector<OomKillRecord>& oom_kill_records() const { return oom_kills_; }
     // Inflate and deflate rates, from the driver's rounds.
     const BalloonRateMeter& rates() const { return rates_; }
     // Starts the register and transaction trace (before the simulation starts); null until.
@@ -69,6 +86,7 @@ class GuestNode : public sc_core::sc_module {
   private:
     void boot();
     static std::vector<sw::guest::Phase> to_phases(const std::vector<WorkloadPhaseConfig>& phases);
+    static void on_oom_kill(void* context, size_t process, uint64_t pages_freed, uint64_t now_ns);
 
     GuestConfig config_;
     models::HostMemory& host_;
@@ -89,8 +107,12 @@ class GuestNode : public sc_core::sc_module {
     std::unique_ptr<sw::balloon::BalloonDriver> driver_;
     BalloonRateMeter rates_;
     std::unique_ptr<GuestTrace> trace_;
-    std::unique_ptr<sw::guest::Workload> workload_;
-    std::vector<sw::guest::Phase> phases_;  // the workload reads them in place
+    std::vector<std::unique_ptr<sw::guest::Workload>> processes_;
+    std::vector<sw::guest::Workload*> process_list_;  // what the OOM killer walks
+    std::vector<std::string> process_names_;
+    std::vector<std::vector<sw::guest::Phase>> phases_;  // each process reads its own in place
+    std::unique_ptr<sw::guest::OomKiller> oom_killer_;
+    std::vector<OomKillRecord> oom_kills_;
 };
 
 }  // namespace vbsim::platform

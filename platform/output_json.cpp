@@ -195,6 +195,33 @@ void write_episode(JsonWriter& json, const TargetEpisode& episode) {
     json.end_object();
 }
 
+// The OOM killer's outcome per process: only for several processes or a kill, so the files of
+// one-process runs without kills stay as they were.
+void write_processes(JsonWriter& json, const GuestSummary& guest) {
+    if (guest.processes.size() <= 1 && guest.oom_kills == 0) {
+        return;
+    }
+    json.key("processes");
+    json.begin_array();
+    for (const ProcessSummary& process : guest.processes) {
+        json.begin_object();
+        json.key("name");
+        json.string(process.name);
+        json.key("oom_killed");
+        json.unsigned_number(process.oom_killed);
+        json.key("oom_freed_bytes");
+        json.unsigned_number(process.freed_bytes);
+        json.key("restarts");
+        json.unsigned_number(process.restarts);
+        json.key("final_bytes");
+        json.unsigned_number(process.final_bytes);
+        json.key("alive");
+        json.boolean(process.alive);
+        json.end_object();
+    }
+    json.end_array();
+}
+
 void write_guest(JsonWriter& json, const GuestSummary& guest) {
     const auto count = [&](const char* name, uint64_t value) {
         json.key(name);
@@ -235,6 +262,7 @@ void write_guest(JsonWriter& json, const GuestSummary& guest) {
     count("oom_kills", guest.oom_kills);
     count("oom_deferred", guest.oom_deferred);
     count("oom_deflations", guest.oom_deflations);
+    write_processes(json, guest);
     count("alloc_stalls", guest.alloc_stalls);
     count("balloon_alloc_failures", guest.balloon_alloc_failures);
     count("retries", guest.retries);

@@ -53,6 +53,22 @@ struct Recording {
     std::vector<EventRecord> events;
 };
 
+// Simulated time by where it went (platform/time_split.h; docs/timing-defaults.md).
+struct TimeSplit {
+    sc_core::sc_time allocation = sc_core::SC_ZERO_TIME;   // guest alloc (inflate), free (deflate)
+    sc_core::sc_time translation = sc_core::SC_ZERO_TIME;  // PFN bookkeeping, address translation
+    sc_core::sc_time sending = sc_core::SC_ZERO_TIME;      // transport: exit, ring, notify, pop
+    sc_core::sc_time host_work = sc_core::SC_ZERO_TIME;    // host per-buffer and per-page madvise
+    sc_core::sc_time retry_wait = sc_core::SC_ZERO_TIME;   // allocation retry delays
+    sc_core::sc_time interrupt_wait = sc_core::SC_ZERO_TIME;  // interrupt latency and entry
+    sc_core::sc_time other = sc_core::SC_ZERO_TIME;  // the rest: per-round work, registers, idle
+
+    sc_core::sc_time explained() const {
+        return allocation + translation + sending + host_work + retry_wait + interrupt_wait;
+    }
+    sc_core::sc_time total() const { return explained() + other; }
+};
+
 // One target change and when the guest got there (actual == target).
 struct TargetEpisode {
     sc_core::sc_time set_at = sc_core::SC_ZERO_TIME;
@@ -60,6 +76,9 @@ struct TargetEpisode {
     uint64_t to_pages = 0;
     bool reached = false;
     sc_core::sc_time reached_at = sc_core::SC_ZERO_TIME;
+    // From set_at to reached_at; for an episode never reached, to the next target change or
+    // the end of the run.
+    TimeSplit split;
 };
 
 // Buffers by the number of PFNs they carried: PFNs -> buffers.
@@ -74,6 +93,16 @@ inline std::string describe_pfns_per_buffer(const PfnsPerBuffer& histogram) {
     }
     return text.empty() ? "-" : text;
 }
+
+// One process of a guest's workload, for the OOM killer's outcome.
+struct ProcessSummary {
+    std::string name;
+    uint64_t oom_killed = 0;   // times the guest's OOM killer chose it
+    uint64_t freed_bytes = 0;  // freed by those kills
+    uint64_t restarts = 0;
+    uint64_t final_bytes = 0;  // anonymous memory held at the end
+    bool alive = true;
+};
 
 struct GuestSummary {
     std::string name;
@@ -103,6 +132,9 @@ struct GuestSummary {
     uint64_t oom_kills = 0;
     uint64_t oom_deferred = 0;
     uint64_t oom_deflations = 0;
+    // The workload's processes; written to summary.json only when there are several or the
+    // OOM killer struck (one process "main" otherwise).
+    std::vector<ProcessSummary> processes;
     uint64_t alloc_stalls = 0;
     uint64_t balloon_alloc_failures = 0;
     uint64_t retries = 0;

@@ -89,11 +89,34 @@ struct WorkloadPhaseConfig {
     sc_core::sc_time duration = sc_core::SC_ZERO_TIME;  // 0 = until the level is reached
 };
 
+// One process of a guest's workload: the OOM killer picks among them.
+struct ProcessConfig {
+    std::string name;
+    bool repeat = false;
+    std::vector<WorkloadPhaseConfig> phases;
+    // After an OOM kill the process starts over this long later; unset: it stays dead.
+    bool restarts = false;
+    sc_core::sc_time restart_after = sc_core::SC_ZERO_TIME;
+};
+
 struct WorkloadConfig {
     sc_core::sc_time tick = sc_core::sc_time(1, sc_core::SC_MS);
     sc_core::sc_time cpu_cost_per_page = sc_core::sc_time(250, sc_core::SC_NS);
+    // The one-process form (YAML `phases`, `repeat`, `restart_after`): process "main".
     bool repeat = false;
     std::vector<WorkloadPhaseConfig> phases;
+    bool restarts = false;
+    sc_core::sc_time restart_after = sc_core::SC_ZERO_TIME;
+    // The several-process form (YAML `processes`); when given, the fields above are unused.
+    std::vector<ProcessConfig> processes;
+
+    // The processes to run: `processes`, or the one-process form as process "main".
+    std::vector<ProcessConfig> process_list() const {
+        if (!processes.empty()) {
+            return processes;
+        }
+        return {ProcessConfig{"main", repeat, phases, restarts, restart_after}};
+    }
 };
 
 struct GuestConfig {

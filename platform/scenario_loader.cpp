@@ -567,6 +567,7 @@ class Walker {
                       BalloonDeviceConfig::BufferCosts& out);
     void driver(Map& map, DriverConfig& out);
     void workload(Map& map, WorkloadConfig& out);
+    void process(Map& map, ProcessConfig& out);
     void phases(const Entry& entry, std::vector<WorkloadPhaseConfig>& out);
     void phase(Map& map, WorkloadPhaseConfig& out);
     void host(Map& map, HostConfig& out);
@@ -936,10 +937,49 @@ void Walker::workload(Map& map, WorkloadConfig& out) {
         bound_period(*entry, "the workload", out.tick, sc_time(1, sc_core::SC_US));
     }
     time(map, "cpu_cost_per_page", out.cpu_cost_per_page);
+    const Entry* processes_entry = map.find("processes");
+    if (processes_entry != nullptr) {
+        // One form or the other: phases beside processes would belong to no process.
+        for (const char* key : {"phases", "repeat", "restart_after"}) {
+            if (const Entry* entry = map.find(key)) {
+                error(*entry, std::string("'") + key +
+                                  "' belongs inside each process when 'processes' is given");
+            }
+        }
+        std::map<std::string, int> first_line;
+        list(*processes_entry, "processes",
+             [&](const YAML::Node& node, const std::string& path, const YAML::Mark& mark) {
+                 Map process_map(diag_, node, path, mark, "a process");
+                 ProcessConfig config;
+                 process(process_map, config);
+                 if (const Entry* name = process_map.find("name");
+                     name != nullptr && !config.name.empty()) {
+                     const auto [it, inserted] =
+                         first_line.emplace(config.name, name->key_mark.line + 1);
+                     if (!inserted) {
+                         error(*name, "duplicate process name '" + config.name +
+                                          "' (first on line " + std::to_string(it->second) + ")");
+                     }
+                 }
+                 out.processes.push_back(std::move(config));
+             });
+    } else {
+        boolean(map, "repeat", out.repeat);
+        if (const Entry* entry = map.find("phases")) {
+            phases(*entry, out.phases);
+        }
+        out.restarts = time(map, "restart_after", out.restart_after) != nullptr;
+    }
+    map.finish();
+}
+
+void Walker::process(Map& map, ProcessConfig& out) {
+    string(map, "name", out.name, Need::kRequired, false);
     boolean(map, "repeat", out.repeat);
     if (const Entry* entry = map.find("phases")) {
         phases(*entry, out.phases);
     }
+    out.restarts = time(map, "restart_after", out.restart_after) != nullptr;
     map.finish();
 }
 

@@ -13,6 +13,7 @@
 #include "platform/feature_names.h"
 #include "platform/scenario_loader.h"
 #include "platform/terminal_text.h"
+#include "platform/units.h"
 #include "platform/vcd_sink.h"
 
 namespace vbsim::platform {
@@ -293,8 +294,8 @@ void ScenarioRun::take_sample() {
         guest.free_bytes = memory.free_pages() * page;
         guest.available_bytes = memory.available_pages() * page;
         guest.total_bytes = memory.managed_pages() * page;
-        guest.demand_bytes = node->workload().demand_bytes();
-        guest.workload_bytes = node->workload().anon_bytes();
+        guest.demand_bytes = node->demand_bytes();
+        guest.workload_bytes = node->workload_bytes();
         guest.resident_bytes = host_.guest_resident_bytes(node->host_id());
         guest.oom_kills = memory.counters().oom_kills;
         guest.oom_deferred = memory.counters().oom_deferred;
@@ -358,9 +359,34 @@ void ScenarioRun::progress_thread() {
     }
 }
 
+void ScenarioRun::record_oom_kills() {
+    // Kills happen in guest context at the guest's own time; the event list is in time order.
+    std::vector<EventRecord> kills;
+    for (const auto& node : guests_) {
+        for (const OomKillRecord& kill : node->oom_kill_records()) {
+            kills.push_back({sc_core::sc_time(static_cast<double>(kill.time_ns), sc_core::SC_NS),
+                             node->guest_name(),
+                             "OOM kill: process '" + kill.process + "', " +
+                                 format_size(kill.freed_bytes) + " freed"});
+        }
+    }
+    if (kills.empty()) {
+        return;
+    }
+    std::stable_sort(kills.begin(), kills.end(),
+                     [](const EventRecord& a, const EventRecord& b) { return a.time < b.time; });
+    std::vector<EventRecord> merged;
+    merged.reserve(recording_.events.size() + kills.size());
+    std::merge(recording_.events.begin(), recording_.events.end(), kills.begin(), kills.end(),
+               std::back_inserter(merged),
+               [](const EventRecord& a, const EventRecord& b) { return a.time < b.time; });
+    recording_.events = std::move(merged);
+}
+
 void ScenarioRun::run(bool progress) {
     progress_ = progress;
     sc_core::sc_start(config_.duration);
+    record_oom_kills();
     if (progress_) {
         std::fprintf(stderr, "\r%80s\r", "");
     }
@@ -457,6 +483,17 @@ GuestSummary ScenarioRun::summarize_guest(size_t index) const {
     summary.oom_kills = memory.counters().oom_kills;
     summary.oom_deferred = memory.counters().oom_deferred;
     summary.oom_deflations = driver.counters().oom_deflations;
+    for (size_t p = 0; p < node.process_count(); ++p) {
+        const sw::guest::Workload& process = mutable_node.process(p);
+        ProcessSummary entry;
+        entry.name = node.process_name(p);
+        entry.oom_killed = process.counters().oom_killed;
+        entry.freed_bytes = process.counters().oom_freed_pages * node.config().page_size;
+        entry.restarts = process.counters().restarts;
+        entry.final_bytes = process.anon_bytes();
+        entry.alive = !process.killed();
+        summary.processes.push_back(entry);
+    }
     summary.alloc_stalls = memory.counters().alloc_stalls;
     summary.balloon_alloc_failures = memory.counters().balloon_alloc_failures;
     summary.retries = driver.counters().retries;

@@ -281,11 +281,13 @@ uint64_t GuestMemory::allocate_pages(AllocationClass cls, uint64_t count, PageOu
             }
             continue;
         }
+        call_pages_ = done;  // what an OOM kill in admit_slow() finds the caller holding
         if (!admit_slow(cls) || take_free_chunk(cls, 1, out) == 0) {
             break;
         }
         ++done;
     }
+    call_pages_ = 0;
     if (cls == AllocationClass::kWorkload) {
         counters_.minor_faults += done;  // first touch of a fresh anonymous page
     }
@@ -326,9 +328,17 @@ bool GuestMemory::run_oom_path() {
             // model fails this call and lets the caller retry rather than kill anything.
             ++counters_.oom_deferred;
             last_failure_ = AllocationFailure::kOomDeferred;
-        } else {
+        } else if (oom_killer_ == nullptr) {
             ++counters_.oom_kills;
             last_failure_ = AllocationFailure::kOomKill;
+        } else if (oom_killer_(oom_killer_context_)) {
+            // The victim's memory is free now; whether to retry is the caller's call, since
+            // the caller may be the victim.
+            ++counters_.oom_kills;
+            last_failure_ = AllocationFailure::kOomVictimKilled;
+        } else {
+            ++counters_.oom_no_victim;
+            last_failure_ = AllocationFailure::kOomNoVictim;
         }
         return false;
     }

@@ -88,7 +88,11 @@ struct GuestMemoryCounters {
     uint64_t major_faults = 0;
     uint64_t minor_faults = 0;  // one per workload page allocated, plus record_faults()
     uint64_t oom_events = 0;    // entries into the OOM path (also those a notifier resolved)
-    uint64_t oom_kills = 0;     // OOM path entries nothing resolved: the allocation failed
+    // Tasks the OOM killer ended (with a killer installed: one per victim, its memory freed;
+    // without one: one per OOM path entry nothing resolved, the allocating call failing).
+    uint64_t oom_kills = 0;
+    // OOM path entries that found nothing to kill (Linux would panic): the allocation failed.
+    uint64_t oom_no_victim = 0;
     // OOM path entries where the notifier promised pages it releases later (DEFLATE_ON_OOM
     // waits for the host's ack): the allocation failed, but nothing was killed.
     uint64_t oom_deferred = 0;
@@ -117,6 +121,10 @@ struct StatEntry {
 // Non-zero turns the failure into a deferred one (the caller retries later), not a kill.
 using OomNotifier = uint64_t (*)(void* context);
 
+// Linux's out_of_memory() after the notifiers gave nothing: picks a victim task, kills it and
+// frees its memory (sw/guest/oom_killer.h). Returns false when there was nothing to kill.
+using OomKillHook = bool (*)(void* context);
+
 // Pages as one word of the allocator's bitmaps: page index 64 * word + b for each bit b set in
 // `mask` (GuestMemory::page_address() turns an index into an address). Moving a word costs
 // what moving one page does.
@@ -131,6 +139,10 @@ enum class AllocationFailure : uint8_t {
     kRefused,      // balloon class at LOW (or an invalid GuestMemory)
     kOomDeferred,  // OOM, the notifier is releasing pages: retry later
     kOomKill,      // OOM, nothing will come back: the OOM killer ends the allocating task
+    // OOM with a killer installed: it ended a task and freed its memory. The caller retries
+    // unless it was the victim.
+    kOomVictimKilled,
+    kOomNoVictim,  // OOM with a killer installed, but no task to kill
 };
 
 class GuestMemory {
@@ -214,6 +226,11 @@ class GuestMemory {
         oom_notifier_ = notifier;
         oom_notifier_context_ = context;
     }
+    // Without a killer the OOM path counts a kill of the allocating call and frees nothing.
+    void set_oom_killer(OomKillHook killer, void* context) {
+        oom_killer_ = killer;
+        oom_killer_context_ = context;
+    }
 
     // ---- page cache (file LRU) --------------------------------------------------------
     // Cache pages are workload pages counted as file-backed: reading files grows the cache
@@ -249,6 +266,9 @@ class GuestMemory {
     const Watermarks& watermarks() const { return watermarks_; }
     uint64_t min_free_kbytes() const { return min_free_kbytes_; }
     const GuestMemoryCounters& counters() const { return counters_; }
+    // Inside the OOM path (a notifier or the killer): pages the allocation call in progress
+    // has taken so far (its caller does not know of them yet); 0 otherwise.
+    uint64_t pages_taken_by_current_call() const { return call_pages_; }
     // Outcome of the latest allocate()/allocate_many() call.
     AllocationFailure last_allocation_failure() const { return last_failure_; }
     // The latest allocation failed in OOM while the notifier is releasing pages.
@@ -329,7 +349,10 @@ class GuestMemory {
     bool deflate_on_oom_accounting_ = false;
     OomNotifier oom_notifier_ = nullptr;
     void* oom_notifier_context_ = nullptr;
+    OomKillHook oom_killer_ = nullptr;
+    void* oom_killer_context_ = nullptr;
     AllocationFailure last_failure_ = AllocationFailure::kNone;
+    uint64_t call_pages_ = 0;
     GuestMemoryCounters counters_;
 };
 

@@ -39,7 +39,8 @@ Workload::Workload(Kernel& kernel, GuestMemory& memory, const WorkloadParams& pa
       params_(params),
       // An invalid GuestMemory refuses every allocation; any page size keeps the math sane.
       page_size_(memory.page_size() != 0 ? memory.page_size() : GuestMemory::kPageSize4K),
-      timer_(&Workload::on_tick, this) {
+      timer_(&Workload::on_tick, this),
+      restart_timer_(&Workload::on_restart, this) {
     if (params_.tick_ns == 0) {
         params_.tick_ns = WorkloadParams{}.tick_ns;  // a zero period would never let time pass
     }
@@ -48,6 +49,7 @@ Workload::Workload(Kernel& kernel, GuestMemory& memory, const WorkloadParams& pa
 Workload::~Workload() {
     // The kernel links the timer intrusively: it must not outlive us in its list.
     kernel_.cancel(timer_);
+    kernel_.cancel(restart_timer_);
 }
 
 void Workload::set_phases(const Phase* phases, size_t count, bool repeat) {
@@ -67,7 +69,8 @@ void Workload::set_phases(const Phase* phases, size_t count, bool repeat) {
 }
 
 void Workload::start() {
-    if (running_) {
+    held_ = false;
+    if (running_ || killed_) {
         return;
     }
     running_ = true;
@@ -85,6 +88,7 @@ void Workload::start() {
 }
 
 void Workload::stop() {
+    held_ = true;
     if (running_) {
         stopped_at_ns_ = kernel_.now_ns();
     }
@@ -97,6 +101,43 @@ void Workload::on_tick(void* context) {
     static_cast<Workload*>(context)->tick();
 }
 
+void Workload::on_restart(void* context) {
+    static_cast<Workload*>(context)->respawn();
+}
+
+uint64_t Workload::kill() {
+    if (killed_) {
+        return 0;
+    }
+    const uint64_t freed = memory_.free_many(rss_pages());
+    ++counters_.oom_killed;
+    counters_.oom_freed_pages += freed;
+    drop_owed();
+    anon_pages_ = 0;
+    demand_pages_ = 0;
+    killed_ = true;
+    stalled_ = false;
+    running_ = false;
+    kernel_.cancel(timer_);
+    if (params_.restart_delay_ns != WorkloadParams::kNeverRestart) {
+        kernel_.arm(restart_timer_, params_.restart_delay_ns);
+    }
+    return freed;
+}
+
+void Workload::respawn() {
+    if (!killed_) {
+        return;
+    }
+    kernel_.cancel(restart_timer_);
+    killed_ = false;
+    ++counters_.restarts;
+    begin_on_start_ = true;
+    if (!held_) {
+        start();
+    }
+}
+
 void Workload::tick() {
     if (!running_) {
         return;
@@ -106,11 +147,14 @@ void Workload::tick() {
     stalled_ = false;
     tick_pages_ = 0;
     // Each phase runs at most once per tick, so zero-length phases that repeat cannot spin.
-    for (size_t ran = 0; !finished() && ran < phase_count_; ++ran) {
+    for (size_t ran = 0; !finished() && !killed_ && ran < phase_count_; ++ran) {
         const Phase& phase = phases_[phase_index_];
         const bool timed = phase.duration_ns != 0;
         const uint64_t end = timed ? saturating_add(phase_start_ns_, phase.duration_ns) : 0;
         run_phase(phase, timed ? min_u64(now, end) : now);
+        if (killed_) {
+            break;
+        }
         const bool over = timed ? now >= end : phase_work_done(phase);
         if (!over) {
             break;
@@ -124,7 +168,7 @@ void Workload::tick() {
         counters_.cpu_cost_ns = saturating_add(counters_.cpu_cost_ns, cost);
         kernel_.hal().cpu_cost(cost);
     }
-    if (!finished()) {
+    if (!finished() && !killed_) {
         arm_next_tick(now);
     }
 }
@@ -243,8 +287,17 @@ void Workload::allocate(uint64_t pages) {
     owed_pages_ = 0;
     while (remaining > 0) {
         const uint64_t ask = min_u64(remaining, kChunkPages);
+        in_allocation_ = true;
         const uint64_t got = memory_.allocate_many(AllocationClass::kWorkload, ask, addresses_);
+        in_allocation_ = false;
         note_fresh_pages(addresses_, got);
+        if (killed_) {
+            // This process was the victim: kill() freed these pages with the rest.
+            counters_.pages_allocated += got;
+            tick_pages_ += got;
+            ++counters_.oom_kills_seen;
+            return;
+        }
         anon_pages_ += got;
         phase_credited_pages_ += got;
         counters_.pages_allocated += got;
@@ -253,8 +306,13 @@ void Workload::allocate(uint64_t pages) {
         if (got == ask) {
             continue;
         }
+        const AllocationFailure failure = memory_.last_allocation_failure();
+        if (failure == AllocationFailure::kOomVictimKilled) {
+            // Another process died and its memory is free: retry, as Linux's allocator does.
+            continue;
+        }
         ++counters_.failed_allocations;
-        if (memory_.last_allocation_failure() == AllocationFailure::kOomDeferred) {
+        if (failure == AllocationFailure::kOomDeferred) {
             // The balloon is handing pages back: wait for them and keep wanting these.
             owed_pages_ = remaining;
             if (!stalled_) {

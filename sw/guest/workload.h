@@ -1,7 +1,8 @@
 #pragma once
 
-// The memory-pressure generator a scenario describes: a list of phases that grow and shrink
-// anonymous memory and page cache at given rates, driven by a kernel timer tick. It allocates
+// The memory-pressure generator a scenario describes: one process, a list of phases that grow
+// and shrink anonymous memory and page cache at given rates, driven by a kernel timer tick. A
+// guest may run several; the OOM killer (sw/guest/oom_killer.h) ends one with kill(). It allocates
 // as a Linux task would (AllocationClass::kWorkload, through the OOM path) and reports fresh
 // pages to the platform with hal.touch_memory(). Bare-metal: no allocation, the phase list
 // and the objects it uses belong to the caller.
@@ -39,8 +40,12 @@ struct Phase {
 };
 
 struct WorkloadParams {
+    static constexpr uint64_t kNeverRestart = UINT64_MAX;
     uint64_t tick_ns = 1'000'000;     // period of the kernel timer that drives the phases
     uint64_t cost_per_page_ns = 250;  // guest CPU time per page allocated, cached or touched
+    // After an OOM kill the process starts its phases over this long later (kNeverRestart:
+    // it stays dead, as a killed Linux task does unless something restarts it).
+    uint64_t restart_delay_ns = kNeverRestart;
 };
 
 struct WorkloadCounters {
@@ -53,6 +58,9 @@ struct WorkloadCounters {
     uint64_t failed_allocations = 0;  // allocation calls that came back short
     uint64_t stalled_ticks = 0;       // ticks that waited for an OOM rescue (deferred OOM)
     uint64_t oom_kills_seen = 0;      // allocation calls ended by an OOM kill
+    uint64_t oom_killed = 0;          // times the OOM killer chose this process
+    uint64_t oom_freed_pages = 0;     // anonymous pages freed by those kills
+    uint64_t restarts = 0;            // starts after a kill (restart_delay_ns, respawn())
     // Pages wanted but never obtained: dropped by an OOM kill, or still owed when a timed
     // phase ended or the phases were replaced.
     uint64_t unmet_demand_pages = 0;
@@ -82,6 +90,14 @@ class Workload {
     void start();
     // Stops the tick; memory stays held.
     void stop();
+    // The OOM killer ended this process: its anonymous memory is freed at once, its demand
+    // dropped, its tick stopped; it starts over after params.restart_delay_ns (unless stopped
+    // then). Returns the pages freed. A call on a killed process does nothing.
+    uint64_t kill();
+    bool killed() const { return killed_; }
+    // Starts a killed process over from its first phase now (a new program, or the restart
+    // delay ending); on a live one, does nothing.
+    void respawn();
 
     bool running() const { return running_; }
     // Index of the current phase; phase_count() once the list is done (or empty).
@@ -96,6 +112,11 @@ class Workload {
     uint64_t demand_bytes() const { return demand_pages_ * page_size_; }
     uint64_t anon_bytes() const { return anon_pages_ * page_size_; }
     uint64_t anon_pages() const { return anon_pages_; }
+    // What the OOM killer weighs (badness ≈ RSS): anonymous pages, with those an allocation
+    // call of ours in progress has taken.
+    uint64_t rss_pages() const {
+        return anon_pages_ + (in_allocation_ ? memory_.pages_taken_by_current_call() : 0);
+    }
     // The latest tick ended in a deferred OOM: it waits for the rescue, keeping its demand.
     bool stalled() const { return stalled_; }
     // Pages due by now that a deferred OOM left unallocated (retried next tick).
@@ -105,6 +126,7 @@ class Workload {
 
   private:
     static void on_tick(void* context);
+    static void on_restart(void* context);
     void tick();
     // Begins phase `index` at `start_ns`; past the end, the workload idles.
     void enter_phase(size_t index, uint64_t start_ns);
@@ -127,10 +149,14 @@ class Workload {
     WorkloadParams params_;
     uint64_t page_size_;
     Timer timer_;
+    Timer restart_timer_;
     const Phase* phases_ = nullptr;
     size_t phase_count_ = 0;
     bool repeat_ = false;
     bool running_ = false;
+    bool held_ = true;  // not started yet, or stopped: a restart waits for start()
+    bool killed_ = false;
+    bool in_allocation_ = false;  // inside memory_.allocate_many()
     bool begin_on_start_ = true;  // start() begins the list instead of resuming it
     uint64_t stopped_at_ns_ = 0;
     size_t phase_index_ = 0;

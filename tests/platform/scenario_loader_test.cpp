@@ -1001,5 +1001,60 @@ TEST(ScenarioLoaderLimits, CheckCountersMustBeSummaryCounters) {
          "final_actual_pages, final_ballooned_pages"});
 }
 
+// ---- workload processes --------------------------------------------------------------
+
+TEST(ScenarioLoaderTest, WorkloadProcessesParseAndTheOneProcessFormIsMain) {
+    const Loaded several = load_ok(kGuest +
+                                   "    workload:\n"
+                                   "      processes:\n"
+                                   "        - name: db\n"
+                                   "          restart_after: 2s\n"
+                                   "          phases: [{kind: allocate, level: 1MiB}]\n"
+                                   "        - {name: web, repeat: true}\n" +
+                                   kHost);
+    const WorkloadConfig& w = several.config.guests[0].workload;
+    ASSERT_EQ(w.processes.size(), 2u);
+    EXPECT_EQ(w.processes[0].name, "db");
+    EXPECT_TRUE(w.processes[0].restarts);
+    EXPECT_EQ(w.processes[0].restart_after, sc_time(2, SC_SEC));
+    ASSERT_EQ(w.processes[0].phases.size(), 1u);
+    EXPECT_EQ(w.processes[0].phases[0].level_bytes, 1u << 20);
+    EXPECT_EQ(w.processes[1].name, "web");
+    EXPECT_TRUE(w.processes[1].repeat);
+    EXPECT_FALSE(w.processes[1].restarts);  // stays dead by default
+    EXPECT_EQ(w.process_list().size(), 2u);
+
+    const Loaded one = load_ok(kGuest + "    workload: {restart_after: 5ms}\n" + kHost);
+    const std::vector<ProcessConfig> list = one.config.guests[0].workload.process_list();
+    ASSERT_EQ(list.size(), 1u);
+    EXPECT_EQ(list[0].name, "main");
+    EXPECT_TRUE(list[0].restarts);
+    EXPECT_EQ(list[0].restart_after, sc_time(5, SC_MS));
+}
+
+TEST(ScenarioLoaderTest, WorkloadProcessesRefuseStrayPhasesDuplicatesAndMissingNames) {
+    expect_errors(kGuest +
+                      "    workload:\n"
+                      "      phases: []\n"
+                      "      processes: [{name: a}]\n" +
+                      kHost,
+                  {"t.yaml:5:15: guests[0].workload.phases: 'phases' belongs inside each "
+                   "process when 'processes' is given"});
+    expect_errors(kGuest +
+                      "    workload:\n"
+                      "      processes:\n"
+                      "        - {name: a}\n"
+                      "        - {name: a}\n" +
+                      kHost,
+                  {"t.yaml:7:18: guests[0].workload.processes[1].name: duplicate process name "
+                   "'a' (first on line 6)"});
+    expect_errors(
+        kGuest +
+            "    workload:\n"
+            "      processes: [{phases: []}]\n" +
+            kHost,
+        {"t.yaml:5:19: guests[0].workload.processes[0].name: missing required key 'name'"});
+}
+
 }  // namespace
 }  // namespace vbsim::platform

@@ -389,5 +389,90 @@ TEST(ScenarioRates, PagesReleasedForTheOomPathHaveADeflateRate) {
     EXPECT_GT(vm.deflate_rate_pages_per_s, 1e5);
 }
 
+// The guest's OOM killer end to end: three processes in a 64 MiB guest whose balloon holds
+// 32 MiB and cannot give it back. About 31 MiB are usable (MIN is 1 MiB): a (20 MiB) and b
+// (4 MiB) fit; c's 16 MiB from 300 ms do not. At about 370 ms (7 MiB of c's at 100 MiB/s)
+// the killer ends a, the largest, and c goes on. a restarts 100 ms later, grows again from
+// 570 ms at 200 MiB/s and at about 625 ms (11 MiB) c (16 MiB) is the largest: c dies.
+TEST(ScenarioOomKiller, KillsTheLargestProcessOnceFreesItAllAndRestartsIt) {
+    const std::string yaml =
+        "duration: 800ms\n"
+        "guests:\n"
+        "  - name: vm0\n"
+        "    ram: 64MiB\n"
+        "    resident_at_start: 100%\n"
+        "    driver: {features: [must_tell_host, stats_vq]}\n"
+        "    workload:\n"
+        "      processes:\n"
+        "        - name: a\n"
+        "          restart_after: 100ms\n"
+        "          phases:\n"
+        "            - {kind: hold, duration: 100ms}\n"
+        "            - {kind: allocate, rate: 200MiB/s, level: 20MiB}\n"
+        "        - name: b\n"
+        "          phases:\n"
+        "            - {kind: allocate, level: 4MiB}\n"
+        "        - name: c\n"
+        "          phases:\n"
+        "            - {kind: hold, duration: 300ms}\n"
+        "            - {kind: allocate, rate: 100MiB/s, level: 16MiB}\n"
+        "host:\n"
+        "  ram: 256MiB\n"
+        "  policy:\n"
+        "    kind: timeline\n"
+        "    timeline:\n"
+        "      - {at: 10ms, guest: vm0, balloon: 32MiB}\n";
+    ScenarioConfig config;
+    std::vector<LoadError> errors;
+    ASSERT_TRUE(ScenarioLoader::load_string(yaml, "t.yaml", {}, config, errors));
+    config.output.trace_vcd = false;
+    ScenarioRun run("scenario", config);
+    run.run(false);
+    const RunSummary summary = run.summarize();
+    const GuestSummary& guest = summary.guests[0];
+
+    EXPECT_EQ(guest.oom_kills, 2u);  // two victims, not one count per failed tick
+    EXPECT_EQ(guest.oom_deferred, 0u);
+    EXPECT_EQ(guest.final_ballooned_pages, 8192u);
+    ASSERT_EQ(guest.processes.size(), 3u);
+    const ProcessSummary& a = guest.processes[0];
+    const ProcessSummary& b = guest.processes[1];
+    const ProcessSummary& c = guest.processes[2];
+    EXPECT_EQ(a.name, "a");
+    EXPECT_EQ(a.oom_killed, 1u);
+    EXPECT_EQ(a.freed_bytes, 20u << 20);  // all of it
+    EXPECT_EQ(a.restarts, 1u);
+    EXPECT_TRUE(a.alive);
+    EXPECT_EQ(a.final_bytes, 20u << 20);  // grown back after the restart
+    EXPECT_EQ(b.oom_killed, 0u);
+    EXPECT_EQ(b.final_bytes, 4u << 20);
+    EXPECT_EQ(c.oom_killed, 1u);
+    EXPECT_EQ(c.freed_bytes, 16u << 20);  // it had reached its level before a came back
+    EXPECT_FALSE(c.alive);
+    EXPECT_EQ(c.restarts, 0u);  // no restart_after: stays dead
+    EXPECT_EQ(c.final_bytes, 0u);
+    // The memory came back: what the guest's processes hold is all the workload has.
+    EXPECT_EQ(run.recording().samples.back().guests[0].workload_bytes, 24u << 20);
+
+    std::vector<const EventRecord*> kills;
+    for (const EventRecord& event : run.recording().events) {
+        if (event.what.rfind("OOM kill", 0) == 0) {
+            kills.push_back(&event);
+        }
+    }
+    ASSERT_EQ(kills.size(), 2u);
+    EXPECT_EQ(kills[0]->guest, "vm0");
+    EXPECT_EQ(kills[0]->what, "OOM kill: process 'a', 20MiB freed");
+    EXPECT_GT(kills[0]->time, sc_core::sc_time(365, sc_core::SC_MS));
+    EXPECT_LT(kills[0]->time, sc_core::sc_time(375, sc_core::SC_MS));
+    EXPECT_EQ(kills[1]->what, "OOM kill: process 'c', 16MiB freed");
+    EXPECT_GT(kills[1]->time, sc_core::sc_time(620, sc_core::SC_MS));
+    EXPECT_LT(kills[1]->time, sc_core::sc_time(630, sc_core::SC_MS));
+    // The event list stays in time order with the kills merged in.
+    for (size_t i = 1; i < run.recording().events.size(); ++i) {
+        EXPECT_LE(run.recording().events[i - 1].time, run.recording().events[i].time);
+    }
+}
+
 }  // namespace
 }  // namespace vbsim::platform

@@ -1,5 +1,7 @@
 #include "sw/guest/workload.h"
 
+#include "sw/guest/oom_killer.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -581,6 +583,195 @@ TEST_F(WorkloadTest, HugeRatesAndLongTicksDoNotOverflow) {
     params.tick_ns = 0;
     Workload defaulted(kernel, memory, params);
     EXPECT_EQ(defaulted.params().tick_ns, kMs);
+}
+
+// ---- the OOM killer: one victim, its memory back --------------------------------------
+
+struct KillLog {
+    std::vector<std::pair<size_t, uint64_t>> kills;  // process, pages freed
+    static void observe(void* context, size_t process, uint64_t pages, uint64_t) {
+        static_cast<KillLog*>(context)->kills.emplace_back(process, pages);
+    }
+};
+
+TEST_F(WorkloadTest, OomKillerKillsTheLargestProcessAndTheAllocatingOneGoesOn) {
+    // "big" takes 3000 pages at once; "small" then wants 2000 of the 1096 left.
+    const Phase big_phases[] = {{PhaseKind::kAllocate, 3000 * kPage, 0, 0}};
+    const Phase small_phases[] = {{PhaseKind::kAllocate, 2000 * kPage, 0, 0}};
+    Workload big(kernel, memory);
+    Workload small(kernel, memory);
+    big.set_phases(big_phases, 1);
+    small.set_phases(small_phases, 1);
+    Workload* const processes[] = {&big, &small};
+    OomKiller killer(kernel, memory, processes, 2);
+    KillLog log;
+    killer.set_observer(&KillLog::observe, &log);
+    big.start();
+    small.start();
+    run_ms(1);
+    // small got 1032 pages down to MIN, the OOM path killed big (3000 > 1032) and freed its
+    // 3000 pages, and small's allocation went on to its 2000.
+    EXPECT_THAT(log.kills, ElementsAre(Pair(0u, 3000u)));
+    EXPECT_EQ(killer.kills(), 1u);
+    EXPECT_EQ(memory.counters().oom_kills, 1u);
+    EXPECT_EQ(memory.counters().oom_events, 1u);
+    EXPECT_TRUE(big.killed());
+    EXPECT_FALSE(big.running());
+    EXPECT_EQ(big.anon_pages(), 0u);
+    EXPECT_EQ(big.demand_bytes(), 0u);
+    EXPECT_EQ(big.counters().oom_killed, 1u);
+    EXPECT_EQ(big.counters().oom_freed_pages, 3000u);
+    EXPECT_FALSE(small.killed());
+    EXPECT_EQ(small.anon_pages(), 2000u);
+    EXPECT_EQ(small.counters().failed_allocations, 0u);
+    EXPECT_EQ(small.counters().unmet_demand_pages, 0u);
+    EXPECT_EQ(memory.anon_pages(), 2000u);
+    EXPECT_EQ(memory.free_pages(), kPages - 2000);
+    // Dead stays dead (no restart delay): no tick of big's, no second kill.
+    run_ms(50);
+    EXPECT_EQ(killer.kills(), 1u);
+    EXPECT_EQ(big.counters().ticks, 1u);
+    EXPECT_EQ(big.counters().restarts, 0u);
+    EXPECT_EQ(memory.stat(spec::balloon::kStatOomKills), 1u);
+}
+
+TEST_F(WorkloadTest, OomKillerKillsTheAllocatingProcessWhenItIsTheLargestAndRestartsItLater) {
+    WorkloadParams params;
+    params.restart_delay_ns = 10 * kMs;
+    const Phase phases[] = {{PhaseKind::kAllocate, 5000 * kPage, 0, 0}};
+    Workload greedy(kernel, memory, params);
+    greedy.set_phases(phases, 1);
+    Workload* const processes[] = {&greedy};
+    OomKiller killer(kernel, memory, processes, 1);
+    greedy.start();
+    run_ms(1);
+    // It got every page down to MIN, then died with all of them.
+    EXPECT_EQ(killer.kills(), 1u);
+    EXPECT_TRUE(greedy.killed());
+    EXPECT_EQ(greedy.counters().oom_freed_pages, kPages - kMin);
+    EXPECT_EQ(greedy.counters().oom_kills_seen, 1u);
+    EXPECT_EQ(memory.anon_pages(), 0u);
+    EXPECT_EQ(memory.free_pages(), kPages);
+    run_ms(10);
+    EXPECT_TRUE(greedy.killed());
+    EXPECT_EQ(greedy.counters().restarts, 0u);
+    run_ms(11);  // the restart: its phases begin again, first tick a millisecond later
+    EXPECT_FALSE(greedy.killed());
+    EXPECT_EQ(greedy.counters().restarts, 1u);
+    EXPECT_EQ(greedy.anon_pages(), 0u);
+    run_ms(12);
+    EXPECT_EQ(killer.kills(), 2u);
+    EXPECT_EQ(greedy.counters().oom_killed, 2u);
+    EXPECT_EQ(greedy.counters().oom_freed_pages, 2 * (kPages - kMin));
+    EXPECT_EQ(memory.counters().oom_kills, 2u);
+}
+
+TEST_F(WorkloadTest, OomKillerWaitsForAFrozenProcessToBeStartedBeforeRestartingIt) {
+    WorkloadParams params;
+    params.restart_delay_ns = 2 * kMs;
+    const Phase phases[] = {{PhaseKind::kAllocate, 5000 * kPage, 0, 0}};
+    Workload greedy(kernel, memory, params);
+    greedy.set_phases(phases, 1);
+    Workload* const processes[] = {&greedy};
+    OomKiller killer(kernel, memory, processes, 1);
+    greedy.start();
+    run_ms(1);
+    ASSERT_TRUE(greedy.killed());
+    greedy.stop();  // the guest freezes
+    run_ms(5);
+    EXPECT_FALSE(greedy.killed());
+    EXPECT_FALSE(greedy.running());
+    EXPECT_EQ(killer.kills(), 1u);
+    greedy.start();  // thawed at 5 ms: it begins again
+    run_ms(6);
+    EXPECT_EQ(killer.kills(), 2u);
+}
+
+TEST_F(WorkloadTest, DeflateOnOomReleasesComeBeforeTheOomKiller) {
+    memory.set_deflate_on_oom_accounting(true);
+    SlowDeflater deflater{&kernel, &memory, std::vector<uint64_t>(1000)};
+    ASSERT_EQ(memory.allocate_many(AllocationClass::kBalloon, 1000, deflater.ballooned.data()),
+              1000u);
+    for (const uint64_t page : deflater.ballooned) {
+        ASSERT_TRUE(memory.mark_ballooned(page));
+    }
+    memory.set_oom_notifier(&SlowDeflater::notify, &deflater);
+    const Phase phases[] = {{PhaseKind::kAllocate, 3500 * kPage, 0, 0}};
+    Workload workload(kernel, memory);
+    workload.set_phases(phases, 1);
+    Workload* const processes[] = {&workload};
+    OomKiller killer(kernel, memory, processes, 1);
+    workload.start();
+    run_ms(1);
+    // 3096 - 64 = 3032 pages, then the balloon promised 256: a stall, not a kill.
+    EXPECT_EQ(workload.anon_pages(), 3032u);
+    EXPECT_TRUE(workload.stalled());
+    EXPECT_EQ(killer.kills(), 0u);
+    EXPECT_EQ(memory.counters().oom_deferred, 1u);
+    run_ms(3);
+    EXPECT_EQ(workload.anon_pages(), 3500u);
+    EXPECT_EQ(killer.kills(), 0u);
+    EXPECT_FALSE(workload.killed());
+}
+
+TEST_F(WorkloadTest, OomWithNothingToKillFailsTheAllocationWithoutCountingAKill) {
+    const Phase phases[] = {{PhaseKind::kAllocate, 5000 * kPage, 0, 0}};
+    Workload workload(kernel, memory);
+    workload.set_phases(phases, 1);
+    // The workload is not in the killer's list (a kernel allocation, say): no victim.
+    OomKiller killer(kernel, memory, nullptr, 0);
+    workload.start();
+    run_ms(1);
+    EXPECT_EQ(killer.kills(), 0u);
+    EXPECT_EQ(memory.counters().oom_kills, 0u);
+    EXPECT_EQ(memory.counters().oom_no_victim, 1u);
+    EXPECT_EQ(memory.last_allocation_failure(), AllocationFailure::kOomNoVictim);
+    EXPECT_EQ(workload.anon_pages(), kPages - kMin);
+    EXPECT_EQ(workload.counters().unmet_demand_pages, 5000 - (kPages - kMin));
+    EXPECT_FALSE(workload.killed());
+}
+
+TEST_F(WorkloadTest, OomKillerBreaksTiesForTheFirstProcessAndSkipsTheDead) {
+    const Phase phases[] = {{PhaseKind::kAllocate, 1800 * kPage, 0, 0}};
+    const Phase late[] = {{PhaseKind::kHold, 0, 0, 3 * kMs / 2},
+                          {PhaseKind::kAllocate, 600 * kPage, 0, 0}};
+    Workload first(kernel, memory);
+    Workload second(kernel, memory);
+    Workload third(kernel, memory);
+    first.set_phases(phases, 1);
+    second.set_phases(phases, 1);
+    third.set_phases(late, 2);
+    Workload* const processes[] = {&first, &second, &third};
+    OomKiller killer(kernel, memory, processes, 3);
+    KillLog log;
+    killer.set_observer(&KillLog::observe, &log);
+    first.start();
+    second.start();
+    third.start();
+    run_ms(1);
+    ASSERT_EQ(memory.anon_pages(), 3600u);
+    // third wants 600 of 496 free: at MIN (432 taken) first and second tie at 1800 and the
+    // first of them dies; third gets its last 168.
+    run_ms(2);
+    EXPECT_THAT(log.kills, ElementsAre(Pair(0u, 1800u)));
+    EXPECT_EQ(third.anon_pages(), 600u);
+    EXPECT_EQ(second.anon_pages(), 1800u);
+    EXPECT_EQ(memory.anon_pages(), 2400u);
+    // second ends (killed too); third then takes everything and is the only one left to kill.
+    EXPECT_EQ(second.kill(), 1800u);
+    EXPECT_EQ(second.kill(), 0u);  // already dead
+    const Phase everything[] = {{PhaseKind::kAllocate, 5000 * kPage, 0, 0}};
+    third.set_phases(everything, 1);
+    run_ms(3);
+    EXPECT_THAT(log.kills, ElementsAre(Pair(0u, 1800u), Pair(2u, kPages - kMin)));
+    // Everyone listed is dead: an allocation outside the list finds no victim.
+    Workload unlisted(kernel, memory);
+    unlisted.set_phases(everything, 1);
+    unlisted.start();
+    run_ms(4);
+    EXPECT_EQ(killer.kills(), 2u);
+    EXPECT_EQ(memory.counters().oom_no_victim, 1u);
+    EXPECT_EQ(unlisted.anon_pages(), kPages - kMin);
 }
 
 }  // namespace
