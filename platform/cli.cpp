@@ -28,6 +28,7 @@
 #include "platform/scenario_loader.h"
 #include "platform/scenario_run.h"
 #include "platform/terminal_text.h"
+#include "platform/time_split.h"
 #include "platform/units.h"
 
 namespace vbsim::platform {
@@ -141,6 +142,8 @@ void print_summary(const RunSummary& summary, const std::string& directory) {
             describe_pfns_per_buffer(guest.inflate_pfns_per_buffer).c_str(),
             describe_pfns_per_buffer(guest.deflate_pfns_per_buffer).c_str(),
             static_cast<unsigned long long>(guest.guest_errors));
+        std::printf("  %-10s time to targets: %s\n", "",
+                    describe_time_split(reached_episodes_split(guest.episodes)).c_str());
     }
     size_t failed = 0;
     for (const CheckResult& check : summary.checks) {

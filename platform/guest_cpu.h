@@ -47,6 +47,7 @@ class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
 
     sw::guest::Kernel& kernel() { return kernel_; }
     const GuestCpuCounters& counters() const { return counters_; }
+    const GuestCpuParams& params() const { return params_; }
     const models::BusAccessorCounters& ram_counters() const { return ram_.counters(); }
 
     // Runs `action` in the guest's context (for probe, freeze, restore...): at start-up

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "platform/output_csv.h"
+#include "platform/time_split.h"
 
 namespace vbsim::platform {
 namespace {
@@ -606,6 +607,11 @@ void write_host(std::ostream& out, const Recording& recording, const std::vector
     write_plot(out, times, plot);
 }
 
+// One episode's split (platform/time_split.h) as shares of its time.
+void write_time_split_cell(std::ostream& out, const TimeSplit& split) {
+    out << "<td>" << escape(describe_time_split(split)) << "</td>";
+}
+
 void write_episodes(std::ostream& out, const GuestSummary& guest) {
     out << "<figure class=\"box\"><figcaption>Target changes <small>time to target is until "
            "actual == target</small></figcaption>\n";
@@ -615,7 +621,8 @@ void write_episodes(std::ostream& out, const GuestSummary& guest) {
     }
     out << "<div class=\"scroll\"><table><thead><tr><th class=\"num\">Set at</th>"
            "<th class=\"num\">From pages</th><th class=\"num\">To pages</th>"
-           "<th class=\"num\">Reached at</th><th class=\"num\">Time to target</th></tr></thead>"
+           "<th class=\"num\">Reached at</th><th class=\"num\">Time to target</th>"
+           "<th>Where the time went</th></tr></thead>"
            "<tbody>\n";
     const std::size_t shown = std::min(guest.episodes.size(), kMaxEpisodesListed);
     for (std::size_t i = 0; i < shown; ++i) {
@@ -631,6 +638,7 @@ void write_episodes(std::ostream& out, const GuestSummary& guest) {
         } else {
             out << "<td class=\"num warn\">not reached</td><td class=\"num\">&#8211;</td>";
         }
+        write_time_split_cell(out, episode.split);
         out << "</tr>\n";
     }
     out << "</tbody></table></div>\n";

@@ -170,6 +170,24 @@ class JsonWriter {
     bool after_key_ = false;
 };
 
+// Where the episode's simulated time went, in seconds (platform/time_split.h).
+void write_time_split(JsonWriter& json, const TimeSplit& split) {
+    json.key("time_split_s");
+    json.begin_object();
+    const auto part = [&](const char* name, const sc_core::sc_time& time) {
+        json.key(name);
+        json.seconds(time);
+    };
+    part("allocation", split.allocation);
+    part("translation", split.translation);
+    part("sending", split.sending);
+    part("host_madvise", split.host_work);
+    part("retry_wait", split.retry_wait);
+    part("interrupt_wait", split.interrupt_wait);
+    part("other", split.other);
+    json.end_object();
+}
+
 void write_episode(JsonWriter& json, const TargetEpisode& episode) {
     json.begin_object();
     json.key("set_at_s");
@@ -192,6 +210,7 @@ void write_episode(JsonWriter& json, const TargetEpisode& episode) {
     } else {
         json.null();
     }
+    write_time_split(json, episode.split);
     json.end_object();
 }
 

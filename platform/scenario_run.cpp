@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <iterator>
 #include <map>
@@ -13,6 +14,7 @@
 #include "platform/feature_names.h"
 #include "platform/scenario_loader.h"
 #include "platform/terminal_text.h"
+#include "platform/time_split.h"
 #include "platform/units.h"
 #include "platform/vcd_sink.h"
 
@@ -80,10 +82,14 @@ class TargetTracker : public models::BalloonObserver {
   public:
     // A guest with pages larger than 4 KiB balloons whole pages: the driver aligns the
     // target up, so that is what `actual` reaches.
-    TargetTracker(const models::BalloonDevice& device, uint64_t pfns_per_page)
-        : device_(device), pfns_per_page_(pfns_per_page) {}
+    // `ledger` reads the guest's cumulative time per part (platform/time_split.h).
+    TargetTracker(const models::BalloonDevice& device, uint64_t pfns_per_page,
+                  std::function<TimeSplit()> ledger)
+        : device_(device), pfns_per_page_(pfns_per_page), ledger_(std::move(ledger)) {}
 
     void target_changed(uint32_t pages) override {
+        close_open_episode();
+        ledger_at_set_ = ledger_();
         TargetEpisode episode;
         episode.set_at = sc_core::sc_time_stamp();
         episode.from_pages = device_.actual_pages();
@@ -99,6 +105,15 @@ class TargetTracker : public models::BalloonObserver {
             aligned(episodes_.back().to_pages) == pages) {
             episodes_.back().reached = true;
             episodes_.back().reached_at = sc_core::sc_time_stamp();
+            split_last(episodes_.back().reached_at);
+        }
+    }
+
+    // An episode still open (never reached) is split up to now: the next target change or
+    // the end of the run.
+    void close_open_episode() {
+        if (!episodes_.empty() && !episodes_.back().reached) {
+            split_last(sc_core::sc_time_stamp());
         }
     }
 
@@ -122,8 +137,15 @@ class TargetTracker : public models::BalloonObserver {
         uint32_t pages;
     };
 
+    void split_last(const sc_core::sc_time& until) {
+        TargetEpisode& episode = episodes_.back();
+        episode.split = episode_split(ledger_at_set_, ledger_(), until - episode.set_at);
+    }
+
     const models::BalloonDevice& device_;
     uint64_t pfns_per_page_;
+    std::function<TimeSplit()> ledger_;
+    TimeSplit ledger_at_set_;
     std::vector<TargetEpisode> episodes_;
     std::vector<ActualChange> actual_history_;  // in time order
 };
@@ -139,7 +161,8 @@ ScenarioRun::ScenarioRun(const sc_core::sc_module_name& name, const ScenarioConf
             std::make_unique<GuestNode>(guest.name.c_str(), guest, config_.platform, host_));
         GuestNode& node = *guests_.back();
         trackers_.push_back(std::make_unique<TargetTracker>(
-            node.balloon(), std::max<uint64_t>(1, guest.page_size / spec::balloon::kPageSize)));
+            node.balloon(), std::max<uint64_t>(1, guest.page_size / spec::balloon::kPageSize),
+            [&node] { return read_time_ledger(node); }));
         node.balloon().add_observer(*trackers_.back());
         policy_guests_.push_back(
             std::make_unique<models::BalloonDeviceGuest>(guest.name, node.balloon()));
@@ -387,6 +410,9 @@ void ScenarioRun::run(bool progress) {
     progress_ = progress;
     sc_core::sc_start(config_.duration);
     record_oom_kills();
+    for (auto& tracker : trackers_) {
+        tracker->close_open_episode();
+    }
     if (progress_) {
         std::fprintf(stderr, "\r%80s\r", "");
     }

@@ -153,6 +153,13 @@ RunSummary small_summary() {
     reached.to_pages = 131072;
     reached.reached = true;
     reached.reached_at = sc_time(110, SC_MS);
+    reached.split.allocation = sc_time(6500, sc_core::SC_US);
+    reached.split.translation = sc_time(6, SC_MS);
+    reached.split.sending = sc_time(68, SC_MS);
+    reached.split.host_work = sc_time(19, SC_MS);
+    reached.split.retry_wait = sc_time(0, SC_MS);
+    reached.split.interrupt_wait = sc_time(250, sc_core::SC_US);
+    reached.split.other = sc_time(250, sc_core::SC_US);
     TargetEpisode pending;
     pending.set_at = sc_time(1, SC_SEC);
     pending.from_pages = 131072;
@@ -216,7 +223,16 @@ TEST(OutputJson, ExactTextForASmallSummary) {
           "to_pages": 131072,
           "reached": true,
           "reached_at_s": 0.110000000,
-          "time_to_target_s": 0.100000000
+          "time_to_target_s": 0.100000000,
+          "time_split_s": {
+            "allocation": 0.006500000,
+            "translation": 0.006000000,
+            "sending": 0.068000000,
+            "host_madvise": 0.019000000,
+            "retry_wait": 0.000000000,
+            "interrupt_wait": 0.000250000,
+            "other": 0.000250000
+          }
         },
         {
           "set_at_s": 1.000000000,
@@ -224,7 +240,16 @@ TEST(OutputJson, ExactTextForASmallSummary) {
           "to_pages": 65536,
           "reached": false,
           "reached_at_s": null,
-          "time_to_target_s": null
+          "time_to_target_s": null,
+          "time_split_s": {
+            "allocation": 0.000000000,
+            "translation": 0.000000000,
+            "sending": 0.000000000,
+            "host_madvise": 0.000000000,
+            "retry_wait": 0.000000000,
+            "interrupt_wait": 0.000000000,
+            "other": 0.000000000
+          }
         }
       ],
       "notifies": 520,

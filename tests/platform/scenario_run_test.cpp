@@ -474,5 +474,72 @@ TEST(ScenarioOomKiller, KillsTheLargestProcessOnceFreesItAllAndRestartsIt) {
     }
 }
 
+// ---- where the time goes -------------------------------------------------------------
+
+// The calibration scenario's one episode, with `overrides` (--set style) applied.
+TargetEpisode calibration_episode(const std::vector<std::string>& overrides) {
+    ScenarioConfig config;
+    std::vector<LoadError> errors;
+    EXPECT_TRUE(ScenarioLoader::load_file(VBSIM_CONFIGS_DIR "/calibration-kvm.yaml", overrides,
+                                          config, errors));
+    config.output.trace_vcd = false;
+    ScenarioRun run("scenario", config);
+    run.run(false);
+    const RunSummary summary = run.summarize();
+    EXPECT_EQ(summary.guests[0].episodes.size(), 1u);
+    return summary.guests[0].episodes.empty() ? TargetEpisode{} : summary.guests[0].episodes[0];
+}
+
+double percent(const sc_core::sc_time& part, const sc_core::sc_time& whole) {
+    return 100.0 * part.to_seconds() / whole.to_seconds();
+}
+
+TEST(ScenarioTimeSplit, CalibrationSplitIsTheKvmAnchorsWithinFivePoints) {
+    const TargetEpisode episode = calibration_episode({});
+    ASSERT_TRUE(episode.reached);
+    const sc_core::sc_time took = episode.reached_at - episode.set_at;
+    const TimeSplit& split = episode.split;
+    EXPECT_EQ(split.total(), took);  // every picosecond is somewhere
+    // The anchor (docs/timing-defaults.md): 6.5 % allocation, 68 % sending, 6 % translation,
+    // 19 % host madvise.
+    EXPECT_NEAR(percent(split.allocation, took), 6.5, 5.0);
+    EXPECT_NEAR(percent(split.sending, took), 68.0, 5.0);
+    EXPECT_NEAR(percent(split.translation, took), 6.0, 5.0);
+    EXPECT_NEAR(percent(split.host_work, took), 19.0, 5.0);
+    // Exactly the costs of 1,835,008 pages in 7168 buffers.
+    EXPECT_EQ(split.allocation, sc_core::sc_time(145, sc_core::SC_NS) * 1835008.0);
+    EXPECT_EQ(split.translation, sc_core::sc_time(133, sc_core::SC_NS) * 1835008.0);
+    EXPECT_EQ(split.sending, sc_core::sc_time(385, sc_core::SC_US) * 7168.0);
+    EXPECT_EQ(split.host_work, sc_core::sc_time(430, sc_core::SC_NS) * 1835008.0);
+    EXPECT_EQ(split.retry_wait, sc_core::SC_ZERO_TIME);
+    EXPECT_LT(percent(split.other, took), 1.0);
+}
+
+TEST(ScenarioTimeSplit, AHostWithoutMadviseCostMovesTheSplitOutOfTheAnchorsRange) {
+    // The failing side: no host per-page work, so the host share is 0 and sending grows
+    // beyond 73 % of the shorter episode.
+    const TargetEpisode episode =
+        calibration_episode({"platform.balloon.inflate.host_per_page_cost=0ns"});
+    ASSERT_TRUE(episode.reached);
+    const sc_core::sc_time took = episode.reached_at - episode.set_at;
+    EXPECT_EQ(episode.split.host_work, sc_core::SC_ZERO_TIME);
+    EXPECT_GT(percent(episode.split.sending, took), 73.0);
+}
+
+TEST(ScenarioTimeSplit, AnEpisodeNeverReachedCountsItsAllocationRetries) {
+    // More than the guest can give: it inflates to LOW, then retries every 200 ms; the open
+    // episode is split up to the end of the run.
+    std::string guest = kSmallGuest;
+    guest.replace(guest.find("balloon_pages: 4096"), 19,
+                  "balloon_pages: 4294967295, allow_above_ram: true");
+    const RunSummary summary = run_scenario("duration: 700ms\n" + guest);
+    const GuestSummary& g = summary.guests[0];
+    ASSERT_EQ(g.episodes.size(), 1u);
+    EXPECT_FALSE(g.episodes[0].reached);
+    ASSERT_EQ(g.retries, 3u);  // at 200, 400 and 600 ms after the first failure
+    EXPECT_EQ(g.episodes[0].split.retry_wait, sc_core::sc_time(600, sc_core::SC_MS));
+    EXPECT_EQ(g.episodes[0].split.total(), sc_core::sc_time(690, sc_core::SC_MS));
+}
+
 }  // namespace
 }  // namespace vbsim::platform
