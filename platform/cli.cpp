@@ -144,6 +144,13 @@ void print_summary(const RunSummary& summary, const std::string& directory) {
             static_cast<unsigned long long>(guest.guest_errors));
         std::printf("  %-10s time to targets: %s\n", "",
                     describe_time_split(reached_episodes_split(guest.episodes)).c_str());
+        if (summary.host_swap || guest.host_killed != 0) {
+            std::printf("  %-10s host swap in/out %s/%s, stalled %.6g s%s\n", "",
+                        human_bytes(static_cast<double>(guest.host_swap_in_bytes)).c_str(),
+                        human_bytes(static_cast<double>(guest.host_swap_out_bytes)).c_str(),
+                        guest.host_swap_stall.to_seconds(),
+                        guest.host_killed != 0 ? ", killed by the host's OOM killer" : "");
+        }
     }
     size_t failed = 0;
     for (const CheckResult& check : summary.checks) {

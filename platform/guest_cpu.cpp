@@ -121,8 +121,18 @@ void GuestCpu::ram_write(uint64_t physical_address, const void* source, size_t l
 }
 
 void GuestCpu::touch_memory(uint64_t physical_address, uint64_t length) {
-    if (touch_observer_) {
-        touch_observer_(physical_address, length);
+    if (!touch_observer_) {
+        return;
+    }
+    const sc_core::sc_time stall = touch_observer_(physical_address, length);
+    if (stall != sc_core::SC_ZERO_TIME) {
+        // The host reads the pages back from swap (or writes others out) before the guest's
+        // access completes: guest time that does no work.
+        counters_.host_swap_stall += stall;
+        quantum_keeper_.inc(stall);
+        if (quantum_keeper_.need_sync()) {
+            synchronize();
+        }
     }
 }
 
@@ -196,6 +206,10 @@ void GuestCpu::wait_for_something() {
 void GuestCpu::run() {
     quantum_keeper_.reset();
     while (true) {
+        if (halted_) {
+            synchronize();
+            sc_core::wait(halt_event_);  // never notified: a killed guest stays dead
+        }
         while (!actions_.empty()) {
             std::function<void()> action = std::move(actions_.front());
             actions_.pop_front();

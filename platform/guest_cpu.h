@@ -31,7 +31,8 @@ struct GuestCpuCounters {
     uint64_t ram_errors = 0;
     uint64_t interrupts_taken = 0;
     uint64_t idle_waits = 0;
-    sc_core::sc_time cpu_time = sc_core::SC_ZERO_TIME;  // annotated guest work
+    sc_core::sc_time cpu_time = sc_core::SC_ZERO_TIME;         // annotated guest work
+    sc_core::sc_time host_swap_stall = sc_core::SC_ZERO_TIME;  // waits on host swap
 };
 
 // Runs guest software (sw/) in an SC_THREAD and is its hardware: implements sw::hal
@@ -53,10 +54,15 @@ class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
     // Runs `action` in the guest's context (for probe, freeze, restore...): at start-up
     // when posted before the simulation, otherwise at the guest's next step.
     void run_in_guest(std::function<void()> action);
-    // Called for every touch_memory(); the platform charges host memory here.
-    void on_touch_memory(std::function<void(uint64_t address, uint64_t length)> observer) {
+    // Called for every touch_memory(); the platform charges host memory here and returns how
+    // long the guest waits on the host for it (host swap), which the CPU then spends.
+    void on_touch_memory(
+        std::function<sc_core::sc_time(uint64_t address, uint64_t length)> observer) {
         touch_observer_ = std::move(observer);
     }
+    // The host killed this guest: its CPU runs nothing more (from its next step).
+    void halt() { halted_ = true; }
+    bool halted() const { return halted_; }
 
     // sw::hal::Hal
     uint32_t mmio_read32(uint64_t physical_address) override;
@@ -93,7 +99,9 @@ class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
     models::BusAccessor ram_;
     GuestCpuCounters counters_;
     std::deque<std::function<void()>> actions_;
-    std::function<void(uint64_t, uint64_t)> touch_observer_;
+    std::function<sc_core::sc_time(uint64_t, uint64_t)> touch_observer_;
+    bool halted_ = false;
+    sc_core::sc_event halt_event_;
     tlm::tlm_generic_payload mmio_payload_;  // reused by every MMIO access
     uint64_t ticks_per_ns_ = 0;              // time-resolution ticks in 1 ns
     // A taken line counts as new again only after a synchronisation later than the

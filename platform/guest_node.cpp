@@ -92,7 +92,7 @@ GuestNode::GuestNode(const sc_core::sc_module_name& name, const GuestConfig& gue
     cpu_.interrupt[0].bind(irq_);
     balloon_.add_observer(host_link_);
     cpu_.on_touch_memory([this](uint64_t address, uint64_t length) {
-        host_.touch_address_range(host_id_, address, length);
+        return host_.touch_address_range(host_id_, address, length).stall;
     });
 
     // The driver's rings and buffers sit in the first pages of RAM; the allocator

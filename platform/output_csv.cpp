@@ -33,6 +33,14 @@ constexpr Column kGuestColumns[] = {
     {"bus_transactions", &GuestSample::bus_transactions},
 };
 
+// Only when the host has swap (Recording::host_swap), after every other column.
+constexpr Column kGuestSwapColumns[] = {
+    {"swap_in_bytes", &GuestSample::swap_in_bytes},
+    {"swap_out_bytes", &GuestSample::swap_out_bytes},
+    {"swap_stall_ns", &GuestSample::swap_stall_ns},
+    {"host_killed", &GuestSample::host_killed},
+};
+
 void write_header_cell(std::ostream& out, std::string_view text) {
     if (text.find_first_of(",\"\r\n") == std::string_view::npos) {
         out << text;
@@ -46,6 +54,35 @@ void write_header_cell(std::ostream& out, std::string_view text) {
         out << c;
     }
     out << '"';
+}
+
+void write_swap_header(const Recording& recording, std::ostream& out) {
+    if (!recording.host_swap) {
+        return;
+    }
+    out << ",host_swap_used_bytes,host_oom_kills";
+    for (const std::string& name : recording.guest_names) {
+        for (const Column& column : kGuestSwapColumns) {
+            out << ',';
+            write_header_cell(out, name + "." + column.name);
+        }
+    }
+}
+
+void write_swap_cells(const Recording& recording, const Sample& sample, std::ostream& out) {
+    if (!recording.host_swap) {
+        return;
+    }
+    out << ',' << std::to_string(sample.host_swap_used_bytes) << ','
+        << std::to_string(sample.host_oom_kills);
+    for (std::size_t g = 0; g < recording.guest_names.size(); ++g) {
+        for (const Column& column : kGuestSwapColumns) {
+            out << ',';
+            if (g < sample.guests.size()) {
+                out << std::to_string(sample.guests[g].*column.field);
+            }
+        }
+    }
 }
 
 }  // namespace
@@ -77,6 +114,7 @@ void write_timeseries_csv(const Recording& recording, std::ostream& out) {
             write_header_cell(out, name + "." + column.name);
         }
     }
+    write_swap_header(recording, out);
     out << '\n';
 
     for (const Sample& sample : recording.samples) {
@@ -89,6 +127,7 @@ void write_timeseries_csv(const Recording& recording, std::ostream& out) {
                 }
             }
         }
+        write_swap_cells(recording, sample, out);
         out << '\n';
     }
 }

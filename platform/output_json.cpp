@@ -241,7 +241,23 @@ void write_processes(JsonWriter& json, const GuestSummary& guest) {
     json.end_array();
 }
 
-void write_guest(JsonWriter& json, const GuestSummary& guest) {
+// The host side of memory pressure, per guest: only when the host has swap or killed this
+// guest, so the files of other runs stay as they were.
+void write_host_pressure(JsonWriter& json, bool host_swap, const GuestSummary& guest) {
+    if (!host_swap && guest.host_killed == 0) {
+        return;
+    }
+    json.key("host_swap_in_bytes");
+    json.unsigned_number(guest.host_swap_in_bytes);
+    json.key("host_swap_out_bytes");
+    json.unsigned_number(guest.host_swap_out_bytes);
+    json.key("host_swap_stall_s");
+    json.seconds(guest.host_swap_stall);
+    json.key("host_killed");
+    json.boolean(guest.host_killed != 0);
+}
+
+void write_guest(JsonWriter& json, const GuestSummary& guest, bool host_swap) {
     const auto count = [&](const char* name, uint64_t value) {
         json.key(name);
         json.unsigned_number(value);
@@ -309,6 +325,7 @@ void write_guest(JsonWriter& json, const GuestSummary& guest) {
     count("early_notifies", guest.early_notifies);
     json.key("driver_state");
     json.string(guest.driver_state);
+    write_host_pressure(json, host_swap, guest);
     json.end_object();
 }
 
@@ -348,12 +365,18 @@ void write_summary_json(const RunSummary& summary, std::ostream& out) {
     json.signed_number(summary.host_free_final_bytes);
     json.key("overcommit_ratio");
     json.real(summary.overcommit_ratio);
+    if (summary.host_swap || summary.host_oom_kills > 0) {
+        json.key("host_swap_max_used_bytes");
+        json.unsigned_number(summary.host_swap_max_used_bytes);
+        json.key("host_oom_kills");
+        json.unsigned_number(summary.host_oom_kills);
+    }
     json.key("all_checks_passed");
     json.boolean(summary.all_checks_passed());
     json.key("guests");
     json.begin_array();
     for (const GuestSummary& guest : summary.guests) {
-        write_guest(json, guest);
+        write_guest(json, guest, summary.host_swap);
     }
     json.end_array();
     json.key("checks");

@@ -31,11 +31,18 @@ struct GuestSample {
     uint64_t notifies = 0;         // cumulative QueueNotify writes
     uint64_t dma_bytes = 0;        // cumulative device DMA
     uint64_t bus_transactions = 0;  // cumulative, on this guest's bus
+    // Host swap (written only when the host has swap): cumulative.
+    uint64_t swap_in_bytes = 0;
+    uint64_t swap_out_bytes = 0;
+    uint64_t swap_stall_ns = 0;
+    uint64_t host_killed = 0;  // 1 once the host's OOM killer killed the guest
 };
 
 struct Sample {
     sc_core::sc_time time = sc_core::SC_ZERO_TIME;
-    int64_t host_free_bytes = 0;      // negative when the host is overcommitted and short
+    int64_t host_free_bytes = 0;  // negative when the host is overcommitted and short
+    uint64_t host_swap_used_bytes = 0;
+    uint64_t host_oom_kills = 0;      // cumulative
     std::vector<GuestSample> guests;  // same order as Recording::guest_names
 };
 
@@ -46,6 +53,7 @@ struct EventRecord {
 };
 
 struct Recording {
+    bool host_swap = false;  // the host has swap: timeseries.csv carries its columns
     std::vector<std::string> guest_names;
     std::vector<uint64_t> guest_ram_bytes;
     uint64_t host_ram_bytes = 0;
@@ -154,6 +162,11 @@ struct GuestSummary {
     uint64_t guest_errors = 0;    // tolerated driver misbehaviour (QEMU's -d guest_errors)
     uint64_t early_notifies = 0;  // kicks before DRIVER_OK, served at DRIVER_OK
     std::string driver_state;     // running, frozen, removed, failed
+    // The host side of memory pressure (written when the host has swap or killed a guest).
+    uint64_t host_swap_in_bytes = 0;
+    uint64_t host_swap_out_bytes = 0;
+    sc_core::sc_time host_swap_stall = sc_core::SC_ZERO_TIME;  // guest time lost to host swap
+    uint64_t host_killed = 0;  // 1 once the host's OOM killer killed the guest
 };
 
 struct CheckResult {
@@ -173,6 +186,9 @@ struct RunSummary {
     sc_core::sc_time host_free_min_at = sc_core::SC_ZERO_TIME;
     int64_t host_free_final_bytes = 0;
     double overcommit_ratio = 0.0;
+    bool host_swap = false;
+    uint64_t host_swap_max_used_bytes = 0;
+    uint64_t host_oom_kills = 0;
     std::vector<GuestSummary> guests;
     std::vector<CheckResult> checks;
 

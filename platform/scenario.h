@@ -158,9 +158,20 @@ struct AutoPolicyConfig {
     double min_balloon_change_percent = 0.0025;
 };
 
+// The host's swap (defaults: docs/timing-defaults.md). Size 0: no swap, so an overcommitted
+// host's OOM killer kills the guest with the most resident memory.
+struct HostSwapConfig {
+    uint64_t size_bytes = 0;
+    double swap_in_bytes_per_second = 500e6;
+    double swap_out_bytes_per_second = 500e6;
+    sc_core::sc_time swap_in_latency = sc_core::sc_time(100, sc_core::SC_US);
+    sc_core::sc_time swap_out_latency = sc_core::sc_time(100, sc_core::SC_US);
+};
+
 struct HostConfig {
     uint64_t ram_bytes = 0;  // required
     uint64_t reserved_bytes = 0;
+    HostSwapConfig swap;
     PolicyKind policy = PolicyKind::kNone;
     std::vector<TimelineEntry> timeline;
     AutoPolicyConfig auto_policy;

@@ -568,6 +568,7 @@ class Walker {
     void driver(Map& map, DriverConfig& out);
     void workload(Map& map, WorkloadConfig& out);
     void process(Map& map, ProcessConfig& out);
+    void swap(Map& map, HostSwapConfig& out);
     void phases(const Entry& entry, std::vector<WorkloadPhaseConfig>& out);
     void phase(Map& map, WorkloadPhaseConfig& out);
     void host(Map& map, HostConfig& out);
@@ -1010,6 +1011,21 @@ void Walker::phase(Map& map, WorkloadPhaseConfig& out) {
     map.finish();
 }
 
+void Walker::swap(Map& map, HostSwapConfig& out) {
+    size(map, "size", out.size_bytes);
+    for (const auto& [key, rate] :
+         {std::pair<const char*, double*>{"swap_in_bandwidth", &out.swap_in_bytes_per_second},
+          std::pair<const char*, double*>{"swap_out_bandwidth", &out.swap_out_bytes_per_second}}) {
+        if (const Entry* entry = read(map, key, Need::kOptional, kExpectRate, parse_rate, *rate);
+            entry != nullptr && *rate <= 0) {
+            error(*entry, "must be greater than 0, got '" + entry->value.Scalar() + "'");
+        }
+    }
+    time(map, "swap_in_latency", out.swap_in_latency);
+    time(map, "swap_out_latency", out.swap_out_latency);
+    map.finish();
+}
+
 void Walker::host(Map& map, HostConfig& out) {
     const Entry* ram = size(map, "ram", out.ram_bytes, Need::kRequired, Limit::kPositive);
     if (const Entry* reserved = size(map, "reserved", out.reserved_bytes);
@@ -1017,6 +1033,8 @@ void Walker::host(Map& map, HostConfig& out) {
         error(*reserved, "must be below the host's RAM " + format_size(out.ram_bytes) + ", got '" +
                              reserved->value.Scalar() + "'");
     }
+    Map swap_map = section(map, "swap", "the host's swap");
+    swap(swap_map, out.swap);
     Map policy = section(map, "policy", "the balloon policy");
     const Entry* kind = choice(policy, "kind", kPolicyKinds, out.policy);
     // A section for another policy kind is almost certainly a mistake; an empty one is not.

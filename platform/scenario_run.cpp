@@ -150,11 +150,38 @@ class TargetTracker : public models::BalloonObserver {
     std::vector<ActualChange> actual_history_;  // in time order
 };
 
+namespace {
+
+// An overcommitted host swaps while its swap has room, then OOM-kills a guest.
+models::HostMemoryParams host_memory_params(const HostConfig& host) {
+    models::HostMemoryParams params;
+    params.host_ram_bytes = host.ram_bytes;
+    params.host_reserved_bytes = host.reserved_bytes;
+    params.overcommit = models::HostOvercommit::kSwapOrKill;
+    params.swap_bytes = host.swap.size_bytes;
+    params.swap_in_bytes_per_s = host.swap.swap_in_bytes_per_second;
+    params.swap_out_bytes_per_s = host.swap.swap_out_bytes_per_second;
+    params.swap_in_latency = host.swap.swap_in_latency;
+    params.swap_out_latency = host.swap.swap_out_latency;
+    return params;
+}
+
+}  // namespace
+
+void ScenarioRun::host_killed(models::GuestId id) {
+    for (auto& node : guests_) {
+        if (node->host_id() == id) {
+            node->cpu().halt();
+            note(node->guest_name(), "host OOM kill: the guest is killed, its memory freed");
+        }
+    }
+}
+
 ScenarioRun::ScenarioRun(const sc_core::sc_module_name& name, const ScenarioConfig& config)
-    : sc_core::sc_module(name),
-      config_(config),
-      host_(models::HostMemoryParams{config.host.ram_bytes, config.host.reserved_bytes}) {
+    : sc_core::sc_module(name), config_(config), host_(host_memory_params(config.host)) {
     recording_.host_ram_bytes = config.host.ram_bytes;
+    recording_.host_swap = config.host.swap.size_bytes > 0;
+    host_.on_guest_killed([this](models::GuestId id) { host_killed(id); });
     std::vector<models::PolicyGuest*> policy_view;
     for (const GuestConfig& guest : config_.guests) {
         guests_.push_back(
@@ -307,6 +334,8 @@ void ScenarioRun::take_sample() {
     Sample sample;
     sample.time = sc_core::sc_time_stamp();
     sample.host_free_bytes = host_.host_free_bytes();
+    sample.host_swap_used_bytes = host_.swap_used_bytes();
+    sample.host_oom_kills = host_.host_oom_kills();
     for (auto& node : guests_) {
         GuestSample guest;
         const uint64_t page = node->config().page_size;
@@ -320,6 +349,12 @@ void ScenarioRun::take_sample() {
         guest.demand_bytes = node->demand_bytes();
         guest.workload_bytes = node->workload_bytes();
         guest.resident_bytes = host_.guest_resident_bytes(node->host_id());
+        const models::HostGuestCounters& host_side = host_.guest_counters(node->host_id());
+        guest.swap_in_bytes = host_side.pages_swapped_in * models::HostMemory::kPageSize;
+        guest.swap_out_bytes = host_side.pages_swapped_out * models::HostMemory::kPageSize;
+        guest.swap_stall_ns = static_cast<uint64_t>(host_side.swap_stall.value() /
+                                                    sc_core::sc_time(1, sc_core::SC_NS).value());
+        guest.host_killed = host_side.killed ? 1 : 0;
         guest.oom_kills = memory.counters().oom_kills;
         guest.oom_deferred = memory.counters().oom_deferred;
         guest.alloc_stalls = memory.counters().alloc_stalls;
@@ -543,6 +578,11 @@ GuestSummary ScenarioRun::summarize_guest(size_t index) const {
     summary.guest_errors = transport.guest_errors;
     summary.early_notifies = transport.early_notifies;
     summary.driver_state = sw::balloon::state_name(driver.state());
+    const models::HostGuestCounters& host_side = host_.guest_counters(node.host_id());
+    summary.host_swap_in_bytes = host_side.pages_swapped_in * models::HostMemory::kPageSize;
+    summary.host_swap_out_bytes = host_side.pages_swapped_out * models::HostMemory::kPageSize;
+    summary.host_swap_stall = host_side.swap_stall;
+    summary.host_killed = host_side.killed ? 1 : 0;
     return summary;
 }
 
@@ -557,6 +597,9 @@ RunSummary ScenarioRun::summarize() const {
     summary.host_free_min_at = host_.min_host_free_time();
     summary.host_free_final_bytes = host_.host_free_bytes();
     summary.overcommit_ratio = host_.overcommit_ratio();
+    summary.host_swap = config_.host.swap.size_bytes > 0;
+    summary.host_swap_max_used_bytes = host_.max_swap_used_bytes();
+    summary.host_oom_kills = host_.host_oom_kills();
     for (size_t i = 0; i < guests_.size(); ++i) {
         summary.guests.push_back(summarize_guest(i));
     }
@@ -596,6 +639,9 @@ constexpr CounterField kCounterFields[] = {
     {"final_target_pages", &GuestSummary::final_target_pages},
     {"final_actual_pages", &GuestSummary::final_actual_pages},
     {"final_ballooned_pages", &GuestSummary::final_ballooned_pages},
+    {"host_swap_in_bytes", &GuestSummary::host_swap_in_bytes},
+    {"host_swap_out_bytes", &GuestSummary::host_swap_out_bytes},
+    {"host_killed", &GuestSummary::host_killed},
 };
 
 bool counter_value(const GuestSummary& guest, const std::string& name, uint64_t& value) {

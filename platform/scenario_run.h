@@ -60,6 +60,8 @@ class ScenarioRun : public sc_core::sc_module {
     size_t guest_index(const std::string& name) const;
     void take_sample();
     void note(const std::string& guest, const std::string& what);
+    // The host's OOM killer killed guest `id`: its CPU halts, the event list says so.
+    void host_killed(models::GuestId id);
     // Adds the guests' OOM kills to the event list (report, timeline.json), in time order.
     void record_oom_kills();
     GuestSummary summarize_guest(size_t index) const;

@@ -108,6 +108,7 @@ GuestId HostMemory::add_guest(std::string name, uint64_t ram_base, uint64_t ram_
     guest.ram_base = ram_base;
     guest.pages = ram_bytes >> kPageShift;
     guest.resident.assign((guest.pages + kWordBits - 1) / kWordBits, 0);
+    guest.swapped.assign(guest.resident.size(), 0);
     guests_.push_back(std::move(guest));
     committed_bytes_ += ram_bytes;
     changed();
@@ -141,11 +142,104 @@ PageRangeResult HostMemory::apply(GuestId id, uint64_t first_pfn, uint64_t count
     result.invalid = count - valid;
     guest->counters.invalid_pages += result.invalid;
 
+    if (op == Op::kTouch && guest->counters.killed) {
+        return result;  // a killed guest runs no more: nothing of it becomes resident again
+    }
+    uint64_t swapped_in = 0;
+    if (op == Op::kTouch && guest->swapped_pages != 0) {
+        // Pages the host swapped out come back: read from swap before the guest goes on.
+        swapped_in = set_bits(guest->swapped, first_pfn, valid, false);
+        guest->swapped_pages -= swapped_in;
+        swapped_pages_ -= swapped_in;
+        guest->counters.pages_swapped_in += swapped_in;
+    }
     result.changed = apply_valid(*guest, first_pfn, valid, op);
+    if (op == Op::kTouch && params_.overcommit == HostOvercommit::kSwapOrKill) {
+        if (swapped_in != 0) {
+            result.stall += params_.swap_in_latency +
+                            sc_core::sc_time(static_cast<double>(swapped_in << kPageShift) /
+                                                 params_.swap_in_bytes_per_s,
+                                             sc_core::SC_SEC);
+        }
+        result.stall += make_room();
+        guest->counters.swap_stall += result.stall;
+    }
     if (result.changed != 0) {
         changed();
     }
     return result;
+}
+
+sc_core::sc_time HostMemory::make_room() {
+    sc_core::sc_time stall = sc_core::SC_ZERO_TIME;
+    while (host_used_bytes() > params_.host_ram_bytes) {
+        const uint64_t excess =
+            (host_used_bytes() - params_.host_ram_bytes + kPageSize - 1) >> kPageShift;
+        Guest* largest = nullptr;
+        for (Guest& guest : guests_) {
+            if (!guest.counters.killed && guest.resident_pages != 0 &&
+                (largest == nullptr || guest.resident_pages > largest->resident_pages)) {
+                largest = &guest;
+            }
+        }
+        if (largest == nullptr) {
+            break;  // only the reserved part is left: nothing to swap or kill
+        }
+        const uint64_t swap_room = (params_.swap_bytes >> kPageShift) - swapped_pages_;
+        const uint64_t out = swap_out(*largest, std::min(excess, swap_room));
+        if (out != 0) {
+            // Direct reclaim: the guest whose touch needed the room waits for the write.
+            stall += params_.swap_out_latency +
+                     sc_core::sc_time(
+                         static_cast<double>(out << kPageShift) / params_.swap_out_bytes_per_s,
+                         sc_core::SC_SEC);
+            continue;
+        }
+        // No swap left: the host's OOM killer takes the guest with the most resident memory.
+        kill(*largest);
+    }
+    return stall;
+}
+
+uint64_t HostMemory::swap_out(Guest& guest, uint64_t pages) {
+    uint64_t done = 0;
+    for (uint64_t w = guest.resident.size(); w-- > 0 && done < pages;) {
+        uint64_t& word = guest.resident[w];
+        while (word != 0 && done < pages) {
+            const uint64_t bit = uint64_t{1} << (63 - static_cast<unsigned>(__builtin_clzll(word)));
+            word &= ~bit;
+            guest.swapped[w] |= bit;
+            ++done;
+        }
+    }
+    guest.resident_pages -= done;
+    total_resident_pages_ -= done;
+    guest.swapped_pages += done;
+    swapped_pages_ += done;
+    max_swapped_pages_ = std::max(max_swapped_pages_, swapped_pages_);
+    guest.counters.pages_swapped_out += done;
+    return done;
+}
+
+void HostMemory::kill(Guest& guest) {
+    total_resident_pages_ -= guest.resident_pages;
+    swapped_pages_ -= guest.swapped_pages;
+    guest.resident_pages = 0;
+    guest.swapped_pages = 0;
+    std::fill(guest.resident.begin(), guest.resident.end(), 0);
+    std::fill(guest.swapped.begin(), guest.swapped.end(), 0);
+    guest.counters.killed = true;
+    ++host_oom_kills_;
+    const GuestId id{static_cast<uint32_t>(&guest - guests_.data())};
+    for (const auto& listener : kill_listeners_) {
+        listener(id);
+    }
+}
+
+void HostMemory::on_guest_killed(std::function<void(GuestId)> listener) {
+    if (listener) {
+        kill_listeners_.push_back(std::move(listener));
+    }
 }
 
 uint64_t HostMemory::apply_valid(Guest& guest, uint64_t first_pfn, uint64_t count, Op op) {
@@ -157,13 +251,18 @@ uint64_t HostMemory::apply_valid(Guest& guest, uint64_t first_pfn, uint64_t coun
             total_resident_pages_ += flipped;
             guest.counters.pages_touched += flipped;
             break;
-        case Op::kRelease:
+        case Op::kRelease: {
+            // A swapped-out page the balloon takes frees its swap slot too.
+            const uint64_t unswapped = set_bits(guest.swapped, first_pfn, count, false);
+            guest.swapped_pages -= unswapped;
+            swapped_pages_ -= unswapped;
             flipped = set_bits(guest.resident, first_pfn, count, false);
             guest.resident_pages -= flipped;
             total_resident_pages_ -= flipped;
             guest.counters.pages_released += count;
             guest.counters.pages_freed += flipped;
             break;
+        }
         case Op::kReclaim:
             guest.counters.pages_reclaimed += count;
             break;

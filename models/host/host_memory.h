@@ -10,9 +10,22 @@
 
 namespace vbsim::models {
 
+// What the host does when its guests touch more memory than it has.
+enum class HostOvercommit : uint8_t {
+    kCount,      // nothing: host free memory goes negative and is only reported
+    kSwapOrKill  // swap guest pages out while swap has room, then OOM-kill the largest guest
+};
+
 struct HostMemoryParams {
     uint64_t host_ram_bytes = uint64_t{8} << 30;  // physical RAM of the host; must not be zero
     uint64_t host_reserved_bytes = 0;             // host OS and services: always counted as used
+    HostOvercommit overcommit = HostOvercommit::kCount;
+    // Host swap (kSwapOrKill). 0 bytes: no swap, as on many cloud hosts.
+    uint64_t swap_bytes = 0;
+    double swap_out_bytes_per_s = 500e6;  // write bandwidth of the swap device
+    double swap_in_bytes_per_s = 500e6;   // read bandwidth
+    sc_core::sc_time swap_out_latency = sc_core::sc_time(100, sc_core::SC_US);  // per batch
+    sc_core::sc_time swap_in_latency = sc_core::sc_time(100, sc_core::SC_US);   // per fault run
 };
 
 // Handle returned by HostMemory::add_guest. A distinct type, so that it cannot be
@@ -31,16 +44,23 @@ constexpr GuestId kNoGuest{std::numeric_limits<uint32_t>::max()};
 struct PageRangeResult {
     uint64_t changed = 0;  // pages whose residency flipped (touch: became resident; release: freed)
     uint64_t invalid = 0;  // pages outside the guest's RAM: ignored and counted
+    // Touch under kSwapOrKill: how long the touching guest waits on the host's swap (its
+    // swapped-out pages read back, and pages swapped out to make room).
+    sc_core::sc_time stall = sc_core::SC_ZERO_TIME;
     bool ok() const { return invalid == 0; }
 };
 
 // Per-guest history; "pages" are always 4 KiB host pages.
 struct HostGuestCounters {
-    uint64_t pages_touched = 0;    // became resident: first touch, or first touch after a release
-    uint64_t pages_released = 0;   // valid pages handed back by balloon inflate
-    uint64_t pages_freed = 0;      // of those, the resident ones: host memory actually returned
-    uint64_t pages_reclaimed = 0;  // valid pages taken back by balloon deflate
-    uint64_t invalid_pages = 0;    // out-of-range PFNs or addresses in any operation, ignored
+    uint64_t pages_touched = 0;      // became resident: first touch, or first touch after a release
+    uint64_t pages_released = 0;     // valid pages handed back by balloon inflate
+    uint64_t pages_freed = 0;        // of those, the resident ones: host memory actually returned
+    uint64_t pages_reclaimed = 0;    // valid pages taken back by balloon deflate
+    uint64_t invalid_pages = 0;      // out-of-range PFNs or addresses in any operation, ignored
+    uint64_t pages_swapped_out = 0;  // by the host, to make room
+    uint64_t pages_swapped_in = 0;   // touched while swapped out
+    sc_core::sc_time swap_stall = sc_core::SC_ZERO_TIME;  // the guest's wait on host swap
+    bool killed = false;  // by the host's OOM killer: its memory is freed, it runs no more
 };
 
 // The host's RAM pool shared by any number of guests. A guest page costs host memory
@@ -113,6 +133,13 @@ class HostMemory {
     int64_t min_host_free_bytes() const { return min_host_free_bytes_; }
     sc_core::sc_time min_host_free_time() const { return min_host_free_time_; }
 
+    // Host swap and OOM (kSwapOrKill).
+    uint64_t swap_used_bytes() const { return swapped_pages_ << kPageShift; }
+    uint64_t max_swap_used_bytes() const { return max_swapped_pages_ << kPageShift; }
+    uint64_t host_oom_kills() const { return host_oom_kills_; }
+    // Called when the host's OOM killer kills a guest (its memory is already freed).
+    void on_guest_killed(std::function<void(GuestId)> listener);
+
     // Per-guest state. An unknown id is a wiring bug: SC_REPORT_ERROR, then a neutral value.
     bool has_guest(GuestId id) const { return id.index < guests_.size(); }
     const std::string& guest_name(GuestId id) const;
@@ -137,6 +164,8 @@ class HostMemory {
         uint64_t pages = 0;
         std::vector<uint64_t> resident;  // bit p of word p / 64 set = PFN p resident
         uint64_t resident_pages = 0;
+        std::vector<uint64_t> swapped;  // PFNs the host swapped out (never also resident)
+        uint64_t swapped_pages = 0;
         HostGuestCounters counters;
     };
     enum class Op { kTouch, kRelease, kReclaim };
@@ -153,12 +182,23 @@ class HostMemory {
     PageRangeResult apply_address_range(GuestId id, uint64_t address, uint64_t bytes, Op op,
                                         const char* operation);
     void changed();
+    // kSwapOrKill after a touch: swaps out (or kills) until usage fits the RAM; returns the
+    // toucher's wait for the swap-outs (direct reclaim).
+    sc_core::sc_time make_room();
+    // Swaps out up to `pages` resident pages of `guest`, highest PFNs first (the guest's
+    // allocator hands out low pages first, so high ones are the coldest); returns how many.
+    uint64_t swap_out(Guest& guest, uint64_t pages);
+    void kill(Guest& guest);
 
     HostMemoryParams params_;
     std::vector<Guest> guests_;
     std::vector<ChangeListener> listeners_;
     uint64_t total_resident_pages_ = 0;
     uint64_t committed_bytes_ = 0;
+    uint64_t swapped_pages_ = 0;
+    uint64_t max_swapped_pages_ = 0;
+    uint64_t host_oom_kills_ = 0;
+    std::vector<std::function<void(GuestId)>> kill_listeners_;
     int64_t min_host_free_bytes_ = 0;
     sc_core::sc_time min_host_free_time_;
 };

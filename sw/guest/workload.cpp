@@ -369,7 +369,15 @@ void Workload::flush_touch() {
     if (run_bytes_ == 0) {
         return;
     }
+    // Time that passes inside touch_memory() is the host making the pages resident (its
+    // swap): the process makes no progress then, so its phase clock does not count it.
+    const uint64_t before = kernel_.hal().now_ns();
     kernel_.hal().touch_memory(run_start_, run_bytes_);
+    const uint64_t stalled = kernel_.hal().now_ns() - before;
+    if (stalled != 0) {
+        phase_start_ns_ = saturating_add(phase_start_ns_, stalled);
+        counters_.host_stall_ns = saturating_add(counters_.host_stall_ns, stalled);
+    }
     ++counters_.touch_calls;
     counters_.touched_bytes += run_bytes_;
     run_bytes_ = 0;

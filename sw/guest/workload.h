@@ -67,6 +67,9 @@ struct WorkloadCounters {
     uint64_t touch_calls = 0;  // hal.touch_memory() calls (contiguous pages coalesced)
     uint64_t touched_bytes = 0;
     uint64_t cpu_cost_ns = 0;
+    // Time spent waiting for the host to make touched pages resident (host swap); the
+    // phases' rates and durations do not count it.
+    uint64_t host_stall_ns = 0;
 };
 
 class Workload {

@@ -216,7 +216,10 @@ TEST(GuestCpu, CpuCostAdvancesTimeAndTheQuantumBoundsTheDrift) {
 TEST(GuestCpu, ReportsTouchedMemoryToThePlatform) {
     CpuBench bench;
     uint64_t touched = 0;
-    bench.cpu.on_touch_memory([&](uint64_t, uint64_t length) { touched += length; });
+    bench.cpu.on_touch_memory([&](uint64_t, uint64_t length) {
+        touched += length;
+        return sc_core::SC_ZERO_TIME;
+    });
     bench.cpu.run_in_guest([&] { bench.cpu.touch_memory(kRamBase, 3 * 4096); });
     sc_core::sc_start(sc_time(1, SC_US));
     EXPECT_EQ(touched, 3u * 4096);

@@ -998,7 +998,8 @@ TEST(ScenarioLoaderLimits, CheckCountersMustBeSummaryCounters) {
          "bus_transactions, dma_bytes, oom_kills, oom_deferred, oom_deflations, "
          "alloc_stalls, balloon_alloc_failures, retries, stats_updates, actual_writes, "
          "rounds, invalid_pfns, needs_reset_events, final_target_pages, "
-         "final_actual_pages, final_ballooned_pages"});
+         "final_actual_pages, final_ballooned_pages, host_swap_in_bytes, host_swap_out_bytes, "
+         "host_killed"});
 }
 
 // ---- workload processes --------------------------------------------------------------
@@ -1054,6 +1055,25 @@ TEST(ScenarioLoaderTest, WorkloadProcessesRefuseStrayPhasesDuplicatesAndMissingN
             "      processes: [{phases: []}]\n" +
             kHost,
         {"t.yaml:5:19: guests[0].workload.processes[0].name: missing required key 'name'"});
+}
+
+TEST(ScenarioLoaderTest, HostSwapParsesWithDefaultsAndRefusesAZeroBandwidth) {
+    const Loaded none = load_ok(kGuest + kHost);
+    EXPECT_EQ(none.config.host.swap.size_bytes, 0u);  // no swap by default
+    EXPECT_EQ(none.config.host.swap.swap_in_bytes_per_second, 500e6);
+    EXPECT_EQ(none.config.host.swap.swap_in_latency, sc_time(100, SC_US));
+    const Loaded swap = load_ok(kGuest + kHost +
+                                "  swap: {size: 1GiB, swap_in_bandwidth: 200MB/s, "
+                                "swap_out_bandwidth: 100MB/s, swap_out_latency: 1ms}\n");
+    const HostSwapConfig& s = swap.config.host.swap;
+    EXPECT_EQ(s.size_bytes, 1u << 30);
+    EXPECT_EQ(s.swap_in_bytes_per_second, 200e6);
+    EXPECT_EQ(s.swap_out_bytes_per_second, 100e6);
+    EXPECT_EQ(s.swap_out_latency, sc_time(1, SC_MS));
+    EXPECT_EQ(s.swap_in_latency, sc_time(100, SC_US));
+    expect_errors(kGuest + kHost + "  swap: {swap_in_bandwidth: 0MB/s, sizee: 1}\n",
+                  {"t.yaml:6:29: host.swap.swap_in_bandwidth: must be greater than 0, got '0MB/s'",
+                   "t.yaml:6:36: host.swap.sizee: unknown key 'sizee' (did you mean 'size'?)"});
 }
 
 }  // namespace

@@ -541,5 +541,92 @@ TEST(ScenarioTimeSplit, AnEpisodeNeverReachedCountsItsAllocationRetries) {
     EXPECT_EQ(g.episodes[0].split.total(), sc_core::sc_time(690, sc_core::SC_MS));
 }
 
+// ---- host swap and host OOM --------------------------------------------------------------
+
+struct HostSwapRun {
+    RunSummary summary;
+    Recording recording;
+};
+
+// configs/host-swap.yaml: vm0 (768 MiB, all touched) and vm1 growing to 400 MiB on a 1 GiB
+// host with 512 MiB of swap; vm0 grows to 700 MiB from 2 s.
+HostSwapRun run_host_swap(const std::vector<std::string>& overrides) {
+    ScenarioConfig config;
+    std::vector<LoadError> errors;
+    EXPECT_TRUE(
+        ScenarioLoader::load_file(VBSIM_CONFIGS_DIR "/host-swap.yaml", overrides, config, errors));
+    config.output.trace_vcd = false;
+    ScenarioRun run("scenario", config);
+    run.run(false);
+    return {run.summarize(), run.recording()};
+}
+
+// The first sample at which guest `index` holds `bytes` of workload memory.
+sc_core::sc_time reached_workload(const Recording& recording, size_t index, uint64_t bytes) {
+    for (const Sample& sample : recording.samples) {
+        if (sample.guests[index].workload_bytes >= bytes) {
+            return sample.time;
+        }
+    }
+    return sc_core::SC_ZERO_TIME;
+}
+
+constexpr uint64_t kTestMiB = uint64_t{1} << 20;
+
+TEST(ScenarioHostSwap, TheHostSwapsTheLargestGuestAndTheGuestsLoseTheStallTime) {
+    const HostSwapRun run = run_host_swap({});
+    const RunSummary& summary = run.summary;
+    const GuestSummary& vm0 = summary.guests[0];
+    const GuestSummary& vm1 = summary.guests[1];
+    EXPECT_EQ(summary.host_oom_kills, 0u);
+    // Everything touched above the host's RAM: 768 + 400 - 1024 MiB, all of it vm0's.
+    EXPECT_EQ(summary.host_swap_max_used_bytes, 144 * kTestMiB);
+    EXPECT_EQ(vm1.host_swap_in_bytes, 0u);
+    EXPECT_EQ(vm1.host_swap_out_bytes, 0u);
+    EXPECT_GT(vm0.host_swap_in_bytes, 0u);  // its growth climbs into the swapped pages
+    // The host stays full: every page vm0 reads back pushes one of its own out.
+    EXPECT_EQ(vm0.host_swap_out_bytes, 144 * kTestMiB + vm0.host_swap_in_bytes);
+    EXPECT_EQ(vm0.host_killed, 0u);
+    // vm1 waited for 144 MiB written at 500 MB/s plus 100 us per batch.
+    const double written_s = 144.0 * kTestMiB / 500e6;
+    EXPECT_GT(vm1.host_swap_stall.to_seconds(), written_s);
+    EXPECT_LT(vm1.host_swap_stall.to_seconds(), written_s + 0.2);
+    // Lost progress: 400 MiB at 200 MiB/s would take 2 s; the stall comes on top (one 1 ms
+    // tick of slack each way).
+    const double vm1_done = reached_workload(run.recording, 1, 400 * kTestMiB).to_seconds();
+    EXPECT_NEAR(vm1_done, 2.0 + vm1.host_swap_stall.to_seconds(), 0.002);
+    const double vm0_done = reached_workload(run.recording, 0, 700 * kTestMiB).to_seconds();
+    EXPECT_NEAR(vm0_done, 4.0 + vm0.host_swap_stall.to_seconds(), 0.002);
+    // Over time: swap used in the samples never above its maximum, at it at the end.
+    EXPECT_EQ(run.recording.samples.back().host_swap_used_bytes, 144 * kTestMiB);
+    EXPECT_TRUE(run.recording.host_swap);
+}
+
+TEST(ScenarioHostSwap, WithoutSwapTheHostOomKillerKillsTheGuestWithTheMostResidentMemory) {
+    const HostSwapRun run = run_host_swap({"host.swap.size=0"});
+    const RunSummary& summary = run.summary;
+    const GuestSummary& vm0 = summary.guests[0];
+    const GuestSummary& vm1 = summary.guests[1];
+    EXPECT_EQ(summary.host_oom_kills, 1u);
+    EXPECT_EQ(vm0.host_killed, 1u);  // 768 MiB resident against vm1's 256 MiB
+    EXPECT_EQ(vm1.host_killed, 0u);
+    EXPECT_EQ(summary.host_swap_max_used_bytes, 0u);
+    EXPECT_EQ(vm1.host_swap_stall, sc_core::SC_ZERO_TIME);
+    // vm0's memory is freed and stays so (its CPU is halted: it never grows at 2 s).
+    EXPECT_EQ(run.recording.samples.back().guests[0].resident_bytes, 0u);
+    // vm1 goes on undisturbed: 400 MiB at 2 s.
+    EXPECT_NEAR(reached_workload(run.recording, 1, 400 * kTestMiB).to_seconds(), 2.0, 0.002);
+    size_t kills = 0;
+    for (const EventRecord& event : run.recording.events) {
+        if (event.what.rfind("host OOM kill", 0) == 0) {
+            ++kills;
+            EXPECT_EQ(event.guest, "vm0");
+            // vm1 passes 1024 - 768 = 256 MiB at 200 MiB/s: 1.28 s.
+            EXPECT_NEAR(event.time.to_seconds(), 1.28, 0.002);
+        }
+    }
+    EXPECT_EQ(kills, 1u);
+}
+
 }  // namespace
 }  // namespace vbsim::platform

@@ -361,5 +361,94 @@ TEST(HostMemory, RejectsUnknownGuestsAndImpossibleHosts) {
     EXPECT_NE(message.find("zero"), std::string::npos) << message;
 }
 
+// ---- host swap and host OOM (kSwapOrKill) ---------------------------------------------
+
+// A 16-page host with `swap_pages` of swap; 1 page per millisecond each way plus 100 us a batch.
+HostMemoryParams swapping_host(uint64_t swap_pages) {
+    HostMemoryParams params = host_of(16 * kPage);
+    params.overcommit = HostOvercommit::kSwapOrKill;
+    params.swap_bytes = swap_pages * kPage;
+    params.swap_in_bytes_per_s = kPage * 1000.0;
+    params.swap_out_bytes_per_s = kPage * 1000.0;
+    params.swap_in_latency = sc_time(100, sc_core::SC_US);
+    params.swap_out_latency = sc_time(100, sc_core::SC_US);
+    return params;
+}
+
+TEST(HostSwap, OvercommitSwapsOutTheLargestGuestsHighestPagesAndATouchSwapsThemBackIn) {
+    HostMemory host(swapping_host(8));
+    const GuestId g0 = host.add_guest("g0", 0, 32 * kPage);
+    const GuestId g1 = host.add_guest("g1", 0, 32 * kPage);
+    EXPECT_EQ(host.touch(g0, 0, 10).stall, sc_time(0, SC_NS));
+    // 20 pages on a 16-page host: 4 go to swap, from g0 (tied at 10, the first) top down;
+    // g1 waits for the write: 100 us + 4 ms.
+    const PageRangeResult second = host.touch(g1, 0, 10);
+    EXPECT_EQ(second.changed, 10u);
+    EXPECT_EQ(second.stall, sc_time(4100, sc_core::SC_US));
+    EXPECT_EQ(host.host_free_bytes(), 0);
+    EXPECT_EQ(host.swap_used_bytes(), 4 * kPage);
+    EXPECT_EQ(host.guest_resident_pages(g0), 6u);
+    EXPECT_FALSE(host.is_resident(g0, 6));
+    EXPECT_TRUE(host.is_resident(g0, 5));
+    EXPECT_EQ(host.guest_counters(g0).pages_swapped_out, 4u);
+    EXPECT_EQ(host.guest_counters(g1).swap_stall, sc_time(4100, sc_core::SC_US));
+    // g0 touches one of its swapped pages: read back (100 us + 1 ms), and one page of g1,
+    // the largest now, goes out (100 us + 1 ms).
+    const PageRangeResult back = host.touch(g0, 9, 1);
+    EXPECT_EQ(back.stall, sc_time(2200, sc_core::SC_US));
+    EXPECT_EQ(host.guest_counters(g0).pages_swapped_in, 1u);
+    EXPECT_EQ(host.guest_counters(g1).pages_swapped_out, 1u);
+    EXPECT_FALSE(host.is_resident(g1, 9));
+    EXPECT_EQ(host.swap_used_bytes(), 4 * kPage);
+    EXPECT_EQ(host.max_swap_used_bytes(), 4 * kPage);
+    // The balloon taking swapped pages frees their swap slots.
+    host.release(g0, 6, 3);
+    EXPECT_EQ(host.swap_used_bytes(), 1 * kPage);
+    EXPECT_EQ(host.host_oom_kills(), 0u);
+}
+
+TEST(HostSwap, WithoutSwapTheHostOomKillerKillsTheGuestWithTheMostResidentMemory) {
+    HostMemory host(swapping_host(0));
+    const GuestId g0 = host.add_guest("g0", 0, 32 * kPage);
+    const GuestId g1 = host.add_guest("g1", 0, 32 * kPage);
+    std::vector<uint32_t> killed;
+    host.on_guest_killed([&](GuestId id) { killed.push_back(id.index); });
+    host.touch(g0, 0, 12);
+    host.touch(g1, 0, 5);  // 17 pages: g0 (12) dies, all of it freed
+    EXPECT_EQ(killed, std::vector<uint32_t>{0});
+    EXPECT_EQ(host.host_oom_kills(), 1u);
+    EXPECT_TRUE(host.guest_counters(g0).killed);
+    EXPECT_EQ(host.guest_resident_pages(g0), 0u);
+    EXPECT_EQ(host.guest_resident_pages(g1), 5u);
+    EXPECT_EQ(host.host_free_bytes(), static_cast<int64_t>(11 * kPage));
+    // A killed guest touches nothing any more.
+    EXPECT_EQ(host.touch(g0, 0, 4).changed, 0u);
+    EXPECT_EQ(host.guest_resident_pages(g0), 0u);
+}
+
+TEST(HostSwap, AFullSwapEndsInAHostOomKillAndFreesTheVictimsSwapToo) {
+    HostMemory host(swapping_host(2));
+    const GuestId g0 = host.add_guest("g0", 0, 32 * kPage);
+    const GuestId g1 = host.add_guest("g1", 0, 32 * kPage);
+    host.touch(g0, 0, 14);
+    host.touch(g1, 0, 4);  // 18: 2 of g0's go to swap, swap full
+    EXPECT_EQ(host.swap_used_bytes(), 2 * kPage);
+    EXPECT_EQ(host.host_oom_kills(), 0u);
+    host.touch(g1, 4, 1);  // 17 with no swap left: g0 (12) is killed
+    EXPECT_EQ(host.host_oom_kills(), 1u);
+    EXPECT_TRUE(host.guest_counters(g0).killed);
+    EXPECT_EQ(host.swap_used_bytes(), 0u);
+    EXPECT_EQ(host.guest_resident_pages(g1), 5u);
+}
+
+TEST(HostSwap, TheDefaultOnlyCountsAnOvercommittedHost) {
+    HostMemory host(host_of(16 * kPage));
+    const GuestId g0 = host.add_guest("g0", 0, 32 * kPage);
+    EXPECT_EQ(host.touch(g0, 0, 20).stall, sc_time(0, SC_NS));
+    EXPECT_EQ(host.host_free_bytes(), -static_cast<int64_t>(4 * kPage));
+    EXPECT_EQ(host.swap_used_bytes(), 0u);
+    EXPECT_EQ(host.host_oom_kills(), 0u);
+}
+
 }  // namespace
 }  // namespace vbsim::models
