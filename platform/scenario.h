@@ -135,7 +135,7 @@ struct GuestConfig {
 
 // ---- host ---------------------------------------------------------------------------
 
-enum class PolicyKind { kNone, kTimeline, kAuto };
+enum class PolicyKind { kNone, kTimeline, kAuto, kBalanceAvailable };
 
 // A target the host sets at a time. Exactly one of the three forms is used.
 struct TargetSpec {
@@ -168,6 +168,14 @@ struct HostSwapConfig {
     sc_core::sc_time swap_out_latency = sc_core::sc_time(100, sc_core::SC_US);
 };
 
+// ChromeOS concierge's balance_available; defaults from memory-pressure-facts.md.
+struct BalanceAvailableConfig {
+    sc_core::sc_time interval = sc_core::sc_time(1, sc_core::SC_SEC);
+    uint64_t guest_critical_bytes = uint64_t{400} << 20;
+    double host_critical_fraction = 0.05;  // of host RAM [A]
+    uint64_t margin_bytes = uint64_t{10} << 20;
+};
+
 struct HostConfig {
     uint64_t ram_bytes = 0;  // required
     uint64_t reserved_bytes = 0;
@@ -175,6 +183,7 @@ struct HostConfig {
     PolicyKind policy = PolicyKind::kNone;
     std::vector<TimelineEntry> timeline;
     AutoPolicyConfig auto_policy;
+    BalanceAvailableConfig balance_available;
 };
 
 // ---- events and checks --------------------------------------------------------------

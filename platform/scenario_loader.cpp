@@ -252,8 +252,10 @@ const Choices<PhaseKind> kPhaseKinds = {{"allocate", PhaseKind::kAllocate},
                                         {"hold", PhaseKind::kHold},
                                         {"cache", PhaseKind::kCache},
                                         {"touch", PhaseKind::kTouch}};
-const Choices<PolicyKind> kPolicyKinds = {
-    {"none", PolicyKind::kNone}, {"timeline", PolicyKind::kTimeline}, {"auto", PolicyKind::kAuto}};
+const Choices<PolicyKind> kPolicyKinds = {{"none", PolicyKind::kNone},
+                                          {"timeline", PolicyKind::kTimeline},
+                                          {"auto", PolicyKind::kAuto},
+                                          {"balance_available", PolicyKind::kBalanceAvailable}};
 const Choices<EventKind> kEventKinds = {{"set_target", EventKind::kSetTarget},
                                         {"workload", EventKind::kWorkload},
                                         {"stats_request", EventKind::kStatsRequest},
@@ -1074,6 +1076,24 @@ void Walker::host(Map& map, HostConfig& out) {
               "min_balloon_change_percent must not exceed max_balloon_change_percent");
     }
     auto_map.finish();
+    Map balance_map = section(policy, "balance_available", "the balance_available policy");
+    if (const Entry* entry = policy.find("balance_available");
+        entry && entry->value.IsMap() && entry->value.size() > 0 &&
+        out.policy != PolicyKind::kBalanceAvailable) {
+        error(*entry,
+              "balance_available parameters need policy kind balance_available, but "
+              "kind is " +
+                  kind_name);
+    }
+    BalanceAvailableConfig& b = out.balance_available;
+    if (const Entry* entry =
+            time(balance_map, "interval", b.interval, Need::kOptional, Limit::kPositive)) {
+        bound_period(*entry, "the policy", b.interval, sc_time(1, sc_core::SC_MS));
+    }
+    size(balance_map, "guest_critical", b.guest_critical_bytes);
+    fraction(balance_map, "host_critical", b.host_critical_fraction);
+    size(balance_map, "margin", b.margin_bytes);
+    balance_map.finish();
     policy.finish();
     map.finish();
 }

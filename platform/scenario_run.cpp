@@ -217,6 +217,14 @@ ScenarioRun::ScenarioRun(const sc_core::sc_module_name& name, const ScenarioConf
         params.min_balloon_change_percent = config_.host.auto_policy.min_balloon_change_percent;
         policy_ = std::make_unique<models::AutoBalloonPolicy>(
             "auto_policy", params, models::HostFreeSource::of(host_), policy_view);
+    } else if (config_.host.policy == PolicyKind::kBalanceAvailable) {
+        models::BalanceAvailablePolicyParams params;
+        params.interval = config_.host.balance_available.interval;
+        params.guest_critical_bytes = config_.host.balance_available.guest_critical_bytes;
+        params.host_critical_fraction = config_.host.balance_available.host_critical_fraction;
+        params.margin_bytes = config_.host.balance_available.margin_bytes;
+        policy_ = std::make_unique<models::BalanceAvailablePolicy>(
+            "balance_available_policy", params, models::HostFreeSource::of(host_), policy_view);
     }
     if (policy_) {
         policy_->on_decision([this](const models::PolicyDecision& decision) {

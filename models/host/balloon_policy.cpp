@@ -250,6 +250,17 @@ double AutoBalloonPolicy::adjust(PolicyGuest& guest, double unused, bool pressur
     }
     const double new_visible = ram - pages * kPageBytes;
 
+    // MOM decides on old news: host free averaged over the last samples, guest memory from
+    // the last stats. Say how old, so a report shows why a growing guest is shrunk.
+    if (!samples_.empty()) {
+        char lag[96];
+        std::snprintf(lag, sizeof lag, " (host free over the last %.3g s, guest stats %.3g s old)",
+                      (params_.interval *
+                       (static_cast<double>(samples_.size()) / params_.samples_per_interval))
+                          .to_seconds(),
+                      (sc_core::sc_time_stamp() - guest.stats().timestamp).to_seconds());
+        reason += lag;
+    }
     PolicyDecision decision;
     decision.new_target_pages = new_target;
     decision.action = pressure ? PolicyAction::kShrink : PolicyAction::kGrow;
@@ -261,6 +272,82 @@ double AutoBalloonPolicy::adjust(PolicyGuest& guest, double unused, bool pressur
     apply(guest, std::move(decision));
     ++counters_.targets_changed;
     return std::max(0.0, visible - new_visible);
+}
+
+// ---- BalanceAvailablePolicy ------------------------------------------------------------
+
+BalanceAvailablePolicy::BalanceAvailablePolicy(const sc_core::sc_module_name& name,
+                                               const BalanceAvailablePolicyParams& params,
+                                               HostFreeSource host,
+                                               std::vector<PolicyGuest*> guests)
+    : BalloonPolicy(name, std::move(guests)), params_(params), host_(std::move(host)) {
+    if (params_.interval == sc_core::SC_ZERO_TIME) {
+        SC_REPORT_ERROR(kReportType, "balance_available policy interval must not be zero");
+    } else if (!host_.free_bytes || host_.ram_bytes == 0) {
+        SC_REPORT_ERROR(kReportType,
+                        "balance_available policy needs a host free source and host RAM size");
+    }
+    SC_HAS_PROCESS(BalanceAvailablePolicy);
+    SC_THREAD(run);
+}
+
+void BalanceAvailablePolicy::run() {
+    for (;;) {
+        wait(params_.interval);
+        evaluate();
+    }
+}
+
+void BalanceAvailablePolicy::evaluate() {
+    ++counters_.rounds;
+    const double mib = 1024.0 * 1024.0;
+    double host_above = static_cast<double>(host_.free_bytes()) -
+                        params_.host_critical_fraction * static_cast<double>(host_.ram_bytes);
+    for (PolicyGuest* guest : guests()) {
+        const BalloonStats& stats = guest->stats();
+        constexpr uint64_t kMissing = std::numeric_limits<uint64_t>::max();
+        const uint64_t available =
+            stats.valid ? stats.value(spec::balloon::kStatAvailable, kMissing) : kMissing;
+        if (available == kMissing) {
+            ++counters_.skipped_no_stats;
+            continue;
+        }
+        const double ram = static_cast<double>(guest->ram_bytes());
+        const double guest_above =
+            static_cast<double>(available) - static_cast<double>(params_.guest_critical_bytes);
+        const double delta = (guest_above - host_above) / 2.0;
+        const double balloon = std::min(
+            static_cast<double>(uint64_t{guest->actual_pages()} * spec::balloon::kPageSize), ram);
+        const double wanted = std::clamp(balloon + delta, 0.0, params_.max_balloon_fraction * ram);
+        const double move = wanted - balloon;
+        if (std::fabs(move) <= static_cast<double>(params_.margin_bytes) ||
+            std::fabs(move) <= params_.min_change_fraction * ram) {
+            ++counters_.skipped_small_change;
+            continue;
+        }
+        const auto new_target = static_cast<uint32_t>(std::floor(wanted / kPageBytes));
+        if (new_target == guest->target_pages()) {
+            continue;
+        }
+        char reason[192];
+        std::snprintf(reason, sizeof reason,
+                      "guest available above critical %.0f MiB, host free above critical "
+                      "%.0f MiB: %s %.0f MiB",
+                      guest_above / mib, host_above / mib, move > 0 ? "inflate" : "deflate",
+                      std::fabs(move) / mib);
+        PolicyDecision decision;
+        decision.new_target_pages = new_target;
+        decision.action = move > 0 ? PolicyAction::kShrink : PolicyAction::kGrow;
+        decision.reason = reason;
+        decision.host_free_fraction =
+            static_cast<double>(host_.free_bytes()) / static_cast<double>(host_.ram_bytes);
+        decision.visible_bytes = to_bytes(ram - balloon);
+        decision.new_visible_bytes = to_bytes(ram - new_target * kPageBytes);
+        apply(*guest, std::move(decision));
+        ++counters_.targets_changed;
+        // What this guest gives (or takes) is the host's for the guests after it.
+        host_above += move;
+    }
 }
 
 }  // namespace vbsim::models

@@ -212,4 +212,51 @@ class AutoBalloonPolicy : public BalloonPolicy {
     std::optional<double> last_fraction_;
 };
 
+// ---- balance_available (ChromeOS concierge) --------------------------------------------
+
+// Defaults: ChromeOS's BalanceAvailableBalloonPolicy (memory-pressure-facts.md); host_critical
+// is an assumption (ChromeOS takes it from the host's low-memory margin).
+struct BalanceAvailablePolicyParams {
+    sc_core::sc_time interval = sc_core::sc_time(1, sc_core::SC_SEC);
+    uint64_t guest_critical_bytes = uint64_t{400} << 20;  // guest MemAvailable kept free
+    double host_critical_fraction = 0.05;                 // of host RAM, kept free on the host
+    uint64_t margin_bytes = uint64_t{10} << 20;           // smaller moves are skipped
+    double min_change_fraction = 0.01;                    // of guest RAM: smaller moves are skipped
+    double max_balloon_fraction = 0.75;  // the balloon never exceeds this share of the guest
+};
+
+struct BalanceAvailableCounters {
+    uint64_t rounds = 0;
+    uint64_t targets_changed = 0;
+    uint64_t skipped_no_stats = 0;      // no MemAvailable statistic yet
+    uint64_t skipped_small_change = 0;  // within the margin or 1 % of the guest
+};
+
+// Every `interval`, for each guest in turn, balances the memory above critical between the
+// guest and the host: with guest_above = MemAvailable − guest_critical and host_above =
+// host free − host_critical, the balloon moves by (guest_above − host_above) / 2 (inflate
+// when the guest has more to spare), between 0 and max_balloon_fraction of the guest's RAM,
+// only if the move exceeds the margin and min_change_fraction of the guest. A move counts
+// towards host_above for the guests after it in the same round, so several guests do not all
+// answer the same shortage.
+class BalanceAvailablePolicy : public BalloonPolicy {
+  public:
+    BalanceAvailablePolicy(const sc_core::sc_module_name& name,
+                           const BalanceAvailablePolicyParams& params, HostFreeSource host,
+                           std::vector<PolicyGuest*> guests);
+
+    // One round now; the thread calls it every interval.
+    void evaluate();
+
+    const BalanceAvailablePolicyParams& params() const { return params_; }
+    const BalanceAvailableCounters& counters() const { return counters_; }
+
+  private:
+    void run();
+
+    BalanceAvailablePolicyParams params_;
+    HostFreeSource host_;
+    BalanceAvailableCounters counters_;
+};
+
 }  // namespace vbsim::models

@@ -669,7 +669,8 @@ TEST(ScenarioLoaderTest, PolicySectionsNeedTheirKind) {
                   {"t.yaml:6:34: host.policy.auto: auto parameters need policy kind auto, but "
                    "kind is timeline"});
     expect_errors(kGuest + kHost + "  policy: {kind: mom}\n",
-                  {"t.yaml:6:18: host.policy.kind: expected one of none, timeline, auto, got "
+                  {"t.yaml:6:18: host.policy.kind: expected one of none, timeline, auto, "
+                   "balance_available, got "
                    "'mom'"});
     // An empty timeline is harmless with any kind (a --set can empty it).
     load_ok(kGuest + kHost + "  policy: {kind: none, timeline: []}\n");
@@ -1074,6 +1075,27 @@ TEST(ScenarioLoaderTest, HostSwapParsesWithDefaultsAndRefusesAZeroBandwidth) {
     expect_errors(kGuest + kHost + "  swap: {swap_in_bandwidth: 0MB/s, sizee: 1}\n",
                   {"t.yaml:6:29: host.swap.swap_in_bandwidth: must be greater than 0, got '0MB/s'",
                    "t.yaml:6:36: host.swap.sizee: unknown key 'sizee' (did you mean 'size'?)"});
+}
+
+TEST(ScenarioLoaderTest, BalanceAvailablePolicyParsesAndNeedsItsKind) {
+    const Loaded loaded = load_ok(kGuest +
+                                  "host:\n  ram: 4GiB\n  policy:\n    kind: balance_available\n"
+                                  "    balance_available: {interval: 2s, guest_critical: 256MiB,"
+                                  " host_critical: 10%, margin: 4MiB}\n");
+    EXPECT_EQ(loaded.config.host.policy, PolicyKind::kBalanceAvailable);
+    const BalanceAvailableConfig& b = loaded.config.host.balance_available;
+    EXPECT_EQ(b.interval, sc_time(2, SC_SEC));
+    EXPECT_EQ(b.guest_critical_bytes, 256u << 20);
+    EXPECT_DOUBLE_EQ(b.host_critical_fraction, 0.10);
+    EXPECT_EQ(b.margin_bytes, 4u << 20);
+    const Loaded wrong = load(kGuest +
+                              "host:\n  ram: 4GiB\n  policy:\n    kind: auto\n"
+                              "    balance_available: {margin: 4MiB}\n");
+    EXPECT_FALSE(wrong.ok);
+    ASSERT_EQ(wrong.errors.size(), 1u);
+    EXPECT_NE(wrong.errors[0].find("balance_available parameters need policy kind "
+                                   "balance_available, but kind is auto"),
+              std::string::npos);
 }
 
 }  // namespace

@@ -428,5 +428,53 @@ TEST(AutoBalloonPolicy, RejectsZeroInterval) {
     EXPECT_NE(message.find("interval"), std::string::npos) << message;
 }
 
+// ---- balance_available (ChromeOS) ------------------------------------------------------
+
+TEST(BalanceAvailablePolicy, MovesHalfTheDifferenceAboveCriticalAndLetsLaterGuestsSeeIt) {
+    // Host: 1000 MiB RAM, 5 % critical = 50 MiB; 150 MiB free, so 100 MiB above critical.
+    FakeHost host;
+    host.ram_bytes = 1000 * (uint64_t{1} << 20);
+    host.free_bytes = 150 << 20;
+    // a: 900 MiB available, 500 above its 400 MiB critical: (500 - 100) / 2 = 200 MiB in.
+    FakeGuest a("a", kRam);
+    a.set_free_pages(0, 900 * 256);
+    // b sees the host 200 MiB better off (300 above critical): (50 - 300) / 2 = -125 MiB,
+    // out of its 200 MiB balloon.
+    FakeGuest b("b", kRam);
+    b.set_balloon(200 * 256);
+    b.set_free_pages(0, 450 * 256);
+    // c: no stats yet. d: a 5 MiB move, within the 10 MiB margin.
+    FakeGuest c("c", kRam);
+    FakeGuest d("d", kRam);
+    d.set_free_pages(0, (400 + 170) * 256);  // (170 - 175) / 2 MiB after b: within the margin
+    BalanceAvailablePolicy policy("balance", BalanceAvailablePolicyParams{}, host.source(),
+                                  {&a, &b, &c, &d});
+    policy.evaluate();
+    EXPECT_EQ(a.target_pages(), 200u * 256);
+    EXPECT_EQ(b.target_pages(), 75u * 256);
+    EXPECT_EQ(c.target_pages(), 0u);
+    EXPECT_EQ(d.target_pages(), 0u);
+    EXPECT_EQ(policy.counters().targets_changed, 2u);
+    EXPECT_EQ(policy.counters().skipped_no_stats, 1u);
+    EXPECT_EQ(policy.counters().skipped_small_change, 1u);
+    ASSERT_EQ(policy.decisions().size(), 2u);
+    EXPECT_EQ(policy.decisions()[0].action, PolicyAction::kShrink);
+    EXPECT_EQ(policy.decisions()[0].reason,
+              "guest available above critical 500 MiB, host free above critical 100 MiB: "
+              "inflate 200 MiB");
+    EXPECT_EQ(policy.decisions()[1].action, PolicyAction::kGrow);
+}
+
+TEST(BalanceAvailablePolicy, TheBalloonStaysWithinThreeQuartersOfTheGuest) {
+    FakeHost host;
+    host.ram_bytes = 1000 * (uint64_t{1} << 20);
+    host.free_bytes = -(int64_t{2000} << 20);  // deeply overcommitted
+    FakeGuest a("a", kRam);                    // 1000 MiB guest, all of it available
+    a.set_free_pages(0, kRamPages);
+    BalanceAvailablePolicy policy("balance", BalanceAvailablePolicyParams{}, host.source(), {&a});
+    policy.evaluate();
+    EXPECT_EQ(a.target_pages(), kRamPages / 4 * 3);  // not (600 + 2050) / 2 MiB
+}
+
 }  // namespace
 }  // namespace vbsim::models
