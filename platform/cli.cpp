@@ -19,6 +19,7 @@
 
 #include <systemc>
 
+#include "platform/check_evaluation.h"
 #include "platform/memory_estimate.h"
 #include "platform/output_csv.h"
 #include "platform/output_folder.h"
@@ -199,6 +200,7 @@ int run_one(ScenarioConfig config, const std::string& destination, const CliOpti
         test_signal_after("trace.vcd");
     }
     RunSummary summary = run.summarize();
+    summary.checks = evaluate_checks(config.checks, summary, run.recording());
     if (options.profile) {
         summary.has_profile = true;
         summary.wall_seconds =
