@@ -1,5 +1,7 @@
 #include "platform/check_evaluation.h"
 
+#include "platform/quantity_format.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -9,23 +11,6 @@
 namespace vbsim::platform {
 
 namespace {
-
-std::string format_seconds(const sc_core::sc_time& time) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%.6g s", time.to_seconds());
-    return text;
-}
-
-// A bound as written: whole numbers exactly (1000 stays 1000, 134217728 is not 1.34218e+08),
-// others with the digits they need.
-std::string format_number(double value) {
-    if (std::nearbyint(value) == value && std::fabs(value) < 9.2e18) {
-        return std::to_string(static_cast<int64_t>(value));
-    }
-    char text[32];
-    std::snprintf(text, sizeof text, "%.17g", value);
-    return text;
-}
 
 // A rate, in whole units per second.
 std::string format_rate(double value) {
@@ -128,21 +113,21 @@ std::vector<CheckResult> evaluate_checks(const std::vector<CheckConfig>& checks,
                             last = &episode;
                         }
                     }
-                    result.bound = "actual == target at " + format_seconds(by);
+                    result.bound = "actual == target at " + format_seconds_brief(by);
                     if (last == nullptr) {
-                        result.measured = "no target set by " + format_seconds(by);
+                        result.measured = "no target set by " + format_seconds_brief(by);
                         break;
                     }
                     const uint64_t actual = actual_at(guest, by);
                     const uint64_t wanted = last->aligned_to_pages;
                     result.passed = actual == wanted;
                     result.measured = "actual " + std::to_string(actual) + " pages at " +
-                                      format_seconds(by) + ", target " +
+                                      format_seconds_brief(by) + ", target " +
                                       std::to_string(last->to_pages) + " pages";
                     if (wanted != last->to_pages) {
                         result.measured += " (" + std::to_string(wanted) + " in whole guest pages)";
                     }
-                    result.measured += " set at " + format_seconds(last->set_at);
+                    result.measured += " set at " + format_seconds_brief(last->set_at);
                     break;
                 }
                 case CheckKind::kNoOomKills:
@@ -153,12 +138,12 @@ std::vector<CheckResult> evaluate_checks(const std::vector<CheckConfig>& checks,
                 case CheckKind::kMaxOomKills:
                     result.passed = static_cast<double>(guest.oom_kills) <= check.bound;
                     result.measured = std::to_string(guest.oom_kills) + " OOM kills";
-                    result.bound = "<= " + format_number(check.bound);
+                    result.bound = "<= " + format_exact_number(check.bound);
                     break;
                 case CheckKind::kTimeToTargetBelow: {
                     // Every target is reached within the bound of being set. One replaced by
                     // the next before the bound ran out is excused; the last must be reached.
-                    result.bound = "< " + format_seconds(check.bound_time);
+                    result.bound = "< " + format_seconds_brief(check.bound_time);
                     if (guest.episodes.empty()) {
                         result.measured = "no target set";
                         break;
@@ -181,18 +166,18 @@ std::vector<CheckResult> evaluate_checks(const std::vector<CheckConfig>& checks,
                     }
                     if (missed != nullptr) {
                         result.measured = "target " + std::to_string(missed->to_pages) +
-                                          " pages set at " + format_seconds(missed->set_at) +
+                                          " pages set at " + format_seconds_brief(missed->set_at) +
                                           " was not reached";
                     } else {
                         result.passed = worst < check.bound_time;
-                        result.measured = "slowest " + format_seconds(worst);
+                        result.measured = "slowest " + format_seconds_brief(worst);
                     }
                     break;
                 }
                 case CheckKind::kTimeToTargetAbove: {
                     // A lower bound, for calibration: no target reached sooner than the bound.
                     // Targets never reached are time_to_target_below's business.
-                    result.bound = ">= " + format_seconds(check.bound_time);
+                    result.bound = ">= " + format_seconds_brief(check.bound_time);
                     const TargetEpisode* fastest = nullptr;
                     for (const TargetEpisode& episode : guest.episodes) {
                         if (episode.reached &&
@@ -207,19 +192,19 @@ std::vector<CheckResult> evaluate_checks(const std::vector<CheckConfig>& checks,
                     }
                     const sc_core::sc_time took = fastest->reached_at - fastest->set_at;
                     result.passed = took >= check.bound_time;
-                    result.measured = "fastest " + format_seconds(took);
+                    result.measured = "fastest " + format_seconds_brief(took);
                     break;
                 }
                 case CheckKind::kHostFreeNeverBelow:
                     result.passed = static_cast<double>(summary.host_free_min_bytes) >= check.bound;
                     result.measured = "minimum " + std::to_string(summary.host_free_min_bytes) +
-                                      " bytes at " + format_seconds(summary.host_free_min_at);
-                    result.bound = ">= " + format_number(check.bound) + " bytes";
+                                      " bytes at " + format_seconds_brief(summary.host_free_min_at);
+                    result.bound = ">= " + format_exact_number(check.bound) + " bytes";
                     break;
                 case CheckKind::kInflateRateAbove:
                     result.passed = guest.inflate_rate_pages_per_s > check.bound;
                     result.measured = format_rate(guest.inflate_rate_pages_per_s) + " pages/s";
-                    result.bound = "> " + format_number(check.bound) + " pages/s";
+                    result.bound = "> " + format_exact_number(check.bound) + " pages/s";
                     break;
                 case CheckKind::kBallooned: {
                     uint64_t ballooned = guest.final_ballooned_pages;
@@ -234,8 +219,8 @@ std::vector<CheckResult> evaluate_checks(const std::vector<CheckConfig>& checks,
                     }
                     result.passed = static_cast<uint64_t>(check.bound) == ballooned;
                     result.measured =
-                        std::to_string(ballooned) + " pages at " + format_seconds(when);
-                    result.bound = "== " + format_number(check.bound);
+                        std::to_string(ballooned) + " pages at " + format_seconds_brief(when);
+                    result.bound = "== " + format_exact_number(check.bound);
                     break;
                 }
                 case CheckKind::kCounterAtLeast:
@@ -261,7 +246,7 @@ std::vector<CheckResult> evaluate_checks(const std::vector<CheckConfig>& checks,
                         result.passed = at_least ? real >= check.bound : real <= check.bound;
                     }
                     result.measured = check.counter + " = " + std::to_string(value);
-                    result.bound = (at_least ? ">= " : "<= ") + format_number(check.bound);
+                    result.bound = (at_least ? ">= " : "<= ") + format_exact_number(check.bound);
                     break;
                 }
             }

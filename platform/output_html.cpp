@@ -1,7 +1,6 @@
 #include "platform/output_html.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -9,7 +8,8 @@
 #include <string_view>
 #include <vector>
 
-#include "platform/output_csv.h"
+#include "platform/quantity_format.h"
+#include "platform/units.h"
 
 namespace vbsim::platform {
 namespace {
@@ -105,54 +105,9 @@ std::string escape(std::string_view text) {
     return out;
 }
 
-// Fixed decimals without the C locale (std::to_chars), so no locale can change a number.
-std::string fixed(double value, int decimals) {
-    char buffer[64];
-    const auto result =
-        std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::fixed, decimals);
-    return std::string(buffer, static_cast<std::size_t>(result.ptr - buffer));
-}
-
-// Trailing zeros dropped: "1.5", "768".
-std::string trimmed(double value, int decimals) {
-    std::string text = fixed(value, decimals);
-    if (text.find('.') != std::string::npos) {
-        text.erase(text.find_last_not_of('0') + 1);
-        if (text.back() == '.') {
-            text.pop_back();
-        }
-    }
-    return text == "-0" ? "0" : text;
-}
-
 // One decimal, for SVG coordinates: enough for a sharp line, short enough to keep files small.
 std::string coord(double value) {
-    return fixed(value, 1);
-}
-
-// About three significant digits: enough to read, few enough to scan.
-std::string significant(double value) {
-    const double magnitude = std::fabs(value);
-    return trimmed(value, magnitude >= 100 ? 0 : magnitude >= 10 ? 1 : 2);
-}
-
-std::string group_digits(uint64_t value) {
-    std::string digits = std::to_string(value);
-    for (std::size_t i = digits.size(); i > 3; i -= 3) {
-        digits.insert(i - 3, ",");
-    }
-    return digits;
-}
-
-std::string format_bytes(double bytes) {
-    static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-    std::size_t unit = 0;
-    double scaled = bytes;
-    while (std::fabs(scaled) >= 1024 && unit + 1 < std::size(kUnits)) {
-        scaled /= 1024;
-        ++unit;
-    }
-    return significant(scaled) + " " + kUnits[unit];
+    return format_fixed(value, 1);
 }
 
 struct TimeUnit {
@@ -175,17 +130,13 @@ TimeUnit time_unit_for(double seconds) {
     return {"ns", 1e-9};
 }
 
-double to_seconds(const sc_core::sc_time& time) {
-    return static_cast<double>(time_ns(time)) * 1e-9;
-}
-
 // Already HTML: the unit may be an entity.
 std::string format_duration(double seconds) {
     if (seconds == 0) {
         return "0 s";
     }
     const TimeUnit unit = time_unit_for(seconds);
-    return significant(seconds / unit.seconds) + " " + unit.name;
+    return format_significant(seconds / unit.seconds) + " " + unit.name;
 }
 
 std::string format_rate(double pages_per_s) {
@@ -193,16 +144,16 @@ std::string format_rate(double pages_per_s) {
         return "&#8211;";
     }
     if (pages_per_s >= 1e6) {
-        return significant(pages_per_s / 1e6) + " M pages/s";
+        return format_significant(pages_per_s / 1e6) + " M pages/s";
     }
     if (pages_per_s >= 1e4) {
-        return significant(pages_per_s / 1e3) + " k pages/s";
+        return format_significant(pages_per_s / 1e3) + " k pages/s";
     }
-    return significant(pages_per_s) + " pages/s";
+    return format_significant(pages_per_s) + " pages/s";
 }
 
 std::string format_pages(uint64_t pages, uint32_t page_size) {
-    return group_digits(pages) + " <span class=\"muted\">(" +
+    return format_grouped(pages) + " <span class=\"muted\">(" +
            format_bytes(static_cast<double>(pages) * page_size) + ")</span>";
 }
 
@@ -354,7 +305,7 @@ void write_legend_entry(std::ostream& out, double& x, std::string_view label, co
         out << " stroke-dasharray=\"" << dash << "\"";
     }
     if (opacity < 1) {
-        out << " stroke-opacity=\"" << trimmed(opacity, 2) << "\"";
+        out << " stroke-opacity=\"" << format_trimmed(opacity, 2) << "\"";
     }
     out << "/>";
     out << "<text x=\"" << coord(x + 27) << "\" y=\"" << coord(y + 4) << "\">" << escape(label)
@@ -424,7 +375,7 @@ void write_plot(std::ostream& out, const std::vector<double>& times, const Plot&
         const double t = static_cast<double>(k) * frame.x.step;
         const bool zero = k == 0;
         out << "<text x=\"" << coord(frame.px(t)) << "\" y=\"" << coord(kTop + kPlotH + 17) << "\">"
-            << (zero ? std::string("0") : trimmed(t / unit.seconds, 3) + " " + unit.name)
+            << (zero ? std::string("0") : format_trimmed(t / unit.seconds, 3) + " " + unit.name)
             << "</text>";
     }
     out << "</g>\n";
@@ -464,7 +415,7 @@ void write_plot(std::ostream& out, const std::vector<double>& times, const Plot&
         out << "<polyline fill=\"none\" stroke=\"" << series.colour << "\" stroke-width=\""
             << coord(series.width) << "\" stroke-linejoin=\"round\"";
         if (series.opacity < 1) {
-            out << " stroke-opacity=\"" << trimmed(series.opacity, 2) << "\"";
+            out << " stroke-opacity=\"" << format_trimmed(series.opacity, 2) << "\"";
         }
         if (*series.dash != '\0') {
             out << " stroke-dasharray=\"" << series.dash << "\"";
@@ -514,25 +465,25 @@ void write_header(std::ostream& out, const Recording& recording, const RunSummar
     }
     out << "<div class=\"meta\">"
         << "<span>seed <b>" << std::to_string(summary.seed) << "</b></span>"
-        << "<span>simulated <b>" << format_duration(to_seconds(summary.simulated_time))
+        << "<span>simulated <b>" << format_duration(time_in_seconds(summary.simulated_time))
         << "</b></span>"
         << "<span>guests <b>" << std::to_string(recording.guest_names.size()) << "</b></span>"
-        << "<span>samples <b>" << group_digits(recording.samples.size()) << "</b></span>"
+        << "<span>samples <b>" << format_grouped(recording.samples.size()) << "</b></span>"
         << "<span>host RAM <b>" << format_bytes(static_cast<double>(summary.host_ram_bytes))
         << "</b></span>"
         << "<span>overcommit <b>"
-        << (std::isfinite(summary.overcommit_ratio) ? trimmed(summary.overcommit_ratio, 2)
+        << (std::isfinite(summary.overcommit_ratio) ? format_trimmed(summary.overcommit_ratio, 2)
                                                     : std::string("&#8211;"))
         << "&#215;</b></span>"
         << "<span>host free min <b>"
         << format_bytes(static_cast<double>(summary.host_free_min_bytes)) << "</b> at <b>"
-        << format_duration(to_seconds(summary.host_free_min_at)) << "</b></span>"
+        << format_duration(time_in_seconds(summary.host_free_min_at)) << "</b></span>"
         << "<span>host free at end <b>"
         << format_bytes(static_cast<double>(summary.host_free_final_bytes)) << "</b></span>";
     if (summary.has_profile) {
-        out << "<span>wall <b>" << significant(summary.wall_seconds) << " s</b></span>"
+        out << "<span>wall <b>" << format_significant(summary.wall_seconds) << " s</b></span>"
             << "<span><b>" << format_rate(summary.pages_per_wall_second) << "</b> wall</span>"
-            << "<span><b>" << significant(summary.transactions_per_wall_second / 1e6)
+            << "<span><b>" << format_significant(summary.transactions_per_wall_second / 1e6)
             << " M</b> transactions/s wall</span>";
     }
     out << "</div>\n";
@@ -620,13 +571,14 @@ void write_episodes(std::ostream& out, const GuestSummary& guest) {
     const std::size_t shown = std::min(guest.episodes.size(), kMaxEpisodesListed);
     for (std::size_t i = 0; i < shown; ++i) {
         const TargetEpisode& episode = guest.episodes[i];
-        out << "<tr><td class=\"num\">" << format_duration(to_seconds(episode.set_at))
-            << "</td><td class=\"num\">" << group_digits(episode.from_pages)
-            << "</td><td class=\"num\">" << group_digits(episode.to_pages) << "</td>";
+        out << "<tr><td class=\"num\">" << format_duration(time_in_seconds(episode.set_at))
+            << "</td><td class=\"num\">" << format_grouped(episode.from_pages)
+            << "</td><td class=\"num\">" << format_grouped(episode.to_pages) << "</td>";
         if (episode.reached) {
-            out << "<td class=\"num\">" << format_duration(to_seconds(episode.reached_at))
+            out << "<td class=\"num\">" << format_duration(time_in_seconds(episode.reached_at))
                 << "</td><td class=\"num\">"
-                << format_duration(to_seconds(episode.reached_at) - to_seconds(episode.set_at))
+                << format_duration(time_in_seconds(episode.reached_at) -
+                                   time_in_seconds(episode.set_at))
                 << "</td>";
         } else {
             out << "<td class=\"num warn\">not reached</td><td class=\"num\">&#8211;</td>";
@@ -728,10 +680,10 @@ void write_guest_table(std::ostream& out, const RunSummary& summary) {
         }
         out << "</tr>\n";
     };
-    const auto count = [](uint64_t value) { return group_digits(value); };
+    const auto count = [](uint64_t value) { return format_grouped(value); };
     const auto alarm = [](uint64_t value) {
-        return value > 0 ? "<span class=\"warn\">" + group_digits(value) + "</span>"
-                         : group_digits(value);
+        return value > 0 ? "<span class=\"warn\">" + format_grouped(value) + "</span>"
+                         : format_grouped(value);
     };
     row("Driver state", [](const GuestSummary& g) {
         const bool bad = g.driver_state == "failed";
@@ -760,8 +712,8 @@ void write_guest_table(std::ostream& out, const RunSummary& summary) {
         for (const TargetEpisode& episode : g.episodes) {
             if (episode.reached) {
                 ++reached;
-                worst =
-                    std::max(worst, to_seconds(episode.reached_at) - to_seconds(episode.set_at));
+                worst = std::max(
+                    worst, time_in_seconds(episode.reached_at) - time_in_seconds(episode.set_at));
             }
         }
         if (g.episodes.empty()) {
@@ -778,7 +730,7 @@ void write_guest_table(std::ostream& out, const RunSummary& summary) {
     row("Config changes", [&](const GuestSummary& g) { return count(g.config_changes); });
     row("Bus transactions", [&](const GuestSummary& g) { return count(g.bus_transactions); });
     row("Bus utilisation", [](const GuestSummary& g) {
-        return std::isfinite(g.bus_utilisation) ? significant(g.bus_utilisation * 100) + " %"
+        return std::isfinite(g.bus_utilisation) ? format_significant(g.bus_utilisation * 100) + " %"
                                                 : std::string("&#8211;");
     });
     row("DMA",
@@ -819,7 +771,7 @@ void write_events(std::ostream& out, const Recording& recording) {
         return;
     }
     // One unit and microsecond precision for the whole column, so that times line up.
-    const TimeUnit unit = time_unit_for(to_seconds(recording.events.back().time));
+    const TimeUnit unit = time_unit_for(time_in_seconds(recording.events.back().time));
     const int decimals = static_cast<int>(std::lround(std::log10(unit.seconds / 1e-6)));
     out << "<div class=\"box scroll\"><table><thead><tr><th class=\"num time\">Time</th>"
            "<th class=\"guest\">Guest</th><th>Event</th></tr></thead><tbody>\n";
@@ -827,8 +779,8 @@ void write_events(std::ostream& out, const Recording& recording) {
     for (std::size_t i = 0; i < shown; ++i) {
         const EventRecord& event = recording.events[i];
         out << "<tr><td class=\"num\">"
-            << fixed(to_seconds(event.time) / unit.seconds, std::max(decimals, 0)) << " "
-            << unit.name << "</td><td>"
+            << format_fixed(time_in_seconds(event.time) / unit.seconds, std::max(decimals, 0))
+            << " " << unit.name << "</td><td>"
             << (event.guest.empty() ? std::string("<span class=\"muted\">host</span>")
                                     : escape(event.guest))
             << "</td><td>" << escape(event.what) << "</td></tr>\n";
@@ -846,7 +798,7 @@ void write_report_html(const Recording& recording, const RunSummary& summary, st
     std::vector<double> times;
     times.reserve(recording.samples.size());
     for (const Sample& sample : recording.samples) {
-        times.push_back(to_seconds(sample.time));
+        times.push_back(time_in_seconds(sample.time));
     }
 
     out << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"

@@ -10,6 +10,7 @@
 #include "platform/output_csv.h"
 #include "platform/output_html.h"
 #include "platform/output_json.h"
+#include "platform/quantity_format.h"
 #include "platform/recording.h"
 
 namespace vbsim::platform {
@@ -85,6 +86,29 @@ TEST(OutputCsv, TimesPrintAsNineDecimalSeconds) {
     EXPECT_EQ(format_seconds(sc_time(12.5, SC_MS)), "0.012500000");
     EXPECT_EQ(format_seconds(sc_time(3600, SC_SEC) + sc_time(7, sc_core::SC_NS)), "3600.000000007");
     EXPECT_EQ(time_ns(sc_time(2, sc_core::SC_US)), 2000u);
+}
+
+TEST(QuantityFormat, SecondsBytesHexAndNumbers) {
+    EXPECT_EQ(time_in_seconds(sc_time(12.5, SC_MS)), 0.0125);
+    EXPECT_EQ(format_seconds_brief(sc_time(12.5, SC_MS)), "0.0125 s");
+    EXPECT_EQ(format_seconds_brief(sc_time(1234567, SC_MS)), "1234.57 s");
+    EXPECT_EQ(format_micros(12'500'001), "12.500001");
+    EXPECT_EQ(format_micros(999), "0.000999");
+    EXPECT_EQ(format_fixed(1.25, 1), "1.2");  // round half to even, as std::to_chars does
+    EXPECT_EQ(format_trimmed(1.500, 3), "1.5");
+    EXPECT_EQ(format_trimmed(-0.0001, 2), "0");
+    EXPECT_EQ(format_significant(768.4), "768");
+    EXPECT_EQ(format_significant(12.34), "12.3");
+    EXPECT_EQ(format_significant(0.256), "0.26");
+    EXPECT_EQ(format_exact_number(134217728), "134217728");
+    EXPECT_EQ(format_exact_number(0.5), "0.5");
+    EXPECT_EQ(format_bytes(1023), "1023 B");
+    EXPECT_EQ(format_bytes(84148224), "80.2 MiB");  // 80.25: to even
+    EXPECT_EQ(format_bytes(-1536.0 * 1024 * 1024), "-1.5 GiB");
+    EXPECT_EQ(format_bytes(2048.0 * 1024 * 1024 * 1024 * 1024 * 1024), "2048 PiB");
+    EXPECT_EQ(format_bytes_4_digits(84148224), "80.25 MiB");
+    EXPECT_EQ(format_hex(0), "0x0");
+    EXPECT_EQ(format_hex(0xfffff000u), "0xfffff000");
 }
 
 TEST(OutputCsv, HeaderThenOneRowPerSample) {
