@@ -220,7 +220,8 @@ void ScenarioRun::take_sample() {
     Sample sample;
     sample.time = sc_core::sc_time_stamp();
     sample.host_free_bytes = host_.host_free_bytes();
-    for (auto& node : guests_) {
+    for (const auto& observed : guests_) {
+        const GuestNode* node = observed.get();
         GuestSample guest;
         const uint64_t page = node->config().page_size;
         const sw::guest::GuestMemory& memory = node->memory();
@@ -352,10 +353,9 @@ void ScenarioRun::write_timeline(std::ostream& out) const {
 
 GuestSummary ScenarioRun::summarize_guest(size_t index) const {
     const GuestNode& node = *guests_[index];
-    auto& mutable_node = const_cast<GuestNode&>(node);
-    const models::BalloonDevice& balloon = mutable_node.balloon();
-    const sw::balloon::BalloonDriver& driver = mutable_node.driver();
-    const sw::guest::GuestMemory& memory = mutable_node.memory();
+    const models::BalloonDevice& balloon = node.balloon();
+    const sw::balloon::BalloonDriver& driver = node.driver();
+    const sw::guest::GuestMemory& memory = node.memory();
     GuestSummary summary;
     summary.name = node.config().name;
     summary.ram_bytes = node.config().ram_bytes;
@@ -363,7 +363,7 @@ GuestSummary ScenarioRun::summarize_guest(size_t index) const {
     summary.transport_version = node.config().balloon.transport_version;
     // Features count as negotiated once the device took FEATURES_OK (legacy devices have no
     // such step: what the driver wrote stands); a refused negotiation negotiated nothing.
-    const models::VirtioMmio& mmio = mutable_node.transport();
+    const models::VirtioMmio& mmio = node.transport();
     const bool features_accepted =
         mmio.is_legacy() || (mmio.status() & spec::status::kFeaturesOk) != 0;
     summary.negotiated_features =
@@ -381,17 +381,17 @@ GuestSummary ScenarioRun::summarize_guest(size_t index) const {
     summary.inflate_rate_pages_per_s = node.rates().inflate_rate();
     summary.deflate_rate_pages_per_s = node.rates().deflate_rate();
 
-    summary.notifies = mutable_node.transport().counters().notifies;
-    summary.interrupts = mutable_node.cpu().counters().interrupts_taken;
+    summary.notifies = node.transport().counters().notifies;
+    summary.interrupts = node.cpu().counters().interrupts_taken;
     summary.config_changes = driver.counters().config_changes;
     sc_core::sc_time busy = sc_core::SC_ZERO_TIME;
-    for (const models::RouterRegionCounters& region : mutable_node.bus().counters()) {
+    for (const models::RouterRegionCounters& region : node.bus().counters()) {
         summary.bus_transactions += region.transactions;
     }
-    busy = mutable_node.bus().counters("ram").busy_time;
+    busy = node.bus().counters("ram").busy_time;
     const double simulated = sc_core::sc_time_stamp().to_seconds();
     summary.bus_utilisation = simulated > 0 ? busy.to_seconds() / simulated : 0;
-    summary.dma_bytes = mutable_node.transport().counters().dma_bytes;
+    summary.dma_bytes = node.transport().counters().dma_bytes;
     summary.oom_kills = memory.counters().oom_kills;
     summary.oom_deferred = memory.counters().oom_deferred;
     summary.oom_deflations = driver.counters().oom_deflations;
@@ -404,8 +404,8 @@ GuestSummary ScenarioRun::summarize_guest(size_t index) const {
     summary.invalid_pfns = balloon.counters().pfns_out_of_range +
                            balloon.counters().pfns_already_ballooned +
                            balloon.counters().pfns_not_ballooned;
-    summary.needs_reset_events = mutable_node.transport().counters().needs_reset_events;
-    const models::VirtioMmioCounters& transport = mutable_node.transport().counters();
+    summary.needs_reset_events = node.transport().counters().needs_reset_events;
+    const models::VirtioMmioCounters& transport = node.transport().counters();
     summary.inflate_notifies =
         transport.queue_notifies[static_cast<size_t>(balloon.inflate_queue())];
     summary.deflate_notifies =
