@@ -57,16 +57,25 @@ class GuestNode : public sc_core::sc_module {
     // the driver stops using it (Linux marks such a device broken).
     void reset_device();
 
+    // The parts, to act on (events, tests) and, const, to observe (sampling, summaries).
     GuestCpu& cpu() { return cpu_; }
+    const GuestCpu& cpu() const { return cpu_; }
     models::Router& bus() { return bus_; }
+    const models::Router& bus() const { return bus_; }
     models::Memory& ram() { return ram_; }
+    const models::Memory& ram() const { return ram_; }
     models::BalloonDevice& balloon() { return balloon_; }
+    const models::BalloonDevice& balloon() const { return balloon_; }
     models::VirtioMmio& transport() { return transport_; }
+    const models::VirtioMmio& transport() const { return transport_; }
     sw::guest::GuestMemory& memory() { return *memory_; }
+    const sw::guest::GuestMemory& memory() const { return *memory_; }
     sw::balloon::BalloonDriver& driver() { return *driver_; }
+    const sw::balloon::BalloonDriver& driver() const { return *driver_; }
     // The workload's processes, in scenario order (the one-process form is "main").
     size_t process_count() const { return processes_.size(); }
     sw::guest::Workload& process(size_t index) { return *processes_[index]; }
+    const sw::guest::Workload& process(size_t index) const { return *processes_[index]; }
     const std::string& process_name(size_t index) const { return process_names_[index]; }
     // Over every process: anonymous bytes wanted now, and held.
     uint64_t demand_bytes() const;
