@@ -57,7 +57,7 @@ CheckResult evaluate_one(const CheckConfig& check, const RunSummary& summary,
 TEST(CheckSchema, CounterNamesRoundTrip) {
     ASSERT_EQ(summary_counter_names().size(), kSummaryCounterCount);
     EXPECT_EQ(summary_counter_names().front(), "pages_inflated");
-    EXPECT_EQ(summary_counter_names().back(), "final_ballooned_pages");
+    EXPECT_EQ(summary_counter_names().back(), "host_killed");
     SummaryCounter counter = SummaryCounter::kPagesInflated;
     EXPECT_TRUE(find_summary_counter("oom_deflations", counter));
     EXPECT_EQ(counter, SummaryCounter::kOomDeflations);
@@ -95,6 +95,9 @@ TEST(CheckEvaluation, EveryCounterReadsItsOwnSummaryField) {
         {"final_target_pages", &GuestSummary::final_target_pages},
         {"final_actual_pages", &GuestSummary::final_actual_pages},
         {"final_ballooned_pages", &GuestSummary::final_ballooned_pages},
+        {"host_swap_in_bytes", &GuestSummary::host_swap_in_bytes},
+        {"host_swap_out_bytes", &GuestSummary::host_swap_out_bytes},
+        {"host_killed", &GuestSummary::host_killed},
     };
     ASSERT_EQ(std::size(kFields), kSummaryCounterCount);
     uint64_t value = 1000;
