@@ -29,7 +29,9 @@ constexpr NamedBit kBits[] = {
 }  // namespace
 
 const std::vector<std::string>& balloon_feature_names() {
-    static const std::vector<std::string> names = {"must_tell_host", "stats_vq", "deflate_on_oom"};
+    static const std::vector<std::string> names = {"must_tell_host", "stats_vq",
+                                                   "deflate_on_oom", "free_page_hint",
+                                                   "page_poison",    "page_reporting"};
     return names;
 }
 

@@ -33,6 +33,14 @@ constexpr Column kGuestColumns[] = {
     {"bus_transactions", &GuestSample::bus_transactions},
 };
 
+// Only when some guest's device offers FREE_PAGE_HINT, PAGE_POISON or PAGE_REPORTING.
+constexpr Column kFreePageColumns[] = {
+    {"reported_bytes", &GuestSample::reported_bytes},
+    {"hinted_bytes", &GuestSample::hinted_bytes},
+    {"host_freed_by_reporting_bytes", &GuestSample::host_freed_by_reporting_bytes},
+    {"host_freed_by_balloon_bytes", &GuestSample::host_freed_by_balloon_bytes},
+};
+
 void write_header_cell(std::ostream& out, std::string_view text) {
     if (text.find_first_of(",\"\r\n") == std::string_view::npos) {
         out << text;
@@ -76,6 +84,12 @@ void write_timeseries_csv(const Recording& recording, std::ostream& out) {
             out << ',';
             write_header_cell(out, name + "." + column.name);
         }
+        if (recording.free_page_columns) {
+            for (const Column& column : kFreePageColumns) {
+                out << ',';
+                write_header_cell(out, name + "." + column.name);
+            }
+        }
     }
     out << '\n';
 
@@ -86,6 +100,14 @@ void write_timeseries_csv(const Recording& recording, std::ostream& out) {
                 out << ',';
                 if (g < sample.guests.size()) {
                     out << std::to_string(sample.guests[g].*column.field);
+                }
+            }
+            if (recording.free_page_columns) {
+                for (const Column& column : kFreePageColumns) {
+                    out << ',';
+                    if (g < sample.guests.size()) {
+                        out << std::to_string(sample.guests[g].*column.field);
+                    }
                 }
             }
         }
