@@ -55,10 +55,9 @@ alignas(4096) uint8_t g_dma_region[56 * 1024];
 
 // The driver's features: the traditional three, and PAGE_REPORTING when the device offers it
 // (QEMU: free-page-reporting=on; its default is off).
-constexpr uint64_t kDriverFeatures = spec::feature::bit(sb::kFeatureMustTellHost) |
-                                     spec::feature::bit(sb::kFeatureStatsVq) |
-                                     spec::feature::bit(sb::kFeatureDeflateOnOom) |
-                                     spec::feature::bit(sb::kFeaturePageReporting);
+constexpr uint64_t kDriverFeatures =
+    spec::feature::bit(sb::kFeatureMustTellHost) | spec::feature::bit(sb::kFeatureStatsVq) |
+    spec::feature::bit(sb::kFeatureDeflateOnOom) | spec::feature::bit(sb::kFeaturePageReporting);
 
 fw::VirtHal g_hal;
 
@@ -207,6 +206,8 @@ void Firmware::print_status(const Snapshot& now) {
         .kv("stalled", now.stalled ? 1 : 0)
         .kv("free_pages", memory_.free_pages())
         .kv("memtot", memory_.stat(sb::kStatMemTotal))
+        .kv("report_acks", c.report_acks)
+        .kv("reported_pages", memory_.reported_pages())
         .kv("errors", c.errors)
         .kv("t_us", g_hal.now_ns() / 1000)
         .kvstr("state", sw::balloon::state_name(now.state))
@@ -344,6 +345,7 @@ void Firmware::finish() {
         .kv("report_requests", c.report_requests)
         .kv("report_acks", c.report_acks)
         .kv("reported_pages", memory_.reported_pages())
+        .kv("reported_blocks", driver_.page_reporting().counters().blocks_reported)
         .kv("mmio_reads", g_hal.mmio_reads())
         .kv("mmio_writes", g_hal.mmio_writes())
         .kvhex("reasons", reasons)

@@ -60,6 +60,12 @@ STATS_TIMEOUT = 5.0
 STATUS_RE = re.compile(r"^balloon: (num_pages=.*)$")
 KV_RE = re.compile(r"(\w+)=(\S+)")
 TRACE_RE = re.compile(r"virtio_balloon_handle_output\b.*\bgpa: 0x([0-9a-fA-F]+)")
+# Reporting mode: QEMU 7.2 has no virtio_balloon_* trace event for reporting_vq, so the generic
+# virtqueue events show it: which vq is queue 3, and each element popped from it.
+NOTIFY_RE = re.compile(r"virtio_queue_notify\b.*\bn (\d+) vq (0x[0-9a-fA-F]+)")
+POP_RE = re.compile(r"virtqueue_pop\b.*\bvq (0x[0-9a-fA-F]+) elem \S+ in_num (\d+) out_num (\d+)")
+REPORTING_QUEUE = 3  # inflateq, deflateq, statsq, then reporting_vq (no FREE_PAGE_HINT)
+REPORT_TIMEOUT = 10.0
 BAD_ADDR_RE = re.compile(r"virtio_balloon_bad_addr\b")
 
 
@@ -162,7 +168,8 @@ class QemuRun:
             "-D", self.log_path, "-d", "guest_errors",
             "-trace", "virtio_balloon_handle_output",
             "-trace", "virtio_balloon_bad_addr",
-        ]
+        ] + (["-trace", "virtio_queue_notify", "-trace", "virtqueue_pop"]
+             if self.args.reporting else [])
 
     # ---- process and UART ----------------------------------------------------------------
     def start(self):
@@ -342,6 +349,29 @@ def run_stats_step(run, name, results):
     })
 
 
+def run_reporting_step(run, summary):
+    """With the balloon empty, the guest reports its free 2 MiB blocks 2 s after they appear
+    (Linux's delay); wait until they are all acknowledged."""
+    if not run.info["driver"]["negotiated"] & (1 << 5):
+        raise TestFailure("PAGE_REPORTING not negotiated: %#x" % run.info["driver"]["negotiated"])
+    deadline = time.monotonic() + REPORT_TIMEOUT
+    last = None
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        run.send("s")
+        status = run.wait_status(lambda s: True, STEP_TIMEOUT, "a status line")
+        now = (status["report_acks"], status["reported_pages"])
+        if now == last and status["reported_pages"] > 0:
+            summary["reporting_status"] = {"report_acks": now[0], "reported_pages": now[1]}
+            return
+        last = now
+        # Drain the status lines queued meanwhile.
+        while run._take_line(time.monotonic() + 0.1):
+            pass
+    raise TestFailure("the guest reported nothing within %.0f s (last: %s)" %
+                      (REPORT_TIMEOUT, last))
+
+
 def check_log(run):
     """Trace entries and guest errors, once QEMU has ended and flushed its log."""
     final = run.info["final"]
@@ -350,17 +380,43 @@ def check_log(run):
     per_page = collections.Counter()
     other = []
     bad_addr = 0
+    queue_vq = {}
+    pops = []  # (vq, in_num, out_num)
     with open(run.log_path, encoding="utf-8", errors="replace") as log:
         for line in log:
             line = line.rstrip("\n")
             match = TRACE_RE.search(line)
+            notify = NOTIFY_RE.search(line)
+            pop = POP_RE.search(line)
             if match:
                 per_page[int(match.group(1), 16)] += 1
             elif BAD_ADDR_RE.search(line):
                 bad_addr += 1
+            elif notify:
+                queue_vq[int(notify.group(1))] = notify.group(2)
+            elif pop:
+                pops.append((pop.group(1), int(pop.group(2)), int(pop.group(3))))
             elif line.strip():
                 other.append(line)
     problems = []
+    if run.args.reporting:
+        vq = queue_vq.get(REPORTING_QUEUE)
+        reports = [(in_num, out_num) for pop_vq, in_num, out_num in pops if pop_vq == vq]
+        blocks = sum(in_num for in_num, _ in reports)
+        run.reporting = {"requests": len(reports), "blocks": blocks,
+                         "largest": max((in_num for in_num, _ in reports), default=0)}
+        if vq is None or not reports:
+            problems.append("no reporting_vq element in QEMU's trace")
+        if any(out_num for _, out_num in reports):
+            problems.append("reporting_vq elements with device-readable parts")
+        if blocks != final.get("reported_blocks") or len(reports) != final.get("report_acks"):
+            problems.append("QEMU popped %d reporting_vq elements of %d blocks; the driver had "
+                            "%s acknowledged of %s blocks" % (len(reports), blocks,
+                                                              final.get("report_acks"),
+                                                              final.get("reported_blocks")))
+        if run.reporting["largest"] > 32:
+            problems.append("a report of %d blocks (Linux sends at most 32)" %
+                            run.reporting["largest"])
     if other:
         problems.append("QEMU logged guest errors:\n    " + "\n    ".join(other[:10]))
     if bad_addr:
@@ -408,6 +464,8 @@ def run_mode(args, legacy):
                 run_stats_step(run, name, results)
             else:
                 run_step(run, name, target, results)
+        if args.reporting:
+            run_reporting_step(run, summary)
         run.send("q")
         final = run.wait_info("final", EXIT_TIMEOUT)
         summary["final"] = final
@@ -420,6 +478,8 @@ def run_mode(args, legacy):
         if code != 0 or final.get("verdict") != "PASS":
             raise TestFailure("the firmware reported failure (QEMU exit %d): %s" % (code, final))
         problems, traced, pages = check_log(run)
+        if args.reporting:
+            summary["reporting"] = getattr(run, "reporting", None)
         summary["trace_entries"] = traced
         summary["trace_distinct_pages"] = pages
         if problems:
@@ -467,6 +527,9 @@ def print_summary(mode, summary):
           (final["inflated_pfns"], final["deflated_pfns"], final["inflate_bufs"],
            final["deflate_bufs"], final["kicks"], final["interrupts"], final["stats"],
            summary["trace_entries"], summary["trace_distinct_pages"]))
+    if summary.get("reporting"):
+        print("  reporting: %(requests)d requests, %(blocks)d blocks of 2 MiB (largest "
+              "%(largest)d) in QEMU's trace" % summary["reporting"])
     used = ", ".join("%s len=%s" % (name, (summary.get("used_" + name) or {}).get("last_len"))
                      for name in ("inflate", "deflate", "stats"))
     print("  used-ring lengths written by QEMU: %s" % used)
@@ -477,6 +540,9 @@ def main():
     parser.add_argument("--firmware", required=True, help="the firmware ELF (vbsim-firmware.elf)")
     parser.add_argument("--qemu", default="qemu-system-riscv64")
     parser.add_argument("--mode", choices=("legacy", "modern", "both"), default="both")
+    parser.add_argument("--reporting", action="store_true",
+                        help="free-page-reporting=on: after the steps, the guest reports its "
+                             "free blocks and QEMU's virtqueue trace must show them")
     parser.add_argument("--keep-logs", action="store_true",
                         help="keep each run's UART, QEMU log and stderr (always kept on failure)")
     parser.add_argument("--json", help="write the per-step results to this file")
@@ -488,6 +554,8 @@ def main():
     if shutil.which(args.qemu) is None:
         parser.error("%s not found (Debian package qemu-system-misc)" % args.qemu)
 
+    if args.reporting:
+        args.device_props += ",free-page-reporting=on"
     modes = {"legacy": [True], "modern": [False], "both": [True, False]}[args.mode]
     all_ok = True
     summaries = []
