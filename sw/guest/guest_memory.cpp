@@ -774,14 +774,35 @@ size_t GuestMemory::fill_stats(StatEntry* out, size_t capacity) const {
     if (out == nullptr) {
         return 0;
     }
-    size_t count = spec::balloon::kStatTagCount;
-    if (capacity < count) {
-        count = capacity;
-    }
-    for (size_t i = 0; i < count; ++i) {
-        const auto tag = static_cast<spec::balloon::StatTag>(i);
-        out[i].tag = static_cast<uint16_t>(tag);
-        out[i].value = stat(tag);
+    // The set is tags 0 .. capacity-1; the order is the one Linux's update_balloon_stats()
+    // sends: event counters (6.12+ adds OOM_KILL .. DIRECT_RECLAIM after MINFLT), hugetlb,
+    // then the memory sizes. Six tags give the 2012 driver's 0-5, ten Linux 6.1's.
+    namespace b = spec::balloon;
+    static constexpr b::StatTag kLinuxOrder[b::kStatTagCount] = {
+        b::kStatSwapIn,
+        b::kStatSwapOut,
+        b::kStatMajorFaults,
+        b::kStatMinorFaults,
+        b::kStatOomKills,
+        b::kStatAllocStalls,
+        b::kStatAsyncScans,
+        b::kStatDirectScans,
+        b::kStatAsyncReclaims,
+        b::kStatDirectReclaims,
+        b::kStatHugetlbAllocations,
+        b::kStatHugetlbFailures,
+        b::kStatMemFree,
+        b::kStatMemTotal,
+        b::kStatAvailable,
+        b::kStatCaches,
+    };
+    size_t count = 0;
+    for (const b::StatTag tag : kLinuxOrder) {
+        if (static_cast<size_t>(tag) < capacity) {
+            out[count].tag = static_cast<uint16_t>(tag);
+            out[count].value = stat(tag);
+            ++count;
+        }
     }
     return count;
 }

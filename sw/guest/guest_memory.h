@@ -333,8 +333,9 @@ class GuestMemory {
     // ---- stats tags -------------------------------------------------------------------
     // The value Linux would report for `tag` (memory values in bytes); 0 for unknown tags.
     uint64_t stat(spec::balloon::StatTag tag) const;
-    // Fills tags 0, 1, ... in order, min(capacity, kStatTagCount) of them; returns how many.
-    // A driver reporting the 2012 set passes capacity 6.
+    // Fills tags 0 .. min(capacity, kStatTagCount)-1, in the order Linux sends them (see
+    // the definition); returns how many. A driver reporting the 2012 set passes capacity 6,
+    // Linux 6.1's 10.
     size_t fill_stats(StatEntry* out, size_t capacity) const;
 
   private:
