@@ -665,7 +665,8 @@ bool BalloonDevice::drain_reporting_queue(unsigned int index) {
         }
         transport_->used_buffers(index);
         for (BalloonObserver* observer : observers_) {
-            observer->buffer_handled(index, pages, taken_at, sc_core::sc_time_stamp() + delay);
+            observer->report_handled(index, blocks, pages, taken_at,
+                                     sc_core::sc_time_stamp() + delay);
         }
     }
 }

@@ -110,6 +110,10 @@ class BalloonObserver {
     virtual void buffer_handled(unsigned int /*queue*/, uint64_t /*pfns*/,
                                 const sc_core::sc_time& /*taken_at*/,
                                 const sc_core::sc_time& /*returned_at*/) {}
+    // The device finished a reporting_vq buffer of `blocks` free blocks, `pages` 4 KiB pages.
+    virtual void report_handled(unsigned int /*queue*/, uint64_t /*blocks*/, uint64_t /*pages*/,
+                                const sc_core::sc_time& /*taken_at*/,
+                                const sc_core::sc_time& /*returned_at*/) {}
     virtual void device_reset() {}
 };
 
