@@ -14,6 +14,9 @@ cmake -S "${root}/firmware/riscv-virt" -B "${build_dir}" \
 cmake --build "${build_dir}" --parallel "$(nproc)"
 python3 "${root}/tests/qemu/qemu_balloon_test.py" --firmware "${build_dir}/vbsim-firmware.elf" \
   --json "${build_dir}/qemu-balloon-results.json" "$@"
-# Free page reporting against QEMU's reporting_vq (free-page-reporting=on), both transports.
+# Free page reporting against QEMU's reporting_vq (free-page-reporting=on), both transports;
+# then with free-page-hint=on too, which moves reporting_vq from queue 3 to queue 4.
 python3 "${root}/tests/qemu/qemu_balloon_test.py" --firmware "${build_dir}/vbsim-firmware.elf" \
   --json "${build_dir}/qemu-balloon-reporting-results.json" --reporting "$@"
+python3 "${root}/tests/qemu/qemu_balloon_test.py" --firmware "${build_dir}/vbsim-firmware.elf" \
+  --json "${build_dir}/qemu-balloon-reporting-hint-results.json" --reporting --hint "$@"

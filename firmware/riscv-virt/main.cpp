@@ -53,11 +53,14 @@ uint64_t g_balloon_bitmap[2 * kMaxGuestPages / 64 + 64];
 // The driver's rings and buffers (legacy QueuePFN needs page alignment).
 alignas(4096) uint8_t g_dma_region[56 * 1024];
 
-// The driver's features: the traditional three, and PAGE_REPORTING when the device offers it
-// (QEMU: free-page-reporting=on; its default is off).
+// The driver's features: the traditional three, and PAGE_REPORTING and FREE_PAGE_HINT when the
+// device offers them (QEMU: free-page-reporting=on, free-page-hint=on; both off by default).
+// QEMU starts hinting rounds only around a migration, so FREE_PAGE_HINT here checks the
+// negotiation and the queue numbering (reporting_vq moves from 3 to 4).
 constexpr uint64_t kDriverFeatures =
     spec::feature::bit(sb::kFeatureMustTellHost) | spec::feature::bit(sb::kFeatureStatsVq) |
-    spec::feature::bit(sb::kFeatureDeflateOnOom) | spec::feature::bit(sb::kFeaturePageReporting);
+    spec::feature::bit(sb::kFeatureDeflateOnOom) | spec::feature::bit(sb::kFeatureFreePageHint) |
+    spec::feature::bit(sb::kFeaturePageReporting);
 
 fw::VirtHal g_hal;
 

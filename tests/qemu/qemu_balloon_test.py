@@ -64,7 +64,9 @@ TRACE_RE = re.compile(r"virtio_balloon_handle_output\b.*\bgpa: 0x([0-9a-fA-F]+)"
 # virtqueue events show it: which vq is queue 3, and each element popped from it.
 NOTIFY_RE = re.compile(r"virtio_queue_notify\b.*\bn (\d+) vq (0x[0-9a-fA-F]+)")
 POP_RE = re.compile(r"virtqueue_pop\b.*\bvq (0x[0-9a-fA-F]+) elem \S+ in_num (\d+) out_num (\d+)")
-REPORTING_QUEUE = 3  # inflateq, deflateq, statsq, then reporting_vq (no FREE_PAGE_HINT)
+FEATURE_STATS_VQ = 1
+FEATURE_FREE_PAGE_HINT = 3
+FEATURE_PAGE_REPORTING = 5
 REPORT_TIMEOUT = 10.0
 BAD_ADDR_RE = re.compile(r"virtio_balloon_bad_addr\b")
 
@@ -162,6 +164,7 @@ class QemuRun:
             self.args.qemu, "-M", "virt", "-bios", "none", "-m", "%dM" % (RAM_BYTES // MIB),
             "-nographic", "-no-reboot",
             "-kernel", self.args.firmware,
+        ] + (["-object", "iothread,id=balloon-io"] if self.args.hint else []) + [
             "-device", "virtio-balloon-device,id=balloon0" + self.args.device_props,
             "-global", "virtio-mmio.force-legacy=%s" % ("true" if self.legacy else "false"),
             "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path,
@@ -352,7 +355,10 @@ def run_stats_step(run, name, results):
 def run_reporting_step(run, summary):
     """With the balloon empty, the guest reports its free 2 MiB blocks 2 s after they appear
     (Linux's delay); wait until they are all acknowledged."""
-    if not run.info["driver"]["negotiated"] & (1 << 5):
+    negotiated = run.info["driver"]["negotiated"]
+    if run.args.hint and not negotiated & (1 << FEATURE_FREE_PAGE_HINT):
+        raise TestFailure("FREE_PAGE_HINT not negotiated: %#x" % negotiated)
+    if not negotiated & (1 << FEATURE_PAGE_REPORTING):
         raise TestFailure("PAGE_REPORTING not negotiated: %#x" % run.info["driver"]["negotiated"])
     deadline = time.monotonic() + REPORT_TIMEOUT
     last = None
@@ -400,10 +406,15 @@ def check_log(run):
                 other.append(line)
     problems = []
     if run.args.reporting:
-        vq = queue_vq.get(REPORTING_QUEUE)
+        # Queues are numbered from the negotiated features: reporting_vq follows statsq and
+        # free_page_vq when they exist.
+        negotiated = run.info["driver"]["negotiated"]
+        reporting_queue = 2 + sum(1 for bit in (FEATURE_STATS_VQ, FEATURE_FREE_PAGE_HINT)
+                                  if negotiated & (1 << bit))
+        vq = queue_vq.get(reporting_queue)
         reports = [(in_num, out_num) for pop_vq, in_num, out_num in pops if pop_vq == vq]
         blocks = sum(in_num for in_num, _ in reports)
-        run.reporting = {"requests": len(reports), "blocks": blocks,
+        run.reporting = {"requests": len(reports), "blocks": blocks, "queue": reporting_queue,
                          "largest": max((in_num for in_num, _ in reports), default=0)}
         if vq is None or not reports:
             problems.append("no reporting_vq element in QEMU's trace")
@@ -529,7 +540,7 @@ def print_summary(mode, summary):
            summary["trace_entries"], summary["trace_distinct_pages"]))
     if summary.get("reporting"):
         print("  reporting: %(requests)d requests, %(blocks)d blocks of 2 MiB (largest "
-              "%(largest)d) in QEMU's trace" % summary["reporting"])
+              "%(largest)d) on queue %(queue)d in QEMU's trace" % summary["reporting"])
     used = ", ".join("%s len=%s" % (name, (summary.get("used_" + name) or {}).get("last_len"))
                      for name in ("inflate", "deflate", "stats"))
     print("  used-ring lengths written by QEMU: %s" % used)
@@ -540,6 +551,9 @@ def main():
     parser.add_argument("--firmware", required=True, help="the firmware ELF (vbsim-firmware.elf)")
     parser.add_argument("--qemu", default="qemu-system-riscv64")
     parser.add_argument("--mode", choices=("legacy", "modern", "both"), default="both")
+    parser.add_argument("--hint", action="store_true",
+                        help="also free-page-hint=on (with an iothread): FREE_PAGE_HINT is "
+                             "negotiated and reporting_vq becomes queue 4")
     parser.add_argument("--reporting", action="store_true",
                         help="free-page-reporting=on: after the steps, the guest reports its "
                              "free blocks and QEMU's virtqueue trace must show them")
@@ -556,6 +570,8 @@ def main():
 
     if args.reporting:
         args.device_props += ",free-page-reporting=on"
+    if args.hint:
+        args.device_props += ",free-page-hint=on,iothread=balloon-io"
     modes = {"legacy": [True], "modern": [False], "both": [True, False]}[args.mode]
     all_ok = True
     summaries = []
