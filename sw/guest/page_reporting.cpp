@@ -34,12 +34,13 @@ void PageReporting::unregister() {
     }
     kernel_.cancel(timer_);
     kernel_.cancel(work_);
+    // Forget the reported flags first, so giving the batch back asks for no further pass.
+    memory_.disable_page_reporting();
     if (batch_count_ != 0) {
         drain_batch(false);
     }
     in_flight_ = false;
     pass_running_ = false;
-    memory_.disable_page_reporting();
     report_ = nullptr;
     context_ = nullptr;
     state_ = State::kIdle;

@@ -1678,6 +1678,24 @@ TEST_F(FreePageTest, ABatchWaitsForTheDeviceWithItsBlocksOutOfTheAllocator) {
     EXPECT_EQ(memory->reported_pages(), 64u * 512);
 }
 
+TEST_F(FreePageTest, RemoveWithABatchInFlightGivesItsBlocksBackUnreported) {
+    memory_params.ram_bytes = uint64_t{256} << 20;
+    start();
+    hal.hold(static_cast<uint16_t>(reporting_queue()));
+    advance_to(2 * kSecond);
+    ASSERT_EQ(memory->isolated_pages(), 32u * 512);
+    driver->remove();
+    run();
+    EXPECT_EQ(driver->state(), BalloonState::kRemoved);
+    EXPECT_EQ(memory->isolated_pages(), 0u);
+    EXPECT_EQ(memory->reported_pages(), 0u);
+    EXPECT_EQ(memory->free_pages(), memory->total_pages());
+    EXPECT_FALSE(driver->page_reporting().registered());
+    EXPECT_EQ(driver->page_reporting().next_pass_ns(), UINT64_MAX);
+    advance_to(10 * kSecond);
+    EXPECT_EQ(hal.report_chains.size(), 1u);
+}
+
 // 64 MiB of 4 KiB pages: LOW is 320 pages, so 15 blocks of 4 MiB can be hinted.
 class HintTest : public BalloonDriverTest {
   protected:
