@@ -57,7 +57,7 @@ CheckResult evaluate_one(const CheckConfig& check, const RunSummary& summary,
 TEST(CheckSchema, CounterNamesRoundTrip) {
     ASSERT_EQ(summary_counter_names().size(), kSummaryCounterCount);
     EXPECT_EQ(summary_counter_names().front(), "pages_inflated");
-    EXPECT_EQ(summary_counter_names().back(), "final_ballooned_pages");
+    EXPECT_EQ(summary_counter_names().back(), "host_pages_freed_by_balloon");
     SummaryCounter counter = SummaryCounter::kPagesInflated;
     EXPECT_TRUE(find_summary_counter("oom_deflations", counter));
     EXPECT_EQ(counter, SummaryCounter::kOomDeflations);
@@ -95,6 +95,15 @@ TEST(CheckEvaluation, EveryCounterReadsItsOwnSummaryField) {
         {"final_target_pages", &GuestSummary::final_target_pages},
         {"final_actual_pages", &GuestSummary::final_actual_pages},
         {"final_ballooned_pages", &GuestSummary::final_ballooned_pages},
+        {"report_buffers", &GuestSummary::report_buffers},
+        {"pages_reported", &GuestSummary::pages_reported},
+        {"pages_kept_for_poison", &GuestSummary::pages_kept_for_poison},
+        {"reported_pages_final", &GuestSummary::reported_pages_final},
+        {"reported_blocks_reused", &GuestSummary::reported_blocks_reused},
+        {"hint_rounds", &GuestSummary::hint_rounds},
+        {"hinted_pages", &GuestSummary::hinted_pages},
+        {"host_pages_freed_by_reporting", &GuestSummary::host_pages_freed_by_reporting},
+        {"host_pages_freed_by_balloon", &GuestSummary::host_pages_freed_by_balloon},
     };
     ASSERT_EQ(std::size(kFields), kSummaryCounterCount);
     uint64_t value = 1000;
