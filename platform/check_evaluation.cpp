@@ -77,6 +77,24 @@ uint64_t summary_counter_value(const GuestSummary& guest, SummaryCounter counter
             return guest.final_actual_pages;
         case SummaryCounter::kFinalBalloonedPages:
             return guest.final_ballooned_pages;
+        case SummaryCounter::kReportBuffers:
+            return guest.report_buffers;
+        case SummaryCounter::kPagesReported:
+            return guest.pages_reported;
+        case SummaryCounter::kPagesKeptForPoison:
+            return guest.pages_kept_for_poison;
+        case SummaryCounter::kReportedPagesFinal:
+            return guest.reported_pages_final;
+        case SummaryCounter::kReportedBlocksReused:
+            return guest.reported_blocks_reused;
+        case SummaryCounter::kHintRounds:
+            return guest.hint_rounds;
+        case SummaryCounter::kHintedPages:
+            return guest.hinted_pages;
+        case SummaryCounter::kHostPagesFreedByReporting:
+            return guest.host_pages_freed_by_reporting;
+        case SummaryCounter::kHostPagesFreedByBalloon:
+            return guest.host_pages_freed_by_balloon;
         case SummaryCounter::kHostSwapInBytes:
             return guest.host_swap_in_bytes;
         case SummaryCounter::kHostSwapOutBytes:

@@ -76,6 +76,24 @@ const char* summary_counter_name(SummaryCounter counter) {
             return "final_actual_pages";
         case SummaryCounter::kFinalBalloonedPages:
             return "final_ballooned_pages";
+        case SummaryCounter::kReportBuffers:
+            return "report_buffers";
+        case SummaryCounter::kPagesReported:
+            return "pages_reported";
+        case SummaryCounter::kPagesKeptForPoison:
+            return "pages_kept_for_poison";
+        case SummaryCounter::kReportedPagesFinal:
+            return "reported_pages_final";
+        case SummaryCounter::kReportedBlocksReused:
+            return "reported_blocks_reused";
+        case SummaryCounter::kHintRounds:
+            return "hint_rounds";
+        case SummaryCounter::kHintedPages:
+            return "hinted_pages";
+        case SummaryCounter::kHostPagesFreedByReporting:
+            return "host_pages_freed_by_reporting";
+        case SummaryCounter::kHostPagesFreedByBalloon:
+            return "host_pages_freed_by_balloon";
         case SummaryCounter::kHostSwapInBytes:
             return "host_swap_in_bytes";
         case SummaryCounter::kHostSwapOutBytes:

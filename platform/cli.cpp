@@ -142,6 +142,19 @@ void print_summary(const RunSummary& summary, const std::string& directory) {
                 guest.host_swap_stall.to_seconds(),
                 guest.host_killed != 0 ? ", killed by the host's OOM killer" : "");
         }
+        if (guest.free_page_features) {
+            std::printf(
+                "  %-10s reported %llu pages in %llu buffers (kept for poison %llu), "
+                "host freed by reporting/balloon %llu/%llu pages, hint rounds %llu, "
+                "hinted %llu pages\n",
+                "", static_cast<unsigned long long>(guest.pages_reported),
+                static_cast<unsigned long long>(guest.report_buffers),
+                static_cast<unsigned long long>(guest.pages_kept_for_poison),
+                static_cast<unsigned long long>(guest.host_pages_freed_by_reporting),
+                static_cast<unsigned long long>(guest.host_pages_freed_by_balloon),
+                static_cast<unsigned long long>(guest.hint_rounds),
+                static_cast<unsigned long long>(guest.hinted_pages));
+        }
     }
     size_t failed = 0;
     for (const CheckResult& check : summary.checks) {

@@ -88,6 +88,14 @@ class GuestNode : public sc_core::sc_module {
     void enable_trace();
     const GuestTrace* guest_trace() const { return trace_.get(); }
     models::GuestId host_id() const { return host_id_; }
+    const models::BalloonHostLink& host_link() const { return host_link_; }
+    // The device offers FREE_PAGE_HINT, PAGE_POISON or PAGE_REPORTING: outputs gain their
+    // columns and counters (and only then, so other scenarios' outputs do not change).
+    bool uses_free_page_features() const;
+    // Host side of free page hinting (QEMU around a migration).
+    void start_free_page_hint();
+    void stop_free_page_hint();
+    void finish_free_page_hint();
     sc_core::sc_signal<bool>& irq() { return irq_; }
     // Guest RAM the driver reserved for rings and buffers (not in GuestMemory).
     uint64_t driver_region_bytes() const { return driver_region_bytes_; }

@@ -178,6 +178,17 @@ void GuestTrace::buffer_handled(unsigned int queue, uint64_t pfns, const sc_core
               "\"queue\": " + std::to_string(queue) + ", \"pfns\": " + std::to_string(pfns));
 }
 
+void GuestTrace::report_handled(unsigned int queue, uint64_t blocks, uint64_t pages,
+                                const sc_core::sc_time& taken_at,
+                                const sc_core::sc_time& returned_at) {
+    // mmio.csv: width_bytes = the bytes reported, value = the blocks.
+    add_row(returned_at, "report_buffer", 0, false, "reporting_vq", pages * 4096, blocks, true);
+    add_event(TimelineEvent::Track::kDevice, true, ps_of(taken_at), ps_of(returned_at),
+              "report " + std::to_string(blocks) + " blocks",
+              "\"queue\": " + std::to_string(queue) + ", \"blocks\": " + std::to_string(blocks) +
+                  ", \"pages\": " + std::to_string(pages));
+}
+
 void GuestTrace::round_sent(sw::balloon::RoundKind kind, uint32_t /*pfns*/, uint64_t started_ns,
                             uint64_t /*sent_ns*/) {
     round_started_ns_[kind == sw::balloon::RoundKind::kFill ? 0 : 1] = started_ns;

@@ -42,6 +42,14 @@ constexpr Column kGuestSwapColumns[] = {
     {"host_killed", &GuestSample::host_killed},
 };
 
+// Only when some guest's device offers FREE_PAGE_HINT, PAGE_POISON or PAGE_REPORTING.
+constexpr Column kFreePageColumns[] = {
+    {"reported_bytes", &GuestSample::reported_bytes},
+    {"hinted_bytes", &GuestSample::hinted_bytes},
+    {"host_freed_by_reporting_bytes", &GuestSample::host_freed_by_reporting_bytes},
+    {"host_freed_by_balloon_bytes", &GuestSample::host_freed_by_balloon_bytes},
+};
+
 void write_header_cell(std::ostream& out, std::string_view text) {
     if (text.find_first_of(",\"\r\n") == std::string_view::npos) {
         out << text;
@@ -97,6 +105,12 @@ void write_timeseries_csv(const Recording& recording, std::ostream& out) {
             out << ',';
             write_header_cell(out, name + "." + column.name);
         }
+        if (recording.free_page_columns) {
+            for (const Column& column : kFreePageColumns) {
+                out << ',';
+                write_header_cell(out, name + "." + column.name);
+            }
+        }
     }
     write_swap_header(recording, out);
     out << '\n';
@@ -108,6 +122,14 @@ void write_timeseries_csv(const Recording& recording, std::ostream& out) {
                 out << ',';
                 if (g < sample.guests.size()) {
                     out << std::to_string(sample.guests[g].*column.field);
+                }
+            }
+            if (recording.free_page_columns) {
+                for (const Column& column : kFreePageColumns) {
+                    out << ',';
+                    if (g < sample.guests.size()) {
+                        out << std::to_string(sample.guests[g].*column.field);
+                    }
                 }
             }
         }

@@ -424,6 +424,24 @@ void write_guest_table(std::ostream& out, const RunSummary& summary) {
                describe_pfns_per_buffer(g.deflate_pfns_per_buffer);
     });
     row("Guest errors", [&](const GuestSummary& g) { return alarm(g.guest_errors); });
+    const bool free_pages = std::any_of(summary.guests.begin(), summary.guests.end(),
+                                        [](const GuestSummary& g) { return g.free_page_features; });
+    if (free_pages) {
+        row("Pages reported (4 KiB) / buffers / kept for poison", [&](const GuestSummary& g) {
+            return count(g.pages_reported) + " / " + count(g.report_buffers) + " / " +
+                   count(g.pages_kept_for_poison);
+        });
+        row("Reported at the end / reported blocks reused", [&](const GuestSummary& g) {
+            return count(g.reported_pages_final) + " / " + count(g.reported_blocks_reused);
+        });
+        row("Host memory returned by reporting / by the balloon", [](const GuestSummary& g) {
+            return format_bytes(static_cast<double>(g.host_pages_freed_by_reporting * 4096)) +
+                   " / " + format_bytes(static_cast<double>(g.host_pages_freed_by_balloon * 4096));
+        });
+        row("Free page hint rounds / pages hinted", [&](const GuestSummary& g) {
+            return count(g.hint_rounds) + " / " + count(g.hinted_pages);
+        });
+    }
     out << "</tbody></table>\n";
 }
 

@@ -133,6 +133,7 @@ ScenarioRun::ScenarioRun(const sc_core::sc_module_name& name, const ScenarioConf
         policy_view.push_back(policy_guests_.back().get());
         recording_.guest_names.push_back(guest.name);
         recording_.guest_ram_bytes.push_back(guest.ram_bytes);
+        recording_.free_page_columns |= node.uses_free_page_features();
     }
 
     if (config_.host.policy == PolicyKind::kTimeline) {
@@ -263,6 +264,18 @@ void ScenarioRun::apply(const EventConfig& event) {
             node.reset_device();
             note(event.guest, "device reset");
             break;
+        case EventKind::kFreePageHintStart:
+            node.start_free_page_hint();
+            note(event.guest, "free page hint start");
+            break;
+        case EventKind::kFreePageHintStop:
+            node.stop_free_page_hint();
+            note(event.guest, "free page hint stop");
+            break;
+        case EventKind::kFreePageHintDone:
+            node.finish_free_page_hint();
+            note(event.guest, "free page hint done");
+            break;
     }
 }
 
@@ -312,6 +325,15 @@ void ScenarioRun::take_sample() {
             transactions += region.transactions;
         }
         guest.bus_transactions = transactions;
+        if (recording_.free_page_columns) {
+            const uint64_t by_reporting = node->host_link().pages_freed_by_reporting();
+            guest.reported_bytes = memory.reported_pages() * page;
+            guest.hinted_bytes = memory.hinted_pages() * page;
+            guest.host_freed_by_reporting_bytes = by_reporting * models::HostMemory::kPageSize;
+            guest.host_freed_by_balloon_bytes =
+                (host_.guest_counters(node->host_id()).pages_freed - by_reporting) *
+                models::HostMemory::kPageSize;
+        }
         if (trace_file_ != nullptr) {
             TraceSignals& signals = *trace_signals_[sample.guests.size()];
             signals.target_pages.write(guest.target_pages);
@@ -524,6 +546,21 @@ GuestSummary ScenarioRun::summarize_guest(size_t index) const {
     summary.guest_errors = transport.guest_errors;
     summary.early_notifies = transport.early_notifies;
     summary.driver_state = sw::balloon::state_name(driver.state());
+    summary.free_page_features = node.uses_free_page_features();
+    if (summary.free_page_features) {
+        const models::BalloonCounters& counters = balloon.counters();
+        summary.report_buffers = counters.report_buffers;
+        summary.pages_reported = counters.pages_reported;
+        summary.pages_kept_for_poison = counters.pages_kept_for_poison;
+        summary.reported_pages_final = memory.reported_pages() * memory.pfns_per_page();
+        summary.reported_blocks_reused = memory.counters().reported_blocks_reused;
+        summary.hint_rounds = balloon.hint_rounds().size();
+        summary.hinted_pages = counters.hinted_pages;
+        summary.host_pages_freed_by_reporting = node.host_link().pages_freed_by_reporting();
+        summary.host_pages_freed_by_balloon = host_.guest_counters(node.host_id()).pages_freed -
+                                              summary.host_pages_freed_by_reporting;
+        summary.poison_val = balloon.poison_val();
+    }
     const models::HostGuestCounters& host_side = host_.guest_counters(node.host_id());
     summary.host_swap_in_bytes = host_side.pages_swapped_in * models::HostMemory::kPageSize;
     summary.host_swap_out_bytes = host_side.pages_swapped_out * models::HostMemory::kPageSize;
