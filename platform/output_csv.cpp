@@ -33,7 +33,9 @@ constexpr Column kGuestColumns[] = {
     {"bus_transactions", &GuestSample::bus_transactions},
 };
 
-void write_header_cell(std::ostream& out, std::string_view text) {
+}  // namespace
+
+void write_csv_cell(std::ostream& out, std::string_view text) {
     if (text.find_first_of(",\"\r\n") == std::string_view::npos) {
         out << text;
         return;
@@ -47,8 +49,6 @@ void write_header_cell(std::ostream& out, std::string_view text) {
     }
     out << '"';
 }
-
-}  // namespace
 
 uint64_t time_ns(const sc_core::sc_time& time) {
     // SystemC resolutions are powers of ten, so one nanosecond is a whole number of units
@@ -74,7 +74,7 @@ void write_timeseries_csv(const Recording& recording, std::ostream& out) {
     for (const std::string& name : recording.guest_names) {
         for (const Column& column : kGuestColumns) {
             out << ',';
-            write_header_cell(out, name + "." + column.name);
+            write_csv_cell(out, name + "." + column.name);
         }
     }
     out << '\n';
