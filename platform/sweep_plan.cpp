@@ -119,18 +119,18 @@ void place_errors(const SweepFile& sweep, const std::vector<LoadError>& loader_e
             if (error.key_path.empty()) {
                 error.key_path = path;
             }
-            if (!variant.empty()) {
-                error.message += " (variant " + variant + ")";
-            }
         } else if (sweep.base_path.empty() && error.line > 0) {
             error.file = sweep.file;
             error.column += sweep.base_column_offset;  // the base's lines were dedented
             error.line += sweep.base_line_offset;
         }
-        // The same wrong value shows in many variants; say it once (without the variant).
+        // The same wrong value shows in many variants; say it once, naming the first.
         std::string key = error.file + ":" + std::to_string(error.line) + ":" +
                           std::to_string(error.column) + ":" + error.key_path;
         if (seen.insert(key).second && errors.size() < kMaxReportedErrors) {
+            if (!variant.empty()) {
+                error.message += " (variant " + variant + ")";
+            }
             errors.push_back(std::move(error));
         }
     }
