@@ -49,6 +49,8 @@ models::BalloonDeviceParams device_params(const GuestConfig& guest) {
     };
     params.inflate_costs = costs(guest.balloon.inflate);
     params.deflate_costs = costs(guest.balloon.deflate);
+    params.report_costs = costs(guest.balloon.report);
+    params.hint_costs = costs(guest.balloon.hint);
     params.stats_poll_interval = guest.balloon.stats_poll_interval;
     return params;
 }
@@ -59,6 +61,26 @@ models::VirtioMmioParams transport_params(const GuestConfig& guest) {
     params.register_latency = guest.balloon.register_latency;
     params.interrupt_latency = guest.balloon.interrupt_latency;
     return params;
+}
+
+// log2(bytes / page_size), at least GuestMemory's smallest block order (a 2 MiB block of 64 KiB
+// pages is 32 pages: Linux reports those, the model 64-page blocks, 4 MiB).
+unsigned block_order(uint64_t bytes, uint32_t page_size) {
+    unsigned order = 0;
+    while ((uint64_t{page_size} << (order + 1)) <= bytes) {
+        ++order;
+    }
+    return std::max(order, sw::guest::GuestMemory::kMinBlockOrder);
+}
+
+sw::balloon::FreePageInit free_page_init(const std::string& name) {
+    if (name == "poison") {
+        return sw::balloon::FreePageInit::kPoison;
+    }
+    if (name == "init_on_free") {
+        return sw::balloon::FreePageInit::kInitOnFree;
+    }
+    return sw::balloon::FreePageInit::kNone;
 }
 
 GuestCpuParams cpu_params(const PlatformSection& platform) {
@@ -98,7 +120,8 @@ GuestNode::GuestNode(const sc_core::sc_module_name& name, const GuestConfig& gue
     // The driver's rings and buffers sit in the first pages of RAM; the allocator
     // manages the rest, as a kernel's reserved region would be.
     driver_region_bytes_ =
-        round_up(sw::balloon::BalloonDriver::dma_region_bytes_for(guest.driver.queue_size),
+        round_up(sw::balloon::BalloonDriver::dma_region_bytes_for(
+                     guest.driver.queue_size, balloon_feature_bits(guest.driver.features)),
                  std::max<uint64_t>(guest.page_size, 4096));
     if (driver_region_bytes_ >= guest.ram_bytes) {
         SC_REPORT_ERROR(kReportType, ("guest '" + guest.name + "' is too small").c_str());
@@ -135,6 +158,11 @@ GuestNode::GuestNode(const sc_core::sc_module_name& name, const GuestConfig& gue
     driver_params.free_cost_per_page_ns = to_ns(guest.driver.free_cost_per_page);
     driver_params.translate_cost_per_page_ns = to_ns(guest.driver.translate_cost_per_page);
     driver_params.cpu_cost_per_round_ns = to_ns(guest.driver.cpu_cost_per_round);
+    driver_params.free_page_init = free_page_init(guest.driver.free_page_init);
+    driver_params.reporting.order =
+        block_order(guest.driver.reporting_block_bytes, guest.page_size);
+    driver_params.reporting.delay_ns = to_ns(guest.driver.reporting_delay);
+    driver_params.hint_order = block_order(guest.driver.hint_block_bytes, guest.page_size);
     driver_storage_.assign(sw::balloon::BalloonDriver::storage_words_for(pages), 0);
     driver_ = std::make_unique<sw::balloon::BalloonDriver>(
         cpu_.kernel(), *memory_, driver_params, driver_storage_.data(), driver_storage_.size());
@@ -232,6 +260,25 @@ void GuestNode::replace_workload(const std::vector<WorkloadPhaseConfig>& phases)
             workload_->start();
         }
     });
+}
+
+bool GuestNode::uses_free_page_features() const {
+    const uint64_t newer = spec::feature::bit(spec::balloon::kFeatureFreePageHint) |
+                           spec::feature::bit(spec::balloon::kFeaturePagePoison) |
+                           spec::feature::bit(spec::balloon::kFeaturePageReporting);
+    return (balloon_.params().offered_features & newer) != 0;
+}
+
+void GuestNode::start_free_page_hint() {
+    balloon_.start_free_page_hint();
+}
+
+void GuestNode::stop_free_page_hint() {
+    balloon_.stop_free_page_hint();
+}
+
+void GuestNode::finish_free_page_hint() {
+    balloon_.finish_free_page_hint();
 }
 
 void GuestNode::reset_device() {

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <utility>
 
+#include "platform/quantity_format.h"
 #include "spec/virtio.h"
 
 namespace vbsim::platform {
@@ -105,20 +106,6 @@ const char* queue_name(uint32_t queue) {
     return queue == 0 ? "inflateq" : queue == 1 ? "deflateq" : queue == 2 ? "statsq" : "queue";
 }
 
-std::string hex(uint64_t value) {
-    char text[24];
-    std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(value));
-    return text;
-}
-
-// Picoseconds as microseconds with six decimals: exact, and the same on every machine.
-std::string micros(uint64_t ps) {
-    char text[40];
-    std::snprintf(text, sizeof text, "%llu.%06llu", static_cast<unsigned long long>(ps / 1000000),
-                  static_cast<unsigned long long>(ps % 1000000));
-    return text;
-}
-
 std::string json_string(const std::string& text) {
     std::string out = "\"";
     for (const char c : text) {
@@ -191,6 +178,17 @@ void GuestTrace::buffer_handled(unsigned int queue, uint64_t pfns, const sc_core
               "\"queue\": " + std::to_string(queue) + ", \"pfns\": " + std::to_string(pfns));
 }
 
+void GuestTrace::report_handled(unsigned int queue, uint64_t blocks, uint64_t pages,
+                                const sc_core::sc_time& taken_at,
+                                const sc_core::sc_time& returned_at) {
+    // mmio.csv: width_bytes = the bytes reported, value = the blocks.
+    add_row(returned_at, "report_buffer", 0, false, "reporting_vq", pages * 4096, blocks, true);
+    add_event(TimelineEvent::Track::kDevice, true, ps_of(taken_at), ps_of(returned_at),
+              "report " + std::to_string(blocks) + " blocks",
+              "\"queue\": " + std::to_string(queue) + ", \"blocks\": " + std::to_string(blocks) +
+                  ", \"pages\": " + std::to_string(pages));
+}
+
 void GuestTrace::round_sent(sw::balloon::RoundKind kind, uint32_t /*pfns*/, uint64_t started_ns,
                             uint64_t /*sent_ns*/) {
     round_started_ns_[kind == sw::balloon::RoundKind::kFill ? 0 : 1] = started_ns;
@@ -219,9 +217,9 @@ void GuestTrace::write_mmio_csv(std::ostream& out) const {
     out << "seq,t_us,rw,offset,register,width_bytes,value\n";
     uint64_t seq = 0;
     for (const Row& row : rows_) {
-        out << seq++ << ',' << micros(row.time_ps) << ',' << row.rw << ','
-            << (row.has_offset ? hex(row.offset) : "") << ',' << row.name << ',' << row.width_bytes
-            << ',' << (row.has_value ? hex(row.value) : "") << '\n';
+        out << seq++ << ',' << format_micros(row.time_ps) << ',' << row.rw << ','
+            << (row.has_offset ? format_hex(row.offset) : "") << ',' << row.name << ','
+            << row.width_bytes << ',' << (row.has_value ? format_hex(row.value) : "") << '\n';
     }
 }
 
@@ -244,7 +242,7 @@ void write_timeline_json(const std::vector<std::string>& guest_names,
     for (const HostTimelineEvent& event : host_events) {
         begin();
         out << "{\"ph\": \"i\", \"s\": \"t\", \"pid\": 0, \"tid\": 1, \"ts\": "
-            << micros(event.time_ps) << ", \"name\": "
+            << format_micros(event.time_ps) << ", \"name\": "
             << json_string(event.guest.empty() ? event.what : event.guest + ": " + event.what)
             << "}";
     }
@@ -262,9 +260,9 @@ void write_timeline_json(const std::vector<std::string>& guest_names,
                 out << "\"s\": \"t\", ";
             }
             out << "\"pid\": " << pid << ", \"tid\": " << static_cast<int>(event.track)
-                << ", \"ts\": " << micros(event.start_ps);
+                << ", \"ts\": " << format_micros(event.start_ps);
             if (event.span) {
-                out << ", \"dur\": " << micros(event.duration_ps);
+                out << ", \"dur\": " << format_micros(event.duration_ps);
             }
             out << ", \"name\": " << json_string(event.name) << ", \"args\": {" << event.args
                 << "}}";

@@ -52,6 +52,9 @@ class GuestTrace final : public models::VirtioMmioObserver,
     // models::BalloonObserver
     void buffer_handled(unsigned int queue, uint64_t pfns, const sc_core::sc_time& taken_at,
                         const sc_core::sc_time& returned_at) override;
+    void report_handled(unsigned int queue, uint64_t blocks, uint64_t pages,
+                        const sc_core::sc_time& taken_at,
+                        const sc_core::sc_time& returned_at) override;
 
     // sw::balloon::BalloonDriverObserver (times in guest nanoseconds)
     void round_sent(sw::balloon::RoundKind kind, uint32_t pfns, uint64_t started_ns,

@@ -1,6 +1,7 @@
 #include "platform/output_csv.h"
 
-#include <cmath>
+#include "platform/quantity_format.h"
+
 #include <cstddef>
 #include <string_view>
 
@@ -33,6 +34,14 @@ constexpr Column kGuestColumns[] = {
     {"bus_transactions", &GuestSample::bus_transactions},
 };
 
+// Only when some guest's device offers FREE_PAGE_HINT, PAGE_POISON or PAGE_REPORTING.
+constexpr Column kFreePageColumns[] = {
+    {"reported_bytes", &GuestSample::reported_bytes},
+    {"hinted_bytes", &GuestSample::hinted_bytes},
+    {"host_freed_by_reporting_bytes", &GuestSample::host_freed_by_reporting_bytes},
+    {"host_freed_by_balloon_bytes", &GuestSample::host_freed_by_balloon_bytes},
+};
+
 }  // namespace
 
 void write_csv_cell(std::ostream& out, std::string_view text) {
@@ -50,23 +59,6 @@ void write_csv_cell(std::ostream& out, std::string_view text) {
     out << '"';
 }
 
-uint64_t time_ns(const sc_core::sc_time& time) {
-    // SystemC resolutions are powers of ten, so one nanosecond is a whole number of units
-    // unless the resolution is coarser than a nanosecond.
-    const uint64_t units_per_ns = sc_core::sc_time(1, sc_core::SC_NS).value();
-    if (units_per_ns > 0) {
-        return time.value() / units_per_ns;
-    }
-    return static_cast<uint64_t>(std::llround(time.to_seconds() * 1e9));
-}
-
-std::string format_seconds(const sc_core::sc_time& time) {
-    const uint64_t ns = time_ns(time);
-    std::string fraction = std::to_string(ns % 1000000000u);
-    fraction.insert(0, 9 - fraction.size(), '0');
-    return std::to_string(ns / 1000000000u) + "." + fraction;
-}
-
 // Numbers go through std::to_string rather than operator<< so that a locale imbued on the
 // stream cannot add digit grouping.
 void write_timeseries_csv(const Recording& recording, std::ostream& out) {
@@ -75,6 +67,12 @@ void write_timeseries_csv(const Recording& recording, std::ostream& out) {
         for (const Column& column : kGuestColumns) {
             out << ',';
             write_csv_cell(out, name + "." + column.name);
+        }
+        if (recording.free_page_columns) {
+            for (const Column& column : kFreePageColumns) {
+                out << ',';
+                write_csv_cell(out, name + "." + column.name);
+            }
         }
     }
     out << '\n';
@@ -86,6 +84,14 @@ void write_timeseries_csv(const Recording& recording, std::ostream& out) {
                 out << ',';
                 if (g < sample.guests.size()) {
                     out << std::to_string(sample.guests[g].*column.field);
+                }
+            }
+            if (recording.free_page_columns) {
+                for (const Column& column : kFreePageColumns) {
+                    out << ',';
+                    if (g < sample.guests.size()) {
+                        out << std::to_string(sample.guests[g].*column.field);
+                    }
                 }
             }
         }

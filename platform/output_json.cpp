@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "platform/output_csv.h"
+#include "platform/quantity_format.h"
 #include "platform/utf8.h"
 
 namespace vbsim::platform {
@@ -260,6 +260,21 @@ void write_guest(JsonWriter& json, const GuestSummary& guest) {
     histogram("deflate_pfns_per_buffer", guest.deflate_pfns_per_buffer);
     count("guest_errors", guest.guest_errors);
     count("early_notifies", guest.early_notifies);
+    if (guest.free_page_features) {
+        json.key("free_pages");
+        json.begin_object();
+        count("report_buffers", guest.report_buffers);
+        count("pages_reported", guest.pages_reported);
+        count("pages_kept_for_poison", guest.pages_kept_for_poison);
+        count("reported_pages_final", guest.reported_pages_final);
+        count("reported_blocks_reused", guest.reported_blocks_reused);
+        count("hint_rounds", guest.hint_rounds);
+        count("hinted_pages", guest.hinted_pages);
+        count("host_pages_freed_by_reporting", guest.host_pages_freed_by_reporting);
+        count("host_pages_freed_by_balloon", guest.host_pages_freed_by_balloon);
+        count("poison_val", guest.poison_val);
+        json.end_object();
+    }
     json.key("driver_state");
     json.string(guest.driver_state);
     json.end_object();

@@ -31,6 +31,12 @@ struct GuestSample {
     uint64_t notifies = 0;         // cumulative QueueNotify writes
     uint64_t dma_bytes = 0;        // cumulative device DMA
     uint64_t bus_transactions = 0;  // cumulative, on this guest's bus
+    // Written only when Recording::free_page_columns (a device offering FREE_PAGE_HINT,
+    // PAGE_POISON or PAGE_REPORTING).
+    uint64_t reported_bytes = 0;                 // free guest memory in reported blocks
+    uint64_t hinted_bytes = 0;                   // guest memory held by free page hinting
+    uint64_t host_freed_by_reporting_bytes = 0;  // cumulative host memory reporting returned
+    uint64_t host_freed_by_balloon_bytes = 0;    // cumulative host memory inflates returned
 };
 
 struct Sample {
@@ -48,6 +54,7 @@ struct EventRecord {
 struct Recording {
     std::vector<std::string> guest_names;
     std::vector<uint64_t> guest_ram_bytes;
+    bool free_page_columns = false;  // some guest's device offers the newer balloon features
     uint64_t host_ram_bytes = 0;
     std::vector<Sample> samples;
     std::vector<EventRecord> events;
@@ -58,8 +65,15 @@ struct TargetEpisode {
     sc_core::sc_time set_at = sc_core::SC_ZERO_TIME;
     uint64_t from_pages = 0;
     uint64_t to_pages = 0;
+    uint64_t aligned_to_pages = 0;  // to_pages in whole guest pages: what `actual` reaches
     bool reached = false;
     sc_core::sc_time reached_at = sc_core::SC_ZERO_TIME;
+};
+
+// A value the driver wrote into `actual`, and when.
+struct ActualChange {
+    sc_core::sc_time at = sc_core::SC_ZERO_TIME;
+    uint64_t pages = 0;
 };
 
 // Buffers by the number of PFNs they carried: PFNs -> buffers.
@@ -94,6 +108,7 @@ struct GuestSummary {
     double inflate_rate_pages_per_s = 0.0;
     double deflate_rate_pages_per_s = 0.0;
     std::vector<TargetEpisode> episodes;
+    std::vector<ActualChange> actual_changes;  // in time order
     uint64_t notifies = 0;
     uint64_t interrupts = 0;
     uint64_t config_changes = 0;
@@ -122,6 +137,18 @@ struct GuestSummary {
     uint64_t guest_errors = 0;    // tolerated driver misbehaviour (QEMU's -d guest_errors)
     uint64_t early_notifies = 0;  // kicks before DRIVER_OK, served at DRIVER_OK
     std::string driver_state;     // running, frozen, removed, failed
+    // FREE_PAGE_HINT / PAGE_POISON / PAGE_REPORTING, shown only when the device offers one.
+    bool free_page_features = false;
+    uint64_t report_buffers = 0;                 // reporting_vq buffers
+    uint64_t pages_reported = 0;                 // 4 KiB pages reported and discarded by the host
+    uint64_t pages_kept_for_poison = 0;          // reported while poison_val != 0: kept
+    uint64_t reported_pages_final = 0;           // 4 KiB pages free and reported at the end
+    uint64_t reported_blocks_reused = 0;         // reported blocks the guest allocated again
+    uint64_t hint_rounds = 0;                    // rounds the host started
+    uint64_t hinted_pages = 0;                   // 4 KiB pages hinted inside started rounds
+    uint64_t host_pages_freed_by_reporting = 0;  // resident host pages reporting returned
+    uint64_t host_pages_freed_by_balloon = 0;    // resident host pages inflates returned
+    uint32_t poison_val = 0;
 };
 
 struct CheckResult {

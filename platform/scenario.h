@@ -33,7 +33,8 @@ struct CpuConfig {
 struct BalloonDeviceConfig {
     uint64_t mmio_base = 0x10001000;
     uint32_t transport_version = 2;  // 1 legacy, 2 modern
-    // Feature names: must_tell_host, stats_vq, deflate_on_oom.
+    // Feature names: must_tell_host, stats_vq, deflate_on_oom, free_page_hint, page_poison,
+    // page_reporting.
     std::vector<std::string> offered_features = {"must_tell_host", "stats_vq", "deflate_on_oom"};
     uint32_t queue_num_max = 128;
     // Host-side time per PFN buffer, per direction (sources: docs/timing-defaults.md).
@@ -46,6 +47,12 @@ struct BalloonDeviceConfig {
                         sc_core::sc_time(430, sc_core::SC_NS)};
     BufferCosts deflate{sc_core::sc_time(78, sc_core::SC_US), sc_core::SC_ZERO_TIME,
                         sc_core::sc_time(20, sc_core::SC_NS)};
+    // reporting_vq (the host discards what is reported, as inflate's madvise) and
+    // free_page_vq (the host only notes the hints).
+    BufferCosts report{sc_core::sc_time(385, sc_core::SC_US), sc_core::SC_ZERO_TIME,
+                       sc_core::sc_time(430, sc_core::SC_NS)};
+    BufferCosts hint{sc_core::sc_time(78, sc_core::SC_US), sc_core::SC_ZERO_TIME,
+                     sc_core::sc_time(20, sc_core::SC_NS)};
     sc_core::sc_time stats_poll_interval = sc_core::sc_time(1, sc_core::SC_SEC);  // 0 = off
     sc_core::sc_time interrupt_latency = sc_core::sc_time(1, sc_core::SC_US);
     sc_core::sc_time register_latency = sc_core::sc_time(50, sc_core::SC_NS);
@@ -78,6 +85,13 @@ struct DriverConfig {
     sc_core::sc_time free_cost_per_page = sc_core::sc_time(50, sc_core::SC_NS);
     sc_core::sc_time translate_cost_per_page = sc_core::sc_time(133, sc_core::SC_NS);
     sc_core::sc_time cpu_cost_per_round = sc_core::sc_time(2, sc_core::SC_US);
+    // What freed pages hold: none, poison (Linux page_poison=1, 0xaa) or init_on_free (zero).
+    std::string free_page_init = "none";
+    // PAGE_REPORTING: block size reported (Linux: 2 MiB) and the delay before a pass (2 s).
+    uint64_t reporting_block_bytes = uint64_t{2} << 20;
+    sc_core::sc_time reporting_delay = sc_core::sc_time(2, sc_core::SC_SEC);
+    // FREE_PAGE_HINT: block size hinted (Linux: 4 MiB, MAX_ORDER - 1).
+    uint64_t hint_block_bytes = uint64_t{4} << 20;
 };
 
 enum class PhaseKind { kAllocate, kFree, kHold, kCache, kTouch };
@@ -153,6 +167,10 @@ enum class EventKind {
     kRestore,
     kRemove,
     kDeviceReset,
+    // FREE_PAGE_HINT, as QEMU around a migration: a new command id (start), STOP, DONE.
+    kFreePageHintStart,
+    kFreePageHintStop,
+    kFreePageHintDone,
 };
 
 struct EventConfig {

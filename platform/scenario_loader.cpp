@@ -1,6 +1,6 @@
 #include "platform/scenario_loader.h"
 
-#include "platform/scenario_run.h"
+#include "platform/check_schema.h"
 
 #include <sys/stat.h>
 
@@ -31,7 +31,8 @@ namespace {
 
 using sc_core::sc_time;
 
-const std::vector<std::string> kFeatureNames = {"must_tell_host", "stats_vq", "deflate_on_oom"};
+const std::vector<std::string> kFeatureNames = {"must_tell_host", "stats_vq",    "deflate_on_oom",
+                                                "free_page_hint", "page_poison", "page_reporting"};
 const std::vector<std::string> kOutputFiles = {"timeseries.csv", "summary.json", "trace.vcd",
                                                "report.html"};
 
@@ -260,7 +261,10 @@ const Choices<EventKind> kEventKinds = {{"set_target", EventKind::kSetTarget},
                                         {"freeze", EventKind::kFreeze},
                                         {"restore", EventKind::kRestore},
                                         {"remove", EventKind::kRemove},
-                                        {"device_reset", EventKind::kDeviceReset}};
+                                        {"device_reset", EventKind::kDeviceReset},
+                                        {"free_page_hint_start", EventKind::kFreePageHintStart},
+                                        {"free_page_hint_stop", EventKind::kFreePageHintStop},
+                                        {"free_page_hint_done", EventKind::kFreePageHintDone}};
 const Choices<CheckKind> kCheckKinds = {
     {"actual_reaches_target_by", CheckKind::kActualReachesTargetBy},
     {"no_oom_kills", CheckKind::kNoOomKills},
@@ -566,6 +570,7 @@ class Walker {
     void buffer_costs(Map& parent, std::string_view key, const char* what,
                       BalloonDeviceConfig::BufferCosts& out);
     void driver(Map& map, DriverConfig& out);
+    void free_page_block(Map& map, std::string_view key, uint64_t& out);
     void workload(Map& map, WorkloadConfig& out);
     void phases(const Entry& entry, std::vector<WorkloadPhaseConfig>& out);
     void phase(Map& map, WorkloadPhaseConfig& out);
@@ -744,6 +749,8 @@ void Walker::balloon(Map& map, BalloonDeviceConfig& out, GuestPlaces* places) {
     }
     buffer_costs(map, "inflate", "inflate buffer costs", out.inflate);
     buffer_costs(map, "deflate", "deflate buffer costs", out.deflate);
+    buffer_costs(map, "report", "reporting_vq buffer costs", out.report);
+    buffer_costs(map, "hint", "free_page_vq buffer costs", out.hint);
     if (const Entry* entry = time(map, "stats_poll_interval", out.stats_poll_interval);
         entry != nullptr && out.stats_poll_interval != sc_core::SC_ZERO_TIME &&
         out.stats_poll_interval < sc_core::sc_time(1, sc_core::SC_MS)) {
@@ -928,7 +935,24 @@ void Walker::driver(Map& map, DriverConfig& out) {
     time(map, "free_cost_per_page", out.free_cost_per_page);
     time(map, "translate_cost_per_page", out.translate_cost_per_page);
     time(map, "cpu_cost_per_round", out.cpu_cost_per_round);
+    const Choices<std::string> inits = {
+        {"none", "none"}, {"poison", "poison"}, {"init_on_free", "init_on_free"}};
+    choice(map, "free_page_init", inits, out.free_page_init);
+    free_page_block(map, "reporting_block", out.reporting_block_bytes);
+    time(map, "reporting_delay", out.reporting_delay, Need::kOptional, Limit::kPositive);
+    free_page_block(map, "hint_block", out.hint_block_bytes);
     map.finish();
+}
+
+void Walker::free_page_block(Map& map, std::string_view key, uint64_t& out) {
+    // A power of two of at least 64 guest pages of 4 KiB (the page size is checked against it
+    // when the guest is built): 256 KiB up to 4 GiB.
+    if (const Entry* entry = size(map, key, out);
+        entry != nullptr &&
+        (out < (uint64_t{256} << 10) || out > (uint64_t{4} << 30) || (out & (out - 1)) != 0)) {
+        error(*entry,
+              "expected a power of two from 256KiB to 4GiB, got '" + entry->value.Scalar() + "'");
+    }
 }
 
 void Walker::workload(Map& map, WorkloadConfig& out) {

@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "platform/html_text.h"
+#include "platform/quantity_format.h"
 #include "platform/sweep_results.h"
 
 namespace vbsim::platform {
@@ -21,33 +23,8 @@ constexpr double kRight = 130;  // room for the legend
 constexpr double kTop = 24;
 constexpr double kBottom = 40;
 
-std::string escape(std::string_view text) {
-    std::string out;
-    for (const char c : text) {
-        switch (c) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            default:
-                out += c;
-        }
-    }
-    return out;
-}
-
 std::string number(double value) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%.4g", value);
-    return text;
+    return format_trimmed(value, 4);
 }
 
 std::vector<std::string> distinct_in_order(const SweepResults& results, size_t column) {
@@ -124,8 +101,8 @@ void write_plot(std::ostream& out, const SweepResults& results, size_t metric, s
     const SweepMetric& info = sweep_metrics()[metric];
     out << "<figure><svg width=\"" << kWidth << "\" height=\"" << kHeight
         << "\" xmlns=\"http://www.w3.org/2000/svg\" font-size=\"11\">\n";
-    out << "<text x=\"" << kLeft << "\" y=\"14\" font-weight=\"bold\">" << escape(info.column)
-        << " vs " << escape(results.varied[x_column]) << "</text>\n";
+    out << "<text x=\"" << kLeft << "\" y=\"14\" font-weight=\"bold\">" << escape_html(info.column)
+        << " vs " << escape_html(results.varied[x_column]) << "</text>\n";
     for (int tick = 0; tick <= 4; ++tick) {
         const double value = low + (high - low) * tick / 4;
         out << "<line x1=\"" << kLeft << "\" x2=\"" << kLeft + plot_width << "\" y1=\""
@@ -135,7 +112,7 @@ void write_plot(std::ostream& out, const SweepResults& results, size_t metric, s
     }
     for (size_t x = 0; x < xs.size(); ++x) {
         out << "<text x=\"" << number(x_of(x)) << "\" y=\"" << kTop + plot_height + 16
-            << "\" text-anchor=\"middle\">" << escape(xs[x]) << "</text>\n";
+            << "\" text-anchor=\"middle\">" << escape_html(xs[x]) << "</text>\n";
     }
     for (size_t line = 0; line < lines.size(); ++line) {
         const char* colour = kPalette[line % (sizeof kPalette / sizeof kPalette[0])];
@@ -156,13 +133,13 @@ void write_plot(std::ostream& out, const SweepResults& results, size_t metric, s
         if (line_column) {
             out << "<text x=\"" << kWidth - kRight + 8 << "\" y=\""
                 << kTop + 14 * static_cast<double>(line) + 8 << "\" fill=\"" << colour << "\">"
-                << escape(results.varied[*line_column]) << "=" << escape(lines[line])
+                << escape_html(results.varied[*line_column]) << "=" << escape_html(lines[line])
                 << "</text>\n";
         }
     }
     out << "<text x=\"" << kLeft + plot_width / 2 << "\" y=\"" << kHeight - 4
-        << "\" text-anchor=\"middle\">" << escape(results.varied[x_column]) << "</text>\n";
-    out << "</svg><figcaption>" << escape(info.meaning)
+        << "\" text-anchor=\"middle\">" << escape_html(results.varied[x_column]) << "</text>\n";
+    out << "</svg><figcaption>" << escape_html(info.meaning)
         << (results.varied.size() > 2 ? "; mean over the other parameters" : "")
         << "</figcaption></figure>\n";
 }
@@ -171,12 +148,13 @@ void write_plot(std::ostream& out, const SweepResults& results, size_t metric, s
 
 void write_sweep_html(const SweepResults& results, std::ostream& out) {
     out << "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>sweep "
-        << escape(results.sweep) << "</title>\n<style>body{font-family:sans-serif;margin:1.5em}"
+        << escape_html(results.sweep)
+        << "</title>\n<style>body{font-family:sans-serif;margin:1.5em}"
         << "table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;"
            "padding:2px 6px;text-align:right}th{background:#f4f4f4}.failed{background:#fdd}"
            ".check_failed{background:#ffe9c6}.not_run{color:#999}figure{display:inline-block;"
            "margin:0.5em}figcaption{font-size:12px;color:#555}</style></head><body>\n";
-    out << "<h1>Sweep " << escape(results.sweep) << "</h1>\n<p>" << results.rows.size()
+    out << "<h1>Sweep " << escape_html(results.sweep) << "</h1>\n<p>" << results.rows.size()
         << " variant(s), " << results.failed() << " failed, " << results.not_run()
         << " not run.</p>\n";
     out << "<h2>Plots</h2>\n";
@@ -187,23 +165,23 @@ void write_sweep_html(const SweepResults& results, std::ostream& out) {
     }
     out << "<h2>Variants</h2>\n<table><tr><th>index</th><th>name</th><th>seed</th>";
     for (const std::string& path : results.varied) {
-        out << "<th>" << escape(path) << "</th>";
+        out << "<th>" << escape_html(path) << "</th>";
     }
     out << "<th>status</th>";
     for (const SweepMetric& metric : sweep_metrics()) {
-        out << "<th title=\"" << escape(metric.meaning) << "\">" << escape(metric.column)
+        out << "<th title=\"" << escape_html(metric.meaning) << "\">" << escape_html(metric.column)
             << "</th>";
     }
     out << "</tr>\n";
     for (const SweepRow& row : results.rows) {
         out << "<tr class=\"" << row.status << "\"><td>" << row.index << "</td><td>"
-            << escape(row.name) << "</td><td>" << row.seed << "</td>";
+            << escape_html(row.name) << "</td><td>" << row.seed << "</td>";
         for (const std::string& value : row.values) {
-            out << "<td>" << escape(value) << "</td>";
+            out << "<td>" << escape_html(value) << "</td>";
         }
         out << "<td>" << row.status << "</td>";
         for (const std::optional<std::string>& metric : row.metrics) {
-            out << "<td>" << (metric ? escape(*metric) : std::string()) << "</td>";
+            out << "<td>" << (metric ? escape_html(*metric) : std::string()) << "</td>";
         }
         out << "</tr>\n";
     }

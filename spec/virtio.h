@@ -145,6 +145,39 @@ constexpr unsigned kFeatureFreePageHint = 3;
 constexpr unsigned kFeaturePagePoison = 4;
 constexpr unsigned kFeaturePageReporting = 5;
 
+// Free page hinting command ids in free_page_hint_cmd_id: STOP ends a round's hints, DONE
+// also lets the driver give the hinted pages back; a round's id is at least kHintCmdIdMin.
+constexpr uint32_t kHintCmdIdStop = 0;
+constexpr uint32_t kHintCmdIdDone = 1;
+constexpr uint32_t kHintCmdIdMin = 2;
+
+// The queues a balloon may have, in the order they are numbered.
+enum class Queue : uint8_t { kInflate, kDeflate, kStats, kFreePage, kReporting };
+
+// The index of `queue` under the negotiated `features`, or -1 when it does not exist. The spec
+// lists fixed indices, but Linux, QEMU, Cloud Hypervisor and Firecracker number only the queues
+// that exist, consecutively, from the negotiated features; so does vbsim. The one place this is
+// decided, for the device model and the driver alike.
+constexpr int queue_index(Queue queue, uint64_t features) {
+    const bool present[] = {
+        true,
+        true,
+        (features & (uint64_t{1} << kFeatureStatsVq)) != 0,
+        (features & (uint64_t{1} << kFeatureFreePageHint)) != 0,
+        (features & (uint64_t{1} << kFeaturePageReporting)) != 0,
+    };
+    const auto wanted = static_cast<unsigned>(queue);
+    if (!present[wanted]) {
+        return -1;
+    }
+    int index = 0;
+    for (unsigned i = 0; i < wanted; ++i) {
+        index += present[i] ? 1 : 0;
+    }
+    return index;
+}
+constexpr unsigned kMaxQueues = 5;
+
 // Config space (little-endian, even for legacy devices).
 constexpr uint32_t kConfigNumPages = 0x00;
 constexpr uint32_t kConfigActual = 0x04;

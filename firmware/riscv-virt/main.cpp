@@ -51,7 +51,16 @@ constexpr uint64_t kMaxGuestPages = fw::board::kRamBytes / kPageSize;
 uint64_t g_memory_storage[2 * 2 * kMaxGuestPages / 64 + 64];
 uint64_t g_balloon_bitmap[2 * kMaxGuestPages / 64 + 64];
 // The driver's rings and buffers (legacy QueuePFN needs page alignment).
-alignas(4096) uint8_t g_dma_region[40 * 1024];
+alignas(4096) uint8_t g_dma_region[56 * 1024];
+
+// The driver's features: the traditional three, and PAGE_REPORTING and FREE_PAGE_HINT when the
+// device offers them (QEMU: free-page-reporting=on, free-page-hint=on; both off by default).
+// QEMU starts hinting rounds only around a migration, so FREE_PAGE_HINT here checks the
+// negotiation and the queue numbering (reporting_vq moves from 3 to 4).
+constexpr uint64_t kDriverFeatures =
+    spec::feature::bit(sb::kFeatureMustTellHost) | spec::feature::bit(sb::kFeatureStatsVq) |
+    spec::feature::bit(sb::kFeatureDeflateOnOom) | spec::feature::bit(sb::kFeatureFreePageHint) |
+    spec::feature::bit(sb::kFeaturePageReporting);
 
 fw::VirtHal g_hal;
 
@@ -200,6 +209,8 @@ void Firmware::print_status(const Snapshot& now) {
         .kv("stalled", now.stalled ? 1 : 0)
         .kv("free_pages", memory_.free_pages())
         .kv("memtot", memory_.stat(sb::kStatMemTotal))
+        .kv("report_acks", c.report_acks)
+        .kv("reported_pages", memory_.reported_pages())
         .kv("errors", c.errors)
         .kv("t_us", g_hal.now_ns() / 1000)
         .kvstr("state", sw::balloon::state_name(now.state))
@@ -334,6 +345,10 @@ void Firmware::finish() {
         .kv("alloc_failures", c.alloc_failures)
         .kv("retries", c.retries)
         .kv("errors", c.errors)
+        .kv("report_requests", c.report_requests)
+        .kv("report_acks", c.report_acks)
+        .kv("reported_pages", memory_.reported_pages())
+        .kv("reported_blocks", driver_.page_reporting().counters().blocks_reported)
         .kv("mmio_reads", g_hal.mmio_reads())
         .kv("mmio_writes", g_hal.mmio_writes())
         .kvhex("reasons", reasons)
@@ -362,7 +377,7 @@ extern "C" int main() {
     const uint64_t pages = memory_params.ram_bytes / kPageSize;
     if (sw::guest::GuestMemory::storage_words_for(pages) > sizeof g_memory_storage / 8 ||
         BalloonDriver::storage_words_for(pages) > sizeof g_balloon_bitmap / 8 ||
-        BalloonDriver::dma_region_bytes_for(kQueueSize) > sizeof g_dma_region) {
+        BalloonDriver::dma_region_bytes_for(kQueueSize, kDriverFeatures) > sizeof g_dma_region) {
         fw::panic("static storage too small", 5);
     }
     sw::guest::GuestMemory memory(memory_params, g_memory_storage, sizeof g_memory_storage / 8);
@@ -388,6 +403,7 @@ extern "C" int main() {
     params.mmio_base = slot.base;
     params.irq_line = slot.index;
     params.queue_size = kQueueSize;
+    params.driver_features = kDriverFeatures;
     params.dma_region_base = reinterpret_cast<uintptr_t>(g_dma_region);
     params.dma_region_bytes = sizeof g_dma_region;
     BalloonDriver driver(kernel, memory, params, g_balloon_bitmap, sizeof g_balloon_bitmap / 8);

@@ -83,12 +83,14 @@ uint64_t BalloonStats::value(uint16_t tag, uint64_t fallback) const {
 
 BalloonDevice::BalloonDevice(const sc_core::sc_module_name& name, const BalloonDeviceParams& params)
     : sc_core::sc_module(name), params_(params) {
-    const uint64_t modelled = bit(balloon::kFeatureMustTellHost) | bit(balloon::kFeatureStatsVq) |
-                              bit(balloon::kFeatureDeflateOnOom);
+    const uint64_t modelled =
+        bit(balloon::kFeatureMustTellHost) | bit(balloon::kFeatureStatsVq) |
+        bit(balloon::kFeatureDeflateOnOom) | bit(balloon::kFeatureFreePageHint) |
+        bit(balloon::kFeaturePagePoison) | bit(balloon::kFeaturePageReporting);
     if ((params_.offered_features & ~modelled) != 0) {
         std::ostringstream text;
         text << "offered features 0x" << std::hex << (params_.offered_features & ~modelled)
-             << " are not modelled (MUST_TELL_HOST, STATS_VQ and DEFLATE_ON_OOM are)";
+             << " are not modelled (balloon feature bits 0-5 are)";
         SC_REPORT_ERROR(kReportType, text.str().c_str());
     }
     if (params_.guest_ram_bytes == 0 || params_.guest_ram_bytes % balloon::kPageSize != 0 ||
@@ -110,11 +112,21 @@ BalloonDevice::BalloonDevice(const sc_core::sc_module_name& name, const BalloonD
 }
 
 int BalloonDevice::stats_queue() const {
-    if (transport_ == nullptr ||
-        (transport_->negotiated_features() & bit(balloon::kFeatureStatsVq)) == 0) {
-        return -1;
-    }
-    return 2;
+    return transport_ == nullptr
+               ? -1
+               : balloon::queue_index(balloon::Queue::kStats, transport_->negotiated_features());
+}
+
+int BalloonDevice::free_page_queue() const {
+    return transport_ == nullptr
+               ? -1
+               : balloon::queue_index(balloon::Queue::kFreePage, transport_->negotiated_features());
+}
+
+int BalloonDevice::reporting_queue() const {
+    return transport_ == nullptr ? -1
+                                 : balloon::queue_index(balloon::Queue::kReporting,
+                                                        transport_->negotiated_features());
 }
 
 // ---- host-facing API ------------------------------------------------------------
@@ -168,15 +180,13 @@ bool BalloonDevice::accept_features(uint64_t features, std::string& why_not) con
 }
 
 uint32_t BalloonDevice::queue_num_max(unsigned int index, uint64_t features) const {
-    // Queues are numbered consecutively from the negotiated features, as Linux and
-    // QEMU do: inflateq, deflateq, then statsq only with STATS_VQ.
-    if (index <= 1) {
-        return params_.queue_num_max;
+    // Queues are numbered consecutively from the negotiated features (spec/virtio.h).
+    int count = 0;
+    for (unsigned int queue = 0; queue < balloon::kMaxQueues; ++queue) {
+        count =
+            std::max(count, balloon::queue_index(static_cast<balloon::Queue>(queue), features) + 1);
     }
-    if (index == 2 && (features & bit(balloon::kFeatureStatsVq)) != 0) {
-        return params_.queue_num_max;
-    }
-    return 0;
+    return static_cast<int>(index) < count ? params_.queue_num_max : 0;
 }
 
 uint32_t BalloonDevice::config_word(uint32_t field_offset) const {
@@ -187,8 +197,10 @@ uint32_t BalloonDevice::config_word(uint32_t field_offset) const {
             return actual_staged_;  // what the driver wrote, even half-way through
         case balloon::kConfigPoisonVal:
             return poison_val_;
+        case balloon::kConfigFreePageHintCmdId:
+            return hint_cmd_id_;
         default:
-            return 0;  // free_page_hint_cmd_id: FREE_PAGE_HINT is not offered
+            return 0;
     }
 }
 
@@ -226,9 +238,19 @@ bool BalloonDevice::write_config(uint32_t offset, unsigned int width, uint32_t v
         return false;
     }
     const uint32_t field = offset & ~3u;  // aligned accesses of <= 4 bytes stay in one field
+    const bool poison_negotiated = transport_ != nullptr && (transport_->negotiated_features() &
+                                                             bit(balloon::kFeaturePagePoison)) != 0;
+    if (field == balloon::kConfigPoisonVal && poison_negotiated) {
+        // The value the guest's freed pages hold; QEMU keeps reported pages while it is
+        // not zero, since a discarded page comes back zero-filled.
+        const unsigned int shift = 8 * (offset - field);
+        const uint32_t mask = width == 4 ? 0xffffffffu : ((1u << (8 * width)) - 1) << shift;
+        poison_val_ = (poison_val_ & ~mask) | ((value << shift) & mask);
+        return true;
+    }
     if (field != balloon::kConfigActual) {
-        // num_pages belongs to the host, poison_val needs PAGE_POISON (not offered),
-        // free_page_hint_cmd_id is the device's: QEMU ignores such writes too.
+        // num_pages belongs to the host, poison_val needs PAGE_POISON, free_page_hint_cmd_id
+        // is the device's: QEMU ignores such writes too.
         if (transport_ != nullptr) {
             transport_->guest_error("config-read-only",
                                     "driver write to read-only config field at offset " +
@@ -289,6 +311,8 @@ void BalloonDevice::reset() {
     actual_ = 0;
     actual_staged_ = 0;
     poison_val_ = 0;
+    hint_status_ = HintStatus::kIdle;
+    hint_cmd_id_ = 0;
     stats_buffer_held_ = false;
     first_stats_buffer_ = true;
     pending_queues_ = 0;
@@ -319,6 +343,10 @@ void BalloonDevice::worker() {
             drain_page_queue(index, PageQueue::kDeflate);
         } else if (static_cast<int>(index) == stats_queue()) {
             drain_stats_queue(index);
+        } else if (static_cast<int>(index) == reporting_queue()) {
+            drain_reporting_queue(index);
+        } else if (static_cast<int>(index) == free_page_queue()) {
+            drain_free_page_queue(index);
         }
     }
 }
@@ -327,6 +355,22 @@ BalloonDevice::Take BalloonDevice::take_readable_chain(unsigned int index, const
                                                        const char* expected, DescriptorChain& chain,
                                                        SplitVirtqueue*& queue,
                                                        sc_core::sc_time& delay) {
+    const Take take = take_chain(index, queue_name, chain, queue, delay);
+    if (take != Take::kChain) {
+        return take;
+    }
+    // The traditional queues carry data to the device only.
+    if (chain.writable_bytes() != 0) {
+        transport_->needs_reset(std::string(queue_name) + ": buffer is device-writable, expected " +
+                                expected);
+        return Take::kFailed;
+    }
+    return Take::kChain;
+}
+
+BalloonDevice::Take BalloonDevice::take_chain(unsigned int index, const char* queue_name,
+                                              DescriptorChain& chain, SplitVirtqueue*& queue,
+                                              sc_core::sc_time& delay) {
     queue = transport_->queue(index);
     if (queue == nullptr) {
         return Take::kNone;
@@ -337,12 +381,6 @@ BalloonDevice::Take BalloonDevice::take_readable_chain(unsigned int index, const
     }
     if (fetch == SplitVirtqueue::Fetch::kBroken) {
         transport_->needs_reset(std::string(queue_name) + ": " + queue->broken_reason());
-        return Take::kFailed;
-    }
-    // Every balloon queue carries data to the device only.
-    if (chain.writable_bytes() != 0) {
-        transport_->needs_reset(std::string(queue_name) + ": buffer is device-writable, expected " +
-                                expected);
         return Take::kFailed;
     }
     return Take::kChain;
@@ -543,6 +581,237 @@ void BalloonDevice::stats_poller() {
             request_stats();
         }
     }
+}
+
+// ---- free page reporting and hinting ---------------------------------------------
+
+bool BalloonDevice::is_ram_pages(uint64_t address, uint64_t bytes) const {
+    return bytes != 0 && (address | bytes) % balloon::kPageSize == 0 &&
+           address >= params_.guest_ram_base &&
+           address - params_.guest_ram_base <= params_.guest_ram_bytes &&
+           bytes <= params_.guest_ram_bytes - (address - params_.guest_ram_base);
+}
+
+bool BalloonDevice::drain_reporting_queue(unsigned int index) {
+    const uint64_t epoch = queue_epoch_[index % queue_epoch_.size()];
+    DescriptorChain chain;
+    while (true) {
+        SplitVirtqueue* queue = nullptr;
+        sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
+        const Take take = take_chain(index, "reporting_vq", chain, queue, delay);
+        if (take != Take::kChain) {
+            return take == Take::kNone;
+        }
+        const sc_core::sc_time taken_at = sc_core::sc_time_stamp() + delay;
+        // Linux adds its free blocks as device-writable buffers (the host may zero them);
+        // QEMU looks at the writable part only, and so do we, counting the oddity.
+        if (chain.readable_bytes() != 0) {
+            transport_->guest_error("reporting-readable",
+                                    "reporting_vq buffer with " +
+                                        std::to_string(chain.readable_bytes()) +
+                                        " device-readable bytes: ignored");
+        }
+        uint64_t pages = 0;
+        uint64_t blocks = 0;
+        for (const VirtqueueBuffer& buffer : chain.buffers) {
+            if (!buffer.device_writable) {
+                continue;
+            }
+            ++blocks;
+            if (!is_ram_pages(buffer.address, buffer.length)) {
+                // QEMU ignores unaligned blocks and blocks outside RAM (bad_addr trace).
+                ++counters_.report_entries_rejected;
+                transport_->guest_error("reporting-bad-block",
+                                        "reported block at " + std::to_string(buffer.address) +
+                                            " of " + std::to_string(buffer.length) +
+                                            " bytes is not whole 4 KiB pages of RAM: ignored");
+                continue;
+            }
+            pages += buffer.length / balloon::kPageSize;
+        }
+        const BalloonDeviceParams::BufferCosts& costs = params_.report_costs;
+        delay += costs.transport + costs.host_per_buffer +
+                 costs.host_per_page * static_cast<double>(pages);
+        wait(delay);
+        delay = sc_core::SC_ZERO_TIME;
+        if (queue_epoch_[index % queue_epoch_.size()] != epoch) {
+            return false;
+        }
+        // A discarded page comes back zero-filled: with a poison value to keep, QEMU serves
+        // the report without discarding anything (virtio_balloon_handle_report).
+        const bool discard = poison_val_ == 0;
+        for (const VirtqueueBuffer& buffer : chain.buffers) {
+            if (!buffer.device_writable || !is_ram_pages(buffer.address, buffer.length)) {
+                continue;
+            }
+            if (!discard) {
+                continue;
+            }
+            for (BalloonObserver* observer : observers_) {
+                observer->pages_reported(buffer.address, buffer.length);
+            }
+        }
+        (discard ? counters_.pages_reported : counters_.pages_kept_for_poison) += pages;
+        ++counters_.report_buffers;
+        counters_.report_blocks += blocks;
+        ++counters_.report_blocks_per_buffer[blocks];
+        queue = transport_->queue(index);
+        if (queue == nullptr) {
+            return false;
+        }
+        if (!queue->push_used(chain.head, 0, delay)) {
+            transport_->needs_reset("reporting_vq: " + queue->broken_reason());
+            return false;
+        }
+        transport_->used_buffers(index);
+        for (BalloonObserver* observer : observers_) {
+            observer->report_handled(index, blocks, pages, taken_at,
+                                     sc_core::sc_time_stamp() + delay);
+        }
+    }
+}
+
+bool BalloonDevice::drain_free_page_queue(unsigned int index) {
+    const uint64_t epoch = queue_epoch_[index % queue_epoch_.size()];
+    DescriptorChain chain;
+    while (true) {
+        SplitVirtqueue* queue = nullptr;
+        sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
+        const Take take = take_chain(index, "free_page_vq", chain, queue, delay);
+        if (take != Take::kChain) {
+            return take == Take::kNone;
+        }
+        // A device-readable part is a command id: exactly one le32 (QEMU: "received an
+        // incorrect cmd id" and the device is broken).
+        const uint64_t readable = chain.readable_bytes();
+        bool has_id = false;
+        uint32_t id = 0;
+        if (readable != 0) {
+            if (readable != 4) {
+                transport_->needs_reset("free_page_vq: command id buffer of " +
+                                        std::to_string(readable) + " bytes, expected 4");
+                return false;
+            }
+            uint8_t bytes[4] = {};
+            if (queue->read_chain(chain, 0, bytes, 4, delay) != 4) {
+                transport_->needs_reset("free_page_vq: " + queue->broken_reason());
+                return false;
+            }
+            id = load_le32(bytes);
+            has_id = true;
+        }
+        uint64_t pages = 0;
+        for (const VirtqueueBuffer& buffer : chain.buffers) {
+            if (buffer.device_writable && is_ram_pages(buffer.address, buffer.length)) {
+                pages += buffer.length / balloon::kPageSize;
+            } else if (buffer.device_writable) {
+                transport_->guest_error(
+                    "hint-bad-block", "hinted block at " + std::to_string(buffer.address) + " of " +
+                                          std::to_string(buffer.length) +
+                                          " bytes is not whole 4 KiB pages of RAM: ignored");
+            }
+        }
+        const BalloonDeviceParams::BufferCosts& costs = params_.hint_costs;
+        delay += costs.transport + costs.host_per_buffer +
+                 costs.host_per_page * static_cast<double>(pages);
+        wait(delay);
+        delay = sc_core::SC_ZERO_TIME;
+        if (queue_epoch_[index % queue_epoch_.size()] != epoch) {
+            return false;
+        }
+        if (has_id) {
+            hint_cmd_id_received(id);
+        }
+        if (chain.writable_bytes() != 0) {
+            ++counters_.hint_buffers;
+            // Hints count only inside a started round (QEMU: FREE_PAGE_HINT_S_START).
+            if (hint_status_ == HintStatus::kStarted && !hint_rounds_.empty()) {
+                counters_.hinted_pages += pages;
+                ++hint_rounds_.back().hint_buffers;
+                hint_rounds_.back().hinted_pages += pages;
+            } else {
+                counters_.hint_pages_outside_round += pages;
+            }
+        }
+        queue = transport_->queue(index);
+        if (queue == nullptr) {
+            return false;
+        }
+        if (!queue->push_used(chain.head, 0, delay)) {
+            transport_->needs_reset("free_page_vq: " + queue->broken_reason());
+            return false;
+        }
+        transport_->used_buffers(index);
+    }
+}
+
+void BalloonDevice::hint_cmd_id_received(uint32_t id) {
+    if (hint_status_ == HintStatus::kRequested && id == hint_cmd_id_ && !hint_rounds_.empty()) {
+        hint_status_ = HintStatus::kStarted;
+        hint_rounds_.back().started = true;
+        hint_rounds_.back().started_at = sc_core::sc_time_stamp();
+    } else if (hint_status_ == HintStatus::kStarted) {
+        // The guest's stop id (or any other id) ends a started round; a stale one before the
+        // start does not (QEMU).
+        hint_status_ = HintStatus::kStopped;
+        if (!hint_rounds_.back().stopped) {
+            hint_rounds_.back().stopped = true;
+            hint_rounds_.back().stopped_at = sc_core::sc_time_stamp();
+        }
+    }
+}
+
+void BalloonDevice::set_hint_status(uint32_t cmd_id_in_config) {
+    hint_cmd_id_ = cmd_id_in_config;
+    if (transport_ != nullptr) {
+        transport_->config_changed();
+    }
+}
+
+bool BalloonDevice::start_free_page_hint() {
+    if (transport_ == nullptr || free_page_queue() < 0) {
+        return false;
+    }
+    if (!hint_rounds_.empty() && !hint_rounds_.back().stopped) {
+        hint_rounds_.back().stopped = true;
+        hint_rounds_.back().stopped_at = sc_core::sc_time_stamp();
+    }
+    FreePageHintRound round;
+    round.cmd_id = next_hint_cmd_id_;
+    round.requested_at = sc_core::sc_time_stamp();
+    hint_rounds_.push_back(round);
+    // Ids run from kHintCmdIdMin upwards and skip STOP and DONE when they wrap.
+    next_hint_cmd_id_ =
+        next_hint_cmd_id_ == UINT32_MAX ? balloon::kHintCmdIdMin : next_hint_cmd_id_ + 1;
+    hint_status_ = HintStatus::kRequested;
+    set_hint_status(round.cmd_id);
+    return true;
+}
+
+bool BalloonDevice::stop_free_page_hint() {
+    if (transport_ == nullptr || free_page_queue() < 0) {
+        return false;
+    }
+    if (!hint_rounds_.empty() && !hint_rounds_.back().stopped) {
+        hint_rounds_.back().stopped = true;
+        hint_rounds_.back().stopped_at = sc_core::sc_time_stamp();
+    }
+    hint_status_ = HintStatus::kStopped;
+    set_hint_status(balloon::kHintCmdIdStop);
+    return true;
+}
+
+bool BalloonDevice::finish_free_page_hint() {
+    if (transport_ == nullptr || free_page_queue() < 0) {
+        return false;
+    }
+    if (!hint_rounds_.empty() && !hint_rounds_.back().stopped) {
+        hint_rounds_.back().stopped = true;
+        hint_rounds_.back().stopped_at = sc_core::sc_time_stamp();
+    }
+    hint_status_ = HintStatus::kDone;
+    set_hint_status(balloon::kHintCmdIdDone);
+    return true;
 }
 
 }  // namespace vbsim::models

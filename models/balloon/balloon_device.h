@@ -32,6 +32,12 @@ struct BalloonDeviceParams {
                               sc_core::sc_time(430, sc_core::SC_NS)};
     BufferCosts deflate_costs{sc_core::sc_time(78, sc_core::SC_US), sc_core::SC_ZERO_TIME,
                               sc_core::sc_time(20, sc_core::SC_NS)};
+    // reporting_vq: the host discards what the guest reports, as inflate's madvise does.
+    BufferCosts report_costs{sc_core::sc_time(385, sc_core::SC_US), sc_core::SC_ZERO_TIME,
+                             sc_core::sc_time(430, sc_core::SC_NS)};
+    // free_page_vq: the host only clears the hinted pages from its dirty bitmap.
+    BufferCosts hint_costs{sc_core::sc_time(78, sc_core::SC_US), sc_core::SC_ZERO_TIME,
+                           sc_core::sc_time(20, sc_core::SC_NS)};
     // How often the held stats buffer is returned to ask for fresh stats; 0 = never.
     sc_core::sc_time stats_poll_interval = sc_core::SC_ZERO_TIME;
 };
@@ -61,6 +67,30 @@ struct BalloonCounters {
     // Buffers by the number of PFNs they carried (PFNs -> buffers), per queue.
     std::map<uint64_t, uint64_t> inflate_pfns_per_buffer;
     std::map<uint64_t, uint64_t> deflate_pfns_per_buffer;
+    // reporting_vq (PAGE_REPORTING): free blocks the guest handed over. Reported pages are not
+    // ballooned: the guest may reuse them at any time (the host faults them back in).
+    uint64_t report_buffers = 0;
+    uint64_t pages_reported = 0;           // 4 KiB pages discarded by the host
+    uint64_t report_blocks = 0;            // entries (free blocks) in those buffers
+    uint64_t pages_kept_for_poison = 0;    // reported while poison_val != 0: not discarded
+    uint64_t report_entries_rejected = 0;  // unaligned or outside guest RAM: ignored
+    std::map<uint64_t, uint64_t> report_blocks_per_buffer;
+    // free_page_vq (FREE_PAGE_HINT)
+    uint64_t hint_buffers = 0;              // buffers of hinted pages, in or out of a round
+    uint64_t hinted_pages = 0;              // 4 KiB pages hinted during a started round
+    uint64_t hint_pages_outside_round = 0;  // hints that came when no round had started
+};
+
+// One free page hinting round: the host's command id, and what the guest hinted under it.
+struct FreePageHintRound {
+    uint32_t cmd_id = 0;
+    sc_core::sc_time requested_at = sc_core::SC_ZERO_TIME;  // the host wrote the id
+    bool started = false;                                   // the guest answered with the id
+    sc_core::sc_time started_at = sc_core::SC_ZERO_TIME;
+    bool stopped = false;  // the host wrote STOP or DONE, or the guest sent its stop id
+    sc_core::sc_time stopped_at = sc_core::SC_ZERO_TIME;
+    uint64_t hint_buffers = 0;
+    uint64_t hinted_pages = 0;  // 4 KiB pages
 };
 
 // What the balloon tells the host side as it happens (QEMU's balloon events).
@@ -73,9 +103,15 @@ class BalloonObserver {
     virtual void pages_inflated(const uint32_t* /*pfns*/, size_t /*count*/) {}
     virtual void pages_deflated(const uint32_t* /*pfns*/, size_t /*count*/) {}
     virtual void stats_received(const BalloonStats& /*stats*/) {}
+    // The host discarded a reported free block of `bytes` at guest-physical `address`.
+    virtual void pages_reported(uint64_t /*address*/, uint64_t /*bytes*/) {}
     // The device finished a PFN buffer of `queue` (inflateq 0, deflateq 1) holding `pfns`
     // PFNs: taken at `taken_at`, returned after the host's work at `returned_at`.
     virtual void buffer_handled(unsigned int /*queue*/, uint64_t /*pfns*/,
+                                const sc_core::sc_time& /*taken_at*/,
+                                const sc_core::sc_time& /*returned_at*/) {}
+    // The device finished a reporting_vq buffer of `blocks` free blocks, `pages` 4 KiB pages.
+    virtual void report_handled(unsigned int /*queue*/, uint64_t /*blocks*/, uint64_t /*pages*/,
                                 const sc_core::sc_time& /*taken_at*/,
                                 const sc_core::sc_time& /*returned_at*/) {}
     virtual void device_reset() {}
@@ -106,6 +142,19 @@ class BalloonDevice : public sc_core::sc_module, public VirtioDevice {
     int inflate_queue() const { return 0; }
     int deflate_queue() const { return 1; }
     int stats_queue() const;
+    int free_page_queue() const;
+    int reporting_queue() const;
+
+    // Free page hinting (FREE_PAGE_HINT), as QEMU drives it around a migration: start writes
+    // a new command id and raises a config interrupt; stop writes STOP (no more hints wanted);
+    // done writes DONE (the guest may reuse the hinted pages). Each returns false (and does
+    // nothing) when the feature was not negotiated.
+    bool start_free_page_hint();
+    bool stop_free_page_hint();
+    bool finish_free_page_hint();
+    const std::vector<FreePageHintRound>& hint_rounds() const { return hint_rounds_; }
+    // The value freed pages hold, as the driver wrote it (PAGE_POISON); 0 otherwise.
+    uint32_t poison_val() const { return poison_val_; }
 
     // VirtioDevice
     void attach(VirtioTransport& transport) override { transport_ = &transport; }
@@ -130,12 +179,24 @@ class BalloonDevice : public sc_core::sc_module, public VirtioDevice {
     // overtook the work.
     bool drain_page_queue(unsigned int index, PageQueue kind);
     bool drain_stats_queue(unsigned int index);
+    // reporting_vq / free_page_vq: every available buffer; false when a reset overtook the work
+    // or the device now needs a reset.
+    bool drain_reporting_queue(unsigned int index);
+    bool drain_free_page_queue(unsigned int index);
+    // A guest-physical range of whole 4 KiB pages inside guest RAM.
+    bool is_ram_pages(uint64_t address, uint64_t bytes) const;
+    // Applies a free page hinting command id the guest sent (QEMU's state machine).
+    void hint_cmd_id_received(uint32_t id);
+    void set_hint_status(uint32_t cmd_id_in_config);
     // Takes the next available chain of queue `index` and checks it is device-readable
     // only. kNone: nothing to do; kFailed: the device now needs a reset.
     enum class Take { kNone, kFailed, kChain };
     Take take_readable_chain(unsigned int index, const char* queue_name, const char* expected,
                              DescriptorChain& chain, SplitVirtqueue*& queue,
                              sc_core::sc_time& delay);
+    // Takes the next chain of `index` whatever its direction (kFailed: broken ring).
+    Take take_chain(unsigned int index, const char* queue_name, DescriptorChain& chain,
+                    SplitVirtqueue*& queue, sc_core::sc_time& delay);
     void apply_pages(PageQueue kind, const uint32_t* pfns, size_t count);
     void parse_stats(const std::vector<uint8_t>& bytes);
     void return_stats_buffer();
@@ -153,6 +214,12 @@ class BalloonDevice : public sc_core::sc_module, public VirtioDevice {
     uint32_t actual_ = 0;         // config: the driver's last complete write
     uint32_t actual_staged_ = 0;  // config bytes as written, possibly half-way through
     uint32_t poison_val_ = 0;
+    // Free page hinting: the id in config and whether the guest is inside the round.
+    enum class HintStatus { kIdle, kRequested, kStarted, kStopped, kDone };
+    HintStatus hint_status_ = HintStatus::kIdle;
+    uint32_t hint_cmd_id_ = 0;  // what config's free_page_hint_cmd_id reads
+    uint32_t next_hint_cmd_id_ = spec::balloon::kHintCmdIdMin;
+    std::vector<FreePageHintRound> hint_rounds_;
     std::vector<uint64_t> ballooned_;  // one bit per 4 KiB page of guest RAM
     uint64_t ballooned_count_ = 0;
     DescriptorChain page_chain_;  // the inflate/deflate buffer being handled
@@ -168,7 +235,7 @@ class BalloonDevice : public sc_core::sc_module, public VirtioDevice {
 
     uint32_t pending_queues_ = 0;  // bit per queue notified and not yet drained
     // Bumped when a queue (or the device) is reset: work begun before is dropped.
-    std::array<uint64_t, 8> queue_epoch_{};
+    std::array<uint64_t, spec::balloon::kMaxQueues> queue_epoch_{};
     sc_core::sc_event work_event_;
     sc_core::sc_event poll_changed_event_;
 };

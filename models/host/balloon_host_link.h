@@ -24,9 +24,20 @@ class BalloonHostLink : public BalloonObserver {
         host_.reclaim_frames(guest_, pfns, count);
     }
 
+    // Free page reporting: the host discards the block as it does an inflated page, but the
+    // guest keeps it and may touch it again at any time (a host fault brings it back).
+    void pages_reported(uint64_t address, uint64_t bytes) override {
+        pages_freed_by_reporting_ += host_.release_address_range(guest_, address, bytes).changed;
+    }
+
+    // Resident host pages that reporting handed back (the rest of HostGuestCounters'
+    // pages_freed came from inflates).
+    uint64_t pages_freed_by_reporting() const { return pages_freed_by_reporting_; }
+
   private:
     HostMemory& host_;
     GuestId guest_;
+    uint64_t pages_freed_by_reporting_ = 0;
 };
 
 }  // namespace vbsim::models

@@ -12,6 +12,10 @@ namespace {
 constexpr uint64_t kRegionAlign = VirtioMmioDevice::kGuestPageSize;  // legacy QueuePFN needs it
 constexpr uint64_t kPfnBufferBytes = uint64_t{sb::kMaxPfnsPerBuffer} * 4;
 constexpr uint64_t kStatsBufferBytes = uint64_t{sb::kStatTagCount} * sb::kStatEntrySize;
+constexpr uint64_t kCmdIdBytes = 16;  // two le32 command ids, kept 8-byte apart
+constexpr uint64_t kHintFeature = spec::feature::bit(sb::kFeatureFreePageHint);
+constexpr uint64_t kReportingFeature = spec::feature::bit(sb::kFeaturePageReporting);
+constexpr uint64_t kPoisonFeature = spec::feature::bit(sb::kFeaturePagePoison);
 
 uint64_t min_u64(uint64_t a, uint64_t b) {
     return a < b ? a : b;
@@ -101,7 +105,11 @@ const char* state_name(BalloonState state) {
 }
 
 size_t BalloonDriver::storage_words_for(uint64_t guest_pages) {
-    const uint64_t words = guest::HierarchicalBitmap::words_for(guest_pages);
+    // The ballooned-page bitmap, then the reported-block flags and the hinted-block flags
+    // (sized for the smallest block order).
+    const uint64_t words = guest::HierarchicalBitmap::words_for(guest_pages) +
+                           2 * guest::GuestMemory::reporting_storage_words_for(
+                                   guest_pages, guest::GuestMemory::kMinBlockOrder);
     // A 32-bit target cannot address the storage for a huge guest: ask for the impossible.
     if (static_cast<uint64_t>(static_cast<size_t>(words)) != words) {
         return static_cast<size_t>(-1);
@@ -109,13 +117,21 @@ size_t BalloonDriver::storage_words_for(uint64_t guest_pages) {
     return static_cast<size_t>(words);
 }
 
-uint64_t BalloonDriver::dma_region_bytes_for(uint32_t queue_size) {
+uint64_t BalloonDriver::dma_region_bytes_for(uint32_t queue_size, uint64_t driver_features) {
     const uint32_t size = effective_queue_size(queue_size);
     if (size == 0) {
         return 0;
     }
-    // Room to align the base, three rings, two PFN buffers and the stats buffer.
-    return kRegionAlign + 3 * ring_slot_bytes(size) + 2 * kPfnBufferBytes + kStatsBufferBytes;
+    // Room to align the base, three rings, two PFN buffers and the stats buffer; then, when
+    // asked for, the command ids and free_page_vq's ring, and reporting_vq's ring.
+    uint64_t bytes =
+        kRegionAlign + 3 * ring_slot_bytes(size) + 2 * kPfnBufferBytes + kStatsBufferBytes;
+    if ((driver_features & (kHintFeature | kReportingFeature)) != 0) {
+        bytes = align_up(bytes + kCmdIdBytes, kRegionAlign);
+    }
+    bytes += (driver_features & kHintFeature) != 0 ? ring_slot_bytes(size) : 0;
+    bytes += (driver_features & kReportingFeature) != 0 ? ring_slot_bytes(size) : 0;
+    return bytes;
 }
 
 BalloonDriver::BalloonDriver(guest::Kernel& kernel, guest::GuestMemory& memory,
@@ -129,7 +145,9 @@ BalloonDriver::BalloonDriver(guest::Kernel& kernel, guest::GuestMemory& memory,
       resize_work_(&BalloonDriver::resize_work_function, this),
       used_work_(&BalloonDriver::used_work_function, this),
       stats_work_(&BalloonDriver::stats_work_function, this),
-      retry_timer_(&BalloonDriver::retry_timer_function, this) {
+      retry_timer_(&BalloonDriver::retry_timer_function, this),
+      hint_work_(&BalloonDriver::hint_work_function, this),
+      reporting_(kernel, memory) {
     queue_size_ = effective_queue_size(params.queue_size);
     const uint32_t tags = params.stats_tags;
     constexpr uint32_t kMaxTags = sb::kStatTagCount;
@@ -150,6 +168,17 @@ BalloonDriver::BalloonDriver(guest::Kernel& kernel, guest::GuestMemory& memory,
         !in_guest_.init(memory.total_pages(), bitmap_storage, storage_words, true)) {
         return;
     }
+    // What is left of the storage holds the reporting and hinting flags; with too little,
+    // those features stay off (storage_words_for() gives enough).
+    const uint64_t used = guest::HierarchicalBitmap::words_for(memory.total_pages());
+    const size_t flag_words = guest::GuestMemory::reporting_storage_words_for(
+        memory.total_pages(), guest::GuestMemory::kMinBlockOrder);
+    if (storage_words >= used + 2 * flag_words) {
+        reporting_storage_ = bitmap_storage + used;
+        reporting_storage_words_ = flag_words;
+        hinted_blocks_ = bitmap_storage + used + flag_words;
+        hinted_block_words_ = flag_words;
+    }
     configured_ = true;
 }
 
@@ -167,14 +196,31 @@ bool BalloonDriver::layout_dma_region() {
         return false;
     }
     ring_bytes_ = ring_slot_bytes(queue_size_);
-    for (uint64_t& ring : ring_base_) {
-        ring = cursor;
+    for (unsigned int i = 0; i < 3; ++i) {
+        ring_base_[i] = cursor;
         cursor += ring_bytes_;
     }
     pfn_buffer_[0] = cursor;
     pfn_buffer_[1] = cursor + kPfnBufferBytes;
     stats_buffer_ = cursor + 2 * kPfnBufferBytes;
-    return stats_buffer_ + kStatsBufferBytes <= end && cursor >= base;
+    cursor = stats_buffer_ + kStatsBufferBytes;
+    // The newer queues after everything the traditional balloon uses, so its layout does not
+    // move when they are not asked for.
+    const uint64_t wanted = params_.driver_features & kSupportedFeatures;
+    if ((wanted & (kHintFeature | kReportingFeature)) != 0) {
+        cmd_id_active_buffer_ = cursor;
+        cmd_id_stop_buffer_ = cursor + 8;
+        cursor = align_up(cursor + kCmdIdBytes, kRegionAlign);
+    }
+    if ((wanted & kHintFeature) != 0) {
+        ring_base_[3] = cursor;
+        cursor += ring_bytes_;
+    }
+    if ((wanted & kReportingFeature) != 0) {
+        ring_base_[4] = cursor;
+        cursor += ring_bytes_;
+    }
+    return cursor <= end && stats_buffer_ + kStatsBufferBytes <= end && pfn_buffer_[0] >= base;
 }
 
 Result BalloonDriver::probe() {
@@ -192,6 +238,12 @@ Result BalloonDriver::probe() {
     }
     if (result == Result::kOk) {
         result = init_vqs(false);
+    }
+    if (result == Result::kOk && !start_free_page_features(false)) {
+        // Linux fails the probe when reporting_vq is smaller than a report (-ENOSPC).
+        device_.fail();
+        drop_queues();
+        result = Result::kBadArgument;
     }
     if (result == Result::kOk) {
         result = device_.driver_ok();
@@ -224,7 +276,7 @@ Result BalloonDriver::init_vqs(bool restoring) {
     // At probe Linux first writes everything it knows of the offered set, then the set left
     // after validation; on restore it writes that finalised set once.
     const uint64_t known = restoring ? used : used | kKnownUnusedFeatures;
-    Result result = device_.begin_init(known, used);
+    Result result = device_.begin_init(known, used, &BalloonDriver::validate_features, this);
     if (result != Result::kOk) {
         return result;
     }
@@ -236,9 +288,23 @@ Result BalloonDriver::init_vqs(bool restoring) {
         result = deflate_vq_.setup(device_, kDeflateQueue, queue_size_, ring_base_[1], ring_bytes_,
                                    slots_[1], kMaxQueueSize);
     }
-    if (result == Result::kOk && has_feature(sb::kFeatureStatsVq)) {
-        result = stats_vq_.setup(device_, kStatsQueue, queue_size_, ring_base_[2], ring_bytes_,
-                                 slots_[2], kMaxQueueSize);
+    const int stats_index = sb::queue_index(sb::Queue::kStats, features_);
+    const int free_page_index = sb::queue_index(sb::Queue::kFreePage, features_);
+    const int reporting_index = sb::queue_index(sb::Queue::kReporting, features_);
+    if (result == Result::kOk && stats_index >= 0) {
+        result = stats_vq_.setup(device_, static_cast<uint16_t>(stats_index), queue_size_,
+                                 ring_base_[2], ring_bytes_, slots_[2], kMaxQueueSize);
+    }
+    // Linux's find_vqs sets up every queue before the stats buffer goes in.
+    if (result == Result::kOk && free_page_index >= 0) {
+        result = free_page_vq_.setup(device_, static_cast<uint16_t>(free_page_index), queue_size_,
+                                     ring_base_[3], ring_bytes_, slots_[3], kMaxQueueSize);
+    }
+    if (result == Result::kOk && reporting_index >= 0) {
+        result = reporting_vq_.setup(device_, static_cast<uint16_t>(reporting_index), queue_size_,
+                                     ring_base_[4], ring_bytes_, slots_[4], kMaxQueueSize);
+    }
+    if (result == Result::kOk && stats_index >= 0) {
         // Prime the queue with real stats so the device can ask for fresh ones later by
         // returning the buffer, and kick it before DRIVER_OK, as Linux does: the device holds
         // the notification until DRIVER_OK.
@@ -257,7 +323,8 @@ Result BalloonDriver::init_vqs(bool restoring) {
 }
 
 void BalloonDriver::drop_queues() {
-    Virtqueue* const queues[] = {&inflate_vq_, &deflate_vq_, &stats_vq_};
+    Virtqueue* const queues[] = {&inflate_vq_, &deflate_vq_, &stats_vq_, &free_page_vq_,
+                                 &reporting_vq_};
     for (Virtqueue* queue : queues) {
         if (!queue->ready()) {
             continue;
@@ -302,6 +369,11 @@ void BalloonDriver::interrupt_handler(void* context) {
             return;
         }
         self->kernel_.schedule(self->resize_work_);
+        // Linux's virtio_balloon_queue_free_page_work: re-read the command id in work context.
+        if (self->has_feature(sb::kFeatureFreePageHint) && !self->cmd_id_read_pending_) {
+            self->cmd_id_read_pending_ = true;
+            self->kernel_.schedule(self->hint_work_);
+        }
     }
     if ((pending & spec::mmio::kInterruptUsedBuffer) != 0) {
         for (bool& announced : self->used_announced_) {
@@ -317,7 +389,8 @@ void BalloonDriver::resize_work_function(void* context) {
 
 void BalloonDriver::used_work_function(void* context) {
     auto* self = static_cast<BalloonDriver*>(context);
-    Virtqueue* const queues[] = {&self->inflate_vq_, &self->deflate_vq_, &self->stats_vq_};
+    Virtqueue* const queues[] = {&self->inflate_vq_, &self->deflate_vq_, &self->stats_vq_,
+                                 &self->free_page_vq_, &self->reporting_vq_};
     for (Virtqueue* queue : queues) {
         if (self->active() && queue->ready() && self->used_announced_[queue->index()]) {
             self->reclaim_used(*queue);
@@ -537,17 +610,27 @@ uint32_t BalloonDriver::encode_pfns(const guest::PageWord* words, size_t count) 
 }
 
 void BalloonDriver::reclaim_used(Virtqueue& queue) {
-    const uint64_t expected = &queue == &inflate_vq_   ? kTokenInflate
-                              : &queue == &deflate_vq_ ? kTokenDeflate
-                                                       : kTokenStats;
+    const uint64_t expected = &queue == &inflate_vq_     ? kTokenInflate
+                              : &queue == &deflate_vq_   ? kTokenDeflate
+                              : &queue == &reporting_vq_ ? kTokenReport
+                              : &queue == &free_page_vq_ ? kTokenHintBlock
+                                                         : kTokenStats;
     uint64_t token = 0;
     uint32_t length = 0;
     while (active() && queue.get_used(&token, &length)) {
-        if (token != expected) {
+        const bool hint_id = expected == kTokenHintBlock && token == kTokenHintCmdId;
+        if (token != expected && !hint_id) {
             fail();
             return;
         }
-        if (token == kTokenInflate) {
+        if (expected == kTokenHintBlock) {
+            // Linux only detaches them: the blocks stay held until the host says DONE.
+            continue;
+        }
+        if (token == kTokenReport) {
+            ++counters_.report_acks;
+            reporting_.report_done(true);
+        } else if (token == kTokenInflate) {
             inflate_acked();
         } else if (token == kTokenDeflate) {
             deflate_acked();
@@ -560,6 +643,11 @@ void BalloonDriver::reclaim_used(Virtqueue& queue) {
     }
     if (queue.broken()) {
         fail();
+        return;
+    }
+    if (&queue == &free_page_vq_ && hint_waiting_room_) {
+        hint_waiting_room_ = false;
+        kernel_.schedule(hint_work_);
     }
 }
 
@@ -731,6 +819,7 @@ void BalloonDriver::remove() {
 void BalloonDriver::start_drain(BalloonState draining_state) {
     // Leak on freeze, refill on restore (4eb05d56): the host forgets the balloon across S4.
     state_ = draining_state;
+    stop_free_page_features();
     kernel_.cancel(retry_timer_);
     oom_debt_pfns_ = 0;  // everything leaks anyway
     update_balloon_size();
@@ -766,6 +855,11 @@ void BalloonDriver::restore() {
     // Linux's virtio_mmio_restore, then virtio_device_restore and the driver's restore.
     device_.restore_transport();
     Result result = init_vqs(true);
+    if (result == Result::kOk && !start_free_page_features(true)) {
+        device_.fail();
+        drop_queues();
+        result = Result::kBadArgument;
+    }
     if (result == Result::kOk) {
         result = device_.driver_ok();
     }
@@ -791,6 +885,183 @@ void BalloonDriver::fail() {
     kernel_.cancel(resize_work_);
     kernel_.cancel(used_work_);
     kernel_.cancel(stats_work_);
+    stop_free_page_features();
+}
+
+// ---- PAGE_POISON, PAGE_REPORTING, FREE_PAGE_HINT ------------------------------------------
+
+uint64_t BalloonDriver::validate_features(void* context, uint64_t features) {
+    const auto* self = static_cast<const BalloonDriver*>(context);
+    if (self->params_.free_page_init == FreePageInit::kNone) {
+        features &= ~kPoisonFeature;
+    } else if ((features & kPoisonFeature) == 0) {
+        features &= ~kReportingFeature;
+    }
+    return features;
+}
+
+bool BalloonDriver::start_free_page_features(bool restoring) {
+    if (has_feature(sb::kFeatureFreePageHint)) {
+        cmd_id_received_cache_ = sb::kHintCmdIdStop;
+        cmd_id_active_ = sb::kHintCmdIdStop;
+        cmd_id_read_pending_ = false;
+        hint_sending_ = false;
+        hint_waiting_room_ = false;
+    }
+    // Linux writes poison_val in probe only (not again on restore).
+    if (has_feature(sb::kFeaturePagePoison) && !restoring) {
+        const uint32_t value =
+            params_.free_page_init == FreePageInit::kPoison ? kPoisonValue : uint32_t{0};
+        device_.config_write32(sb::kConfigPoisonVal, value);
+    }
+    if (has_feature(sb::kFeaturePageReporting)) {
+        if (reporting_vq_.size() < params_.reporting.capacity) {
+            return false;
+        }
+        if (!reporting_.register_device(params_.reporting, reporting_storage_,
+                                        reporting_storage_words_, &BalloonDriver::report_blocks,
+                                        this)) {
+            ++counters_.errors;
+        }
+    }
+    return true;
+}
+
+void BalloonDriver::stop_free_page_features() {
+    reporting_.unregister();
+    kernel_.cancel(hint_work_);
+    hint_sending_ = false;
+    hint_waiting_room_ = false;
+    return_hinted_blocks();
+}
+
+bool BalloonDriver::report_blocks(void* context, const guest::ReportedBlock* blocks,
+                                  uint32_t count) {
+    auto* self = static_cast<BalloonDriver*>(context);
+    if (!self->active() || !self->reporting_vq_.ready() ||
+        count > guest::PageReporting::kMaxCapacity) {
+        return false;
+    }
+    Virtqueue::Buffer buffers[guest::PageReporting::kMaxCapacity];
+    for (uint32_t i = 0; i < count; ++i) {
+        buffers[i] = Virtqueue::Buffer{blocks[i].address, static_cast<uint32_t>(blocks[i].bytes)};
+    }
+    // Device-writable, as Linux's virtqueue_add_inbuf: the host may discard (zero) them.
+    if (!self->reporting_vq_.add_buffer(buffers, 0, count, kTokenReport)) {
+        return false;
+    }
+    ++self->counters_.report_requests;
+    self->kick(self->reporting_vq_);
+    return true;
+}
+
+uint32_t BalloonDriver::cmd_id_received() {
+    if (cmd_id_read_pending_) {
+        cmd_id_read_pending_ = false;
+        cmd_id_received_cache_ = device_.config_read32(sb::kConfigFreePageHintCmdId);
+    }
+    return cmd_id_received_cache_;
+}
+
+void BalloonDriver::hint_work_function(void* context) {
+    auto* self = static_cast<BalloonDriver*>(context);
+    if (self->state_ != BalloonState::kRunning || !self->free_page_vq_.ready()) {
+        return;
+    }
+    if (self->hint_sending_) {
+        self->send_hints();  // resumed once the device made room on the queue
+        return;
+    }
+    const uint32_t received = self->cmd_id_received();
+    if (received == sb::kHintCmdIdDone) {
+        self->return_hinted_blocks();
+    } else if (received != sb::kHintCmdIdStop && received != self->cmd_id_active_) {
+        // A new round: answer with its id, then hint free blocks until told to stop.
+        self->cmd_id_active_ = received;
+        if (!self->send_cmd_id(self->cmd_id_active_buffer_, received)) {
+            return;
+        }
+        ++self->counters_.hint_rounds;
+        self->hint_sending_ = true;
+        self->hint_next_block_ = 0;
+        self->send_hints();
+    }
+}
+
+bool BalloonDriver::send_cmd_id(uint64_t buffer, uint32_t id) {
+    uint8_t bytes[4];
+    put_le32(bytes, id);
+    hal_.ram_write(buffer, bytes, sizeof bytes);
+    const Virtqueue::Buffer out{buffer, sizeof bytes};
+    if (!free_page_vq_.add_buffer(&out, 1, 0, kTokenHintCmdId)) {
+        fail();
+        return false;
+    }
+    kick(free_page_vq_);
+    return true;
+}
+
+void BalloonDriver::send_hints() {
+    const unsigned order = params_.hint_order;
+    while (state_ == BalloonState::kRunning) {
+        // The host moved on (STOP, DONE or a newer round): stop hinting.
+        if (cmd_id_received() != cmd_id_active_) {
+            break;
+        }
+        reclaim_used(free_page_vq_);
+        if (state_ != BalloonState::kRunning) {
+            return;
+        }
+        // One descriptor stays free for the stop id. Linux frees the block and spins while
+        // the host (in another thread) drains the queue; here the device's used interrupt
+        // resumes the round.
+        if (free_page_vq_.num_free() <= 1) {
+            ++counters_.hint_queue_full_waits;
+            hint_waiting_room_ = true;
+            return;
+        }
+        uint64_t block = 0;
+        if (hinted_blocks_ == nullptr ||
+            !memory_.find_free_block(order, hint_next_block_, false, block) ||
+            block / 64 >= hinted_block_words_ ||
+            !memory_.take_free_block(order, block, guest::BlockUse::kHint)) {
+            break;  // no free block left (Linux: the allocation fails)
+        }
+        hal_.cpu_cost(params_.cpu_cost_per_round_ns);
+        const uint64_t bytes = memory_.page_size() << order;
+        const Virtqueue::Buffer in{memory_.page_address(block << order),
+                                   static_cast<uint32_t>(bytes)};
+        if (!free_page_vq_.add_buffer(&in, 0, 1, kTokenHintBlock)) {
+            memory_.give_back_block(order, block, guest::BlockUse::kHint, false);
+            fail();
+            return;
+        }
+        kick(free_page_vq_);
+        hint_next_block_ = block + 1;
+        hinted_blocks_[block / 64] |= uint64_t{1} << (block % 64);
+        ++hinted_blocks_held_;
+        ++counters_.hint_blocks;
+        counters_.hint_pfns += hint_block_pfns();
+    }
+    hint_sending_ = false;
+    if (state_ == BalloonState::kRunning && send_cmd_id(cmd_id_stop_buffer_, sb::kHintCmdIdStop)) {
+        ++counters_.hint_stops;
+    }
+}
+
+void BalloonDriver::return_hinted_blocks() {
+    if (hinted_blocks_ == nullptr || hinted_blocks_held_ == 0) {
+        return;
+    }
+    for (size_t word = 0; word < hinted_block_words_; ++word) {
+        for (uint64_t bits = hinted_blocks_[word]; bits != 0; bits &= bits - 1) {
+            const uint64_t block = word * 64 + lowest_bit_index(bits);
+            memory_.give_back_block(params_.hint_order, block, guest::BlockUse::kHint, false);
+            counters_.hint_pfns_returned += hint_block_pfns();
+        }
+        hinted_blocks_[word] = 0;
+    }
+    hinted_blocks_held_ = 0;
 }
 
 }  // namespace vbsim::sw::balloon

@@ -13,10 +13,15 @@
 #include "sw/balloon/balloon_driver_observer.h"
 #include "sw/guest/guest_memory.h"
 #include "sw/guest/kernel.h"
+#include "sw/guest/page_reporting.h"
 #include "sw/virtio/virtio_mmio_device.h"
 #include "sw/virtio/virtqueue.h"
 
 namespace vbsim::sw::balloon {
+
+// What the guest's page allocator writes into freed pages (Linux: page_poison=1 fills them with
+// 0xaa, init_on_free=1 zeroes them). The balloon tells the host through PAGE_POISON.
+enum class FreePageInit : uint8_t { kNone, kPoison, kInitOnFree };
 
 struct BalloonDriverParams {
     uint64_t mmio_base = 0;     // the virtio-mmio register window
@@ -48,6 +53,15 @@ struct BalloonDriverParams {
     // With DEFLATE_ON_OOM negotiated, register oom_notifier() as GuestMemory's OOM notifier
     // at probe (Linux registers its notifier in probe).
     bool register_oom_notifier = true;
+    // PAGE_REPORTING: the reporting order in guest pages (Linux: pageblock_order, 9 on x86 =
+    // 2 MiB; the balloon uses 2 MiB on arm64 64 KiB pages too), at least
+    // GuestMemory::kMinBlockOrder; the pass delay and batch size are Linux's.
+    guest::PageReportingParams reporting;
+    // FREE_PAGE_HINT: hinted blocks are of this order (Linux: MAX_ORDER - 1 = 10, 4 MiB).
+    unsigned hint_order = 10;
+    // kNone: PAGE_POISON is dropped at validation (as Linux without page poisoning). Otherwise
+    // PAGE_POISON is kept and poison_val written; without it PAGE_REPORTING is dropped.
+    FreePageInit free_page_init = FreePageInit::kNone;
 };
 
 enum class BalloonState : uint8_t {
@@ -81,6 +95,17 @@ struct BalloonDriverCounters {
     uint64_t kicks = 0;   // QueueNotify writes
     uint64_t errors = 0;  // device failures, broken queues, accounting refusals
     uint64_t wrong_state_calls = 0;
+    // PAGE_REPORTING: batches of free blocks sent on reporting_vq, and acknowledged.
+    uint64_t report_requests = 0;
+    uint64_t report_acks = 0;
+    // FREE_PAGE_HINT: rounds answered, hint blocks sent and their 4 KiB pages, stop ids sent,
+    // pages given back on DONE, and times the queue was full (the driver waits for the device).
+    uint64_t hint_rounds = 0;
+    uint64_t hint_blocks = 0;
+    uint64_t hint_pfns = 0;
+    uint64_t hint_stops = 0;
+    uint64_t hint_pfns_returned = 0;
+    uint64_t hint_queue_full_waits = 0;
 };
 
 class BalloonDriver {
@@ -89,14 +114,20 @@ class BalloonDriver {
     static constexpr uint16_t kDeflateQueue = 1;
     static constexpr uint16_t kStatsQueue = 2;  // only with STATS_VQ
     static constexpr uint32_t kMaxQueueSize = 256;
+    static constexpr uint32_t kQueues = spec::balloon::kMaxQueues;
     static constexpr uint64_t kSupportedFeatures =
         spec::feature::bit(spec::balloon::kFeatureMustTellHost) |
         spec::feature::bit(spec::balloon::kFeatureStatsVq) |
-        spec::feature::bit(spec::balloon::kFeatureDeflateOnOom);
-    // Features Linux 6.1 knows and offers first, then drops before the final write: ring
-    // bits the balloon does not use (INDIRECT_DESC, ACCESS_PLATFORM), PAGE_POISON (no page
-    // poisoning here, as in a default Linux), and FREE_PAGE_HINT and REPORTING, which this
-    // driver does not implement (Linux would keep them).
+        spec::feature::bit(spec::balloon::kFeatureDeflateOnOom) |
+        spec::feature::bit(spec::balloon::kFeatureFreePageHint) |
+        spec::feature::bit(spec::balloon::kFeaturePagePoison) |
+        spec::feature::bit(spec::balloon::kFeaturePageReporting);
+    // Linux's poison byte (PAGE_POISON), four times over in poison_val.
+    static constexpr uint32_t kPoisonValue = 0xaaaaaaaa;
+    // Features Linux 6.1 knows and offers first, then may drop before the final write: ring
+    // bits the balloon does not use (INDIRECT_DESC, ACCESS_PLATFORM), and the newer balloon
+    // features when the scenario's driver does not take them (PAGE_POISON also without page
+    // poisoning, as in a default Linux).
     static constexpr uint64_t kKnownUnusedFeatures =
         spec::feature::bit(spec::balloon::kFeatureFreePageHint) |
         spec::feature::bit(spec::balloon::kFeaturePagePoison) |
@@ -106,8 +137,10 @@ class BalloonDriver {
 
     // Words of bitmap storage for a guest of `guest_pages` pages.
     static size_t storage_words_for(uint64_t guest_pages);
-    // Bytes of DMA region needed for queues of `queue_size` entries (any transport version).
-    static uint64_t dma_region_bytes_for(uint32_t queue_size);
+    // Bytes of DMA region needed for queues of `queue_size` entries (any transport version),
+    // for a driver taking `driver_features` (free_page_vq and reporting_vq need room only when
+    // asked for).
+    static uint64_t dma_region_bytes_for(uint32_t queue_size, uint64_t driver_features = 0);
 
     BalloonDriver(guest::Kernel& kernel, guest::GuestMemory& memory,
                   const BalloonDriverParams& params, uint64_t* bitmap_storage,
@@ -167,15 +200,34 @@ class BalloonDriver {
     const virtio::VirtioMmioDevice& device() const { return device_; }
     // Why the last probe/restore failed (kOk otherwise).
     virtio::Result last_error() const { return last_error_; }
+    // PAGE_REPORTING: the reporting engine (registered while the driver runs with it).
+    const guest::PageReporting& page_reporting() const { return reporting_; }
+    // FREE_PAGE_HINT: the command id being answered (STOP when none), 4 KiB pages held.
+    uint32_t hint_cmd_id_active() const { return cmd_id_active_; }
+    uint64_t hinted_pfns_held() const { return hinted_blocks_held_ * hint_block_pfns(); }
+    bool hint_sending() const { return hint_sending_; }
 
   private:
-    enum Token : uint64_t { kTokenInflate = 1, kTokenDeflate = 2, kTokenStats = 3 };
+    enum Token : uint64_t {
+        kTokenInflate = 1,
+        kTokenDeflate = 2,
+        kTokenStats = 3,
+        kTokenReport = 4,
+        kTokenHintCmdId = 5,
+        kTokenHintBlock = 6,
+    };
 
     static void interrupt_handler(void* context);
     static void resize_work_function(void* context);
     static void used_work_function(void* context);
     static void stats_work_function(void* context);
     static void retry_timer_function(void* context);
+    static void hint_work_function(void* context);
+    // Linux's virtballoon_validate: PAGE_POISON only with page poisoning or init_on_free;
+    // without it, no PAGE_REPORTING (the host could change a free page's content).
+    static uint64_t validate_features(void* context, uint64_t features);
+    // PAGE_REPORTING's report function: one chain of device-writable blocks on reporting_vq.
+    static bool report_blocks(void* context, const guest::ReportedBlock* blocks, uint32_t count);
 
     bool layout_dma_region();
     // Handshake, queues, the first stats buffer posted and kicked (before DRIVER_OK).
@@ -200,6 +252,18 @@ class BalloonDriver {
     void finish_drain();
     void drop_queues();
     void fail();
+    // PAGE_POISON, FREE_PAGE_HINT and PAGE_REPORTING set-up after the queues (probe, restore)
+    // and tear-down (drain, failure).
+    bool start_free_page_features(bool restoring);
+    void stop_free_page_features();
+    // FREE_PAGE_HINT (Linux's report_free_page_func and helpers).
+    uint32_t cmd_id_received();
+    void send_hints();
+    bool send_cmd_id(uint64_t buffer, uint32_t id);
+    void return_hinted_blocks();
+    uint64_t hint_block_pfns() const {
+        return (uint64_t{1} << params_.hint_order) * pfns_per_page_;
+    }
     bool draining() const {
         return state_ == BalloonState::kFreezing || state_ == BalloonState::kRemoving;
     }
@@ -235,23 +299,44 @@ class BalloonDriver {
     bool resize_requested_ = false;  // a resize came while a round was in flight
     uint64_t round_left_pfns_ = 0;   // what the round in flight leaves of its diff
     // Per queue: a used-buffer interrupt came since its last buffer was added.
-    bool used_announced_[3] = {};
+    bool used_announced_[kQueues] = {};
 
     guest::Work resize_work_;
     guest::Work used_work_;
     guest::Work stats_work_;
     guest::Timer retry_timer_;
+    guest::Work hint_work_;
 
     virtio::Virtqueue inflate_vq_;
     virtio::Virtqueue deflate_vq_;
     virtio::Virtqueue stats_vq_;
-    virtio::Virtqueue::Slot slots_[3][kMaxQueueSize] = {};
+    virtio::Virtqueue free_page_vq_;
+    virtio::Virtqueue reporting_vq_;
+    virtio::Virtqueue::Slot slots_[kQueues][kMaxQueueSize] = {};
 
     // Guest-physical placement inside the DMA region.
-    uint64_t ring_base_[3] = {};
+    uint64_t ring_base_[kQueues] = {};
     uint64_t ring_bytes_ = 0;
     uint64_t pfn_buffer_[2] = {};
     uint64_t stats_buffer_ = 0;
+    uint64_t cmd_id_active_buffer_ = 0;  // le32 ids the driver sends on free_page_vq
+    uint64_t cmd_id_stop_buffer_ = 0;
+
+    // PAGE_REPORTING
+    guest::PageReporting reporting_;
+    uint64_t* reporting_storage_ = nullptr;
+    size_t reporting_storage_words_ = 0;
+    // FREE_PAGE_HINT: Linux's cmd_id_received_cache / cmd_id_active, the config re-read flag,
+    // and the blocks held until the host says DONE (bit per block of hint_order).
+    uint32_t cmd_id_received_cache_ = spec::balloon::kHintCmdIdStop;
+    uint32_t cmd_id_active_ = spec::balloon::kHintCmdIdStop;
+    bool cmd_id_read_pending_ = false;
+    bool hint_sending_ = false;       // between the start id and the stop id
+    bool hint_waiting_room_ = false;  // free_page_vq full: resume on its used interrupt
+    uint64_t* hinted_blocks_ = nullptr;
+    size_t hinted_block_words_ = 0;
+    uint64_t hinted_blocks_held_ = 0;
+    uint64_t hint_next_block_ = 0;  // where the round looks for its next free block
 
     // The guest pages of the buffer in flight on each queue, as GuestMemory bitmap words
     // (index = GuestMemory's page index = our bit), so the acks account for them a word at a

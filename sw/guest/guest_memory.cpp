@@ -358,6 +358,9 @@ uint64_t GuestMemory::take_free_chunk(AllocationClass cls, uint64_t max, PageOut
     allocated_.set_bits(word_index, mask);
     const uint64_t taken = popcount(mask);
     allocated_pages_ += taken;
+    if (reported_pages_ != 0) {
+        unreport_word(word_index);
+    }
     if (cls == AllocationClass::kWorkload) {
         non_workload_.clear_bits(word_index, mask);
         workload_pages_ += taken;
@@ -389,6 +392,7 @@ uint64_t GuestMemory::release_workload_pages(uint64_t count) {
         done += freed;
         workload_pages_ -= freed;
         allocated_pages_ -= freed;
+        note_freed_word(word_index);
     }
     return done;
 }
@@ -415,6 +419,7 @@ bool GuestMemory::free_page(uint64_t page_address) {
     }
     allocated_.clear(index);
     --allocated_pages_;
+    note_freed_word(index >> 6);
     return true;
 }
 
@@ -476,6 +481,7 @@ uint64_t GuestMemory::release_ballooned_bits(uint64_t word_index, uint64_t mask)
         ballooned_pages_ -= count;
         allocated_.clear_bits(word_index, mask);
         allocated_pages_ -= count;
+        note_freed_word(word_index);
         return count;
     }
     uint64_t done = 0;
@@ -492,6 +498,166 @@ uint64_t GuestMemory::valid_bits(uint64_t word_index, uint64_t mask) const {
     }
     const uint64_t tail = total_pages_ - word_index * 64;
     return tail >= 64 ? mask : mask & ((uint64_t{1} << tail) - 1);
+}
+
+// ---- free blocks: page reporting and free page hinting ---------------------------------
+
+size_t GuestMemory::reporting_storage_words_for(uint64_t pages, unsigned order) {
+    if (order < kMinBlockOrder || order > kMaxBlockOrder) {
+        return 0;
+    }
+    return static_cast<size_t>(div_round_up(pages >> order, 64) + 1);
+}
+
+bool GuestMemory::enable_page_reporting(unsigned order, uint64_t* storage, size_t storage_words,
+                                        FreeBlockNotifier notifier, void* context) {
+    if (!valid() || order < kMinBlockOrder || order > kMaxBlockOrder || storage == nullptr ||
+        storage_words < reporting_storage_words_for(total_pages_, order)) {
+        return false;
+    }
+    __builtin_memset(storage, 0, storage_words * sizeof(uint64_t));
+    reported_ = storage;
+    reporting_order_ = order;
+    reported_pages_ = 0;
+    free_block_notifier_ = notifier;
+    free_block_context_ = context;
+    return true;
+}
+
+void GuestMemory::disable_page_reporting() {
+    reporting_order_ = 0;
+    reported_ = nullptr;
+    reported_pages_ = 0;
+    free_block_notifier_ = nullptr;
+    free_block_context_ = nullptr;
+}
+
+uint64_t GuestMemory::block_count(unsigned order) const {
+    if (!valid() || order < kMinBlockOrder || order > kMaxBlockOrder) {
+        return 0;
+    }
+    return total_pages_ >> order;
+}
+
+bool GuestMemory::is_free_block(unsigned order, uint64_t block) const {
+    if (block >= block_count(order)) {
+        return false;
+    }
+    const uint64_t words = uint64_t{1} << (order - kMinBlockOrder);
+    const uint64_t first = block * words;
+    for (uint64_t i = 0; i < words; ++i) {
+        if (allocated_.word(first + i) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+uint64_t GuestMemory::free_block_count(unsigned order) const {
+    uint64_t count = 0;
+    const uint64_t blocks = block_count(order);
+    for (uint64_t block = 0; block < blocks; ++block) {
+        count += is_free_block(order, block) ? 1 : 0;
+    }
+    return count;
+}
+
+bool GuestMemory::is_reported(uint64_t block) const {
+    return reported_ != nullptr && block < block_count(reporting_order_) &&
+           ((reported_[block >> 6] >> (block & 63)) & 1) != 0;
+}
+
+bool GuestMemory::find_free_block(unsigned order, uint64_t from, bool skip_reported,
+                                  uint64_t& block_out) const {
+    const uint64_t blocks = block_count(order);
+    if (blocks == 0) {
+        return false;
+    }
+    const bool check_reported = skip_reported && order == reporting_order_;
+    from %= blocks;
+    for (uint64_t i = 0; i < blocks; ++i) {
+        const uint64_t block = (from + i) % blocks;
+        if (is_free_block(order, block) && !(check_reported && is_reported(block))) {
+            block_out = block;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool GuestMemory::take_free_block(unsigned order, uint64_t block, BlockUse use) {
+    if (!is_free_block(order, block)) {
+        return false;
+    }
+    const uint64_t pages = uint64_t{1} << order;
+    const uint64_t free = free_pages();
+    if (use == BlockUse::kHint ? free < watermarks_.low_pages + pages
+                               : free <= watermarks_.min_pages + pages) {
+        return false;
+    }
+    const uint64_t words = uint64_t{1} << (order - kMinBlockOrder);
+    const uint64_t first = block * words;
+    for (uint64_t i = 0; i < words; ++i) {
+        allocated_.set_bits(first + i, kAllOnes);
+        // A hint takes the block like an allocation would; a reporting block is not reported
+        // (the engine skips those), so this only matters for hints.
+        if (reported_pages_ != 0 && use == BlockUse::kHint) {
+            unreport_word(first + i);
+        }
+    }
+    allocated_pages_ += pages;
+    (use == BlockUse::kHint ? hinted_pages_ : isolated_pages_) += pages;
+    return true;
+}
+
+void GuestMemory::give_back_block(unsigned order, uint64_t block, BlockUse use, bool reported) {
+    if (block >= block_count(order)) {
+        return;
+    }
+    const uint64_t pages = uint64_t{1} << order;
+    const uint64_t words = uint64_t{1} << (order - kMinBlockOrder);
+    const uint64_t first = block * words;
+    for (uint64_t i = 0; i < words; ++i) {
+        allocated_.clear_bits(first + i, kAllOnes);
+    }
+    allocated_pages_ -= pages;
+    (use == BlockUse::kHint ? hinted_pages_ : isolated_pages_) -= pages;
+    if (use == BlockUse::kReporting && reported && order == reporting_order_ &&
+        reported_ != nullptr) {
+        reported_[block >> 6] |= uint64_t{1} << (block & 63);
+        reported_pages_ += pages;
+        return;
+    }
+    for (uint64_t i = 0; i < words;
+         i += uint64_t{1} << (reporting_order_ > kMinBlockOrder ? reporting_order_ - kMinBlockOrder
+                                                                : 0)) {
+        note_freed_word(first + i);
+    }
+}
+
+void GuestMemory::unreport_word(uint64_t word_index) {
+    if (reported_ == nullptr) {
+        return;
+    }
+    const uint64_t block = word_index >> (reporting_order_ - kMinBlockOrder);
+    if (!is_reported(block)) {
+        return;
+    }
+    reported_[block >> 6] &= ~(uint64_t{1} << (block & 63));
+    const uint64_t pages = uint64_t{1} << reporting_order_;
+    reported_pages_ -= pages;
+    ++counters_.reported_blocks_reused;
+    counters_.reported_pages_reused += pages;
+}
+
+void GuestMemory::note_freed_word(uint64_t word_index) {
+    if (free_block_notifier_ == nullptr) {
+        return;
+    }
+    const uint64_t block = word_index >> (reporting_order_ - kMinBlockOrder);
+    if (!is_reported(block) && is_free_block(reporting_order_, block)) {
+        free_block_notifier_(free_block_context_);
+    }
 }
 
 uint64_t GuestMemory::grow_cache(uint64_t pages, uint64_t* page_addresses_out) {
@@ -608,14 +774,35 @@ size_t GuestMemory::fill_stats(StatEntry* out, size_t capacity) const {
     if (out == nullptr) {
         return 0;
     }
-    size_t count = spec::balloon::kStatTagCount;
-    if (capacity < count) {
-        count = capacity;
-    }
-    for (size_t i = 0; i < count; ++i) {
-        const auto tag = static_cast<spec::balloon::StatTag>(i);
-        out[i].tag = static_cast<uint16_t>(tag);
-        out[i].value = stat(tag);
+    // The set is tags 0 .. capacity-1; the order is the one Linux's update_balloon_stats()
+    // sends: event counters (6.12+ adds OOM_KILL .. DIRECT_RECLAIM after MINFLT), hugetlb,
+    // then the memory sizes. Six tags give the 2012 driver's 0-5, ten Linux 6.1's.
+    namespace b = spec::balloon;
+    static constexpr b::StatTag kLinuxOrder[b::kStatTagCount] = {
+        b::kStatSwapIn,
+        b::kStatSwapOut,
+        b::kStatMajorFaults,
+        b::kStatMinorFaults,
+        b::kStatOomKills,
+        b::kStatAllocStalls,
+        b::kStatAsyncScans,
+        b::kStatDirectScans,
+        b::kStatAsyncReclaims,
+        b::kStatDirectReclaims,
+        b::kStatHugetlbAllocations,
+        b::kStatHugetlbFailures,
+        b::kStatMemFree,
+        b::kStatMemTotal,
+        b::kStatAvailable,
+        b::kStatCaches,
+    };
+    size_t count = 0;
+    for (const b::StatTag tag : kLinuxOrder) {
+        if (static_cast<size_t>(tag) < capacity) {
+            out[count].tag = static_cast<uint16_t>(tag);
+            out[count].value = stat(tag);
+            ++count;
+        }
     }
     return count;
 }

@@ -101,6 +101,10 @@ struct GuestMemoryCounters {
     uint64_t balloon_alloc_failures = 0;     // balloon calls that stopped short at LOW
     uint64_t invalid_frees = 0;              // double frees, addresses outside RAM or unaligned
     uint64_t balloon_accounting_errors = 0;  // bad mark/unmark, or freeing a ballooned page
+    // Free page reporting: reported blocks an allocation took back (their pages cost the host
+    // a fault each on first touch), and the pages in them.
+    uint64_t reported_blocks_reused = 0;
+    uint64_t reported_pages_reused = 0;
 };
 
 // One stats value, native layout: the driver serialises it into the packed le16/le64 entry.
@@ -116,6 +120,16 @@ struct StatEntry {
 // pages it has started releasing and not yet freed (a release already in flight counts).
 // Non-zero turns the failure into a deferred one (the caller retries later), not a kill.
 using OomNotifier = uint64_t (*)(void* context);
+
+// Called when a free creates a whole free block of the reporting order that was not reported
+// (Linux's page_reporting_notify_free()): the reporting engine asks for a pass.
+using FreeBlockNotifier = void (*)(void* context);
+
+// What a block taken with take_free_block() is for while the allocator cannot use it.
+enum class BlockUse : uint8_t {
+    kReporting,  // isolated while the host is told (Linux's __isolate_free_page)
+    kHint,       // held by free page hinting until the host is done with it
+};
 
 // Pages as one word of the allocator's bitmaps: page index 64 * word + b for each bit b set in
 // `mask` (GuestMemory::page_address() turns an index into an address). Moving a word costs
@@ -215,6 +229,43 @@ class GuestMemory {
         oom_notifier_context_ = context;
     }
 
+    // ---- free blocks (page reporting, free page hinting) ----------------------------------
+    // A block of order k is 2^k pages starting at a page index that is a multiple of 2^k;
+    // k from kMinBlockOrder (whole bitmap words) up to kMaxBlockOrder.
+    static constexpr unsigned kMinBlockOrder = 6;
+    static constexpr unsigned kMaxBlockOrder = 20;
+    // Words of storage for the reported flags of `pages` pages in blocks of `order`.
+    static size_t reporting_storage_words_for(uint64_t pages, unsigned order);
+    // Starts tracking which free blocks of `order` were reported (one flag per block in
+    // `storage`) and calls `notifier` when a free completes an unreported free block. False
+    // on a bad order or too little storage. Every flag starts clear.
+    bool enable_page_reporting(unsigned order, uint64_t* storage, size_t storage_words,
+                               FreeBlockNotifier notifier, void* context);
+    void disable_page_reporting();
+    bool page_reporting_enabled() const { return reporting_order_ != 0; }
+    unsigned reporting_order() const { return reporting_order_; }
+    // Blocks of `order` (whole blocks only) and whether block `block` is entirely free.
+    uint64_t block_count(unsigned order) const;
+    bool is_free_block(unsigned order, uint64_t block) const;
+    // Free blocks of `order` (Linux's nr_free of that order, reported ones included).
+    uint64_t free_block_count(unsigned order) const;
+    // The first entirely free block of `order` at or after `from` (wrapping once to 0); with
+    // `skip_reported`, reported blocks are passed over. False when there is none.
+    bool find_free_block(unsigned order, uint64_t from, bool skip_reported,
+                         uint64_t& block_out) const;
+    bool is_reported(uint64_t block) const;
+    // Takes entirely free block `block` of `order` out of the allocator for `use`. A hint
+    // block is taken like a balloon allocation (never below LOW); a reporting block only
+    // while free stays above MIN + the block (Linux's isolation check). False otherwise.
+    bool take_free_block(unsigned order, uint64_t block, BlockUse use);
+    // Returns a block taken with take_free_block(); `reported` flags a reporting block as
+    // reported (the host discarded it).
+    void give_back_block(unsigned order, uint64_t block, BlockUse use, bool reported);
+    // Free pages in reported blocks; pages taken for reporting / held by hinting.
+    uint64_t reported_pages() const { return reported_pages_; }
+    uint64_t isolated_pages() const { return isolated_pages_; }
+    uint64_t hinted_pages() const { return hinted_pages_; }
+
     // ---- page cache (file LRU) --------------------------------------------------------
     // Cache pages are workload pages counted as file-backed: reading files grows the cache
     // down to LOW free (older cache would be recycled beyond that), kswapd reclaims it.
@@ -238,7 +289,9 @@ class GuestMemory {
     uint64_t workload_pages() const { return workload_pages_; }  // anonymous + cache
     uint64_t anon_pages() const { return workload_pages_ - cache_pages_; }
     uint64_t cache_pages() const { return cache_pages_; }
-    uint64_t balloon_class_pages() const { return allocated_pages_ - workload_pages_; }
+    uint64_t balloon_class_pages() const {
+        return allocated_pages_ - workload_pages_ - isolated_pages_ - hinted_pages_;
+    }
     uint64_t ballooned_pages() const { return ballooned_pages_; }
     // MemTotal in pages.
     uint64_t managed_pages() const {
@@ -280,8 +333,9 @@ class GuestMemory {
     // ---- stats tags -------------------------------------------------------------------
     // The value Linux would report for `tag` (memory values in bytes); 0 for unknown tags.
     uint64_t stat(spec::balloon::StatTag tag) const;
-    // Fills tags 0, 1, ... in order, min(capacity, kStatTagCount) of them; returns how many.
-    // A driver reporting the 2012 set passes capacity 6.
+    // Fills tags 0 .. min(capacity, kStatTagCount)-1, in the order Linux sends them (see
+    // the definition); returns how many. A driver reporting the 2012 set passes capacity 6,
+    // Linux 6.1's 10.
     size_t fill_stats(StatEntry* out, size_t capacity) const;
 
   private:
@@ -307,6 +361,10 @@ class GuestMemory {
     // Frees `count` workload pages, whichever; returns how many.
     uint64_t release_workload_pages(uint64_t count);
     bool allocated_index(uint64_t page_address, uint64_t& index) const;
+    // Page reporting bookkeeping: an allocation from bitmap word `word_index` takes back the
+    // reported block it lies in; a free into it may complete an unreported free block.
+    void unreport_word(uint64_t word_index);
+    void note_freed_word(uint64_t word_index);
     // The bits of `mask` that name pages of RAM in bitmap word `word_index`.
     uint64_t valid_bits(uint64_t word_index, uint64_t mask) const;
 
@@ -328,6 +386,13 @@ class GuestMemory {
     uint64_t ballooned_pages_ = 0;
     bool deflate_on_oom_accounting_ = false;
     OomNotifier oom_notifier_ = nullptr;
+    unsigned reporting_order_ = 0;  // 0: page reporting off
+    uint64_t* reported_ = nullptr;  // bit per block of reporting_order_
+    uint64_t reported_pages_ = 0;
+    uint64_t isolated_pages_ = 0;
+    uint64_t hinted_pages_ = 0;
+    FreeBlockNotifier free_block_notifier_ = nullptr;
+    void* free_block_context_ = nullptr;
     void* oom_notifier_context_ = nullptr;
     AllocationFailure last_failure_ = AllocationFailure::kNone;
     GuestMemoryCounters counters_;

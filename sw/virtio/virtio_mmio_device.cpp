@@ -173,6 +173,11 @@ uint64_t VirtioMmioDevice::offer(uint64_t features, uint64_t transport_features)
 }
 
 Result VirtioMmioDevice::begin_init(uint64_t known_features, uint64_t used_features) {
+    return begin_init(known_features, used_features, nullptr, nullptr);
+}
+
+Result VirtioMmioDevice::begin_init(uint64_t known_features, uint64_t used_features,
+                                    FeatureValidator validate, void* context) {
     if (state_ == State::kUnprobed) {
         return Result::kBadState;
     }
@@ -204,7 +209,10 @@ Result VirtioMmioDevice::begin_init(uint64_t known_features, uint64_t used_featu
     // Linux writes everything it knows of the offered set, then, when validation dropped
     // something, the finalised set again; the device takes the last write.
     const uint64_t first = offer(known_features, kKnownTransportFeatures);
-    const uint64_t negotiated = offer(used_features & known_features, kUsableTransportFeatures);
+    uint64_t negotiated = offer(used_features & known_features, kUsableTransportFeatures);
+    if (validate != nullptr) {
+        negotiated &= validate(context, negotiated);
+    }
     write_driver_features(first);
     if (negotiated != first) {
         write_driver_features(negotiated);

@@ -76,6 +76,11 @@ class VirtioMmioDevice {
     // VERSION_1 is added for Version 2 and withheld for Version 1. On failure FAILED is set.
     // Queue set-up follows, then driver_ok().
     Result begin_init(uint64_t known_features, uint64_t used_features);
+    // The same, with the driver's validate step (Linux's drv->validate): `validate` gets the
+    // features that would be negotiated and returns what the driver keeps of them.
+    using FeatureValidator = uint64_t (*)(void* context, uint64_t features);
+    Result begin_init(uint64_t known_features, uint64_t used_features, FeatureValidator validate,
+                      void* context);
     // One feature set, written once (Linux's restore path writes the finalised set once).
     Result begin_init(uint64_t driver_features) {
         return begin_init(driver_features, driver_features);

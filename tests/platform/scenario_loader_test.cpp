@@ -634,8 +634,8 @@ TEST(ScenarioLoaderTest, FeaturesMustBeKnown) {
     expect_errors(
         "platform: {balloon: {offered_features: [must_tell_host, stats_vk]}}\n" + kGuest + kHost,
         {"t.yaml:1:57: platform.balloon.offered_features[1]: expected one of "
-         "must_tell_host, stats_vq, deflate_on_oom, got 'stats_vk' (did you mean "
-         "'stats_vq'?)"});
+         "must_tell_host, stats_vq, deflate_on_oom, free_page_hint, page_poison, "
+         "page_reporting, got 'stats_vk' (did you mean 'stats_vq'?)"});
     expect_errors(kGuest + "    driver: {features: [stats_vq, stats_vq]}\n" + kHost,
                   {"t.yaml:4:35: guests[0].driver.features[1]: 'stats_vq' is listed twice"});
     const Loaded none =
@@ -998,7 +998,45 @@ TEST(ScenarioLoaderLimits, CheckCountersMustBeSummaryCounters) {
          "bus_transactions, dma_bytes, oom_kills, oom_deferred, oom_deflations, "
          "alloc_stalls, balloon_alloc_failures, retries, stats_updates, actual_writes, "
          "rounds, invalid_pfns, needs_reset_events, final_target_pages, "
-         "final_actual_pages, final_ballooned_pages"});
+         "final_actual_pages, final_ballooned_pages, report_buffers, pages_reported, "
+         "pages_kept_for_poison, reported_pages_final, reported_blocks_reused, hint_rounds, "
+         "hinted_pages, host_pages_freed_by_reporting, host_pages_freed_by_balloon"});
+}
+
+TEST(ScenarioLoaderTest, TheNewerBalloonFeaturesAndTheirKeys) {
+    const Loaded loaded = load_ok(
+        "platform: {balloon: {offered_features: [free_page_hint, page_poison, page_reporting],"
+        " report: {host_per_page_cost: 1us}, hint: {transport_cost: 5us}}}\n" +
+        kGuest +
+        "    driver: {features: [page_reporting, page_poison], free_page_init: init_on_free,"
+        " reporting_block: 4MiB, reporting_delay: 500ms, hint_block: 8MiB}\n" +
+        kHost +
+        "events:\n  - {at: 1s, kind: free_page_hint_start, guest: vm0}\n"
+        "  - {at: 2s, kind: free_page_hint_stop, guest: vm0}\n"
+        "  - {at: 3s, kind: free_page_hint_done, guest: vm0}\n");
+    const GuestConfig& guest = loaded.config.guests[0];
+    EXPECT_EQ(guest.balloon.offered_features,
+              (std::vector<std::string>{"free_page_hint", "page_poison", "page_reporting"}));
+    EXPECT_EQ(guest.balloon.report.host_per_page_cost, sc_core::sc_time(1, sc_core::SC_US));
+    EXPECT_EQ(guest.balloon.hint.transport_cost, sc_core::sc_time(5, sc_core::SC_US));
+    EXPECT_EQ(guest.driver.free_page_init, "init_on_free");
+    EXPECT_EQ(guest.driver.reporting_block_bytes, uint64_t{4} << 20);
+    EXPECT_EQ(guest.driver.reporting_delay, sc_core::sc_time(500, sc_core::SC_MS));
+    EXPECT_EQ(guest.driver.hint_block_bytes, uint64_t{8} << 20);
+    ASSERT_EQ(loaded.config.events.size(), 3u);
+    EXPECT_EQ(loaded.config.events[0].kind, EventKind::kFreePageHintStart);
+    EXPECT_EQ(loaded.config.events[1].kind, EventKind::kFreePageHintStop);
+    EXPECT_EQ(loaded.config.events[2].kind, EventKind::kFreePageHintDone);
+
+    expect_errors(kGuest + "    driver: {free_page_init: posion}\n" + kHost,
+                  {"t.yaml:4:30: guests[0].driver.free_page_init: expected one of none, "
+                   "poison, init_on_free, got 'posion' (did you mean 'poison'?)"});
+    expect_errors(kGuest + "    driver: {reporting_block: 3MiB}\n" + kHost,
+                  {"t.yaml:4:31: guests[0].driver.reporting_block: expected a power of two "
+                   "from 256KiB to 4GiB, got '3MiB'"});
+    expect_errors(kGuest + "    driver: {reporting_delay: 0s}\n" + kHost,
+                  {"t.yaml:4:31: guests[0].driver.reporting_delay: must be greater than 0, "
+                   "got '0s'"});
 }
 
 }  // namespace

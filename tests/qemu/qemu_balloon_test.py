@@ -60,6 +60,14 @@ STATS_TIMEOUT = 5.0
 STATUS_RE = re.compile(r"^balloon: (num_pages=.*)$")
 KV_RE = re.compile(r"(\w+)=(\S+)")
 TRACE_RE = re.compile(r"virtio_balloon_handle_output\b.*\bgpa: 0x([0-9a-fA-F]+)")
+# Reporting mode: QEMU 7.2 has no virtio_balloon_* trace event for reporting_vq, so the generic
+# virtqueue events show it: which vq is queue 3, and each element popped from it.
+NOTIFY_RE = re.compile(r"virtio_queue_notify\b.*\bn (\d+) vq (0x[0-9a-fA-F]+)")
+POP_RE = re.compile(r"virtqueue_pop\b.*\bvq (0x[0-9a-fA-F]+) elem \S+ in_num (\d+) out_num (\d+)")
+FEATURE_STATS_VQ = 1
+FEATURE_FREE_PAGE_HINT = 3
+FEATURE_PAGE_REPORTING = 5
+REPORT_TIMEOUT = 10.0
 BAD_ADDR_RE = re.compile(r"virtio_balloon_bad_addr\b")
 
 
@@ -156,13 +164,15 @@ class QemuRun:
             self.args.qemu, "-M", "virt", "-bios", "none", "-m", "%dM" % (RAM_BYTES // MIB),
             "-nographic", "-no-reboot",
             "-kernel", self.args.firmware,
+        ] + (["-object", "iothread,id=balloon-io"] if self.args.hint else []) + [
             "-device", "virtio-balloon-device,id=balloon0" + self.args.device_props,
             "-global", "virtio-mmio.force-legacy=%s" % ("true" if self.legacy else "false"),
             "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path,
             "-D", self.log_path, "-d", "guest_errors",
             "-trace", "virtio_balloon_handle_output",
             "-trace", "virtio_balloon_bad_addr",
-        ]
+        ] + (["-trace", "virtio_queue_notify", "-trace", "virtqueue_pop"]
+             if self.args.reporting else [])
 
     # ---- process and UART ----------------------------------------------------------------
     def start(self):
@@ -342,6 +352,32 @@ def run_stats_step(run, name, results):
     })
 
 
+def run_reporting_step(run, summary):
+    """With the balloon empty, the guest reports its free 2 MiB blocks 2 s after they appear
+    (Linux's delay); wait until they are all acknowledged."""
+    negotiated = run.info["driver"]["negotiated"]
+    if run.args.hint and not negotiated & (1 << FEATURE_FREE_PAGE_HINT):
+        raise TestFailure("FREE_PAGE_HINT not negotiated: %#x" % negotiated)
+    if not negotiated & (1 << FEATURE_PAGE_REPORTING):
+        raise TestFailure("PAGE_REPORTING not negotiated: %#x" % run.info["driver"]["negotiated"])
+    deadline = time.monotonic() + REPORT_TIMEOUT
+    last = None
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        run.send("s")
+        status = run.wait_status(lambda s: True, STEP_TIMEOUT, "a status line")
+        now = (status["report_acks"], status["reported_pages"])
+        if now == last and status["reported_pages"] > 0:
+            summary["reporting_status"] = {"report_acks": now[0], "reported_pages": now[1]}
+            return
+        last = now
+        # Drain the status lines queued meanwhile.
+        while run._take_line(time.monotonic() + 0.1):
+            pass
+    raise TestFailure("the guest reported nothing within %.0f s (last: %s)" %
+                      (REPORT_TIMEOUT, last))
+
+
 def check_log(run):
     """Trace entries and guest errors, once QEMU has ended and flushed its log."""
     final = run.info["final"]
@@ -350,17 +386,48 @@ def check_log(run):
     per_page = collections.Counter()
     other = []
     bad_addr = 0
+    queue_vq = {}
+    pops = []  # (vq, in_num, out_num)
     with open(run.log_path, encoding="utf-8", errors="replace") as log:
         for line in log:
             line = line.rstrip("\n")
             match = TRACE_RE.search(line)
+            notify = NOTIFY_RE.search(line)
+            pop = POP_RE.search(line)
             if match:
                 per_page[int(match.group(1), 16)] += 1
             elif BAD_ADDR_RE.search(line):
                 bad_addr += 1
+            elif notify:
+                queue_vq[int(notify.group(1))] = notify.group(2)
+            elif pop:
+                pops.append((pop.group(1), int(pop.group(2)), int(pop.group(3))))
             elif line.strip():
                 other.append(line)
     problems = []
+    if run.args.reporting:
+        # Queues are numbered from the negotiated features: reporting_vq follows statsq and
+        # free_page_vq when they exist.
+        negotiated = run.info["driver"]["negotiated"]
+        reporting_queue = 2 + sum(1 for bit in (FEATURE_STATS_VQ, FEATURE_FREE_PAGE_HINT)
+                                  if negotiated & (1 << bit))
+        vq = queue_vq.get(reporting_queue)
+        reports = [(in_num, out_num) for pop_vq, in_num, out_num in pops if pop_vq == vq]
+        blocks = sum(in_num for in_num, _ in reports)
+        run.reporting = {"requests": len(reports), "blocks": blocks, "queue": reporting_queue,
+                         "largest": max((in_num for in_num, _ in reports), default=0)}
+        if vq is None or not reports:
+            problems.append("no reporting_vq element in QEMU's trace")
+        if any(out_num for _, out_num in reports):
+            problems.append("reporting_vq elements with device-readable parts")
+        if blocks != final.get("reported_blocks") or len(reports) != final.get("report_acks"):
+            problems.append("QEMU popped %d reporting_vq elements of %d blocks; the driver had "
+                            "%s acknowledged of %s blocks" % (len(reports), blocks,
+                                                              final.get("report_acks"),
+                                                              final.get("reported_blocks")))
+        if run.reporting["largest"] > 32:
+            problems.append("a report of %d blocks (Linux sends at most 32)" %
+                            run.reporting["largest"])
     if other:
         problems.append("QEMU logged guest errors:\n    " + "\n    ".join(other[:10]))
     if bad_addr:
@@ -408,6 +475,8 @@ def run_mode(args, legacy):
                 run_stats_step(run, name, results)
             else:
                 run_step(run, name, target, results)
+        if args.reporting:
+            run_reporting_step(run, summary)
         run.send("q")
         final = run.wait_info("final", EXIT_TIMEOUT)
         summary["final"] = final
@@ -420,6 +489,8 @@ def run_mode(args, legacy):
         if code != 0 or final.get("verdict") != "PASS":
             raise TestFailure("the firmware reported failure (QEMU exit %d): %s" % (code, final))
         problems, traced, pages = check_log(run)
+        if args.reporting:
+            summary["reporting"] = getattr(run, "reporting", None)
         summary["trace_entries"] = traced
         summary["trace_distinct_pages"] = pages
         if problems:
@@ -467,6 +538,9 @@ def print_summary(mode, summary):
           (final["inflated_pfns"], final["deflated_pfns"], final["inflate_bufs"],
            final["deflate_bufs"], final["kicks"], final["interrupts"], final["stats"],
            summary["trace_entries"], summary["trace_distinct_pages"]))
+    if summary.get("reporting"):
+        print("  reporting: %(requests)d requests, %(blocks)d blocks of 2 MiB (largest "
+              "%(largest)d) on queue %(queue)d in QEMU's trace" % summary["reporting"])
     used = ", ".join("%s len=%s" % (name, (summary.get("used_" + name) or {}).get("last_len"))
                      for name in ("inflate", "deflate", "stats"))
     print("  used-ring lengths written by QEMU: %s" % used)
@@ -477,6 +551,12 @@ def main():
     parser.add_argument("--firmware", required=True, help="the firmware ELF (vbsim-firmware.elf)")
     parser.add_argument("--qemu", default="qemu-system-riscv64")
     parser.add_argument("--mode", choices=("legacy", "modern", "both"), default="both")
+    parser.add_argument("--hint", action="store_true",
+                        help="also free-page-hint=on (with an iothread): FREE_PAGE_HINT is "
+                             "negotiated and reporting_vq becomes queue 4")
+    parser.add_argument("--reporting", action="store_true",
+                        help="free-page-reporting=on: after the steps, the guest reports its "
+                             "free blocks and QEMU's virtqueue trace must show them")
     parser.add_argument("--keep-logs", action="store_true",
                         help="keep each run's UART, QEMU log and stderr (always kept on failure)")
     parser.add_argument("--json", help="write the per-step results to this file")
@@ -488,6 +568,10 @@ def main():
     if shutil.which(args.qemu) is None:
         parser.error("%s not found (Debian package qemu-system-misc)" % args.qemu)
 
+    if args.reporting:
+        args.device_props += ",free-page-reporting=on"
+    if args.hint:
+        args.device_props += ",free-page-hint=on,iothread=balloon-io"
     modes = {"legacy": [True], "modern": [False], "both": [True, False]}[args.mode]
     all_ok = True
     summaries = []

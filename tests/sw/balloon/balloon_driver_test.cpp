@@ -57,6 +57,8 @@ constexpr uint64_t kMustTellHost = bit(sb::kFeatureMustTellHost);
 constexpr uint64_t kStatsVq = bit(sb::kFeatureStatsVq);
 constexpr uint64_t kDeflateOnOom = bit(sb::kFeatureDeflateOnOom);
 constexpr uint64_t kFreePageHint = bit(sb::kFeatureFreePageHint);
+constexpr uint64_t kPagePoison = bit(sb::kFeaturePagePoison);
+constexpr uint64_t kPageReporting = bit(sb::kFeaturePageReporting);
 constexpr uint64_t kEventIdx = bit(feature::kRingEventIdx);
 constexpr uint64_t kVersion1 = bit(feature::kVersion1);
 
@@ -111,7 +113,7 @@ class FakeBalloonHal final : public vbsim::sw::hal::Hal {
     uint32_t version = mmio::kVersionModern;
     uint32_t device_id = sb::kDeviceId;
     uint64_t device_features = kVersion1 | kEventIdx | kMustTellHost | kStatsVq | kDeflateOnOom;
-    std::array<Queue, 3> queues{};
+    std::array<Queue, sb::kMaxQueues> queues{};
     std::array<uint32_t, 4> config{};  // num_pages, actual, cmd id, poison
     bool refuse_features_ok = false;
     Kernel* kernel = nullptr;
@@ -278,6 +280,10 @@ class FakeBalloonHal final : public vbsim::sw::hal::Hal {
             config[1] = value;
             return;
         }
+        if (offset == mmio::kConfig + sb::kConfigPoisonVal) {
+            config[3] = value;
+            return;
+        }
         complaints.push_back("write of unexpected register");
     }
 
@@ -407,6 +413,11 @@ class FakeBalloonHal final : public vbsim::sw::hal::Hal {
             return;
         }
         const auto q = static_cast<uint16_t>(index);
+        if (static_cast<int>(q) == sb::queue_index(sb::Queue::kReporting, driver_features) ||
+            static_cast<int>(q) == sb::queue_index(sb::Queue::kFreePage, driver_features)) {
+            take_chains(q);
+            return;
+        }
         Queue& queue = queues.at(q);
         const QueueLayout l = layout(q);
         const auto avail_idx = static_cast<uint16_t>(le(l.avail_ring + vring::kAvailIdxOffset, 2));
@@ -443,6 +454,57 @@ class FakeBalloonHal final : public vbsim::sw::hal::Hal {
             }
         }
         // EVENT_IDX: notify me for the next buffer.
+        put_le(l.used_ring + vring::used_avail_event_offset(l.size), queue.last_avail, 2);
+    }
+
+    // One descriptor of a chain on reporting_vq or free_page_vq.
+    struct ChainBuffer {
+        uint64_t address;
+        uint32_t length;
+        bool writable;
+    };
+    std::vector<std::vector<ChainBuffer>> report_chains;
+    std::vector<uint32_t> hint_cmd_ids;    // ids the driver sent on free_page_vq
+    std::vector<ChainBuffer> hint_blocks;  // blocks it hinted
+    // reporting_vq and free_page_vq: whole chains, NEXT and WRITE flags allowed.
+    void take_chains(uint16_t q) {
+        Queue& queue = queues.at(q);
+        const QueueLayout l = layout(q);
+        const auto avail_idx = static_cast<uint16_t>(le(l.avail_ring + vring::kAvailIdxOffset, 2));
+        const bool reporting =
+            static_cast<int>(q) == sb::queue_index(sb::Queue::kReporting, driver_features);
+        while (queue.last_avail != avail_idx) {
+            const auto head = static_cast<uint16_t>(
+                le(l.avail_ring + vring::kAvailRingOffset + 2 * (queue.last_avail % l.size), 2));
+            ++queue.last_avail;
+            std::vector<ChainBuffer> chain;
+            for (uint16_t at = head;;) {
+                const uint64_t descriptor = l.descriptor_table + 16 * uint64_t{at};
+                const auto flags = static_cast<uint16_t>(le(descriptor + 12, 2));
+                chain.push_back({le(descriptor, 8), static_cast<uint32_t>(le(descriptor + 8, 4)),
+                                 (flags & vring::kDescFlagWrite) != 0});
+                if ((flags & vring::kDescFlagNext) == 0 || chain.size() > l.size) {
+                    break;
+                }
+                at = static_cast<uint16_t>(le(descriptor + 14, 2));
+            }
+            if (reporting) {
+                report_chains.push_back(chain);
+            } else {
+                for (const ChainBuffer& buffer : chain) {
+                    if (buffer.writable) {
+                        hint_blocks.push_back(buffer);
+                    } else {
+                        hint_cmd_ids.push_back(static_cast<uint32_t>(le(buffer.address, 4)));
+                    }
+                }
+            }
+            if (queue.auto_ack) {
+                complete(q, head);
+            } else {
+                queue.held.push_back(head);
+            }
+        }
         put_le(l.used_ring + vring::used_avail_event_offset(l.size), queue.last_avail, 2);
     }
 
@@ -619,9 +681,10 @@ TEST_F(BalloonDriverTest, ProbePostsOneStatsBufferWithRealStatsAndKicksBeforeDri
 }
 
 TEST_F(BalloonDriverTest, NegotiatedFeaturesAreTheDriverTableIntersectedWithTheDevice) {
-    // The device offers a feature the driver does not implement, and lacks DEFLATE_ON_OOM.
-    hal.device_features = kVersion1 | kMustTellHost | kStatsVq | kFreePageHint;
-    params.driver_features |= kFreePageHint;  // not implemented: never offered
+    // The device offers PAGE_POISON, which a guest without page poisoning drops (Linux's
+    // validate), and lacks DEFLATE_ON_OOM.
+    hal.device_features = kVersion1 | kMustTellHost | kStatsVq | kPagePoison;
+    params.driver_features |= kPagePoison;
     params.use_event_idx = false;
     start();
     EXPECT_EQ(hal.driver_features, kVersion1 | kMustTellHost | kStatsVq);
@@ -1439,3 +1502,273 @@ TEST_F(BalloonDriverTest, InflatesAndDeflatesAQuarterMillionPagesOfA16GiBGuest) 
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------------------------------
+// PAGE_POISON, PAGE_REPORTING, FREE_PAGE_HINT
+
+namespace free_page {
+
+constexpr uint64_t kSecond = 1000 * kMs;
+constexpr uint64_t kBlockBytes = uint64_t{2} << 20;  // reporting order 9 of 4 KiB pages
+
+class FreePageTest : public BalloonDriverTest {
+  protected:
+    FreePageTest() {
+        hal.device_features =
+            kVersion1 | kEventIdx | kMustTellHost | kStatsVq | kPagePoison | kPageReporting;
+        params.driver_features = kMustTellHost | kStatsVq | kPagePoison | kPageReporting;
+    }
+    int reporting_queue() const {
+        return sb::queue_index(sb::Queue::kReporting, hal.driver_features);
+    }
+};
+
+TEST_F(FreePageTest, PoisonValueIsWrittenBeforeDriverOkWhenPagesArePoisoned) {
+    params.free_page_init = vbsim::sw::balloon::FreePageInit::kPoison;
+    start();
+    EXPECT_EQ(hal.driver_features & (kPagePoison | kPageReporting), kPagePoison | kPageReporting);
+    EXPECT_EQ(hal.config[3], 0xaaaaaaaau);
+    const size_t poison = hal.find_write(mmio::kConfig + sb::kConfigPoisonVal, 0xaaaaaaaa);
+    ASSERT_NE(poison, SIZE_MAX);
+    EXPECT_LT(poison, hal.find_write(mmio::kStatus, 15));
+    EXPECT_TRUE(hal.complaints.empty()) << hal.complaints.front();
+}
+
+TEST_F(FreePageTest, InitOnFreeWritesAZeroPoisonValue) {
+    params.free_page_init = vbsim::sw::balloon::FreePageInit::kInitOnFree;
+    hal.config[3] = 0x12345678;
+    start();
+    EXPECT_TRUE(driver->has_feature(sb::kFeaturePagePoison));
+    EXPECT_EQ(hal.config[3], 0u);
+}
+
+TEST_F(FreePageTest, WithoutPoisoningPagePoisonIsDroppedAndReportingKept) {
+    start();
+    EXPECT_FALSE(driver->has_feature(sb::kFeaturePagePoison));
+    EXPECT_TRUE(driver->has_feature(sb::kFeaturePageReporting));
+    EXPECT_EQ(hal.find_write(mmio::kConfig + sb::kConfigPoisonVal, 0xaaaaaaaa), SIZE_MAX);
+}
+
+TEST_F(FreePageTest, PoisoningWithoutDevicePagePoisonDropsReporting) {
+    hal.device_features &= ~kPagePoison;
+    params.free_page_init = vbsim::sw::balloon::FreePageInit::kPoison;
+    start();
+    EXPECT_FALSE(driver->has_feature(sb::kFeaturePageReporting));
+    EXPECT_EQ(hal.selected_queues, (std::set<uint32_t>{0, 1, 2}));
+    advance_to(10 * kSecond);
+    EXPECT_TRUE(hal.report_chains.empty());
+}
+
+TEST_F(FreePageTest, AReportingQueueSmallerThanABatchFailsTheProbe) {
+    params.queue_size = 16;
+    create();
+    EXPECT_EQ(driver->probe(), Result::kBadArgument);
+    EXPECT_EQ(driver->state(), BalloonState::kFailed);
+    EXPECT_NE(hal.status & status::kFailed, 0u);
+}
+
+// 256 MiB: 128 blocks of 2 MiB. A pass may send ceil(128 / (32 * 16)) = 1 batch, plus one.
+TEST_F(FreePageTest, ReportsFreeBlocksTwoSecondsAfterProbeAtMost32PerRequest) {
+    memory_params.ram_bytes = uint64_t{256} << 20;
+    start();
+    ASSERT_EQ(reporting_queue(), 3);
+    EXPECT_TRUE(hal.report_chains.empty());
+    advance_to(2 * kSecond - 1);
+    EXPECT_TRUE(hal.report_chains.empty());
+
+    advance_to(2 * kSecond);
+    // Budget 1: two full batches, then the pass stops with blocks left and asks again.
+    ASSERT_EQ(hal.report_chains.size(), 2u);
+    for (const auto& chain : hal.report_chains) {
+        ASSERT_EQ(chain.size(), 32u);
+        for (const auto& buffer : chain) {
+            EXPECT_TRUE(buffer.writable);
+            EXPECT_EQ(buffer.length, kBlockBytes);
+            EXPECT_EQ((buffer.address - kGuestRamBase) % kBlockBytes, 0u);
+        }
+    }
+    EXPECT_EQ(hal.report_chains[0][0].address, kGuestRamBase);
+    EXPECT_EQ(memory->reported_pages(), 64u * 512);
+    EXPECT_EQ(memory->free_pages(), memory->total_pages());
+    EXPECT_EQ(driver->page_reporting().counters().passes_out_of_budget, 1u);
+    EXPECT_EQ(driver->page_reporting().next_pass_ns(), 4 * kSecond);
+
+    // The next pass goes on where this one stopped and reports the other 64.
+    advance_to(4 * kSecond);
+    ASSERT_EQ(hal.report_chains.size(), 4u);
+    EXPECT_EQ(hal.report_chains[2][0].address, kGuestRamBase + 64 * kBlockBytes);
+    EXPECT_EQ(memory->reported_pages(), 128u * 512);
+    EXPECT_EQ(driver->page_reporting().state(), vbsim::sw::guest::PageReporting::State::kIdle);
+    EXPECT_EQ(driver->counters().report_requests, 4u);
+    EXPECT_EQ(driver->counters().report_acks, 4u);
+
+    // Nothing left: no more passes, nothing reported twice.
+    advance_to(20 * kSecond);
+    EXPECT_EQ(hal.report_chains.size(), 4u);
+    EXPECT_EQ(driver->page_reporting().counters().passes, 2u);
+}
+
+TEST_F(FreePageTest, AReportedBlockIsReportedAgainOnlyAfterItWasAllocated) {
+    memory_params.ram_bytes = uint64_t{256} << 20;
+    start();
+    advance_to(2 * kSecond);
+    advance_to(4 * kSecond);
+    ASSERT_EQ(memory->reported_pages(), 128u * 512);
+    // The allocator takes the lowest free page: block 0 is no longer reported.
+    uint64_t page = 0;
+    ASSERT_TRUE(memory->allocate(AllocationClass::kWorkload, page));
+    EXPECT_EQ(page, kGuestRamBase);
+    EXPECT_EQ(memory->reported_pages(), 127u * 512);
+    EXPECT_EQ(memory->counters().reported_blocks_reused, 1u);
+    advance_to(10 * kSecond);
+    EXPECT_EQ(hal.report_chains.size(), 4u);  // not free: nothing to report
+    // Freed again, it is reported 2 s later, alone.
+    ASSERT_TRUE(memory->free_page(page));
+    EXPECT_EQ(driver->page_reporting().next_pass_ns(), 12 * kSecond);
+    advance_to(12 * kSecond);
+    ASSERT_EQ(hal.report_chains.size(), 5u);
+    ASSERT_EQ(hal.report_chains[4].size(), 1u);
+    EXPECT_EQ(hal.report_chains[4][0].address, kGuestRamBase);
+    EXPECT_EQ(memory->reported_pages(), 128u * 512);
+}
+
+TEST_F(FreePageTest, APassFindsTooLittleFreeMemoryAndReportsNothing) {
+    memory_params.ram_bytes = uint64_t{256} << 20;
+    create();
+    // Free must stay above LOW + 32 blocks: leave exactly that much.
+    const uint64_t keep = memory->watermarks().low_pages + 32 * 512;
+    ASSERT_EQ(memory->allocate_many(AllocationClass::kWorkload, memory->total_pages() - keep),
+              memory->total_pages() - keep);
+    ASSERT_EQ(driver->probe(), Result::kOk);
+    advance_to(2 * kSecond);
+    EXPECT_TRUE(hal.report_chains.empty());
+    EXPECT_EQ(driver->page_reporting().counters().passes_below_watermark, 1u);
+    // A single page freed completes no free block: no new pass.
+    memory->free_many(1);
+    advance_to(10 * kSecond);
+    EXPECT_EQ(driver->page_reporting().counters().passes, 1u);
+    // A whole block freed asks for a pass 2 s later, and now there is room to report.
+    memory->free_many(511);
+    EXPECT_EQ(driver->page_reporting().next_pass_ns(), 12 * kSecond);
+    // Free now: block 0 and the top 17024 pages (LOW 640 + 32 blocks), whole blocks 95..127.
+    advance_to(12 * kSecond);
+    ASSERT_EQ(memory->watermarks().low_pages, 640u);
+    ASSERT_EQ(hal.report_chains.size(), 2u);
+    EXPECT_EQ(hal.report_chains[0].size(), 32u);
+    EXPECT_EQ(hal.report_chains[1].size(), 2u);
+    EXPECT_EQ(hal.report_chains[0][0].address, kGuestRamBase);
+    EXPECT_EQ(hal.report_chains[0][1].address, kGuestRamBase + 95 * kBlockBytes);
+    EXPECT_EQ(hal.report_chains[1][1].address, kGuestRamBase + 127 * kBlockBytes);
+    EXPECT_EQ(memory->reported_pages(), 34u * 512);
+}
+
+TEST_F(FreePageTest, ABatchWaitsForTheDeviceWithItsBlocksOutOfTheAllocator) {
+    memory_params.ram_bytes = uint64_t{256} << 20;
+    start();
+    hal.hold(static_cast<uint16_t>(reporting_queue()));
+    advance_to(2 * kSecond);
+    ASSERT_EQ(hal.report_chains.size(), 1u);
+    EXPECT_EQ(memory->isolated_pages(), 32u * 512);
+    EXPECT_EQ(memory->free_pages(), memory->total_pages() - 32 * 512);
+    EXPECT_EQ(memory->reported_pages(), 0u);
+    hal.release(static_cast<uint16_t>(reporting_queue()));
+    run();
+    EXPECT_EQ(hal.report_chains.size(), 2u);
+    EXPECT_EQ(memory->isolated_pages(), 0u);
+    EXPECT_EQ(memory->reported_pages(), 64u * 512);
+}
+
+TEST_F(FreePageTest, RemoveWithABatchInFlightGivesItsBlocksBackUnreported) {
+    memory_params.ram_bytes = uint64_t{256} << 20;
+    start();
+    hal.hold(static_cast<uint16_t>(reporting_queue()));
+    advance_to(2 * kSecond);
+    ASSERT_EQ(memory->isolated_pages(), 32u * 512);
+    driver->remove();
+    run();
+    EXPECT_EQ(driver->state(), BalloonState::kRemoved);
+    EXPECT_EQ(memory->isolated_pages(), 0u);
+    EXPECT_EQ(memory->reported_pages(), 0u);
+    EXPECT_EQ(memory->free_pages(), memory->total_pages());
+    EXPECT_FALSE(driver->page_reporting().registered());
+    EXPECT_EQ(driver->page_reporting().next_pass_ns(), UINT64_MAX);
+    advance_to(10 * kSecond);
+    EXPECT_EQ(hal.report_chains.size(), 1u);
+}
+
+// 64 MiB of 4 KiB pages: LOW is 320 pages, so 15 blocks of 4 MiB can be hinted.
+class HintTest : public BalloonDriverTest {
+  protected:
+    HintTest() {
+        hal.device_features = kVersion1 | kEventIdx | kMustTellHost | kStatsVq | kFreePageHint;
+        params.driver_features = kMustTellHost | kStatsVq | kFreePageHint;
+    }
+    void host_cmd_id(uint32_t id) {
+        hal.config[2] = id;
+        hal.raise(mmio::kInterruptConfigChange);
+        run();
+    }
+    static constexpr uint16_t kFreePageQueue = 3;
+};
+
+TEST_F(HintTest, ARoundAnswersTheIdHintsFreeBlocksAndStops) {
+    start();
+    ASSERT_EQ(memory->watermarks().low_pages, 320u);
+    host_cmd_id(2);
+    EXPECT_THAT(hal.hint_cmd_ids, ElementsAre(2u, sb::kHintCmdIdStop));
+    ASSERT_EQ(hal.hint_blocks.size(), 15u);
+    for (size_t i = 0; i < hal.hint_blocks.size(); ++i) {
+        EXPECT_TRUE(hal.hint_blocks[i].writable);
+        EXPECT_EQ(hal.hint_blocks[i].length, uint32_t{4} << 20);
+        EXPECT_EQ(hal.hint_blocks[i].address, kGuestRamBase + i * (uint64_t{4} << 20));
+    }
+    EXPECT_EQ(memory->hinted_pages(), 15u * 1024);
+    EXPECT_EQ(memory->free_pages(), 1024u);
+    EXPECT_EQ(driver->counters().hint_rounds, 1u);
+    EXPECT_EQ(driver->counters().hint_pfns, 15u * 1024);
+    EXPECT_EQ(driver->hinted_pfns_held(), 15u * 1024);
+    // The same id again starts nothing; DONE gives the pages back.
+    host_cmd_id(2);
+    EXPECT_EQ(hal.hint_blocks.size(), 15u);
+    host_cmd_id(sb::kHintCmdIdDone);
+    EXPECT_EQ(memory->hinted_pages(), 0u);
+    EXPECT_EQ(memory->free_pages(), memory->total_pages());
+    EXPECT_EQ(driver->counters().hint_pfns_returned, 15u * 1024);
+    // A new round hints again.
+    host_cmd_id(3);
+    EXPECT_EQ(hal.hint_blocks.size(), 30u);
+    EXPECT_THAT(hal.hint_cmd_ids, ElementsAre(2u, 0u, 3u, 0u));
+    EXPECT_TRUE(hal.complaints.empty()) << hal.complaints.front();
+}
+
+TEST_F(HintTest, AFullQueueWaitsForTheDeviceAndAStopEndsTheRound) {
+    params.queue_size = 8;
+    start();
+    hal.hold(kFreePageQueue);
+    host_cmd_id(2);
+    // The id and 6 blocks fill 7 of 8 descriptors; one stays free for the stop id.
+    EXPECT_EQ(hal.hint_blocks.size(), 6u);
+    EXPECT_EQ(driver->counters().hint_queue_full_waits, 1u);
+    EXPECT_TRUE(driver->hint_sending());
+    // The host stops the round before the device returned anything.
+    hal.config[2] = sb::kHintCmdIdStop;
+    hal.raise(mmio::kInterruptConfigChange);
+    hal.release(kFreePageQueue);
+    run();
+    EXPECT_EQ(hal.hint_blocks.size(), 6u);
+    EXPECT_THAT(hal.hint_cmd_ids, ElementsAre(2u, sb::kHintCmdIdStop));
+    EXPECT_FALSE(driver->hint_sending());
+    EXPECT_EQ(memory->hinted_pages(), 6u * 1024);  // kept until DONE
+}
+
+TEST_F(HintTest, RemoveGivesHintedBlocksBack) {
+    start();
+    host_cmd_id(2);
+    ASSERT_EQ(memory->hinted_pages(), 15u * 1024);
+    driver->remove();
+    run();
+    EXPECT_EQ(memory->hinted_pages(), 0u);
+    EXPECT_EQ(driver->state(), BalloonState::kRemoved);
+}
+
+}  // namespace free_page

@@ -729,14 +729,23 @@ TEST(GuestMemory, FillStatsReportsTagsInOrderWithByteValues) {
     EXPECT_EQ(legacy[5].tag, balloon::kStatMemTotal);
     EXPECT_EQ(legacy[5].value, kGiB);
 
+    // Linux 6.12+: the event counters, then hugetlb, then the memory sizes.
     std::vector<StatEntry> all(32);
     ASSERT_EQ(memory.fill_stats(all.data(), all.size()), 16u);
+    const uint16_t linux_order[] = {0, 1, 2, 3, 10, 11, 12, 13, 14, 15, 8, 9, 4, 5, 6, 7};
     for (size_t i = 0; i < 16; ++i) {
-        EXPECT_EQ(all[i].tag, i);
-        EXPECT_EQ(all[i].value, memory.stat(static_cast<balloon::StatTag>(i)));
+        EXPECT_EQ(all[i].tag, linux_order[i]) << i;
+        EXPECT_EQ(all[i].value, memory.stat(static_cast<balloon::StatTag>(all[i].tag)));
     }
-    EXPECT_EQ(all[balloon::kStatHugetlbAllocations].value, 0u);
-    EXPECT_EQ(all[balloon::kStatHugetlbFailures].value, 0u);
+    EXPECT_EQ(all[10].value, 0u);  // HTLB_PGALLOC: no hugetlbfs in the model
+    EXPECT_EQ(all[11].value, 0u);
+    // Linux 4.x-6.1 (ten tags): hugetlb between the faults and the memory sizes.
+    std::vector<StatEntry> ten(10);
+    ASSERT_EQ(memory.fill_stats(ten.data(), ten.size()), 10u);
+    const uint16_t linux_6_1_order[] = {0, 1, 2, 3, 8, 9, 4, 5, 6, 7};
+    for (size_t i = 0; i < 10; ++i) {
+        EXPECT_EQ(ten[i].tag, linux_6_1_order[i]) << i;
+    }
     EXPECT_EQ(memory.fill_stats(nullptr, 6), 0u);
     EXPECT_EQ(memory.stat(balloon::kStatTagCount), 0u);
 }
@@ -813,6 +822,115 @@ TEST(GuestMemory, OneTiBGuestStorageMath) {
     EXPECT_FALSE(memory.free_page(last));
     EXPECT_EQ(memory.counters().invalid_frees, 1u);
     EXPECT_EQ(memory.stat(balloon::kStatMemTotal), kTiB);
+}
+
+// ---- free blocks: page reporting and free page hinting -------------------------------
+
+// 64 MiB of 4 KiB pages: 32 blocks of order 9 (2 MiB), 16 of order 10 (4 MiB). LOW is 320
+// pages, MIN 256.
+struct ReportingGuest {
+    ReportingGuest() : guest(make_guest(params_for(64 * kMiB))) {
+        storage.assign(GuestMemory::reporting_storage_words_for(16384, 9), 0);
+        enabled = guest->memory.enable_page_reporting(9, storage.data(), storage.size(),
+                                                      &ReportingGuest::notified, this);
+    }
+    static void notified(void* context) { ++static_cast<ReportingGuest*>(context)->requests; }
+    std::unique_ptr<Guest> guest;
+    std::vector<uint64_t> storage;
+    bool enabled = false;
+    int requests = 0;
+};
+
+TEST(GuestMemoryBlocks, ReportedBlocksAreFreeUntilAnAllocationTakesThemBack) {
+    ReportingGuest g;
+    GuestMemory& memory = g.guest->memory;
+    ASSERT_TRUE(g.enabled);
+    EXPECT_EQ(memory.block_count(9), 32u);
+    EXPECT_EQ(memory.free_block_count(9), 32u);
+    ASSERT_TRUE(memory.take_free_block(9, 3, BlockUse::kReporting));
+    EXPECT_EQ(memory.isolated_pages(), 512u);
+    EXPECT_EQ(memory.free_pages(), 16384u - 512);
+    EXPECT_EQ(memory.balloon_class_pages(), 0u);
+    EXPECT_FALSE(memory.is_free_block(9, 3));
+    memory.give_back_block(9, 3, BlockUse::kReporting, true);
+    EXPECT_TRUE(memory.is_reported(3));
+    EXPECT_EQ(memory.reported_pages(), 512u);
+    EXPECT_EQ(memory.free_pages(), 16384u);
+    uint64_t found = 0;
+    ASSERT_TRUE(memory.find_free_block(9, 3, true, found));
+    EXPECT_EQ(found, 4u);  // block 3 is skipped: already reported
+    ASSERT_TRUE(memory.find_free_block(9, 3, false, found));
+    EXPECT_EQ(found, 3u);
+    // Allocations take the lowest pages: fill blocks 0..2, then one page of block 3.
+    EXPECT_EQ(memory.allocate_many(AllocationClass::kWorkload, 3 * 512), 3u * 512);
+    EXPECT_TRUE(memory.is_reported(3));
+    uint64_t page = 0;
+    ASSERT_TRUE(memory.allocate(AllocationClass::kWorkload, page));
+    EXPECT_EQ(page, kRamBase + 3 * 2 * kMiB);
+    EXPECT_FALSE(memory.is_reported(3));
+    EXPECT_EQ(memory.reported_pages(), 0u);
+    EXPECT_EQ(memory.counters().reported_blocks_reused, 1u);
+    EXPECT_EQ(memory.counters().reported_pages_reused, 512u);
+    // Freeing it again completes block 3: one request for a reporting pass.
+    EXPECT_EQ(g.requests, 0);
+    ASSERT_TRUE(memory.free_page(page));
+    EXPECT_EQ(g.requests, 1);
+    // A free that leaves its block partly used asks for nothing.
+    EXPECT_EQ(memory.free_many(1), 1u);
+    EXPECT_EQ(g.requests, 1);
+}
+
+TEST(GuestMemoryBlocks, IsolationForReportingStopsAboveMinPlusABlock) {
+    ReportingGuest g;
+    GuestMemory& memory = g.guest->memory;
+    ASSERT_EQ(memory.watermarks().min_pages, 256u);
+    // Leave MIN + two blocks free (blocks 30 and 31): the first may go (free 1280 > MIN + a
+    // block), the second not (768 is not above 768).
+    const uint64_t keep = 256 + 512 + 512;
+    ASSERT_EQ(memory.allocate_many(AllocationClass::kWorkload, 16384 - keep), 16384 - keep);
+    uint64_t block = 0;
+    ASSERT_TRUE(memory.find_free_block(9, 0, true, block));
+    EXPECT_TRUE(memory.take_free_block(9, block, BlockUse::kReporting));
+    ASSERT_TRUE(memory.find_free_block(9, block + 1, true, block));
+    EXPECT_FALSE(memory.take_free_block(9, block, BlockUse::kReporting));
+    EXPECT_EQ(memory.isolated_pages(), 512u);
+}
+
+TEST(GuestMemoryBlocks, HintBlocksNeverGoBelowLowAndTakeReportedBlocksBack) {
+    ReportingGuest g;
+    GuestMemory& memory = g.guest->memory;
+    ASSERT_EQ(memory.watermarks().low_pages, 320u);
+    ASSERT_TRUE(memory.take_free_block(9, 1, BlockUse::kReporting));
+    memory.give_back_block(9, 1, BlockUse::kReporting, true);
+    ASSERT_EQ(memory.reported_pages(), 512u);
+    // The 4 MiB block 0 holds reported 2 MiB block 1: hinting takes it back.
+    ASSERT_TRUE(memory.take_free_block(10, 0, BlockUse::kHint));
+    EXPECT_EQ(memory.reported_pages(), 0u);
+    EXPECT_EQ(memory.hinted_pages(), 1024u);
+    EXPECT_EQ(memory.balloon_class_pages(), 0u);
+    uint64_t taken = 1;
+    for (uint64_t block = 1; block < 16; ++block) {
+        taken += memory.take_free_block(10, block, BlockUse::kHint) ? 1 : 0;
+    }
+    // 15 blocks leave 1024 free pages; a 16th would leave 0 < LOW.
+    EXPECT_EQ(taken, 15u);
+    EXPECT_EQ(memory.free_pages(), 1024u);
+    EXPECT_FALSE(memory.take_free_block(10, 15, BlockUse::kHint));
+    memory.give_back_block(10, 0, BlockUse::kHint, false);
+    EXPECT_EQ(memory.hinted_pages(), 14u * 1024);
+    EXPECT_EQ(memory.free_pages(), 2048u);
+}
+
+TEST(GuestMemoryBlocks, RejectsBadOrdersAndTooLittleStorage) {
+    auto guest = make_guest(params_for(64 * kMiB));
+    std::vector<uint64_t> storage(GuestMemory::reporting_storage_words_for(16384, 9));
+    EXPECT_FALSE(
+        guest->memory.enable_page_reporting(5, storage.data(), storage.size(), nullptr, nullptr));
+    EXPECT_FALSE(guest->memory.enable_page_reporting(9, storage.data(), 0, nullptr, nullptr));
+    EXPECT_FALSE(guest->memory.page_reporting_enabled());
+    EXPECT_EQ(guest->memory.block_count(5), 0u);
+    EXPECT_FALSE(guest->memory.is_free_block(9, 32));
+    EXPECT_FALSE(guest->memory.take_free_block(9, 32, BlockUse::kHint));
 }
 
 }  // namespace
