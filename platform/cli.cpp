@@ -29,6 +29,7 @@
 #include "platform/report_handler.h"
 #include "platform/scenario_loader.h"
 #include "platform/scenario_run.h"
+#include "platform/sweep_cli.h"
 #include "platform/terminal_text.h"
 #include "platform/time_split.h"
 #include "platform/units.h"
@@ -46,21 +47,6 @@ bool load(const std::string& file, const CliOptions& options, ScenarioConfig& co
         return false;
     }
     return true;
-}
-
-// A scenario's name as one folder name under --out: only letters, digits, '.', '_' and '-'
-// (anything else becomes '_'), and no leading dot, so no name can climb out of --out or hide.
-std::string folder_name(const std::string& scenario_name) {
-    std::string name;
-    for (const char c : scenario_name) {
-        const bool plain =
-            std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' || c == '-';
-        name += plain && static_cast<unsigned char>(c) < 0x80 ? c : '_';
-    }
-    if (name.empty() || name[0] == '.') {
-        name.insert(0, "_");
-    }
-    return name;
 }
 
 // Test hook: VBSIM_TEST_SIGNAL_AFTER=<file>:<signal> raises the signal right after <file> is
@@ -312,11 +298,12 @@ bool destinations(const std::vector<std::string>& files, const std::vector<Scena
     std::map<std::string, size_t> owner;
     for (size_t i = 0; i < configs.size(); ++i) {
         std::string destination = configs[i].output.directory.empty()
-                                      ? "vbsim-out/" + folder_name(configs[i].name)
+                                      ? "vbsim-out/" + safe_folder_name(configs[i].name)
                                       : configs[i].output.directory;
         if (!options.output_directory.empty()) {
-            destination = several ? options.output_directory + "/" + folder_name(configs[i].name)
-                                  : options.output_directory;
+            destination = several
+                              ? options.output_directory + "/" + safe_folder_name(configs[i].name)
+                              : options.output_directory;
         }
         std::filesystem::path folder = std::filesystem::absolute(destination).lexically_normal();
         if (!folder.has_filename()) {
@@ -447,6 +434,7 @@ const char* cli_usage() {
            "[--quiet] [--trace]\n"
            "                 [--max-memory SIZE]\n"
            "       vbsim check SCENARIO.yaml... [--set PATH=VALUE]...\n"
+           "       vbsim sweep check|run|collect ...   (vbsim sweep --help)\n"
            "       vbsim --help\n"
            "\n"
            "run    simulates each scenario and writes timeseries.csv, summary.json, trace.vcd\n"
@@ -556,6 +544,10 @@ int run_cli(const CliOptions& options) {
 }
 
 int vbsim_main(const std::vector<std::string>& arguments) {
+    if (!arguments.empty() && arguments[0] == "sweep") {
+        install_report_handler(false);
+        return sweep_main(std::vector<std::string>(arguments.begin() + 1, arguments.end()));
+    }
     CliOptions options;
     std::string error;
     if (!parse_cli(arguments, options, error)) {

@@ -50,7 +50,9 @@ constexpr Column kFreePageColumns[] = {
     {"host_freed_by_balloon_bytes", &GuestSample::host_freed_by_balloon_bytes},
 };
 
-void write_header_cell(std::ostream& out, std::string_view text) {
+}  // namespace
+
+void write_csv_cell(std::ostream& out, std::string_view text) {
     if (text.find_first_of(",\"\r\n") == std::string_view::npos) {
         out << text;
         return;
@@ -65,6 +67,9 @@ void write_header_cell(std::ostream& out, std::string_view text) {
     out << '"';
 }
 
+namespace {
+
+// Host swap columns (Recording::host_swap), after every other column.
 void write_swap_header(const Recording& recording, std::ostream& out) {
     if (!recording.host_swap) {
         return;
@@ -73,7 +78,7 @@ void write_swap_header(const Recording& recording, std::ostream& out) {
     for (const std::string& name : recording.guest_names) {
         for (const Column& column : kGuestSwapColumns) {
             out << ',';
-            write_header_cell(out, name + "." + column.name);
+            write_csv_cell(out, name + "." + column.name);
         }
     }
 }
@@ -103,12 +108,12 @@ void write_timeseries_csv(const Recording& recording, std::ostream& out) {
     for (const std::string& name : recording.guest_names) {
         for (const Column& column : kGuestColumns) {
             out << ',';
-            write_header_cell(out, name + "." + column.name);
+            write_csv_cell(out, name + "." + column.name);
         }
         if (recording.free_page_columns) {
             for (const Column& column : kFreePageColumns) {
                 out << ',';
-                write_header_cell(out, name + "." + column.name);
+                write_csv_cell(out, name + "." + column.name);
             }
         }
     }

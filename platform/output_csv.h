@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <ostream>
 #include <string>
+#include <string_view>
 
 #include <systemc>
 
@@ -17,5 +18,8 @@ namespace vbsim::platform {
 // commas or quotes are quoted as RFC 4180 says; a sample missing a guest leaves its cells empty
 // so that every row has the same number of columns.
 void write_timeseries_csv(const Recording& recording, std::ostream& out);
+
+// One CSV cell: as is, or quoted as RFC 4180 says when it holds a comma, quote or line break.
+void write_csv_cell(std::ostream& out, std::string_view text);
 
 }  // namespace vbsim::platform

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -121,6 +122,19 @@ bool is_output_file_name(const std::string& name) {
     return name.size() > prefix.size() + suffix.size() &&
            name.compare(0, prefix.size(), prefix) == 0 &&
            name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+std::string safe_folder_name(const std::string& name) {
+    std::string folder;
+    for (const char c : name) {
+        const bool plain =
+            std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' || c == '-';
+        folder += plain && static_cast<unsigned char>(c) < 0x80 ? c : '_';
+    }
+    if (folder.empty() || folder[0] == '.') {
+        folder.insert(0, "_");
+    }
+    return folder;
 }
 
 OutputFolder::OutputFolder(const std::string& target) {

@@ -24,6 +24,10 @@ const std::vector<std::string>& output_file_names();
 // True for the files a run may write: output_file_names() and the per-guest mmio-<guest>.csv.
 bool is_output_file_name(const std::string& name);
 
+// A name as one folder name: only letters, digits, '.', '_' and '-' (anything else becomes '_'),
+// and no leading dot, so no name can climb out of its parent folder or hide.
+std::string safe_folder_name(const std::string& name);
+
 class OutputFolder {
   public:
     // Makes the staging folder. Throws OutputError when the target cannot be used: it is not

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages vbsim needs, and only when one is missing, so it is
 # cheap to call before every build. Run as root (or with sudo available).
+# Usage: install-deps.sh [--tests]   (--tests: also what only the test suite needs)
 set -euo pipefail
 
 packages=(
@@ -12,6 +13,10 @@ packages=(
   # scripts/qemu-test.sh: the sw/ driver bare-metal on qemu-system-riscv64 -M virt
   gcc-riscv64-unknown-elf qemu-system-misc
 )
+# The test suite also starts a one-node Slurm cluster (tests/slurm): `install-deps.sh --tests`.
+if [[ "${1:-}" == "--tests" ]]; then
+  packages+=(slurmctld slurmd slurm-client munge)
+fi
 # Extra packages a caller may ask for, e.g. VBSIM_EXTRA_PACKAGES="qemu-system-misc".
 if [[ -n "${VBSIM_EXTRA_PACKAGES:-}" ]]; then
   read -r -a extra <<<"${VBSIM_EXTRA_PACKAGES}"

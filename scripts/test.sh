@@ -5,7 +5,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 jobs="$(nproc)"
 export SYSTEMC_DISABLE_COPYRIGHT_MESSAGE=1
-"${root}/scripts/install-deps.sh"
+"${root}/scripts/install-deps.sh" --tests
 "${root}/scripts/check-format.sh"
 
 echo "== release build and tests"

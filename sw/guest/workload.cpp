@@ -179,6 +179,16 @@ void Workload::arm_next_tick(uint64_t now_ns) {
     if (next <= now_ns) {
         next = saturating_add(now_ns, params_.tick_ns);
     }
+    // A timed hold does nothing until it ends: sleep through it, waking at the first tick of
+    // the same grid at or after its end, so that the phases after it see the same ticks.
+    const Phase& phase = phases_[phase_index_];
+    if (phase.kind == PhaseKind::kHold && phase.duration_ns != 0 && owed_pages_ == 0) {
+        const uint64_t end = saturating_add(phase_start_ns_, phase.duration_ns);
+        if (end > next) {
+            const uint64_t periods = (end - next + params_.tick_ns - 1) / params_.tick_ns;
+            next = saturating_add(next, saturating_mul(periods, params_.tick_ns));
+        }
+    }
     kernel_.arm_at(timer_, next);
 }
 

@@ -124,6 +124,31 @@ TEST_F(WorkloadTest, AllocatePhaseFollowsTheRateExactlyUntilTheLevel) {
     EXPECT_EQ(workload.counters().failed_allocations, 0u);
 }
 
+TEST_F(WorkloadTest, AHoldSleepsUntilItsEndOnTheSameTickGrid) {
+    // 10 pages at once, hold 2.5 s, then free 1 page per ms: the hold costs one wake-up, and
+    // the free phase starts on the 1 ms grid (at 2501 ms) exactly as with a tick every 1 ms.
+    const Phase phases[] = {{PhaseKind::kAllocate, 10 * kPage, 0, 0},
+                            {PhaseKind::kHold, 0, 0, 2'500 * kMs},
+                            {PhaseKind::kFree, 0, 1'000 * kPage, 0}};
+    Workload workload(kernel, memory);
+    workload.set_phases(phases, 3);
+    workload.start();
+    run_ms(1);
+    EXPECT_EQ(workload.anon_pages(), 10u);
+    EXPECT_EQ(workload.phase_index(), 1u);
+    EXPECT_EQ(kernel.next_deadline_ns(), 2'501 * kMs);
+    run_ms(2'500);
+    EXPECT_EQ(workload.counters().ticks, 1u);
+    EXPECT_EQ(workload.anon_pages(), 10u);
+    run_ms(2'501);
+    EXPECT_EQ(workload.phase_index(), 2u);
+    run_ms(2'502);
+    EXPECT_EQ(workload.anon_pages(), 9u);
+    run_ms(2'511);
+    EXPECT_EQ(workload.anon_pages(), 0u);
+    EXPECT_EQ(workload.counters().ticks, 12u);
+}
+
 TEST_F(WorkloadTest, FractionalRatesDoNotDriftOverManyTicks) {
     // 64 MiB/s is 16.384 pages a millisecond.
     const Phase phases[] = {{PhaseKind::kAllocate, 4000 * kPage, 64 * 1024 * 1024, 0}};
