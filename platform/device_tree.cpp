@@ -27,10 +27,12 @@ std::string unit_address(uint64_t value) {
 
 std::string device_tree_source(const ScenarioConfig& config) {
     std::ostringstream out;
-    out << "/dts-v1/;\n";
     for (const GuestConfig& guest : config.guests) {
-        // Guest names are checked identifiers; a comment carries them safely.
-        out << "\n/* guest " << guest.name << " */\n"
+        // Each guest is a machine of its own: one whole source per guest. Guest names are
+        // checked identifiers; a comment carries them safely.
+        out << (&guest == &config.guests.front() ? "" : "\n") << "/* guest " << guest.name
+            << " */\n"
+            << "/dts-v1/;\n\n"
             << "/ {\n"
             << "    #address-cells = <2>;\n"
             << "    #size-cells = <2>;\n\n"
