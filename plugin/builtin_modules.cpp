@@ -5,7 +5,9 @@
 #include "models/balloon/virtio_balloon_mmio.h"
 #include "models/interconnect/router.h"
 #include "models/memory/memory.h"
+#include "models/params/units.h"
 #include "plugin/socket_binding.h"
+#include "spec/virtio.h"
 
 namespace vbsim::plugin {
 
@@ -26,9 +28,16 @@ void read_costs(ParameterSet& set, const std::string& prefix,
 }
 
 void read_balloon(ParameterSet& set, unsigned int& bus_width, VirtioBalloonMmioParams& params) {
-    set.read_unsigned("bus_width", bus_width, "socket width in bits: 64 or 32");
+    params::ParamRange<uint32_t> widths;
+    widths.rule_text = "32 or 64";
+    widths.rule = [](const uint32_t& width) {
+        return width == 32 || width == 64 ? std::string()
+                                          : "expected 32 or 64, got " + std::to_string(width);
+    };
+    set.read_unsigned("bus_width", bus_width, "socket width in bits", widths);
     models::VirtioMmioParams& transport = params.transport;
-    set.read_count("transport.version", transport.version, "2 modern, 1 legacy registers");
+    set.read_count("transport.version", transport.version, "2 modern, 1 legacy registers",
+                   {1u, 2u, {}, {}});
     set.read_count("transport.vendor_id", transport.vendor_id, "VendorID register");
     set.read_bool("transport.offer_event_idx", transport.offer_event_idx, "offer RING_EVENT_IDX");
     set.read_bool("transport.offer_indirect", transport.offer_indirect, "offer RING_INDIRECT_DESC");
@@ -51,7 +60,8 @@ void read_balloon(ParameterSet& set, unsigned int& bus_width, VirtioBalloonMmioP
     for (const auto& [base, bytes] : ranges) {
         device.guest_ram_ranges.push_back({base, bytes});
     }
-    set.read_count("device.queue_num_max", device.queue_num_max, "QueueNumMax of every queue");
+    set.read_count("device.queue_num_max", device.queue_num_max, "QueueNumMax of every queue",
+                   {1u, spec::vring::kMaxSize, {}, {}});
     read_costs(set, "device.inflate", device.inflate_costs);
     read_costs(set, "device.deflate", device.deflate_costs);
     set.read_time("device.stats_poll_interval", device.stats_poll_interval,
@@ -254,12 +264,19 @@ std::unique_ptr<PluginModule> create_router(const std::string& instance, Paramet
                 "regions: expected 'name base size target_port' entries, got " +
                 std::to_string(fields.size()) + " fields");
         }
-        ParameterSet one({{"base", fields[1]}, {"size", fields[2]}, {"port", fields[3]}});
+        const params::Parsed<uint64_t> base = params::parse_address(fields[1]);
+        const params::Parsed<uint64_t> size = params::parse_size(fields[2]);
+        const params::Parsed<uint64_t> port = params::parse_count(fields[3]);
+        for (const std::string* error : {&base.error, &size.error, &port.error}) {
+            if (!error->empty()) {
+                throw std::invalid_argument("regions: " + fields[0] + ": " + *error);
+            }
+        }
         models::RouterRegion region;
         region.name = fields[0];
-        one.read_count("base", region.base, "");
-        one.read_size("size", region.size, "");
-        one.read_unsigned("port", region.target_port, "");
+        region.base = *base.value;
+        region.size = *size.value;
+        region.target_port = static_cast<unsigned int>(*port.value);
         params.regions.push_back(region);
     }
     set.check_all_read();

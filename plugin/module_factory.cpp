@@ -26,6 +26,7 @@ std::unique_ptr<PluginModule> ModuleFactory::create(const std::string& type,
     if (instance.empty()) {
         throw std::invalid_argument(type + ": the instance name is empty");
     }
+    parameters.begin(instance);
     try {
         return found->second(instance, parameters);
     } catch (const std::invalid_argument& error) {

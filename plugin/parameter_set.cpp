@@ -3,29 +3,11 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "platform/units.h"
+#include "models/params/units.h"
 
 namespace vbsim::plugin {
 
 namespace {
-
-std::string trim(const std::string& text) {
-    const size_t first = text.find_first_not_of(" \t");
-    if (first == std::string::npos) {
-        return {};
-    }
-    return text.substr(first, text.find_last_not_of(" \t") - first + 1);
-}
-
-std::vector<std::string> split(const std::string& text, char separator) {
-    std::vector<std::string> parts;
-    std::string part;
-    std::istringstream in(text);
-    while (std::getline(in, part, separator)) {
-        parts.push_back(trim(part));
-    }
-    return parts;
-}
 
 std::vector<std::string> words(const std::string& text) {
     std::vector<std::string> result;
@@ -37,14 +19,6 @@ std::vector<std::string> words(const std::string& text) {
     return result;
 }
 
-template <typename T>
-T parsed_or_fail(const std::string& name, const platform::Parsed<T>& parsed) {
-    if (!parsed.ok()) {
-        throw std::invalid_argument(name + ": " + parsed.error);
-    }
-    return *parsed.value;
-}
-
 std::string hex(uint64_t value) {
     std::ostringstream text;
     text << "0x" << std::hex << value;
@@ -53,126 +27,114 @@ std::string hex(uint64_t value) {
 
 }  // namespace
 
+ParameterSet::ParameterSet(std::map<std::string, std::string> values)
+    : values_(std::move(values)), broker_(std::make_unique<params::ParamBroker>()) {}
+
 ParameterSet ParameterSet::describing() {
     ParameterSet set;
     set.describing_ = true;
     return set;
 }
 
-void ParameterSet::fail(const std::string& name, const std::string& why) {
-    throw std::invalid_argument(name + ": " + why);
+void ParameterSet::begin(const std::string& instance) {
+    prefix_ = instance + ".";
+    for (const auto& [name, value] : values_) {
+        params::PresetOrigin origin;
+        origin.key_path = name;  // as the host wrote it
+        broker_->set_preset_value(prefix_ + name, value, origin);
+    }
 }
 
-const std::string* ParameterSet::take(const std::string& name, const std::string& current,
-                                      const char* meaning) {
+template <typename T>
+void ParameterSet::read(const std::string& name, T& value, params::ParamUnit unit,
+                        const char* meaning, params::ParamRange<T> range) {
+    auto param = std::make_unique<params::Param<T>>(prefix_ + name, value, unit, meaning, *broker_,
+                                                    std::move(range));
     if (describing_) {
-        description_ += name + " = " + current + "  -- " + meaning + "\n";
-        return nullptr;
+        const std::string range_text = param->get_range_text();
+        description_ += name + " = " + param->get_default_value_text() + "  -- " + meaning +
+                        (range_text.empty() ? "" : " [" + range_text + "]") + "\n";
     }
-    read_.insert(name);
-    const auto found = values_.find(name);
-    return found == values_.end() ? nullptr : &found->second;
+    value = param->get_value();
+    declared_.push_back(std::move(param));
 }
 
-void ParameterSet::read_count(const std::string& name, uint64_t& value, const char* meaning) {
-    if (const std::string* text = take(name, std::to_string(value), meaning)) {
-        value = parsed_or_fail(name, platform::parse_count(*text));
-    }
+void ParameterSet::read_count(const std::string& name, uint64_t& value, const char* meaning,
+                              params::ParamRange<uint64_t> range) {
+    read(name, value, params::ParamUnit::kCount, meaning, std::move(range));
 }
 
-void ParameterSet::read_count(const std::string& name, uint32_t& value, const char* meaning) {
-    uint64_t wide = value;
-    read_count(name, wide, meaning);
-    if (wide > UINT32_MAX) {
-        fail(name, "expected a whole number below 2^32, got '" + values_.at(name) + "'");
-    }
-    value = static_cast<uint32_t>(wide);
+void ParameterSet::read_count(const std::string& name, uint32_t& value, const char* meaning,
+                              params::ParamRange<uint32_t> range) {
+    read(name, value, params::ParamUnit::kCount, meaning, std::move(range));
 }
 
-void ParameterSet::read_unsigned(const std::string& name, unsigned int& value,
-                                 const char* meaning) {
+void ParameterSet::read_unsigned(const std::string& name, unsigned int& value, const char* meaning,
+                                 params::ParamRange<uint32_t> range) {
     uint32_t narrow = value;
-    read_count(name, narrow, meaning);
+    read(name, narrow, params::ParamUnit::kCount, meaning, std::move(range));
     value = narrow;
 }
 
 void ParameterSet::read_bool(const std::string& name, bool& value, const char* meaning) {
-    if (const std::string* text = take(name, value ? "true" : "false", meaning)) {
-        if (*text == "true" || *text == "1") {
-            value = true;
-        } else if (*text == "false" || *text == "0") {
-            value = false;
-        } else {
-            fail(name, "expected true or false, got '" + *text + "'");
-        }
-    }
+    read(name, value, params::ParamUnit::kBool, meaning);
 }
 
 void ParameterSet::read_size(const std::string& name, uint64_t& value, const char* meaning) {
-    if (const std::string* text = take(name, platform::format_size(value), meaning)) {
-        value = parsed_or_fail(name, platform::parse_size(*text));
-    }
+    read(name, value, params::ParamUnit::kSize, meaning);
 }
 
 void ParameterSet::read_time(const std::string& name, sc_core::sc_time& value,
                              const char* meaning) {
-    if (const std::string* text = take(name, platform::format_time(value), meaning)) {
-        value = parsed_or_fail(name, platform::parse_time(*text));
-    }
+    read(name, value, params::ParamUnit::kTime, meaning);
 }
 
 void ParameterSet::read_number(const std::string& name, double& value, const char* meaning) {
-    std::ostringstream current;
-    current << value;
-    if (const std::string* text = take(name, current.str(), meaning)) {
-        value = parsed_or_fail(name, platform::parse_number(*text));
-    }
+    read(name, value, params::ParamUnit::kNumber, meaning);
 }
 
 void ParameterSet::read_ranges(const std::string& name,
                                std::vector<std::pair<uint64_t, uint64_t>>& value,
                                const char* meaning) {
-    std::string current;
+    std::vector<std::string> entries;
     for (const auto& [base, bytes] : value) {
-        current += (current.empty() ? "" : ", ") + hex(base) + " " + platform::format_size(bytes);
+        entries.push_back(hex(base) + " " + params::format_size(bytes));
     }
-    const std::string* text = take(name, current, meaning);
-    if (text == nullptr) {
-        return;
-    }
-    value.clear();
-    for (const std::string& entry : split(*text, ',')) {
+    read(name, entries, params::ParamUnit::kNames, meaning);
+    std::vector<std::pair<uint64_t, uint64_t>> parsed;
+    for (const std::string& entry : entries) {
         const std::vector<std::string> fields = words(entry);
-        if (fields.size() != 2) {
-            fail(name,
-                 "expected 'base size' entries such as '0x80000000 1GiB', got '" + entry + "'");
+        const params::Parsed<uint64_t> base =
+            fields.size() == 2 ? params::parse_address(fields[0]) : params::Parsed<uint64_t>{};
+        const params::Parsed<uint64_t> bytes =
+            fields.size() == 2 ? params::parse_size(fields[1]) : params::Parsed<uint64_t>{};
+        if (!base.ok() || !bytes.ok()) {
+            throw std::invalid_argument(
+                name + ": expected 'base size' entries such as '0x80000000 1GiB', got '" +
+                entry + "'");
         }
-        value.emplace_back(parsed_or_fail(name, platform::parse_address(fields[0])),
-                           parsed_or_fail(name, platform::parse_size(fields[1])));
+        parsed.emplace_back(*base.value, *bytes.value);
     }
+    value = std::move(parsed);
 }
 
 void ParameterSet::read_records(const std::string& name,
                                 std::vector<std::vector<std::string>>& value, const char* meaning) {
-    const std::string* text = take(name, "", meaning);
-    if (text == nullptr) {
-        return;
-    }
+    std::vector<std::string> entries;
+    read(name, entries, params::ParamUnit::kNames, meaning);
     value.clear();
-    for (const std::string& entry : split(*text, ',')) {
+    for (const std::string& entry : entries) {
         value.push_back(words(entry));
     }
 }
 
 void ParameterSet::check_all_read() const {
-    std::string unknown;
-    for (const auto& entry : values_) {
-        if (read_.count(entry.first) == 0) {
-            unknown += (unknown.empty() ? "'" : ", '") + entry.first + "'";
-        }
+    std::string text;
+    for (const params::ParamError& error : broker_->check()) {
+        text += (text.empty() ? "" : "; ") + error.to_string();
     }
-    if (!unknown.empty()) {
-        throw std::invalid_argument("unknown parameter " + unknown);
+    if (!text.empty()) {
+        throw std::invalid_argument(text);
     }
 }
 

@@ -332,13 +332,17 @@ int sc_main(int argc, char* argv[]) {
     char error[256];
     // The failing side first: a misspelt parameter, and a width that does not fit the bus.
     const vbsim_parameter typo = {"device.guest_rma", "0x80000000 16MiB"};
-    check(api->create("virtio_balloon_mmio", "typo", &typo, 1, error, sizeof error) == nullptr &&
-              std::strstr(error, "unknown parameter 'device.guest_rma'") != nullptr,
+    const vbsim_module* refused =
+        api->create("virtio_balloon_mmio", "typo", &typo, 1, error, sizeof error);
+    check(refused == nullptr &&
+              std::strstr(error,
+                          "device.guest_rma: no parameter named 'typo.device.guest_rma' (did you "
+                          "mean 'typo.device.guest_ram'?)") != nullptr,
           std::string("a misspelt parameter is refused by name: ") + error);
     const vbsim_parameter odd_width = {"bus_width", "48"};
+    refused = api->create("virtio_balloon_mmio", "odd", &odd_width, 1, error, sizeof error);
     check(
-        api->create("virtio_balloon_mmio", "odd", &odd_width, 1, error, sizeof error) == nullptr &&
-            std::strstr(error, "bus_width: expected 32 or 64, got 48") != nullptr,
+        refused == nullptr && std::strstr(error, "bus_width: expected 32 or 64, got 48") != nullptr,
         std::string("a bus width other than 32 or 64 is refused: ") + error);
 
     std::vector<Balloon> balloons;

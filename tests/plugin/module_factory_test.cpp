@@ -35,10 +35,15 @@ TEST(ModuleFactory, ListsTypesAndTheirParametersWithDefaults) {
     EXPECT_EQ(builtin_modules().types(),
               (std::vector<std::string>{"memory", "router", "virtio_balloon_mmio"}));
     const std::string balloon = builtin_modules().describe("virtio_balloon_mmio");
-    EXPECT_NE(balloon.find("bus_width = 64  -- "), std::string::npos) << balloon;
-    EXPECT_NE(balloon.find("device.guest_ram = 0x80000000 1GiB  -- "), std::string::npos)
+    EXPECT_NE(balloon.find("bus_width = 64  -- socket width in bits [32 or 64]\n"),
+              std::string::npos)
+        << balloon;
+    EXPECT_NE(balloon.find("device.guest_ram = [0x80000000 1GiB]  -- "), std::string::npos)
         << balloon;
     EXPECT_NE(balloon.find("transport.register_latency = 50ns  -- "), std::string::npos) << balloon;
+    EXPECT_NE(balloon.find("device.queue_num_max = 128  -- QueueNumMax of every queue [1..32768]"),
+              std::string::npos)
+        << balloon;
     EXPECT_NE(builtin_modules().describe("memory").find("size = 1GiB"), std::string::npos);
 }
 
@@ -46,7 +51,7 @@ TEST(ModuleFactory, AppliesParametersByNameToTheDevice) {
     ParameterSet parameters({{"device.guest_ram", "0x80000000 1GiB, 0x100000000 512MiB"},
                              {"device.inflate.host_per_page", "1us"},
                              {"transport.version", "1"}});
-    auto module = builtin_modules().create("virtio_balloon_mmio", "balloon", parameters);
+    auto module = builtin_modules().create("virtio_balloon_mmio", "balloon", std::move(parameters));
     const models::BalloonDevice* device = module->balloon();
     ASSERT_NE(device, nullptr);
     const models::BalloonDeviceParams& params = device->params();
@@ -64,7 +69,8 @@ TEST(ModuleFactory, AppliesParametersByNameToTheDevice) {
 TEST(ModuleFactory, RefusesUnknownTypesNamesAndBadValuesByName) {
     EXPECT_EQ(creation_error("virtio_gpu", {}), "unknown module type 'virtio_gpu'");
     EXPECT_EQ(creation_error("virtio_balloon_mmio", named({{"device.guest_rma", "1"}})),
-              "virtio_balloon_mmio 'x': unknown parameter 'device.guest_rma'");
+              "virtio_balloon_mmio 'x': device.guest_rma: no parameter named 'x.device.guest_rma' "
+              "(did you mean 'x.device.guest_ram'?)");
     EXPECT_EQ(
         creation_error("virtio_balloon_mmio", named({{"transport.register_latency", "fast"}})),
         "virtio_balloon_mmio 'x': transport.register_latency: expected a time such as "
@@ -76,6 +82,9 @@ TEST(ModuleFactory, RefusesUnknownTypesNamesAndBadValuesByName) {
               "virtio_balloon_mmio 'x': bus_width: expected 32 or 64, got 16");
     EXPECT_EQ(creation_error("router", named({{"regions", "ram 0x0 1GiB"}})),
               "router 'x': regions: expected 'name base size target_port' entries, got 3 fields");
+    EXPECT_EQ(creation_error("virtio_balloon_mmio", named({{"device.queue_num_max", "0"}})),
+              "virtio_balloon_mmio 'x': device.queue_num_max: must be between 1 and 32768, got "
+              "'0'");
     // The model's own check still speaks: overlapping banks.
     EXPECT_NE(creation_error("virtio_balloon_mmio",
                              named({{"device.guest_ram", "0x0 8KiB, 0x1000 4KiB"}}))
