@@ -29,15 +29,31 @@ constexpr uint64_t kAvail = kRamBase + 0x1000;
 constexpr uint64_t kUsed = kRamBase + 0x2000;
 constexpr uint64_t kPfnBuffer = kRamBase + 0x3000;
 
-// A RAM of the platform's own, of width kWidth, that never grants DMI.
+// A RAM of the platform's own, of width kWidth, that grants DMI only when told to.
 template <unsigned int kWidth>
 struct PlainRam : sc_core::sc_module {
     tlm_utils::simple_target_socket<PlainRam, kWidth> socket{"socket"};
     std::vector<uint8_t> bytes = std::vector<uint8_t>(kRamBytes, 0);
     uint64_t accesses = 0;
+    bool grant_dmi = false;
+    uint64_t dmi_grants = 0;
 
     explicit PlainRam(const sc_core::sc_module_name& name) : sc_core::sc_module(name) {
         socket.register_b_transport(this, &PlainRam::b_transport);
+        socket.register_get_direct_mem_ptr(this, &PlainRam::get_direct_mem_ptr);
+    }
+    bool get_direct_mem_ptr(tlm::tlm_generic_payload&, tlm::tlm_dmi& dmi) {
+        if (!grant_dmi) {
+            return false;
+        }
+        ++dmi_grants;
+        dmi.set_dmi_ptr(bytes.data());
+        dmi.set_start_address(kRamBase);
+        dmi.set_end_address(kRamBase + kRamBytes - 1);
+        dmi.allow_read_write();
+        dmi.set_read_latency(sc_time(10, sc_core::SC_NS));
+        dmi.set_write_latency(sc_time(10, sc_core::SC_NS));
+        return true;
     }
     void b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
         ++accesses;
@@ -54,6 +70,7 @@ struct PlainRam : sc_core::sc_module {
             std::memcpy(at, trans.get_data_ptr(), trans.get_data_length());
         }
         delay += sc_time(10, sc_core::SC_NS);
+        trans.set_dmi_allowed(grant_dmi);
         trans.set_response_status(tlm::TLM_OK_RESPONSE);
     }
     template <typename T>
@@ -189,6 +206,37 @@ TEST(VirtioBalloonMmio, Binds32BitSocketsDrivesABoundIrqAndResetsOnTheResetInput
     EXPECT_EQ(platform.balloon.transport().counters().device_resets, 2u);  // driver's + line's
     EXPECT_EQ(platform.balloon.device().ballooned_pages(), 0u);  // the guest forgot its balloon
     EXPECT_EQ(platform.balloon.device().counters().pages_inflated, 2u);
+}
+
+TEST(VirtioBalloonMmio, DmiGrantsAndInvalidationsPassThroughTheWideSockets) {
+    Platform<64> platform;
+    platform.ram.grant_dmi = true;
+    uint64_t accesses_before_invalidation = 0;
+    uint64_t accesses_after_second_buffer = 0;
+    platform.cpu.program = [&](RawCpu<64>& cpu) {
+        inflate(cpu, platform.ram, {0x80030});
+        sc_core::wait(sc_time(2, sc_core::SC_MS));
+        accesses_before_invalidation = platform.ram.accesses;
+        // The RAM takes its pointer back; the next buffer must ask again.
+        platform.ram.socket->invalidate_direct_mem_ptr(0, ~uint64_t{0});
+        platform.ram.template put<uint32_t>(kPfnBuffer + 0x100, 0x80031);
+        platform.ram.template put<uint64_t>(kDesc + 16, kPfnBuffer + 0x100);
+        platform.ram.template put<uint32_t>(kDesc + 24, 4);
+        platform.ram.template put<uint16_t>(kAvail + 6, 1);  // ring[1] = descriptor 1
+        platform.ram.template put<uint16_t>(kAvail + 2, 2);  // idx
+        cpu.write(reg::kQueueNotify, 0);
+        sc_core::wait(sc_time(2, sc_core::SC_MS));
+        accesses_after_second_buffer = platform.ram.accesses;
+    };
+    sc_core::sc_start(sc_time(5, sc_core::SC_MS));
+
+    EXPECT_EQ(platform.balloon.device().ballooned_pages(), 2u);
+    EXPECT_EQ(platform.ram.template get<uint16_t>(kUsed + 2), 2u);
+    // One transaction set the DMI hint, the grant served the rest; after the invalidation, one
+    // transaction again and a second grant.
+    EXPECT_EQ(platform.ram.dmi_grants, 2u);
+    EXPECT_EQ(accesses_before_invalidation, 1u);
+    EXPECT_EQ(accesses_after_second_buffer, 2u);
 }
 
 }  // namespace
