@@ -19,12 +19,14 @@
 
 #include <systemc>
 
+#include "platform/check_evaluation.h"
 #include "platform/device_tree.h"
 #include "platform/memory_estimate.h"
 #include "platform/output_csv.h"
 #include "platform/output_folder.h"
 #include "platform/output_html.h"
 #include "platform/output_json.h"
+#include "platform/quantity_format.h"
 #include "platform/report_handler.h"
 #include "platform/scenario_loader.h"
 #include "platform/scenario_run.h"
@@ -34,18 +36,6 @@
 namespace vbsim::platform {
 
 namespace {
-
-std::string human_bytes(double bytes) {
-    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    int unit = 0;
-    while (std::abs(bytes) >= 1024 && unit < 4) {
-        bytes /= 1024;
-        ++unit;
-    }
-    char text[32];
-    std::snprintf(text, sizeof text, "%.4g %s", bytes, units[unit]);
-    return text;
-}
 
 bool load(const std::string& file, const CliOptions& options, ScenarioConfig& config) {
     std::vector<LoadError> errors;
@@ -112,11 +102,11 @@ std::string write_output(const OutputFolder& folder, const std::string& file, Wr
 }
 
 void print_summary(const RunSummary& summary, const std::string& directory) {
-    std::printf("scenario %s: %.6g s simulated, %zu guest(s), host %s, free min %s\n",
-                printable(summary.scenario).c_str(), summary.simulated_time.to_seconds(),
-                summary.guests.size(),
-                human_bytes(static_cast<double>(summary.host_ram_bytes)).c_str(),
-                human_bytes(static_cast<double>(summary.host_free_min_bytes)).c_str());
+    std::printf("scenario %s: %s simulated, %zu guest(s), host %s, free min %s\n",
+                printable(summary.scenario).c_str(),
+                format_seconds_brief(summary.simulated_time).c_str(), summary.guests.size(),
+                format_bytes_4_digits(static_cast<double>(summary.host_ram_bytes)).c_str(),
+                format_bytes_4_digits(static_cast<double>(summary.host_free_min_bytes)).c_str());
     std::printf("  %-10s %10s %10s %10s %12s %12s %14s %6s %6s  %s\n", "guest", "target", "actual",
                 "ballooned", "inflated", "deflated", "inflate p/s", "OOMk", "OOMd", "driver");
     for (const GuestSummary& guest : summary.guests) {
@@ -200,6 +190,7 @@ int run_one(ScenarioConfig config, const std::string& destination, const CliOpti
         test_signal_after("trace.vcd");
     }
     RunSummary summary = run.summarize();
+    summary.checks = evaluate_checks(config.checks, summary, run.recording());
     if (options.profile) {
         summary.has_profile = true;
         summary.wall_seconds =
@@ -352,11 +343,11 @@ bool fits_in_memory(const std::vector<std::string>& files,
                 guest_ram += guest.ram_bytes;
             }
             std::cerr << "vbsim: " << printable(files[i]) << ": the model would need about "
-                      << human_bytes(static_cast<double>(needed)) << " of memory ("
+                      << format_bytes_4_digits(static_cast<double>(needed)) << " of memory ("
                       << configs[i].guests.size() << " guest(s) with "
-                      << human_bytes(static_cast<double>(guest_ram))
+                      << format_bytes_4_digits(static_cast<double>(guest_ram))
                       << " of RAM, and the samples), more than the "
-                      << human_bytes(static_cast<double>(limit)) << " allowed ("
+                      << format_bytes_4_digits(static_cast<double>(limit)) << " allowed ("
                       << (given ? "--max-memory" : "this machine's memory")
                       << "): use smaller guests or a longer output.sample_interval, or allow "
                          "more with --max-memory SIZE\n";

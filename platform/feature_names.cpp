@@ -28,11 +28,6 @@ constexpr NamedBit kBits[] = {
 
 }  // namespace
 
-const std::vector<std::string>& balloon_feature_names() {
-    static const std::vector<std::string> names = {"must_tell_host", "stats_vq", "deflate_on_oom"};
-    return names;
-}
-
 uint64_t balloon_feature_bits(const std::vector<std::string>& names) {
     uint64_t bits = 0;
     for (const std::string& name : names) {

@@ -6,8 +6,6 @@
 
 namespace vbsim::platform {
 
-// Scenario names of balloon feature bits ("must_tell_host", "stats_vq", ...).
-const std::vector<std::string>& balloon_feature_names();
 // Bits for the names; an unknown name is a programming error here (the loader
 // validates names before this is called) and throws std::invalid_argument.
 uint64_t balloon_feature_bits(const std::vector<std::string>& names);

@@ -48,14 +48,23 @@ class GuestNode : public sc_core::sc_module {
     // the driver stops using it (Linux marks such a device broken).
     void reset_device();
 
+    // The parts, to act on (events, tests) and, const, to observe (sampling, summaries).
     GuestCpu& cpu() { return cpu_; }
+    const GuestCpu& cpu() const { return cpu_; }
     models::Router& bus() { return bus_; }
+    const models::Router& bus() const { return bus_; }
     models::Memory& ram() { return ram_; }
+    const models::Memory& ram() const { return ram_; }
     models::BalloonDevice& balloon() { return balloon_; }
+    const models::BalloonDevice& balloon() const { return balloon_; }
     models::VirtioMmio& transport() { return transport_; }
+    const models::VirtioMmio& transport() const { return transport_; }
     sw::guest::GuestMemory& memory() { return *memory_; }
+    const sw::guest::GuestMemory& memory() const { return *memory_; }
     sw::balloon::BalloonDriver& driver() { return *driver_; }
+    const sw::balloon::BalloonDriver& driver() const { return *driver_; }
     sw::guest::Workload& workload() { return *workload_; }
+    const sw::guest::Workload& workload() const { return *workload_; }
     // Inflate and deflate rates, from the driver's rounds.
     const BalloonRateMeter& rates() const { return rates_; }
     // Starts the register and transaction trace (before the simulation starts); null until.

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <utility>
 
+#include "platform/quantity_format.h"
 #include "spec/virtio.h"
 
 namespace vbsim::platform {
@@ -105,20 +106,6 @@ const char* queue_name(uint32_t queue) {
     return queue == 0 ? "inflateq" : queue == 1 ? "deflateq" : queue == 2 ? "statsq" : "queue";
 }
 
-std::string hex(uint64_t value) {
-    char text[24];
-    std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(value));
-    return text;
-}
-
-// Picoseconds as microseconds with six decimals: exact, and the same on every machine.
-std::string micros(uint64_t ps) {
-    char text[40];
-    std::snprintf(text, sizeof text, "%llu.%06llu", static_cast<unsigned long long>(ps / 1000000),
-                  static_cast<unsigned long long>(ps % 1000000));
-    return text;
-}
-
 std::string json_string(const std::string& text) {
     std::string out = "\"";
     for (const char c : text) {
@@ -219,9 +206,9 @@ void GuestTrace::write_mmio_csv(std::ostream& out) const {
     out << "seq,t_us,rw,offset,register,width_bytes,value\n";
     uint64_t seq = 0;
     for (const Row& row : rows_) {
-        out << seq++ << ',' << micros(row.time_ps) << ',' << row.rw << ','
-            << (row.has_offset ? hex(row.offset) : "") << ',' << row.name << ',' << row.width_bytes
-            << ',' << (row.has_value ? hex(row.value) : "") << '\n';
+        out << seq++ << ',' << format_micros(row.time_ps) << ',' << row.rw << ','
+            << (row.has_offset ? format_hex(row.offset) : "") << ',' << row.name << ','
+            << row.width_bytes << ',' << (row.has_value ? format_hex(row.value) : "") << '\n';
     }
 }
 
@@ -244,7 +231,7 @@ void write_timeline_json(const std::vector<std::string>& guest_names,
     for (const HostTimelineEvent& event : host_events) {
         begin();
         out << "{\"ph\": \"i\", \"s\": \"t\", \"pid\": 0, \"tid\": 1, \"ts\": "
-            << micros(event.time_ps) << ", \"name\": "
+            << format_micros(event.time_ps) << ", \"name\": "
             << json_string(event.guest.empty() ? event.what : event.guest + ": " + event.what)
             << "}";
     }
@@ -262,9 +249,9 @@ void write_timeline_json(const std::vector<std::string>& guest_names,
                 out << "\"s\": \"t\", ";
             }
             out << "\"pid\": " << pid << ", \"tid\": " << static_cast<int>(event.track)
-                << ", \"ts\": " << micros(event.start_ps);
+                << ", \"ts\": " << format_micros(event.start_ps);
             if (event.span) {
-                out << ", \"dur\": " << micros(event.duration_ps);
+                out << ", \"dur\": " << format_micros(event.duration_ps);
             }
             out << ", \"name\": " << json_string(event.name) << ", \"args\": {" << event.args
                 << "}}";

@@ -1,6 +1,7 @@
 #include "platform/output_csv.h"
 
-#include <cmath>
+#include "platform/quantity_format.h"
+
 #include <cstddef>
 #include <string_view>
 
@@ -49,23 +50,6 @@ void write_header_cell(std::ostream& out, std::string_view text) {
 }
 
 }  // namespace
-
-uint64_t time_ns(const sc_core::sc_time& time) {
-    // SystemC resolutions are powers of ten, so one nanosecond is a whole number of units
-    // unless the resolution is coarser than a nanosecond.
-    const uint64_t units_per_ns = sc_core::sc_time(1, sc_core::SC_NS).value();
-    if (units_per_ns > 0) {
-        return time.value() / units_per_ns;
-    }
-    return static_cast<uint64_t>(std::llround(time.to_seconds() * 1e9));
-}
-
-std::string format_seconds(const sc_core::sc_time& time) {
-    const uint64_t ns = time_ns(time);
-    std::string fraction = std::to_string(ns % 1000000000u);
-    fraction.insert(0, 9 - fraction.size(), '0');
-    return std::to_string(ns / 1000000000u) + "." + fraction;
-}
 
 // Numbers go through std::to_string rather than operator<< so that a locale imbued on the
 // stream cannot add digit grouping.

@@ -18,10 +18,4 @@ namespace vbsim::platform {
 // so that every row has the same number of columns.
 void write_timeseries_csv(const Recording& recording, std::ostream& out);
 
-// Simulated time as whole nanoseconds, and as seconds with exactly nine decimals ("0.012500000").
-// Integer arithmetic on the time's raw value, so every output prints the same time the same way
-// on every machine; the JSON summary and the HTML report use these too.
-uint64_t time_ns(const sc_core::sc_time& time);
-std::string format_seconds(const sc_core::sc_time& time);
-
 }  // namespace vbsim::platform

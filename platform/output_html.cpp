@@ -1,7 +1,6 @@
 #include "platform/output_html.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -9,24 +8,14 @@
 #include <string_view>
 #include <vector>
 
-#include "platform/output_csv.h"
+#include "platform/html_text.h"
+#include "platform/quantity_format.h"
+#include "platform/svg_chart.h"
+#include "platform/units.h"
 
 namespace vbsim::platform {
 namespace {
 
-// Plot geometry in SVG user units; CSS scales the whole picture to its column, so a plot that
-// spans both columns gets twice the width rather than twice the text size.
-constexpr double kWidth = 600;
-constexpr double kWideWidth = 1200;
-constexpr double kHeight = 270;
-constexpr double kLeft = 68;  // room for "1.25 GiB"
-constexpr double kRight = 14;
-constexpr double kTop = 30;  // the legend row
-constexpr double kBottom = 26;
-constexpr double kPlotH = kHeight - kTop - kBottom;
-
-// Beyond this many points a line is no sharper at this width, only bigger.
-constexpr std::size_t kMaxPointsPerSeries = 1000;
 // Beyond this the list stops being read; the events are in the run's own logs.
 constexpr std::size_t kMaxEventsListed = 1000;
 constexpr std::size_t kMaxEpisodesListed = 200;
@@ -76,116 +65,13 @@ footer{margin-top:36px;color:#7a8292;font-size:12px}
 @media (max-width:900px){.grid{grid-template-columns:1fr}}
 )";
 
-// ---- text -------------------------------------------------------------------------------------
-
-std::string escape(std::string_view text) {
-    std::string out;
-    out.reserve(text.size());
-    for (const char c : text) {
-        switch (c) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            case '\'':
-                out += "&#39;";
-                break;
-            default:
-                out += c;
-        }
-    }
-    return out;
-}
-
-// Fixed decimals without the C locale (std::to_chars), so no locale can change a number.
-std::string fixed(double value, int decimals) {
-    char buffer[64];
-    const auto result =
-        std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::fixed, decimals);
-    return std::string(buffer, static_cast<std::size_t>(result.ptr - buffer));
-}
-
-// Trailing zeros dropped: "1.5", "768".
-std::string trimmed(double value, int decimals) {
-    std::string text = fixed(value, decimals);
-    if (text.find('.') != std::string::npos) {
-        text.erase(text.find_last_not_of('0') + 1);
-        if (text.back() == '.') {
-            text.pop_back();
-        }
-    }
-    return text == "-0" ? "0" : text;
-}
-
-// One decimal, for SVG coordinates: enough for a sharp line, short enough to keep files small.
-std::string coord(double value) {
-    return fixed(value, 1);
-}
-
-// About three significant digits: enough to read, few enough to scan.
-std::string significant(double value) {
-    const double magnitude = std::fabs(value);
-    return trimmed(value, magnitude >= 100 ? 0 : magnitude >= 10 ? 1 : 2);
-}
-
-std::string group_digits(uint64_t value) {
-    std::string digits = std::to_string(value);
-    for (std::size_t i = digits.size(); i > 3; i -= 3) {
-        digits.insert(i - 3, ",");
-    }
-    return digits;
-}
-
-std::string format_bytes(double bytes) {
-    static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-    std::size_t unit = 0;
-    double scaled = bytes;
-    while (std::fabs(scaled) >= 1024 && unit + 1 < std::size(kUnits)) {
-        scaled /= 1024;
-        ++unit;
-    }
-    return significant(scaled) + " " + kUnits[unit];
-}
-
-struct TimeUnit {
-    const char* name;
-    double seconds;
-};
-
-// The unit a time of this size reads best in; "&#181;s" keeps the page pure ASCII.
-TimeUnit time_unit_for(double seconds) {
-    const double magnitude = std::fabs(seconds);
-    if (magnitude >= 1) {
-        return {"s", 1};
-    }
-    if (magnitude >= 1e-3) {
-        return {"ms", 1e-3};
-    }
-    if (magnitude >= 1e-6) {
-        return {"&#181;s", 1e-6};
-    }
-    return {"ns", 1e-9};
-}
-
-double to_seconds(const sc_core::sc_time& time) {
-    return static_cast<double>(time_ns(time)) * 1e-9;
-}
-
 // Already HTML: the unit may be an entity.
 std::string format_duration(double seconds) {
     if (seconds == 0) {
         return "0 s";
     }
-    const TimeUnit unit = time_unit_for(seconds);
-    return significant(seconds / unit.seconds) + " " + unit.name;
+    const HtmlTimeUnit unit = html_time_unit(seconds);
+    return format_significant(seconds / unit.seconds) + " " + unit.name;
 }
 
 std::string format_rate(double pages_per_s) {
@@ -193,297 +79,17 @@ std::string format_rate(double pages_per_s) {
         return "&#8211;";
     }
     if (pages_per_s >= 1e6) {
-        return significant(pages_per_s / 1e6) + " M pages/s";
+        return format_significant(pages_per_s / 1e6) + " M pages/s";
     }
     if (pages_per_s >= 1e4) {
-        return significant(pages_per_s / 1e3) + " k pages/s";
+        return format_significant(pages_per_s / 1e3) + " k pages/s";
     }
-    return significant(pages_per_s) + " pages/s";
+    return format_significant(pages_per_s) + " pages/s";
 }
 
 std::string format_pages(uint64_t pages, uint32_t page_size) {
-    return group_digits(pages) + " <span class=\"muted\">(" +
+    return format_grouped(pages) + " <span class=\"muted\">(" +
            format_bytes(static_cast<double>(pages) * page_size) + ")</span>";
-}
-
-// ---- axes -------------------------------------------------------------------------------------
-
-struct Axis {
-    double lo = 0;
-    double hi = 1;
-    double step = 1;
-};
-
-// Memory reads best on power-of-two steps (256 MiB, 512 MiB, 768 MiB, 1 GiB).
-Axis memory_axis(double lo, double hi) {
-    if (hi <= lo) {
-        hi = lo + 1024 * 1024;
-    }
-    Axis axis;
-    axis.step = std::exp2(std::ceil(std::log2((hi - lo) / 6)));
-    axis.step = std::max(axis.step, 1.0);
-    axis.lo = std::floor(lo / axis.step) * axis.step;
-    axis.hi = std::ceil(hi / axis.step) * axis.step;
-    return axis;
-}
-
-// Time reads best on 1-2-5 steps.
-Axis time_axis(double lo, double hi) {
-    if (hi <= lo) {
-        hi = lo + 1e-3;
-    }
-    const double raw = (hi - lo) / 6;
-    const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
-    const double normalised = raw / magnitude;
-    Axis axis;
-    axis.step = (normalised <= 1 ? 1 : normalised <= 2 ? 2 : normalised <= 5 ? 5 : 10) * magnitude;
-    axis.lo = lo;
-    axis.hi = hi;
-    return axis;
-}
-
-// ---- plots ------------------------------------------------------------------------------------
-
-struct Series {
-    std::string label;
-    const char* colour;
-    const char* dash;  // stroke-dasharray; empty for a solid line
-    double width;
-    std::vector<double> values;  // one per sample
-    double opacity = 1;          // below 1 for a wide band that other lines run inside
-};
-
-// Series listed first are drawn on top: lines that often coincide (actual and ballooned, demand
-// and held) stay visible as a dashed or thin line over a wider one.
-struct Plot {
-    double width = kWidth;
-    std::string title;
-    std::string subtitle;
-    std::vector<Series> series;
-    bool zero_line = false;
-    std::vector<double> markers;  // times (s) drawn as vertical lines, e.g. OOM kills
-    std::string marker_label;
-};
-
-// The samples to draw: all of them when few, else per bucket of consecutive samples the lowest
-// and the highest, in time order, so spikes and dips survive the reduction.
-std::vector<std::size_t> pick_samples(const std::vector<double>& values) {
-    const std::size_t n = values.size();
-    std::vector<std::size_t> picked;
-    if (n <= kMaxPointsPerSeries) {
-        for (std::size_t i = 0; i < n; ++i) {
-            picked.push_back(i);
-        }
-        return picked;
-    }
-    const std::size_t buckets = kMaxPointsPerSeries / 2 - 1;
-    picked.push_back(0);
-    for (std::size_t b = 0; b < buckets; ++b) {
-        const std::size_t begin = b * n / buckets;
-        const std::size_t end = (b + 1) * n / buckets;
-        std::size_t low = begin;
-        std::size_t high = begin;
-        for (std::size_t i = begin; i < end; ++i) {
-            if (values[i] < values[low]) {
-                low = i;
-            }
-            if (values[i] > values[high]) {
-                high = i;
-            }
-        }
-        for (const std::size_t i : {std::min(low, high), std::max(low, high)}) {
-            if (i != picked.back()) {
-                picked.push_back(i);
-            }
-        }
-    }
-    if (picked.back() != n - 1) {
-        picked.push_back(n - 1);
-    }
-    return picked;
-}
-
-struct Frame {
-    Axis x;
-    Axis y;
-    double plot_w = kWidth - kLeft - kRight;
-    double px(double t) const { return kLeft + (t - x.lo) / (x.hi - x.lo) * plot_w; }
-    double py(double v) const { return kTop + kPlotH - (v - y.lo) / (y.hi - y.lo) * kPlotH; }
-};
-
-// The polyline's points, with the inner points of horizontal runs dropped: a held target is
-// then two points however long it is held.
-std::string polyline_points(const Frame& frame, const std::vector<double>& times,
-                            const std::vector<double>& values) {
-    struct Point {
-        long x;  // tenths of a unit, to compare exactly
-        long y;
-    };
-    std::vector<Point> points;
-    for (const std::size_t i : pick_samples(values)) {
-        const Point point{std::lround(frame.px(times[i]) * 10),
-                          std::lround(frame.py(values[i]) * 10)};
-        if (!points.empty() && points.back().x == point.x && points.back().y == point.y) {
-            continue;
-        }
-        const std::size_t k = points.size();
-        if (k >= 2 && points[k - 1].y == point.y && points[k - 2].y == point.y) {
-            points.back() = point;
-            continue;
-        }
-        points.push_back(point);
-    }
-    std::string text;
-    for (const Point& point : points) {
-        if (!text.empty()) {
-            text += ' ';
-        }
-        text += coord(static_cast<double>(point.x) / 10) + "," +
-                coord(static_cast<double>(point.y) / 10);
-    }
-    return text;
-}
-
-void write_legend_entry(std::ostream& out, double& x, std::string_view label, const char* colour,
-                        const char* dash, double width, double opacity = 1) {
-    const double y = kTop - 14;
-    out << "<line x1=\"" << coord(x) << "\" y1=\"" << coord(y) << "\" x2=\"" << coord(x + 22)
-        << "\" y2=\"" << coord(y) << "\" stroke=\"" << colour << "\" stroke-width=\""
-        << coord(width) << "\"";
-    if (*dash != '\0') {
-        out << " stroke-dasharray=\"" << dash << "\"";
-    }
-    if (opacity < 1) {
-        out << " stroke-opacity=\"" << trimmed(opacity, 2) << "\"";
-    }
-    out << "/>";
-    out << "<text x=\"" << coord(x + 27) << "\" y=\"" << coord(y + 4) << "\">" << escape(label)
-        << "</text>\n";
-    // 12 px text averages a little under 7 px per character.
-    x += 27 + 7 * static_cast<double>(label.size()) + 18;
-}
-
-void write_plot(std::ostream& out, const std::vector<double>& times, const Plot& plot) {
-    out << "<figure class=\"box\"><figcaption>" << escape(plot.title);
-    if (!plot.subtitle.empty()) {
-        out << " <small>" << plot.subtitle << "</small>";
-    }
-    out << "</figcaption>\n";
-    out << "<svg class=\"plot\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 "
-        << coord(plot.width) << " " << coord(kHeight) << "\" role=\"img\" aria-label=\""
-        << escape(plot.title) << "\">\n";
-
-    double lo = 0;  // memory plots always show zero, so levels compare by eye
-    double hi = 0;
-    for (const Series& series : plot.series) {
-        for (const double v : series.values) {
-            lo = std::min(lo, v);
-            hi = std::max(hi, v);
-        }
-    }
-    Frame frame;
-    frame.plot_w = plot.width - kLeft - kRight;
-    frame.x = times.empty() ? time_axis(0, 1e-3) : time_axis(times.front(), times.back());
-    frame.y = memory_axis(lo, hi);
-
-    // Grid and tick labels.
-    out << "<rect x=\"" << coord(kLeft) << "\" y=\"" << coord(kTop) << "\" width=\""
-        << coord(frame.plot_w) << "\" height=\"" << coord(kPlotH)
-        << "\" fill=\"#fff\" stroke=\"#c9ced6\"/>\n";
-    if (plot.zero_line && frame.y.lo < 0) {  // tint where the host is short
-        out << "<rect x=\"" << coord(kLeft) << "\" y=\"" << coord(frame.py(0)) << "\" width=\""
-            << coord(frame.plot_w) << "\" height=\"" << coord(kTop + kPlotH - frame.py(0))
-            << "\" fill=\"#fdeeee\"/>\n";
-    }
-    // Ticks are whole multiples of the step, computed rather than accumulated so that no
-    // rounding drift shows up in a label.
-    const long y_first = std::lround(frame.y.lo / frame.y.step);
-    const long y_last = std::lround(frame.y.hi / frame.y.step);
-    const long x_first = std::lround(std::ceil(frame.x.lo / frame.x.step - 1e-6));
-    const long x_last = std::lround(std::floor(frame.x.hi / frame.x.step + 1e-6));
-    out << "<g stroke=\"#e6e9ee\">";
-    for (long k = y_first + 1; k < y_last; ++k) {
-        const double y = frame.py(static_cast<double>(k) * frame.y.step);
-        out << "<line x1=\"" << coord(kLeft) << "\" y1=\"" << coord(y) << "\" x2=\""
-            << coord(kLeft + frame.plot_w) << "\" y2=\"" << coord(y) << "\"/>";
-    }
-    for (long k = x_first; k <= x_last; ++k) {
-        const double x = frame.px(static_cast<double>(k) * frame.x.step);
-        out << "<line x1=\"" << coord(x) << "\" y1=\"" << coord(kTop) << "\" x2=\"" << coord(x)
-            << "\" y2=\"" << coord(kTop + kPlotH) << "\"/>";
-    }
-    out << "</g>\n<g text-anchor=\"end\">";
-    for (long k = y_first; k <= y_last; ++k) {
-        const double v = static_cast<double>(k) * frame.y.step;
-        out << "<text x=\"" << coord(kLeft - 6) << "\" y=\"" << coord(frame.py(v) + 4) << "\">"
-            << (k == 0 ? "0" : format_bytes(v)) << "</text>";
-    }
-    out << "</g>\n<g text-anchor=\"middle\">";
-    const TimeUnit unit = time_unit_for(frame.x.step);
-    for (long k = x_first; k <= x_last; ++k) {
-        const double t = static_cast<double>(k) * frame.x.step;
-        const bool zero = k == 0;
-        out << "<text x=\"" << coord(frame.px(t)) << "\" y=\"" << coord(kTop + kPlotH + 17) << "\">"
-            << (zero ? std::string("0") : trimmed(t / unit.seconds, 3) + " " + unit.name)
-            << "</text>";
-    }
-    out << "</g>\n";
-
-    if (plot.zero_line && frame.y.lo < 0) {
-        out << "<line x1=\"" << coord(kLeft) << "\" y1=\"" << coord(frame.py(0)) << "\" x2=\""
-            << coord(kLeft + frame.plot_w) << "\" y2=\"" << coord(frame.py(0))
-            << "\" stroke=\"#d62728\" stroke-width=\"1.2\"/>\n";
-    }
-
-    // Markers under the lines, so that a burst of them does not hide the data.
-    if (!plot.markers.empty()) {
-        out << "<g stroke=\"#d62728\" stroke-opacity=\"0.45\">";
-        long last = -1;
-        for (const double t : plot.markers) {
-            const long column = std::lround(frame.px(t));
-            if (column == last) {
-                continue;  // one line per pixel column is all the eye can see
-            }
-            last = column;
-            out << "<line x1=\"" << std::to_string(column) << "\" y1=\"" << coord(kTop)
-                << "\" x2=\"" << std::to_string(column) << "\" y2=\"" << coord(kTop + kPlotH)
-                << "\"/>";
-        }
-        out << "</g>\n";
-    }
-
-    if (times.empty()) {
-        out << "<text x=\"" << coord(kLeft + frame.plot_w / 2) << "\" y=\""
-            << coord(kTop + kPlotH / 2) << "\" text-anchor=\"middle\">no samples recorded</text>\n";
-    }
-    for (auto it = plot.series.rbegin(); it != plot.series.rend(); ++it) {
-        const Series& series = *it;
-        if (series.values.size() != times.size() || times.empty()) {
-            continue;
-        }
-        out << "<polyline fill=\"none\" stroke=\"" << series.colour << "\" stroke-width=\""
-            << coord(series.width) << "\" stroke-linejoin=\"round\"";
-        if (series.opacity < 1) {
-            out << " stroke-opacity=\"" << trimmed(series.opacity, 2) << "\"";
-        }
-        if (*series.dash != '\0') {
-            out << " stroke-dasharray=\"" << series.dash << "\"";
-        }
-        out << " points=\"" << polyline_points(frame, times, series.values) << "\"/>\n";
-    }
-
-    double x = kLeft;
-    for (const Series& series : plot.series) {
-        write_legend_entry(out, x, series.label, series.colour, series.dash, series.width,
-                           series.opacity);
-    }
-    if (plot.zero_line && frame.y.lo < 0) {
-        write_legend_entry(out, x, "zero", "#d62728", "", 1.2);
-    }
-    if (!plot.markers.empty()) {
-        write_legend_entry(out, x, plot.marker_label, "#e89394", "", 2);
-    }
-    out << "</svg></figure>\n";
 }
 
 // ---- sections ---------------------------------------------------------------------------------
@@ -508,31 +114,31 @@ std::string transport_name(uint32_t version) {
 }
 
 void write_header(std::ostream& out, const Recording& recording, const RunSummary& summary) {
-    out << "<header>\n<h1>" << escape(summary.scenario) << "</h1>\n";
+    out << "<header>\n<h1>" << escape_html(summary.scenario) << "</h1>\n";
     if (!summary.description.empty()) {
-        out << "<p class=\"desc\">" << escape(summary.description) << "</p>\n";
+        out << "<p class=\"desc\">" << escape_html(summary.description) << "</p>\n";
     }
     out << "<div class=\"meta\">"
         << "<span>seed <b>" << std::to_string(summary.seed) << "</b></span>"
-        << "<span>simulated <b>" << format_duration(to_seconds(summary.simulated_time))
+        << "<span>simulated <b>" << format_duration(time_in_seconds(summary.simulated_time))
         << "</b></span>"
         << "<span>guests <b>" << std::to_string(recording.guest_names.size()) << "</b></span>"
-        << "<span>samples <b>" << group_digits(recording.samples.size()) << "</b></span>"
+        << "<span>samples <b>" << format_grouped(recording.samples.size()) << "</b></span>"
         << "<span>host RAM <b>" << format_bytes(static_cast<double>(summary.host_ram_bytes))
         << "</b></span>"
         << "<span>overcommit <b>"
-        << (std::isfinite(summary.overcommit_ratio) ? trimmed(summary.overcommit_ratio, 2)
+        << (std::isfinite(summary.overcommit_ratio) ? format_trimmed(summary.overcommit_ratio, 2)
                                                     : std::string("&#8211;"))
         << "&#215;</b></span>"
         << "<span>host free min <b>"
         << format_bytes(static_cast<double>(summary.host_free_min_bytes)) << "</b> at <b>"
-        << format_duration(to_seconds(summary.host_free_min_at)) << "</b></span>"
+        << format_duration(time_in_seconds(summary.host_free_min_at)) << "</b></span>"
         << "<span>host free at end <b>"
         << format_bytes(static_cast<double>(summary.host_free_final_bytes)) << "</b></span>";
     if (summary.has_profile) {
-        out << "<span>wall <b>" << significant(summary.wall_seconds) << " s</b></span>"
+        out << "<span>wall <b>" << format_significant(summary.wall_seconds) << " s</b></span>"
             << "<span><b>" << format_rate(summary.pages_per_wall_second) << "</b> wall</span>"
-            << "<span><b>" << significant(summary.transactions_per_wall_second / 1e6)
+            << "<span><b>" << format_significant(summary.transactions_per_wall_second / 1e6)
             << " M</b> transactions/s wall</span>";
     }
     out << "</div>\n";
@@ -562,11 +168,11 @@ void write_checks(std::ostream& out, const RunSummary& summary) {
     out << "<table class=\"box\"><thead><tr><th>Check</th><th>Result</th><th>Measured</th>"
            "<th>Bound</th></tr></thead><tbody>\n";
     for (const CheckResult& check : summary.checks) {
-        out << (check.passed ? "<tr>" : "<tr class=\"fail\">") << "<td>" << escape(check.name)
+        out << (check.passed ? "<tr>" : "<tr class=\"fail\">") << "<td>" << escape_html(check.name)
             << "</td><td>"
             << (check.passed ? "<span class=\"badge pass\">PASS</span>"
                              : "<span class=\"badge fail\">FAIL</span>")
-            << "</td><td>" << escape(check.measured) << "</td><td>" << escape(check.bound)
+            << "</td><td>" << escape_html(check.measured) << "</td><td>" << escape_html(check.bound)
             << "</td></tr>\n";
     }
     out << "</tbody></table>\n";
@@ -587,7 +193,7 @@ std::vector<double> column(const Recording& recording, std::size_t guest, Field 
 
 void write_host(std::ostream& out, const Recording& recording, const std::vector<double>& times) {
     Plot plot;
-    plot.width = kWideWidth;
+    plot.width = kWidePlotWidth;
     plot.title = "Host free memory";
     plot.subtitle = "below zero the host is overcommitted and short";
     plot.zero_line = true;
@@ -620,13 +226,14 @@ void write_episodes(std::ostream& out, const GuestSummary& guest) {
     const std::size_t shown = std::min(guest.episodes.size(), kMaxEpisodesListed);
     for (std::size_t i = 0; i < shown; ++i) {
         const TargetEpisode& episode = guest.episodes[i];
-        out << "<tr><td class=\"num\">" << format_duration(to_seconds(episode.set_at))
-            << "</td><td class=\"num\">" << group_digits(episode.from_pages)
-            << "</td><td class=\"num\">" << group_digits(episode.to_pages) << "</td>";
+        out << "<tr><td class=\"num\">" << format_duration(time_in_seconds(episode.set_at))
+            << "</td><td class=\"num\">" << format_grouped(episode.from_pages)
+            << "</td><td class=\"num\">" << format_grouped(episode.to_pages) << "</td>";
         if (episode.reached) {
-            out << "<td class=\"num\">" << format_duration(to_seconds(episode.reached_at))
+            out << "<td class=\"num\">" << format_duration(time_in_seconds(episode.reached_at))
                 << "</td><td class=\"num\">"
-                << format_duration(to_seconds(episode.reached_at) - to_seconds(episode.set_at))
+                << format_duration(time_in_seconds(episode.reached_at) -
+                                   time_in_seconds(episode.set_at))
                 << "</td>";
         } else {
             out << "<td class=\"num warn\">not reached</td><td class=\"num\">&#8211;</td>";
@@ -648,16 +255,16 @@ void write_guest(std::ostream& out, const Recording& recording, const RunSummary
     const uint32_t page_size = guest != nullptr && guest->page_size > 0 ? guest->page_size : 4096;
     const double page_bytes = page_size;
 
-    out << "<h2>Guest " << escape(name) << "<small>";
+    out << "<h2>Guest " << escape_html(name) << "<small>";
     if (index < recording.guest_ram_bytes.size()) {
         out << format_bytes(static_cast<double>(recording.guest_ram_bytes[index])) << " RAM";
     }
     if (guest != nullptr) {
         out << " &#183; " << format_bytes(page_bytes) << " pages &#183; "
             << transport_name(guest->transport_version) << " &#183; driver "
-            << escape(guest->driver_state);
+            << escape_html(guest->driver_state);
         if (!guest->negotiated_features.empty()) {
-            out << " &#183; " << escape(guest->negotiated_features);
+            out << " &#183; " << escape_html(guest->negotiated_features);
         }
     }
     out << "</small></h2>\n<div class=\"grid\">\n";
@@ -717,7 +324,7 @@ void write_guest_table(std::ostream& out, const RunSummary& summary) {
     }
     out << "<h2>Summary</h2>\n<table class=\"box metrics\"><thead><tr><th></th>";
     for (const GuestSummary& guest : summary.guests) {
-        out << "<th class=\"num\">" << escape(guest.name) << "</th>";
+        out << "<th class=\"num\">" << escape_html(guest.name) << "</th>";
     }
     out << "</tr></thead><tbody>\n";
     // One metric per row, guests in columns: a few guests and many metrics read best this way.
@@ -728,15 +335,15 @@ void write_guest_table(std::ostream& out, const RunSummary& summary) {
         }
         out << "</tr>\n";
     };
-    const auto count = [](uint64_t value) { return group_digits(value); };
+    const auto count = [](uint64_t value) { return format_grouped(value); };
     const auto alarm = [](uint64_t value) {
-        return value > 0 ? "<span class=\"warn\">" + group_digits(value) + "</span>"
-                         : group_digits(value);
+        return value > 0 ? "<span class=\"warn\">" + format_grouped(value) + "</span>"
+                         : format_grouped(value);
     };
     row("Driver state", [](const GuestSummary& g) {
         const bool bad = g.driver_state == "failed";
-        return bad ? "<span class=\"warn\">" + escape(g.driver_state) + "</span>"
-                   : escape(g.driver_state);
+        return bad ? "<span class=\"warn\">" + escape_html(g.driver_state) + "</span>"
+                   : escape_html(g.driver_state);
     });
     row("Final target",
         [](const GuestSummary& g) { return format_pages(g.final_target_pages, g.page_size); });
@@ -760,8 +367,8 @@ void write_guest_table(std::ostream& out, const RunSummary& summary) {
         for (const TargetEpisode& episode : g.episodes) {
             if (episode.reached) {
                 ++reached;
-                worst =
-                    std::max(worst, to_seconds(episode.reached_at) - to_seconds(episode.set_at));
+                worst = std::max(
+                    worst, time_in_seconds(episode.reached_at) - time_in_seconds(episode.set_at));
             }
         }
         if (g.episodes.empty()) {
@@ -778,7 +385,7 @@ void write_guest_table(std::ostream& out, const RunSummary& summary) {
     row("Config changes", [&](const GuestSummary& g) { return count(g.config_changes); });
     row("Bus transactions", [&](const GuestSummary& g) { return count(g.bus_transactions); });
     row("Bus utilisation", [](const GuestSummary& g) {
-        return std::isfinite(g.bus_utilisation) ? significant(g.bus_utilisation * 100) + " %"
+        return std::isfinite(g.bus_utilisation) ? format_significant(g.bus_utilisation * 100) + " %"
                                                 : std::string("&#8211;");
     });
     row("DMA",
@@ -819,7 +426,7 @@ void write_events(std::ostream& out, const Recording& recording) {
         return;
     }
     // One unit and microsecond precision for the whole column, so that times line up.
-    const TimeUnit unit = time_unit_for(to_seconds(recording.events.back().time));
+    const HtmlTimeUnit unit = html_time_unit(time_in_seconds(recording.events.back().time));
     const int decimals = static_cast<int>(std::lround(std::log10(unit.seconds / 1e-6)));
     out << "<div class=\"box scroll\"><table><thead><tr><th class=\"num time\">Time</th>"
            "<th class=\"guest\">Guest</th><th>Event</th></tr></thead><tbody>\n";
@@ -827,11 +434,11 @@ void write_events(std::ostream& out, const Recording& recording) {
     for (std::size_t i = 0; i < shown; ++i) {
         const EventRecord& event = recording.events[i];
         out << "<tr><td class=\"num\">"
-            << fixed(to_seconds(event.time) / unit.seconds, std::max(decimals, 0)) << " "
-            << unit.name << "</td><td>"
+            << format_fixed(time_in_seconds(event.time) / unit.seconds, std::max(decimals, 0))
+            << " " << unit.name << "</td><td>"
             << (event.guest.empty() ? std::string("<span class=\"muted\">host</span>")
-                                    : escape(event.guest))
-            << "</td><td>" << escape(event.what) << "</td></tr>\n";
+                                    : escape_html(event.guest))
+            << "</td><td>" << escape_html(event.what) << "</td></tr>\n";
     }
     out << "</tbody></table></div>\n";
     if (shown < recording.events.size()) {
@@ -846,13 +453,13 @@ void write_report_html(const Recording& recording, const RunSummary& summary, st
     std::vector<double> times;
     times.reserve(recording.samples.size());
     for (const Sample& sample : recording.samples) {
-        times.push_back(to_seconds(sample.time));
+        times.push_back(time_in_seconds(sample.time));
     }
 
     out << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
            "<title>vbsim: "
-        << escape(summary.scenario) << "</title>\n<style>" << kStyle << "</style>\n</head>\n"
+        << escape_html(summary.scenario) << "</title>\n<style>" << kStyle << "</style>\n</head>\n"
         << "<body>\n<main>\n";
     write_header(out, recording, summary);
     write_checks(out, summary);
@@ -862,8 +469,9 @@ void write_report_html(const Recording& recording, const RunSummary& summary, st
     }
     write_guest_table(out, summary);
     write_events(out, recording);
-    out << "<footer>vbsim report &#183; scenario " << escape(summary.scenario) << " &#183; seed "
-        << std::to_string(summary.seed) << "</footer>\n</main>\n</body>\n</html>\n";
+    out << "<footer>vbsim report &#183; scenario " << escape_html(summary.scenario)
+        << " &#183; seed " << std::to_string(summary.seed)
+        << "</footer>\n</main>\n</body>\n</html>\n";
 }
 
 }  // namespace vbsim::platform

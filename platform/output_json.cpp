@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "platform/output_csv.h"
+#include "platform/quantity_format.h"
 #include "platform/utf8.h"
 
 namespace vbsim::platform {

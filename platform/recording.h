@@ -58,8 +58,15 @@ struct TargetEpisode {
     sc_core::sc_time set_at = sc_core::SC_ZERO_TIME;
     uint64_t from_pages = 0;
     uint64_t to_pages = 0;
+    uint64_t aligned_to_pages = 0;  // to_pages in whole guest pages: what `actual` reaches
     bool reached = false;
     sc_core::sc_time reached_at = sc_core::SC_ZERO_TIME;
+};
+
+// A value the driver wrote into `actual`, and when.
+struct ActualChange {
+    sc_core::sc_time at = sc_core::SC_ZERO_TIME;
+    uint64_t pages = 0;
 };
 
 // Buffers by the number of PFNs they carried: PFNs -> buffers.
@@ -94,6 +101,7 @@ struct GuestSummary {
     double inflate_rate_pages_per_s = 0.0;
     double deflate_rate_pages_per_s = 0.0;
     std::vector<TargetEpisode> episodes;
+    std::vector<ActualChange> actual_changes;  // in time order
     uint64_t notifies = 0;
     uint64_t interrupts = 0;
     uint64_t config_changes = 0;

@@ -1,6 +1,6 @@
 #include "platform/scenario_loader.h"
 
-#include "platform/scenario_run.h"
+#include "platform/check_schema.h"
 
 #include <sys/stat.h>
 

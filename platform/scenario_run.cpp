@@ -3,10 +3,8 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <iostream>
-#include <iterator>
 #include <map>
 #include <sstream>
 
@@ -21,57 +19,7 @@ namespace {
 
 constexpr const char* kReportType = "vbsim/scenario";
 
-std::string format_seconds(const sc_core::sc_time& time) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%.6g s", time.to_seconds());
-    return text;
-}
-
-// A bound as written: whole numbers exactly (1000 stays 1000, 134217728 is not 1.34218e+08),
-// others with the digits they need.
-std::string format_number(double value) {
-    if (std::nearbyint(value) == value && std::fabs(value) < 9.2e18) {
-        return std::to_string(static_cast<int64_t>(value));
-    }
-    char text[32];
-    std::snprintf(text, sizeof text, "%.17g", value);
-    return text;
-}
-
-// A rate, in whole units per second.
-std::string format_rate(double value) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%.0f", value);
-    return text;
-}
-
 }  // namespace
-
-const char* check_kind_name(CheckKind kind) {
-    switch (kind) {
-        case CheckKind::kActualReachesTargetBy:
-            return "actual_reaches_target_by";
-        case CheckKind::kNoOomKills:
-            return "no_oom_kills";
-        case CheckKind::kMaxOomKills:
-            return "max_oom_kills";
-        case CheckKind::kTimeToTargetBelow:
-            return "time_to_target_below";
-        case CheckKind::kTimeToTargetAbove:
-            return "time_to_target_above";
-        case CheckKind::kHostFreeNeverBelow:
-            return "host_free_never_below";
-        case CheckKind::kInflateRateAbove:
-            return "inflate_rate_above";
-        case CheckKind::kBallooned:
-            return "ballooned";
-        case CheckKind::kCounterAtLeast:
-            return "counter_at_least";
-        case CheckKind::kCounterAtMost:
-            return "counter_at_most";
-    }
-    return "check";
-}
 
 // Follows one guest's target changes, when `actual` catches up with them, and every value
 // `actual` takes, so that checks can ask what it was at any time.
@@ -87,44 +35,33 @@ class TargetTracker : public models::BalloonObserver {
         episode.set_at = sc_core::sc_time_stamp();
         episode.from_pages = device_.actual_pages();
         episode.to_pages = pages;
-        episode.reached = device_.actual_pages() == aligned(pages);
+        episode.aligned_to_pages = aligned(pages);
+        episode.reached = device_.actual_pages() == episode.aligned_to_pages;
         episode.reached_at = episode.set_at;
         episodes_.push_back(episode);
     }
 
     void actual_changed(uint32_t pages) override {
-        actual_history_.push_back({sc_core::sc_time_stamp(), pages});
+        actual_changes_.push_back({sc_core::sc_time_stamp(), pages});
         if (!episodes_.empty() && !episodes_.back().reached &&
-            aligned(episodes_.back().to_pages) == pages) {
+            episodes_.back().aligned_to_pages == pages) {
             episodes_.back().reached = true;
             episodes_.back().reached_at = sc_core::sc_time_stamp();
         }
     }
 
     const std::vector<TargetEpisode>& episodes() const { return episodes_; }
+    const std::vector<ActualChange>& actual_changes() const { return actual_changes_; }
 
-    // What the driver had written into `actual` at `time` (0 before its first write).
-    uint64_t actual_at(const sc_core::sc_time& time) const {
-        const auto after = std::upper_bound(
-            actual_history_.begin(), actual_history_.end(), time,
-            [](const sc_core::sc_time& t, const ActualChange& change) { return t < change.at; });
-        return after == actual_history_.begin() ? 0 : std::prev(after)->pages;
-    }
-
+  private:
     uint64_t aligned(uint64_t pages) const {
         return (pages + pfns_per_page_ - 1) / pfns_per_page_ * pfns_per_page_;
     }
 
-  private:
-    struct ActualChange {
-        sc_core::sc_time at;
-        uint32_t pages;
-    };
-
     const models::BalloonDevice& device_;
     uint64_t pfns_per_page_;
     std::vector<TargetEpisode> episodes_;
-    std::vector<ActualChange> actual_history_;  // in time order
+    std::vector<ActualChange> actual_changes_;  // in time order
 };
 
 ScenarioRun::ScenarioRun(const sc_core::sc_module_name& name, const ScenarioConfig& config)
@@ -283,7 +220,8 @@ void ScenarioRun::take_sample() {
     Sample sample;
     sample.time = sc_core::sc_time_stamp();
     sample.host_free_bytes = host_.host_free_bytes();
-    for (auto& node : guests_) {
+    for (const auto& observed : guests_) {
+        const GuestNode* node = observed.get();
         GuestSample guest;
         const uint64_t page = node->config().page_size;
         const sw::guest::GuestMemory& memory = node->memory();
@@ -415,10 +353,9 @@ void ScenarioRun::write_timeline(std::ostream& out) const {
 
 GuestSummary ScenarioRun::summarize_guest(size_t index) const {
     const GuestNode& node = *guests_[index];
-    auto& mutable_node = const_cast<GuestNode&>(node);
-    const models::BalloonDevice& balloon = mutable_node.balloon();
-    const sw::balloon::BalloonDriver& driver = mutable_node.driver();
-    const sw::guest::GuestMemory& memory = mutable_node.memory();
+    const models::BalloonDevice& balloon = node.balloon();
+    const sw::balloon::BalloonDriver& driver = node.driver();
+    const sw::guest::GuestMemory& memory = node.memory();
     GuestSummary summary;
     summary.name = node.config().name;
     summary.ram_bytes = node.config().ram_bytes;
@@ -426,7 +363,7 @@ GuestSummary ScenarioRun::summarize_guest(size_t index) const {
     summary.transport_version = node.config().balloon.transport_version;
     // Features count as negotiated once the device took FEATURES_OK (legacy devices have no
     // such step: what the driver wrote stands); a refused negotiation negotiated nothing.
-    const models::VirtioMmio& mmio = mutable_node.transport();
+    const models::VirtioMmio& mmio = node.transport();
     const bool features_accepted =
         mmio.is_legacy() || (mmio.status() & spec::status::kFeaturesOk) != 0;
     summary.negotiated_features =
@@ -439,21 +376,22 @@ GuestSummary ScenarioRun::summarize_guest(size_t index) const {
     summary.inflate_buffers = balloon.counters().inflate_buffers;
     summary.deflate_buffers = balloon.counters().deflate_buffers;
     summary.episodes = trackers_[index]->episodes();
+    summary.actual_changes = trackers_[index]->actual_changes();
 
     summary.inflate_rate_pages_per_s = node.rates().inflate_rate();
     summary.deflate_rate_pages_per_s = node.rates().deflate_rate();
 
-    summary.notifies = mutable_node.transport().counters().notifies;
-    summary.interrupts = mutable_node.cpu().counters().interrupts_taken;
+    summary.notifies = node.transport().counters().notifies;
+    summary.interrupts = node.cpu().counters().interrupts_taken;
     summary.config_changes = driver.counters().config_changes;
     sc_core::sc_time busy = sc_core::SC_ZERO_TIME;
-    for (const models::RouterRegionCounters& region : mutable_node.bus().counters()) {
+    for (const models::RouterRegionCounters& region : node.bus().counters()) {
         summary.bus_transactions += region.transactions;
     }
-    busy = mutable_node.bus().counters("ram").busy_time;
+    busy = node.bus().counters("ram").busy_time;
     const double simulated = sc_core::sc_time_stamp().to_seconds();
     summary.bus_utilisation = simulated > 0 ? busy.to_seconds() / simulated : 0;
-    summary.dma_bytes = mutable_node.transport().counters().dma_bytes;
+    summary.dma_bytes = node.transport().counters().dma_bytes;
     summary.oom_kills = memory.counters().oom_kills;
     summary.oom_deferred = memory.counters().oom_deferred;
     summary.oom_deflations = driver.counters().oom_deflations;
@@ -466,8 +404,8 @@ GuestSummary ScenarioRun::summarize_guest(size_t index) const {
     summary.invalid_pfns = balloon.counters().pfns_out_of_range +
                            balloon.counters().pfns_already_ballooned +
                            balloon.counters().pfns_not_ballooned;
-    summary.needs_reset_events = mutable_node.transport().counters().needs_reset_events;
-    const models::VirtioMmioCounters& transport = mutable_node.transport().counters();
+    summary.needs_reset_events = node.transport().counters().needs_reset_events;
+    const models::VirtioMmioCounters& transport = node.transport().counters();
     summary.inflate_notifies =
         transport.queue_notifies[static_cast<size_t>(balloon.inflate_queue())];
     summary.deflate_notifies =
@@ -497,239 +435,7 @@ RunSummary ScenarioRun::summarize() const {
     for (size_t i = 0; i < guests_.size(); ++i) {
         summary.guests.push_back(summarize_guest(i));
     }
-    summary.checks = evaluate_checks(summary);
     return summary;
-}
-
-namespace {
-
-// The summary counters a counter_at_least / counter_at_most check may name.
-struct CounterField {
-    const char* name;
-    uint64_t GuestSummary::*field;
-};
-
-constexpr CounterField kCounterFields[] = {
-    {"pages_inflated", &GuestSummary::pages_inflated},
-    {"pages_deflated", &GuestSummary::pages_deflated},
-    {"inflate_buffers", &GuestSummary::inflate_buffers},
-    {"deflate_buffers", &GuestSummary::deflate_buffers},
-    {"notifies", &GuestSummary::notifies},
-    {"interrupts", &GuestSummary::interrupts},
-    {"config_changes", &GuestSummary::config_changes},
-    {"bus_transactions", &GuestSummary::bus_transactions},
-    {"dma_bytes", &GuestSummary::dma_bytes},
-    {"oom_kills", &GuestSummary::oom_kills},
-    {"oom_deferred", &GuestSummary::oom_deferred},
-    {"oom_deflations", &GuestSummary::oom_deflations},
-    {"alloc_stalls", &GuestSummary::alloc_stalls},
-    {"balloon_alloc_failures", &GuestSummary::balloon_alloc_failures},
-    {"retries", &GuestSummary::retries},
-    {"stats_updates", &GuestSummary::stats_updates},
-    {"actual_writes", &GuestSummary::actual_writes},
-    {"rounds", &GuestSummary::rounds},
-    {"invalid_pfns", &GuestSummary::invalid_pfns},
-    {"needs_reset_events", &GuestSummary::needs_reset_events},
-    {"final_target_pages", &GuestSummary::final_target_pages},
-    {"final_actual_pages", &GuestSummary::final_actual_pages},
-    {"final_ballooned_pages", &GuestSummary::final_ballooned_pages},
-};
-
-bool counter_value(const GuestSummary& guest, const std::string& name, uint64_t& value) {
-    for (const CounterField& counter : kCounterFields) {
-        if (name == counter.name) {
-            value = guest.*counter.field;
-            return true;
-        }
-    }
-    return false;
-}
-
-}  // namespace
-
-const std::vector<std::string>& summary_counter_names() {
-    static const std::vector<std::string> names = [] {
-        std::vector<std::string> all;
-        for (const CounterField& counter : kCounterFields) {
-            all.emplace_back(counter.name);
-        }
-        return all;
-    }();
-    return names;
-}
-
-std::vector<CheckResult> ScenarioRun::evaluate_checks(const RunSummary& summary) const {
-    std::vector<CheckResult> results;
-    for (const CheckConfig& check : config_.checks) {
-        // A check without a guest applies to each guest in turn.
-        std::vector<size_t> targets;
-        for (size_t i = 0; i < summary.guests.size(); ++i) {
-            if (check.guest.empty() || summary.guests[i].name == check.guest) {
-                targets.push_back(i);
-            }
-        }
-        if (check.kind == CheckKind::kHostFreeNeverBelow) {
-            targets = {0};
-        }
-        for (const size_t index : targets) {
-            const GuestSummary& guest = summary.guests[index];
-            CheckResult result;
-            result.name = check.name.empty() ? check_kind_name(check.kind) : check.name;
-            if (check.kind != CheckKind::kHostFreeNeverBelow && check.guest.empty()) {
-                result.name += " [" + guest.name + "]";
-            }
-            switch (check.kind) {
-                case CheckKind::kActualReachesTargetBy: {
-                    // Holds at `at`: the target in force then, and `actual` equal to it then.
-                    const sc_core::sc_time by =
-                        check.at == sc_core::SC_ZERO_TIME ? summary.simulated_time : check.at;
-                    const TargetEpisode* last = nullptr;
-                    for (const TargetEpisode& episode : guest.episodes) {
-                        if (episode.set_at <= by) {
-                            last = &episode;
-                        }
-                    }
-                    result.bound = "actual == target at " + format_seconds(by);
-                    if (last == nullptr) {
-                        result.measured = "no target set by " + format_seconds(by);
-                        break;
-                    }
-                    const TargetTracker& tracker = *trackers_[index];
-                    const uint64_t actual = tracker.actual_at(by);
-                    const uint64_t wanted = tracker.aligned(last->to_pages);
-                    result.passed = actual == wanted;
-                    result.measured = "actual " + std::to_string(actual) + " pages at " +
-                                      format_seconds(by) + ", target " +
-                                      std::to_string(last->to_pages) + " pages";
-                    if (wanted != last->to_pages) {
-                        result.measured += " (" + std::to_string(wanted) + " in whole guest pages)";
-                    }
-                    result.measured += " set at " + format_seconds(last->set_at);
-                    break;
-                }
-                case CheckKind::kNoOomKills:
-                    result.passed = guest.oom_kills == 0;
-                    result.measured = std::to_string(guest.oom_kills) + " OOM kills";
-                    result.bound = "0";
-                    break;
-                case CheckKind::kMaxOomKills:
-                    result.passed = static_cast<double>(guest.oom_kills) <= check.bound;
-                    result.measured = std::to_string(guest.oom_kills) + " OOM kills";
-                    result.bound = "<= " + format_number(check.bound);
-                    break;
-                case CheckKind::kTimeToTargetBelow: {
-                    // Every target is reached within the bound of being set. One replaced by
-                    // the next before the bound ran out is excused; the last must be reached.
-                    result.bound = "< " + format_seconds(check.bound_time);
-                    if (guest.episodes.empty()) {
-                        result.measured = "no target set";
-                        break;
-                    }
-                    sc_core::sc_time worst = sc_core::SC_ZERO_TIME;
-                    const TargetEpisode* missed = nullptr;
-                    for (size_t e = 0; e < guest.episodes.size(); ++e) {
-                        const TargetEpisode& episode = guest.episodes[e];
-                        if (episode.reached) {
-                            worst = std::max(worst, episode.reached_at - episode.set_at);
-                            continue;
-                        }
-                        const bool last_one = e + 1 == guest.episodes.size();
-                        const sc_core::sc_time open_for =
-                            (last_one ? summary.simulated_time : guest.episodes[e + 1].set_at) -
-                            episode.set_at;
-                        if ((last_one || open_for >= check.bound_time) && missed == nullptr) {
-                            missed = &episode;
-                        }
-                    }
-                    if (missed != nullptr) {
-                        result.measured = "target " + std::to_string(missed->to_pages) +
-                                          " pages set at " + format_seconds(missed->set_at) +
-                                          " was not reached";
-                    } else {
-                        result.passed = worst < check.bound_time;
-                        result.measured = "slowest " + format_seconds(worst);
-                    }
-                    break;
-                }
-                case CheckKind::kTimeToTargetAbove: {
-                    // A lower bound, for calibration: no target reached sooner than the bound.
-                    // Targets never reached are time_to_target_below's business.
-                    result.bound = ">= " + format_seconds(check.bound_time);
-                    const TargetEpisode* fastest = nullptr;
-                    for (const TargetEpisode& episode : guest.episodes) {
-                        if (episode.reached &&
-                            (fastest == nullptr || episode.reached_at - episode.set_at <
-                                                       fastest->reached_at - fastest->set_at)) {
-                            fastest = &episode;
-                        }
-                    }
-                    if (fastest == nullptr) {
-                        result.measured = "no target reached";
-                        break;
-                    }
-                    const sc_core::sc_time took = fastest->reached_at - fastest->set_at;
-                    result.passed = took >= check.bound_time;
-                    result.measured = "fastest " + format_seconds(took);
-                    break;
-                }
-                case CheckKind::kHostFreeNeverBelow:
-                    result.passed = static_cast<double>(summary.host_free_min_bytes) >= check.bound;
-                    result.measured = "minimum " + std::to_string(summary.host_free_min_bytes) +
-                                      " bytes at " + format_seconds(summary.host_free_min_at);
-                    result.bound = ">= " + format_number(check.bound) + " bytes";
-                    break;
-                case CheckKind::kInflateRateAbove:
-                    result.passed = guest.inflate_rate_pages_per_s > check.bound;
-                    result.measured = format_rate(guest.inflate_rate_pages_per_s) + " pages/s";
-                    result.bound = "> " + format_number(check.bound) + " pages/s";
-                    break;
-                case CheckKind::kBallooned: {
-                    uint64_t ballooned = guest.final_ballooned_pages;
-                    sc_core::sc_time when = summary.simulated_time;
-                    if (check.at != sc_core::SC_ZERO_TIME) {
-                        for (const Sample& sample : recording_.samples) {
-                            if (sample.time <= check.at) {
-                                ballooned = sample.guests[index].ballooned_pages;
-                                when = sample.time;
-                            }
-                        }
-                    }
-                    result.passed = static_cast<uint64_t>(check.bound) == ballooned;
-                    result.measured =
-                        std::to_string(ballooned) + " pages at " + format_seconds(when);
-                    result.bound = "== " + format_number(check.bound);
-                    break;
-                }
-                case CheckKind::kCounterAtLeast:
-                case CheckKind::kCounterAtMost: {
-                    uint64_t value = 0;
-                    if (!counter_value(guest, check.counter, value)) {
-                        result.measured = "no counter '" + check.counter + "'";
-                        break;
-                    }
-                    // Counters are exact integers: compare them as such where the bound is
-                    // whole (a double holds integers exactly only up to 2^53).
-                    const bool at_least = check.kind == CheckKind::kCounterAtLeast;
-                    const bool whole = std::nearbyint(check.bound) == check.bound &&
-                                       check.bound >= 0 && check.bound < 1.8e19;
-                    if (check.bound < 0) {
-                        result.passed = at_least;
-                    } else if (whole) {
-                        const auto bound = static_cast<uint64_t>(check.bound);
-                        result.passed = at_least ? value >= bound : value <= bound;
-                    } else {
-                        const auto real = static_cast<double>(value);
-                        result.passed = at_least ? real >= check.bound : real <= check.bound;
-                    }
-                    result.measured = check.counter + " = " + std::to_string(value);
-                    result.bound = (at_least ? ">= " : "<= ") + format_number(check.bound);
-                    break;
-                }
-            }
-            results.push_back(result);
-        }
-    }
-    return results;
 }
 
 }  // namespace vbsim::platform

@@ -19,11 +19,6 @@ namespace vbsim::platform {
 class TargetTracker;
 class VcdSink;
 
-// Scenario name of a check kind ("actual_reaches_target_by", ...).
-const char* check_kind_name(CheckKind kind);
-// Counters a counter_at_least / counter_at_most check may name.
-const std::vector<std::string>& summary_counter_names();
-
 // A whole scenario, elaborated: the host pool, every guest node, the host's balloon
 // policy, the scenario's event timeline and the sampler that records what happens.
 // One per process (SystemC elaborates once).
@@ -45,7 +40,8 @@ class ScenarioRun : public sc_core::sc_module {
     std::string mmio_trace_file_name(size_t index) const;
     void write_mmio_trace(size_t index, std::ostream& out) const;
     void write_timeline(std::ostream& out) const;
-    // Summary and check results of the finished run.
+    // Summary of the finished run (its checks are the evaluate stage's:
+    // platform/check_evaluation.h).
     RunSummary summarize() const;
 
     models::HostMemory& host() { return host_; }
@@ -61,7 +57,6 @@ class ScenarioRun : public sc_core::sc_module {
     void take_sample();
     void note(const std::string& guest, const std::string& what);
     GuestSummary summarize_guest(size_t index) const;
-    std::vector<CheckResult> evaluate_checks(const RunSummary& summary) const;
 
     ScenarioConfig config_;
     models::HostMemory host_;

@@ -1,16 +1,25 @@
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <limits>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "platform/output_csv.h"
 #include "platform/output_html.h"
 #include "platform/output_json.h"
+#include "platform/quantity_format.h"
 #include "platform/recording.h"
+#include "platform/svg_chart.h"
 
 namespace vbsim::platform {
 namespace {
@@ -85,6 +94,29 @@ TEST(OutputCsv, TimesPrintAsNineDecimalSeconds) {
     EXPECT_EQ(format_seconds(sc_time(12.5, SC_MS)), "0.012500000");
     EXPECT_EQ(format_seconds(sc_time(3600, SC_SEC) + sc_time(7, sc_core::SC_NS)), "3600.000000007");
     EXPECT_EQ(time_ns(sc_time(2, sc_core::SC_US)), 2000u);
+}
+
+TEST(QuantityFormat, SecondsBytesHexAndNumbers) {
+    EXPECT_EQ(time_in_seconds(sc_time(12.5, SC_MS)), 0.0125);
+    EXPECT_EQ(format_seconds_brief(sc_time(12.5, SC_MS)), "0.0125 s");
+    EXPECT_EQ(format_seconds_brief(sc_time(1234567, SC_MS)), "1234.57 s");
+    EXPECT_EQ(format_micros(12'500'001), "12.500001");
+    EXPECT_EQ(format_micros(999), "0.000999");
+    EXPECT_EQ(format_fixed(1.25, 1), "1.2");  // round half to even, as std::to_chars does
+    EXPECT_EQ(format_trimmed(1.500, 3), "1.5");
+    EXPECT_EQ(format_trimmed(-0.0001, 2), "0");
+    EXPECT_EQ(format_significant(768.4), "768");
+    EXPECT_EQ(format_significant(12.34), "12.3");
+    EXPECT_EQ(format_significant(0.256), "0.26");
+    EXPECT_EQ(format_exact_number(134217728), "134217728");
+    EXPECT_EQ(format_exact_number(0.5), "0.5");
+    EXPECT_EQ(format_bytes(1023), "1023 B");
+    EXPECT_EQ(format_bytes(84148224), "80.2 MiB");  // 80.25: to even
+    EXPECT_EQ(format_bytes(-1536.0 * 1024 * 1024), "-1.5 GiB");
+    EXPECT_EQ(format_bytes(2048.0 * 1024 * 1024 * 1024 * 1024 * 1024), "2048 PiB");
+    EXPECT_EQ(format_bytes_4_digits(84148224), "80.25 MiB");
+    EXPECT_EQ(format_hex(0), "0x0");
+    EXPECT_EQ(format_hex(0xfffff000u), "0xfffff000");
 }
 
 TEST(OutputCsv, HeaderThenOneRowPerSample) {
@@ -390,10 +422,52 @@ TEST(OutputHtml, SelfContained) {
     EXPECT_EQ(html.find("@import"), std::string::npos);
 }
 
-TEST(OutputHtml, IdenticalInputsGiveIdenticalBytes) {
-    const Recording recording = synthetic_recording(3000);
+constexpr const char* kHtmlOutVariable = "VBSIM_TEST_HTML_OUT";
+
+// Not a test of its own: the page IdenticalInputsGiveIdenticalBytesInAnotherProcess compares
+// with, written by a second process (a fresh address layout, heap and static state).
+TEST(OutputHtml, WritePageForAnotherProcess) {
+    const char* path = std::getenv(kHtmlOutVariable);
+    if (path == nullptr) {
+        GTEST_SKIP() << "run by IdenticalInputsGiveIdenticalBytesInAnotherProcess";
+    }
+    std::ofstream out(path, std::ios::binary);
+    write_report_html(synthetic_recording(3000), synthetic_summary(), out);
+    ASSERT_TRUE(out.good());
+}
+
+// The page depends on its inputs only: not on addresses, allocation order, time or anything
+// a process keeps between calls. Here inputs built in a different order after other
+// allocations, there the same page written by another run of this binary.
+TEST(OutputHtml, IdenticalInputsGiveIdenticalBytesInAnotherProcess) {
+    std::vector<std::string> churn(1000, std::string(100, 'x'));  // moves later allocations
     const RunSummary summary = synthetic_summary();
-    EXPECT_EQ(html_of(recording, summary), html_of(recording, summary));
+    const Recording recording = synthetic_recording(3000);
+    const std::string here = html_of(recording, summary);
+
+    const std::string path =
+        ::testing::TempDir() + "vbsim-output-test-" + std::to_string(::getpid()) + ".html";
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        ::setenv(kHtmlOutVariable, path.c_str(), 1);
+        ::setenv("VBSIM_GTEST_ONE_PROCESS", "1", 1);  // tests/support/gtest_sc_main.cpp
+        char filter[] = "--gtest_filter=OutputHtml.WritePageForAnotherProcess";
+        char* argv[] = {filter, filter, nullptr};
+        ::execv("/proc/self/exe", argv);
+        ::_exit(127);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream read;
+    read << in.rdbuf();
+    const std::string there = read.str();
+    std::remove(path.c_str());
+    ASSERT_GT(there.size(), 10000u);
+    EXPECT_TRUE(here == there) << "the pages differ (" << here.size() << " and " << there.size()
+                               << " bytes)";
 }
 
 TEST(OutputHtml, LargeRunsStaySmallAndKeepSpikes) {
@@ -411,6 +485,28 @@ TEST(OutputHtml, LargeRunsStaySmallAndKeepSpikes) {
     const std::size_t begin = html.find("points=\"", held);
     const std::string points = html.substr(begin, html.find('"', begin + 8) - begin);
     EXPECT_NE(points.find(",30.0 "), std::string::npos);
+}
+
+TEST(SvgChart, AHeldValueIsTwoPointsAtTheTopOfItsAxis) {
+    Plot plot;
+    plot.title = "held <1 MiB>";
+    plot.series.push_back({"target", "#1f77b4", "", 2, {1048576, 1048576, 1048576}});
+    std::ostringstream out;
+    write_plot(out, {0, 0.5, 1}, plot);
+    const std::string svg = out.str();
+    // x: 68 + t / 1 s * 518; y: 1 MiB is the top (30) of a 0..1 MiB axis in 256 KiB steps.
+    EXPECT_NE(svg.find("points=\"68.0,30.0 586.0,30.0\""), std::string::npos) << svg;
+    EXPECT_NE(svg.find(">1 MiB</text>"), std::string::npos);
+    EXPECT_NE(svg.find(">768 KiB</text>"), std::string::npos);
+    EXPECT_NE(svg.find(">400 ms</text>"), std::string::npos);  // 1-2-5 steps: 200 ms
+    EXPECT_NE(svg.find("held &lt;1 MiB&gt;"), std::string::npos);
+    EXPECT_NE(svg.find(">target</text>"), std::string::npos);
+    EXPECT_EQ(count_of(svg, "<polyline"), 1u);
+
+    plot.series[0].values = {0, 1048576};  // one value short of the times: not drawn
+    std::ostringstream short_out;
+    write_plot(short_out, {0, 0.5, 1}, plot);
+    EXPECT_EQ(count_of(short_out.str(), "<polyline"), 0u);
 }
 
 TEST(OutputHtml, EmptyRunStillRenders) {

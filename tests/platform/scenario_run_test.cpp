@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "platform/check_evaluation.h"
 #include "platform/scenario_loader.h"
 #include "platform/scenario_run.h"
 
@@ -37,7 +38,9 @@ RunSummary run_scenario(const std::string& yaml) {
     config.output.trace_vcd = false;
     ScenarioRun run("scenario", config);
     run.run(false);
-    return run.summarize();
+    RunSummary summary = run.summarize();
+    summary.checks = evaluate_checks(config.checks, summary, run.recording());
+    return summary;
 }
 
 const CheckResult& check_named(const RunSummary& summary, const std::string& name) {
