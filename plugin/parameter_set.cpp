@@ -110,8 +110,8 @@ void ParameterSet::read_ranges(const std::string& name,
             fields.size() == 2 ? params::parse_size(fields[1]) : params::Parsed<uint64_t>{};
         if (!base.ok() || !bytes.ok()) {
             throw std::invalid_argument(
-                name + ": expected 'base size' entries such as '0x80000000 1GiB', got '" +
-                entry + "'");
+                name + ": expected 'base size' entries such as '0x80000000 1GiB', got '" + entry +
+                "'");
         }
         parsed.emplace_back(*base.value, *bytes.value);
     }
