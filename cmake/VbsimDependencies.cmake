@@ -9,5 +9,3 @@ else()
   set(VBSIM_SYSTEMC_TARGET PkgConfig::SYSTEMC)
 endif()
 
-find_package(yaml-cpp REQUIRED)
-find_package(Threads REQUIRED)

@@ -20,6 +20,7 @@
 #include <systemc>
 
 #include "platform/check_evaluation.h"
+#include "platform/device_tree.h"
 #include "platform/memory_estimate.h"
 #include "platform/output_csv.h"
 #include "platform/output_folder.h"
@@ -384,6 +385,15 @@ int run_scenarios(const CliOptions& options) {
         }
         return loaded ? kExitChecksPassed : kExitBadInput;
     }
+    if (options.command == CliOptions::Command::kDts) {
+        if (!loaded) {
+            return kExitBadInput;
+        }
+        for (const ScenarioConfig& config : configs) {
+            std::cout << device_tree_source(config);
+        }
+        return kExitChecksPassed;
+    }
     std::vector<std::string> folders;
     if (!loaded || !destinations(options.files, configs, options, folders)) {
         if (!loaded && configs.size() > 1) {
@@ -435,11 +445,13 @@ const char* cli_usage() {
            "                 [--max-memory SIZE]\n"
            "       vbsim check SCENARIO.yaml... [--set PATH=VALUE]...\n"
            "       vbsim sweep check|run|collect ...   (vbsim sweep --help)\n"
+           "       vbsim dts SCENARIO.yaml... [--set PATH=VALUE]...\n"
            "       vbsim --help\n"
            "\n"
            "run    simulates each scenario and writes timeseries.csv, summary.json, trace.vcd\n"
            "       and report.html into its output directory (output.directory, or --out)\n"
            "check  validates the scenarios without simulating\n"
+           "dts    prints each guest's device-tree nodes for the balloon and its RAM\n"
            "\n"
            "  --out DIR          output directory (one subdirectory per scenario when several)\n"
            "  --set PATH=VALUE   override a scenario value, e.g. --set guests[0].ram=2GiB\n"
@@ -475,6 +487,8 @@ bool parse_cli(const std::vector<std::string>& arguments, CliOptions& options, s
         options.command = CliOptions::Command::kRun;
     } else if (command == "check") {
         options.command = CliOptions::Command::kCheck;
+    } else if (command == "dts") {
+        options.command = CliOptions::Command::kDts;
     } else {
         error = "unknown command '" + command + "'";
         return false;

@@ -8,7 +8,7 @@ namespace vbsim::platform {
 
 // The vbsim command line, as parsed.
 struct CliOptions {
-    enum class Command { kHelp, kRun, kCheck } command = Command::kHelp;
+    enum class Command { kHelp, kRun, kCheck, kDts } command = Command::kHelp;
     std::vector<std::string> files;
     std::vector<std::string> overrides;  // --set path=value
     std::string output_directory;        // --out; empty = the scenario's own

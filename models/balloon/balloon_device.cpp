@@ -32,21 +32,24 @@ uint64_t load_le(const uint8_t* bytes, unsigned int width) {
     return value;
 }
 
-// Flips the bitmap bit of every PFN in range whose bit is not yet in the wanted state (set for
-// inflate), in order, appending those PFNs to `applied`; returns how many. The current word
-// stays in a register while consecutive PFNs fall in it, as the allocator's runs do.
-template <bool kInflate>
-size_t flip_pfns(const uint32_t* pfns, size_t count, uint64_t first_pfn, uint64_t pages,
-                 uint64_t* bitmap, uint32_t* applied, uint64_t& out_of_range) {
+// Flips the bitmap bit of every PFN in guest RAM whose bit is not yet in the wanted state (set
+// for inflate), in order, appending those PFNs to `applied`; returns how many. `index_of` maps a
+// PFN to its bitmap bit (false outside RAM). The current word stays in a register while
+// consecutive PFNs fall in it, as the allocator's runs do.
+template <bool kInflate, typename IndexOf>
+size_t flip_pfns(const uint32_t* pfns, size_t count, const IndexOf& index_of, uint64_t* bitmap,
+                 uint32_t* applied, uint64_t& out_of_range, uint32_t& first_bad) {
     constexpr uint64_t kNoWord = ~uint64_t{0};
     size_t applied_count = 0;
     uint64_t word_index = kNoWord;
     uint64_t word = 0;
     for (size_t i = 0; i < count; ++i) {
         const uint32_t pfn = pfns[i];
-        const uint64_t index = uint64_t{pfn} - first_pfn;  // wraps huge when below the base
-        if (index >= pages) {
-            ++out_of_range;
+        uint64_t index = 0;
+        if (!index_of(pfn, index)) {
+            if (out_of_range++ == 0) {
+                first_bad = pfn;
+            }
             continue;
         }
         if (index / 64 != word_index) {
@@ -93,15 +96,37 @@ BalloonDevice::BalloonDevice(const sc_core::sc_module_name& name, const BalloonD
              << " are not modelled (balloon feature bits 0-5 are)";
         SC_REPORT_ERROR(kReportType, text.str().c_str());
     }
-    if (params_.guest_ram_bytes == 0 || params_.guest_ram_bytes % balloon::kPageSize != 0 ||
-        params_.guest_ram_base % balloon::kPageSize != 0) {
-        SC_REPORT_ERROR(kReportType, "guest RAM base and size must be non-zero multiples of 4 KiB");
+    std::vector<GuestRamRange> ranges = params_.ram_ranges();
+    std::sort(ranges.begin(), ranges.end(),
+              [](const GuestRamRange& a, const GuestRamRange& b) { return a.base < b.base; });
+    for (size_t i = 0; i < ranges.size(); ++i) {
+        const GuestRamRange& range = ranges[i];
+        std::ostringstream where;
+        where << "guest RAM range 0x" << std::hex << range.base << "+0x" << range.bytes;
+        if (range.bytes == 0 || range.bytes % balloon::kPageSize != 0 ||
+            range.base % balloon::kPageSize != 0) {
+            SC_REPORT_ERROR(
+                kReportType,
+                (where.str() + ": base and size must be non-zero multiples of 4 KiB").c_str());
+            continue;
+        }
+        if (range.bytes - 1 > ~uint64_t{0} - range.base) {
+            SC_REPORT_ERROR(kReportType, (where.str() + ": ends beyond 2^64").c_str());
+            continue;
+        }
+        if (!banks_.empty() &&
+            (banks_.back().first_pfn + banks_.back().pages) << balloon::kPfnShift > range.base) {
+            SC_REPORT_ERROR(kReportType, (where.str() + ": overlaps another range").c_str());
+            continue;
+        }
+        banks_.push_back(
+            {range.base >> balloon::kPfnShift, range.bytes >> balloon::kPfnShift, ram_pages_});
+        ram_pages_ += range.bytes >> balloon::kPfnShift;
     }
     if (params_.queue_num_max == 0 || params_.queue_num_max > spec::vring::kMaxSize) {
         SC_REPORT_ERROR(kReportType, "queue_num_max must be in 1..32768");
     }
-    const uint64_t pages = params_.guest_ram_bytes / balloon::kPageSize;
-    ballooned_.assign((pages + 63) / 64, 0);
+    ballooned_.assign((ram_pages_ + 63) / 64, 0);
     raw_pfns_.resize(kPfnChunk * 4);
     pfns_.resize(kPfnChunk);
     applied_pfns_.resize(kPfnChunk);
@@ -145,13 +170,23 @@ void BalloonDevice::set_target_pages(uint32_t pages) {
 }
 
 bool BalloonDevice::page_index(uint32_t pfn, uint64_t& index) const {
-    const uint64_t address = uint64_t{pfn} << balloon::kPfnShift;
-    if (address < params_.guest_ram_base ||
-        address - params_.guest_ram_base >= params_.guest_ram_bytes) {
-        return false;
+    for (const RamBank& bank : banks_) {
+        const uint64_t offset = uint64_t{pfn} - bank.first_pfn;  // wraps huge below the bank
+        if (offset < bank.pages) {
+            index = bank.first_index + offset;
+            return true;
+        }
     }
-    index = (address - params_.guest_ram_base) >> balloon::kPfnShift;
-    return true;
+    return false;
+}
+
+uint32_t BalloonDevice::pfn_of_index(uint64_t index) const {
+    for (const RamBank& bank : banks_) {
+        if (index - bank.first_index < bank.pages) {
+            return static_cast<uint32_t>(bank.first_pfn + (index - bank.first_index));
+        }
+    }
+    return 0;  // not reached: every bitmap bit belongs to a bank
 }
 
 bool BalloonDevice::is_ballooned(uint32_t pfn) const {
@@ -301,9 +336,7 @@ void BalloonDevice::reset() {
         while (bits != 0) {
             const unsigned int bit_index = static_cast<unsigned int>(__builtin_ctzll(bits));
             bits &= bits - 1;
-            const uint64_t address =
-                params_.guest_ram_base + ((word * 64 + bit_index) << balloon::kPfnShift);
-            released.push_back(static_cast<uint32_t>(address >> balloon::kPfnShift));
+            released.push_back(pfn_of_index(word * 64 + bit_index));
         }
     }
     std::fill(ballooned_.begin(), ballooned_.end(), 0);
@@ -462,15 +495,32 @@ void BalloonDevice::apply_pages(PageQueue kind, const uint32_t* pfns, size_t cou
     // The PFN range check and bitmap update inline, into a reused buffer: this runs for every
     // page moved.
     const bool inflate = kind == PageQueue::kInflate;
-    const uint64_t first_pfn = params_.guest_ram_base >> balloon::kPfnShift;
-    const uint64_t pages = params_.guest_ram_bytes >> balloon::kPfnShift;
     uint32_t* const applied = applied_pfns_.data();
     uint64_t out_of_range = 0;
-    const size_t applied_count = inflate
-                                     ? flip_pfns<true>(pfns, count, first_pfn, pages,
-                                                       ballooned_.data(), applied, out_of_range)
-                                     : flip_pfns<false>(pfns, count, first_pfn, pages,
-                                                        ballooned_.data(), applied, out_of_range);
+    uint32_t first_bad = 0;
+    size_t applied_count = 0;
+    if (banks_.size() == 1) {  // one window: a subtraction and a compare per PFN
+        const RamBank bank = banks_.front();
+        const auto index_of = [bank](uint32_t pfn, uint64_t& index) {
+            index = uint64_t{pfn} - bank.first_pfn;  // wraps huge when below the base
+            return index < bank.pages;
+        };
+        applied_count = inflate ? flip_pfns<true>(pfns, count, index_of, ballooned_.data(), applied,
+                                                  out_of_range, first_bad)
+                                : flip_pfns<false>(pfns, count, index_of, ballooned_.data(),
+                                                   applied, out_of_range, first_bad);
+    } else {
+        const auto index_of = [this](uint32_t pfn, uint64_t& index) {
+            return page_index(pfn, index);
+        };
+        applied_count = inflate ? flip_pfns<true>(pfns, count, index_of, ballooned_.data(), applied,
+                                                  out_of_range, first_bad)
+                                : flip_pfns<false>(pfns, count, index_of, ballooned_.data(),
+                                                   applied, out_of_range, first_bad);
+    }
+    if (out_of_range != 0) {
+        report_out_of_range(kind, first_bad, out_of_range, count);
+    }
     const uint64_t skipped = count - out_of_range - applied_count;
     counters_.pfns_out_of_range += out_of_range;
     (inflate ? counters_.pfns_already_ballooned : counters_.pfns_not_ballooned) += skipped;
@@ -491,6 +541,22 @@ void BalloonDevice::apply_pages(PageQueue kind, const uint32_t* pfns, size_t cou
             observer->pages_deflated(applied, applied_count);
         }
     }
+}
+
+void BalloonDevice::report_out_of_range(PageQueue kind, uint32_t first_bad, uint64_t bad,
+                                        size_t count) {
+    // The guest believes it gave these pages away; the host cannot take what is not RAM. The
+    // buffer is still returned (the spec has no way to refuse one PFN).
+    ++counters_.buffers_out_of_range;
+    if (transport_ == nullptr) {
+        return;
+    }
+    std::ostringstream what;
+    what << (kind == PageQueue::kInflate ? "inflateq" : "deflateq") << ": PFN 0x" << std::hex
+         << first_bad << " (address 0x" << (uint64_t{first_bad} << balloon::kPfnShift)
+         << ") is outside every guest RAM range; " << std::dec << bad << " of " << count
+         << " PFNs of the buffer ignored";
+    transport_->guest_error("pfn-outside-ram", what.str());
 }
 
 bool BalloonDevice::drain_stats_queue(unsigned int index) {

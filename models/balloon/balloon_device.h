@@ -13,14 +13,28 @@
 
 namespace vbsim::models {
 
+// One bank of guest RAM, guest-physical.
+struct GuestRamRange {
+    uint64_t base = 0;
+    uint64_t bytes = 0;
+};
+
 struct BalloonDeviceParams {
     // Device-type features offered to the driver.
     uint64_t offered_features = spec::feature::bit(spec::balloon::kFeatureMustTellHost) |
                                 spec::feature::bit(spec::balloon::kFeatureStatsVq) |
                                 spec::feature::bit(spec::balloon::kFeatureDeflateOnOom);
-    // Guest RAM the PFNs must fall in (guest-physical).
+    // Guest RAM the PFNs must fall in (guest-physical): the banks the platform describes, or,
+    // when there are none, the one window guest_ram_base/guest_ram_bytes.
+    std::vector<GuestRamRange> guest_ram_ranges;
     uint64_t guest_ram_base = 0x80000000;
     uint64_t guest_ram_bytes = uint64_t{1} << 30;
+    // The banks in effect: guest_ram_ranges, or the single window.
+    std::vector<GuestRamRange> ram_ranges() const {
+        return guest_ram_ranges.empty()
+                   ? std::vector<GuestRamRange>{{guest_ram_base, guest_ram_bytes}}
+                   : guest_ram_ranges;
+    }
     uint32_t queue_num_max = 128;  // QEMU sizes its balloon queues at 128
     // Host-side time per PFN buffer of one direction (sources: docs/timing-defaults.md).
     struct BufferCosts {
@@ -57,7 +71,8 @@ struct BalloonCounters {
     uint64_t deflate_buffers = 0;
     uint64_t pages_inflated = 0;
     uint64_t pages_deflated = 0;
-    uint64_t pfns_out_of_range = 0;
+    uint64_t pfns_out_of_range = 0;       // outside every RAM bank: ignored, a guest error
+    uint64_t buffers_out_of_range = 0;    // buffers holding such PFNs (one report each)
     uint64_t pfns_already_ballooned = 0;  // inflate of a page the host already holds
     uint64_t pfns_not_ballooned = 0;      // deflate of a page the host does not hold
     uint64_t truncated_pfn_bytes = 0;     // buffer lengths not a multiple of 4
@@ -129,6 +144,8 @@ class BalloonDevice : public sc_core::sc_module, public VirtioDevice {
     uint32_t target_pages() const { return num_pages_; }
     uint32_t actual_pages() const { return actual_; }
     uint64_t ballooned_pages() const { return ballooned_count_; }
+    // Bytes of guest RAM over every bank.
+    uint64_t guest_ram_total_bytes() const { return ram_pages_ << spec::balloon::kPfnShift; }
     bool is_ballooned(uint32_t pfn) const;
     const BalloonStats& last_stats() const { return stats_; }
     // Returns the held stats buffer now, asking the driver for fresh stats.
@@ -201,6 +218,8 @@ class BalloonDevice : public sc_core::sc_module, public VirtioDevice {
     void parse_stats(const std::vector<uint8_t>& bytes);
     void return_stats_buffer();
     bool page_index(uint32_t pfn, uint64_t& index) const;
+    uint32_t pfn_of_index(uint64_t index) const;
+    void report_out_of_range(PageQueue kind, uint32_t first_bad, uint64_t bad, size_t count);
     uint32_t config_word(uint32_t field_offset) const;
     // False outside the config space; counts a guest error for a modern narrow access.
     bool check_config_access(uint32_t offset, unsigned int width, const char* verb);
@@ -220,6 +239,14 @@ class BalloonDevice : public sc_core::sc_module, public VirtioDevice {
     uint32_t hint_cmd_id_ = 0;  // what config's free_page_hint_cmd_id reads
     uint32_t next_hint_cmd_id_ = spec::balloon::kHintCmdIdMin;
     std::vector<FreePageHintRound> hint_rounds_;
+    // A RAM bank in PFNs; its pages take bitmap bits from first_index on, banks in address order.
+    struct RamBank {
+        uint64_t first_pfn;
+        uint64_t pages;
+        uint64_t first_index;
+    };
+    std::vector<RamBank> banks_;
+    uint64_t ram_pages_ = 0;
     std::vector<uint64_t> ballooned_;  // one bit per 4 KiB page of guest RAM
     uint64_t ballooned_count_ = 0;
     DescriptorChain page_chain_;  // the inflate/deflate buffer being handled

@@ -41,7 +41,7 @@ class BalloonDeviceGuest : public PolicyGuest {
         : name_(std::move(name)), device_(device) {}
 
     const std::string& name() const override { return name_; }
-    uint64_t ram_bytes() const override { return device_.params().guest_ram_bytes; }
+    uint64_t ram_bytes() const override { return device_.guest_ram_total_bytes(); }
     uint32_t target_pages() const override { return device_.target_pages(); }
     uint32_t actual_pages() const override { return device_.actual_pages(); }
     const BalloonStats& stats() const override { return device_.last_stats(); }

@@ -65,6 +65,9 @@ class VirtioMmio : public sc_core::sc_module, public VirtioTransport, private Dm
                VirtioDevice& device);
 
     const VirtioMmioParams& params() const { return params_; }
+    // A reset from outside the register window (a platform reset line): as the driver's
+    // Status = 0 write.
+    void hardware_reset() { reset_device(); }
     const VirtioMmioCounters& counters() const { return counters_; }
     // Reports accesses, notifies, interrupts and DMA to `observer` (null: nobody).
     void set_observer(VirtioMmioObserver* observer) { observer_ = observer; }

@@ -1,4 +1,4 @@
-#include "platform/units.h"
+#include "models/params/units.h"
 
 #include <cctype>
 #include <cmath>
@@ -7,7 +7,7 @@
 #include <limits>
 #include <utility>
 
-namespace vbsim::platform {
+namespace vbsim::params {
 namespace {
 
 // Exact arithmetic on mantissa x unit / 10^digits needs more than 64 bits.
@@ -437,4 +437,4 @@ std::string format_time(const sc_core::sc_time& time) {
     return std::to_string(ps) + (ps == 0 ? "" : "ps");
 }
 
-}  // namespace vbsim::platform
+}  // namespace vbsim::params
