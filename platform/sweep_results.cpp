@@ -25,6 +25,7 @@ enum class Source {
     kTopLevel,
     kGuestSum,
     kGuestMean,
+    kGuestSumSeconds,
     kLongestEpisode,
     kEpisodesNotReached,
     kChecksPassed,
@@ -35,6 +36,9 @@ struct MetricSource {
     SweepMetric metric;
     Source source;
     const char* key;
+    // Host swap figures appear in summary.json only when the host has swap or killed a guest:
+    // absent, they are 0.
+    bool zero_when_absent = false;
 };
 
 const std::vector<MetricSource>& metric_sources() {
@@ -61,6 +65,26 @@ const std::vector<MetricSource>& metric_sources() {
         {{"oom_deflations", "deflate-on-OOM releases, all guests"},
          Source::kGuestSum,
          "oom_deflations"},
+        {{"host_swap_max_used_bytes", "most host swap in use"},
+         Source::kTopLevel,
+         "host_swap_max_used_bytes",
+         true},
+        {{"host_swap_in_bytes", "bytes swapped in by the host, all guests"},
+         Source::kGuestSum,
+         "host_swap_in_bytes",
+         true},
+        {{"host_swap_out_bytes", "bytes swapped out by the host, all guests"},
+         Source::kGuestSum,
+         "host_swap_out_bytes",
+         true},
+        {{"host_swap_stall_s", "guest time stalled on host swap-ins, all guests"},
+         Source::kGuestSumSeconds,
+         "host_swap_stall_s",
+         true},
+        {{"host_oom_kills", "guests killed by the host's OOM killer"},
+         Source::kTopLevel,
+         "host_oom_kills",
+         true},
         {{"checks_passed", "checks passed"}, Source::kChecksPassed, ""},
         {{"checks_failed", "checks failed"}, Source::kChecksFailed, ""},
     };
@@ -77,12 +101,50 @@ bool parse_integer(const std::string& text, long long& value) {
     }
 }
 
+// "12.000250000" (summary.json's nine decimals) as nanoseconds.
+bool parse_nanoseconds(const std::string& text, long long& ns) {
+    const size_t dot = text.find('.');
+    long long whole = 0;
+    long long fraction = 0;
+    if (dot == std::string::npos || text.size() - dot - 1 != 9 ||
+        !parse_integer(text.substr(0, dot), whole) ||
+        !parse_integer(text.substr(dot + 1), fraction)) {
+        return false;
+    }
+    ns = whole * 1'000'000'000 + fraction;
+    return true;
+}
+
+std::string format_nanoseconds(long long ns) {
+    std::string fraction = std::to_string(ns % 1'000'000'000);
+    fraction.insert(0, 9 - fraction.size(), '0');
+    return std::to_string(ns / 1'000'000'000) + "." + fraction;
+}
+
 std::optional<std::string> metric_of(const YAML::Node& summary, const MetricSource& source) {
     const YAML::Node guests = summary["guests"];
     switch (source.source) {
         case Source::kTopLevel: {
             const YAML::Node value = summary[source.key];
+            if (!value && source.zero_when_absent) {
+                return "0";
+            }
             return value && value.IsScalar() ? std::optional(value.Scalar()) : std::nullopt;
+        }
+        case Source::kGuestSumSeconds: {
+            long long sum = 0;
+            for (const YAML::Node& guest : guests) {
+                long long ns = 0;
+                const YAML::Node node = guest[source.key];
+                if (!node && source.zero_when_absent) {
+                    continue;
+                }
+                if (!node || !node.IsScalar() || !parse_nanoseconds(node.Scalar(), ns)) {
+                    return std::nullopt;
+                }
+                sum += ns;
+            }
+            return format_nanoseconds(sum);
         }
         case Source::kGuestSum:
         case Source::kGuestMean: {
@@ -93,6 +155,9 @@ std::optional<std::string> metric_of(const YAML::Node& summary, const MetricSour
             for (const YAML::Node& guest : guests) {
                 long long value = 0;
                 const YAML::Node node = guest[source.key];
+                if (!node && source.zero_when_absent) {
+                    continue;
+                }
                 if (!node || !node.IsScalar() || !parse_integer(node.Scalar(), value)) {
                     return std::nullopt;
                 }

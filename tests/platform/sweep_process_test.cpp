@@ -205,6 +205,26 @@ TEST_F(SweepProcess, CheckCountsTheVariantsAndRunsNothing) {
     EXPECT_EQ(bad.err.rfind(sweep_.string() + ":3:26: guests[0].ram: ", 0), 0u) << bad.err;
 }
 
+TEST_F(SweepProcess, HostSwapFiguresAreColumnsToo) {
+    // configs/host-swap.yaml swaps on a 1 GiB host; on a 2 GiB host nothing is swapped.
+    scenario("swap.yaml", "base: " + std::string(VBSIM_CONFIGS) +
+                              "/host-swap.yaml\ngrid:\n  host.ram: [1GiB, 2GiB]\n");
+    const fs::path out = dir_ / "out";
+    const Outcome outcome = run({"sweep", "run", dir_ / "swap.yaml", "--out", out, "--quiet"});
+    const auto rows = csv_rows(read_file(out / "sweep.csv"));
+    ASSERT_EQ(rows.size(), 3u) << outcome.err;
+    const std::string summary =
+        read_file(out / "variants" / column(rows, 1, "name") / "summary.json");
+    EXPECT_GT(std::stoll(column(rows, 1, "host_swap_in_bytes")), 0);
+    EXPECT_NE(summary.find("\"host_swap_in_bytes\": " + column(rows, 1, "host_swap_in_bytes")),
+              std::string::npos);
+    EXPECT_GT(std::stoll(column(rows, 1, "host_swap_max_used_bytes")), 0);
+    EXPECT_NE(column(rows, 1, "host_swap_stall_s"), "0.000000000");
+    EXPECT_EQ(column(rows, 2, "host_swap_in_bytes"), "0");
+    EXPECT_EQ(column(rows, 2, "host_swap_out_bytes"), "0");
+    EXPECT_EQ(column(rows, 2, "host_oom_kills"), "0");
+}
+
 TEST_F(SweepProcess, RefusesAFolderHoldingOtherFilesAndBadArguments) {
     write_file(dir_ / "mine.txt", "keep me");
     const Outcome outcome = run({"sweep", "run", sweep_, "--out", dir_});
