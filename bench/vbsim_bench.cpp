@@ -34,7 +34,6 @@ using vbsim::models::HostMemory;
 using vbsim::models::HostMemoryParams;
 using vbsim::platform::GuestConfig;
 using vbsim::platform::GuestNode;
-using vbsim::platform::PlatformSection;
 namespace guest = vbsim::sw::guest;
 
 constexpr uint64_t kMiB = uint64_t{1} << 20;
@@ -105,16 +104,14 @@ struct Machine {
     Machine(size_t guests, uint64_t ram_bytes, uint64_t resident_bytes, uint64_t host_bytes,
             bool dmi, uint32_t pfns_per_round)
         : host(HostMemoryParams{host_bytes, 0}) {
-        PlatformSection platform;
-        platform.memory.dmi = dmi;
         for (size_t i = 0; i < guests; ++i) {
             GuestConfig config;
             config.name = "vm" + std::to_string(i);
             config.ram_bytes = ram_bytes;
             config.resident_at_start_bytes = resident_bytes;
             config.driver.pfns_per_round = pfns_per_round;
-            nodes.push_back(
-                std::make_unique<GuestNode>(config.name.c_str(), config, platform, host));
+            config.memory.dmi = dmi;
+            nodes.push_back(std::make_unique<GuestNode>(config.name.c_str(), config, host));
             watchers.push_back(std::make_unique<GoalWatcher>(&remaining));
             nodes.back()->balloon().add_observer(*watchers.back());
         }

@@ -26,6 +26,7 @@
 #include "platform/output_folder.h"
 #include "platform/output_html.h"
 #include "platform/output_json.h"
+#include "platform/parameter_listing.h"
 #include "platform/quantity_format.h"
 #include "platform/report_handler.h"
 #include "platform/scenario_loader.h"
@@ -368,6 +369,32 @@ bool fits_in_memory(const std::vector<std::string>& files,
     return fits;
 }
 
+// `vbsim params`: the parameters of the scenario's guests, or of one default guest.
+int list_parameters(const CliOptions& options) {
+    std::vector<ParameterRow> rows;
+    if (options.files.empty()) {
+        if (!options.overrides.empty()) {
+            std::cerr << "vbsim: params: --set needs a scenario file\n";
+            return kExitBadInput;
+        }
+        rows = default_parameter_rows();
+    } else {
+        ScenarioConfig config;
+        if (!load(options.files[0], options, config)) {
+            return kExitBadInput;
+        }
+        rows = parameter_rows(config.guests);
+    }
+    if (options.format == "json") {
+        write_parameters_json(rows, std::cout);
+    } else if (options.format == "markdown") {
+        write_parameters_markdown(rows, std::cout);
+    } else {
+        write_parameters_text(rows, std::cout);
+    }
+    return kExitChecksPassed;
+}
+
 int run_scenarios(const CliOptions& options) {
     // Every file is read and checked before anything runs.
     std::vector<ScenarioConfig> configs(options.files.size());
@@ -446,15 +473,20 @@ const char* cli_usage() {
            "       vbsim check SCENARIO.yaml... [--set PATH=VALUE]...\n"
            "       vbsim sweep check|run|collect ...   (vbsim sweep --help)\n"
            "       vbsim dts SCENARIO.yaml... [--set PATH=VALUE]...\n"
+           "       vbsim params [SCENARIO.yaml] [--set PATH=VALUE]... [--format "
+           "text|json|markdown]\n"
            "       vbsim --help\n"
            "\n"
            "run    simulates each scenario and writes timeseries.csv, summary.json, trace.vcd\n"
            "       and report.html into its output directory (output.directory, or --out)\n"
            "check  validates the scenarios without simulating\n"
            "dts    prints each guest's device-tree nodes for the balloon and its RAM\n"
+           "params lists every model parameter of the scenario's guests (or of one default\n"
+           "       guest vm0): full name, type, value, default, range, description\n"
            "\n"
            "  --out DIR          output directory (one subdirectory per scenario when several)\n"
-           "  --set PATH=VALUE   override a scenario value, e.g. --set guests[0].ram=2GiB\n"
+           "  --set PATH=VALUE   override a scenario value, e.g. --set guests[0].ram=2GiB,\n"
+           "                     or a parameter by name, e.g. --set vm0.balloon.queue_num_max=64\n"
            "  --profile          add wall-clock speed figures to summary.json\n"
            "  --max-memory SIZE  refuse scenarios whose model would need more memory than SIZE\n"
            "                     (default: this machine's memory), e.g. --max-memory 64GiB\n"
@@ -489,6 +521,8 @@ bool parse_cli(const std::vector<std::string>& arguments, CliOptions& options, s
         options.command = CliOptions::Command::kCheck;
     } else if (command == "dts") {
         options.command = CliOptions::Command::kDts;
+    } else if (command == "params") {
+        options.command = CliOptions::Command::kParams;
     } else {
         error = "unknown command '" + command + "'";
         return false;
@@ -535,12 +569,28 @@ bool parse_cli(const std::vector<std::string>& arguments, CliOptions& options, s
             options.quiet = true;
         } else if (argument == "--trace") {
             options.trace = true;
+        } else if (argument == "--format" && options.command == CliOptions::Command::kParams) {
+            if (!value(options.format)) {
+                return false;
+            }
+            if (options.format != "text" && options.format != "json" &&
+                options.format != "markdown") {
+                error = "--format: expected text, json or markdown, got '" + options.format + "'";
+                return false;
+            }
         } else if (argument.rfind("--", 0) == 0) {
             error = "unknown option '" + argument + "'";
             return false;
         } else {
             options.files.push_back(argument);
         }
+    }
+    if (options.command == CliOptions::Command::kParams) {
+        if (options.files.size() > 1) {
+            error = "params takes at most one scenario file";
+            return false;
+        }
+        return true;
     }
     if (options.files.empty()) {
         error = "no scenario file given";
@@ -553,6 +603,9 @@ int run_cli(const CliOptions& options) {
     if (options.command == CliOptions::Command::kHelp) {
         std::cout << cli_usage();
         return kExitChecksPassed;
+    }
+    if (options.command == CliOptions::Command::kParams) {
+        return guarded([&] { return list_parameters(options); });
     }
     return guarded([&] { return run_scenarios(options); });
 }

@@ -8,7 +8,7 @@ namespace vbsim::platform {
 
 // The vbsim command line, as parsed.
 struct CliOptions {
-    enum class Command { kHelp, kRun, kCheck, kDts } command = Command::kHelp;
+    enum class Command { kHelp, kRun, kCheck, kDts, kParams } command = Command::kHelp;
     std::vector<std::string> files;
     std::vector<std::string> overrides;  // --set path=value
     std::string output_directory;        // --out; empty = the scenario's own
@@ -16,6 +16,7 @@ struct CliOptions {
     bool quiet = false;                  // no progress line, no summary table
     uint64_t max_memory_bytes = 0;       // --max-memory; 0 = the machine's physical memory
     bool trace = false;                  // mmio.csv per guest and timeline.json
+    std::string format = "text";         // params: text, json or markdown
 };
 
 // False (with `error` set) when the arguments make no sense.

@@ -45,6 +45,23 @@ uint64_t balloon_feature_bits(const std::vector<std::string>& names) {
     return bits;
 }
 
+const std::vector<std::string>& balloon_feature_names() {
+    static const std::vector<std::string> names = {"must_tell_host", "stats_vq",
+                                                   "deflate_on_oom", "free_page_hint",
+                                                   "page_poison",    "page_reporting"};
+    return names;
+}
+
+std::vector<std::string> balloon_feature_names_of(uint64_t bits) {
+    std::vector<std::string> names;
+    for (const std::string& name : balloon_feature_names()) {
+        if ((bits & balloon_feature_bits({name})) != 0) {
+            names.push_back(name);
+        }
+    }
+    return names;
+}
+
 std::string describe_features(uint64_t bits) {
     std::string text;
     for (const NamedBit& named : kBits) {

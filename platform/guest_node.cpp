@@ -19,21 +19,21 @@ uint64_t to_ns(const sc_core::sc_time& time) {
     return static_cast<uint64_t>(time.value() / sc_core::sc_time(1, sc_core::SC_NS).value());
 }
 
-models::RouterParams bus_params(const GuestConfig& guest, const PlatformSection& platform) {
+models::RouterParams bus_params(const GuestConfig& guest) {
     models::RouterParams params;
-    params.hop_latency = platform.bus.hop_latency;
+    params.hop_latency = guest.bus.hop_latency;
     params.regions.push_back({"ram", guest.ram_base, guest.ram_bytes, 0});
     params.regions.push_back({"balloon", guest.balloon.mmio_base, spec::mmio::kWindowSize, 1});
     return params;
 }
 
-models::MemoryParams ram_params(const GuestConfig& guest, const PlatformSection& platform) {
+models::MemoryParams ram_params(const GuestConfig& guest) {
     models::MemoryParams params;
     params.size = guest.ram_bytes;
-    params.read_latency = platform.memory.read_latency;
-    params.write_latency = platform.memory.write_latency;
-    params.bandwidth_bytes_per_ns = platform.memory.bandwidth_bytes_per_ns;
-    params.dmi_enabled = platform.memory.dmi;
+    params.read_latency = guest.memory.read_latency;
+    params.write_latency = guest.memory.write_latency;
+    params.bandwidth_bytes_per_ns = guest.memory.bandwidth_bytes_per_ns;
+    params.dmi_enabled = guest.memory.dmi;
     return params;
 }
 
@@ -83,25 +83,25 @@ sw::balloon::FreePageInit free_page_init(const std::string& name) {
     return sw::balloon::FreePageInit::kNone;
 }
 
-GuestCpuParams cpu_params(const PlatformSection& platform) {
+GuestCpuParams cpu_params(const GuestConfig& guest) {
     GuestCpuParams params;
     params.interrupt_lines = 1;
-    params.quantum = platform.cpu.quantum;
-    params.interrupt_entry_cost = platform.cpu.interrupt_entry_cost;
+    params.quantum = guest.cpu.quantum;
+    params.interrupt_entry_cost = guest.cpu.interrupt_entry_cost;
     return params;
 }
 
 }  // namespace
 
 GuestNode::GuestNode(const sc_core::sc_module_name& name, const GuestConfig& guest,
-                     const PlatformSection& platform, models::HostMemory& host)
+                     models::HostMemory& host)
     : sc_core::sc_module(name),
       config_(guest),
       host_(host),
       host_id_(host.add_guest(guest.name, guest.ram_base, guest.ram_bytes)),
-      cpu_("cpu", cpu_params(platform)),
-      bus_("bus", bus_params(guest, platform)),
-      ram_("ram", ram_params(guest, platform)),
+      cpu_("cpu", cpu_params(guest)),
+      bus_("bus", bus_params(guest)),
+      ram_("ram", ram_params(guest)),
       balloon_("balloon", device_params(guest)),
       transport_("transport", transport_params(guest), balloon_),
       irq_("irq"),

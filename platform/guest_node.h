@@ -41,7 +41,7 @@ struct OomKillRecord {
 class GuestNode : public sc_core::sc_module {
   public:
     GuestNode(const sc_core::sc_module_name& name, const GuestConfig& guest,
-              const PlatformSection& platform, models::HostMemory& host);
+              models::HostMemory& host);
     ~GuestNode() override;
 
     const GuestConfig& config() const { return config_; }

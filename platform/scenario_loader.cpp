@@ -13,6 +13,7 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string_view>
 #include <tuple>
@@ -23,6 +24,9 @@
 #include <yaml-cpp/parser.h>
 #include <yaml-cpp/yaml.h>
 
+#include "models/params/broker.h"
+#include "models/params/closest_name.h"
+#include "platform/model_parameters.h"
 #include "platform/units.h"
 #include "spec/virtio.h"
 
@@ -31,8 +35,6 @@ namespace {
 
 using sc_core::sc_time;
 
-const std::vector<std::string> kFeatureNames = {"must_tell_host", "stats_vq",    "deflate_on_oom",
-                                                "free_page_hint", "page_poison", "page_reporting"};
 const std::vector<std::string> kOutputFiles = {"timeseries.csv", "summary.json", "trace.vcd",
                                                "report.html"};
 
@@ -138,6 +140,15 @@ class Diagnostics {
                            std::move(message)});
     }
 
+    // An error of `--set NAME=...` of a parameter by name.
+    void report_override(const std::string& name, std::string message) {
+        report_override(name, name, std::move(message));
+    }
+    void report_override(const std::string& name, const std::string& path, std::string message) {
+        errors_.push_back({"--set " + name, 0, 0, path, std::move(message)});
+    }
+    const std::string& file() const { return file_; }
+
   private:
     // The override with the deepest subtree holding `path`; later overrides win ties.
     const OverrideScope* covering_override(const std::string& path) const {
@@ -170,6 +181,103 @@ struct Entry {
     // An empty value (`ram:`) has the position of whatever follows it; the key is clearer.
     YAML::Mark mark() const { return value.IsNull() ? key_mark : value.Mark(); }
 };
+
+// A value a scenario file gives a model parameter: `name` is relative to the guest
+// ("balloon.inflate.transport_cost").
+struct ModelPreset {
+    std::string name;
+    std::string value;
+    Entry entry;
+};
+
+// `--set NAME=VALUE` with a parameter's full name ("vm0.balloon.inflate.transport_cost").
+struct NamedOverride {
+    std::string name;
+    std::string value;
+};
+
+// Every model parameter's name relative to its guest, with its unit, in declaration order.
+const std::vector<std::pair<std::string, params::ParamUnit>>& model_parameter_units() {
+    static const std::vector<std::pair<std::string, params::ParamUnit>> units = [] {
+        params::ParamBroker broker;
+        const ModelParameterTree probe("probe", broker);
+        std::vector<std::pair<std::string, params::ParamUnit>> list;
+        for (const params::ParamUntyped* param : broker.get_param_handles()) {
+            list.emplace_back(param->name().substr(std::string("probe.").size()), param->unit());
+        }
+        return list;
+    }();
+    return units;
+}
+
+params::ParamUnit model_parameter_unit(const std::string& name) {
+    for (const auto& [known, unit] : model_parameter_units()) {
+        if (known == name) {
+            return unit;
+        }
+    }
+    return params::ParamUnit::kText;
+}
+
+const char* expect_for(params::ParamUnit unit) {
+    switch (unit) {
+        case params::ParamUnit::kTime:
+            return kExpectTime;
+        case params::ParamUnit::kSize:
+            return kExpectSize;
+        case params::ParamUnit::kAddress:
+            return kExpectAddress;
+        case params::ParamUnit::kBandwidth:
+            return kExpectRate;
+        case params::ParamUnit::kCount:
+            return kExpectCount;
+        case params::ParamUnit::kNumber:
+            return kExpectNumber;
+        case params::ParamUnit::kFraction:
+            return kExpectFraction;
+        case params::ParamUnit::kBool:
+            return "true or false";
+        case params::ParamUnit::kNames:
+            return "a list of names such as [a, b]";
+        case params::ParamUnit::kText:
+            return "a word";
+    }
+    return "a value";
+}
+
+// What a model section is, for "expected a mapping for ..." messages.
+const char* section_what(const std::string& prefix) {
+    static const std::pair<const char*, const char*> kWhat[] = {
+        {"bus", "the bus"},
+        {"memory", "memory timing"},
+        {"cpu", "the guest CPU"},
+        {"balloon", "the balloon device"},
+        {"balloon.inflate", "inflate buffer costs"},
+        {"balloon.deflate", "deflate buffer costs"},
+        {"balloon.report", "reporting_vq buffer costs"},
+        {"balloon.hint", "free_page_vq buffer costs"},
+        {"driver", "the balloon driver"}};
+    for (const auto& [name, what] : kWhat) {
+        if (prefix == name) {
+            return what;
+        }
+    }
+    return "model parameters";
+}
+
+// The top-level keys of a scenario: `--set` paths starting with one of these are YAML paths,
+// others with a dot are parameter names.
+const std::vector<std::string>& scenario_keys() {
+    static const std::vector<std::string> keys = {"name",     "description", "seed", "duration",
+                                                  "platform", "guests",      "host", "events",
+                                                  "checks",   "output"};
+    return keys;
+}
+
+bool is_scenario_key(std::string_view key) {
+    const std::vector<std::string>& keys = scenario_keys();
+    return std::find(keys.begin(), keys.end(), key) != keys.end();
+}
 
 // One YAML mapping being read: remembers which keys the reader asked for, so that the rest
 // can be reported as unknown, with a suggestion.
@@ -288,17 +396,16 @@ std::vector<std::string> names_of(const Choices<E>& choices) {
     return names;
 }
 
-bool power_of_two(uint64_t value) {
-    return value != 0 && (value & (value - 1)) == 0;
-}
-
 // ---- the scenario walk --------------------------------------------------------------
 
 // Converts the YAML tree section by section. Each reader reports its own errors and leaves
 // the default in place, so one walk finds every problem.
 class Walker {
   public:
-    explicit Walker(Diagnostics& diag) : diag_(diag) {}
+    Walker(Diagnostics& diag, std::vector<NamedOverride> named_overrides)
+        : diag_(diag),
+          named_overrides_(std::move(named_overrides)),
+          named_override_used_(named_overrides_.size(), false) {}
 
     void scenario(const YAML::Node& root, const std::string& default_name, ScenarioConfig& out);
 
@@ -557,6 +664,9 @@ class Walker {
                          format_time(duration_) + "; use at least " + format_time(least));
     }
 
+    // A `--set NAME=VALUE` of a parameter no guest has.
+    void unused_named_overrides(const std::vector<GuestConfig>& guests);
+
     void not_for_kind(Map& map, std::initializer_list<const char*> keys, const std::string& kind) {
         for (const char* key : keys) {
             if (const Entry* entry = map.find(key)) {
@@ -565,14 +675,17 @@ class Walker {
         }
     }
 
-    void platform(Map& map, PlatformSection& out);
-    void balloon(Map& map, BalloonDeviceConfig& out, GuestPlaces* places);
-    void guests(const Entry& entry, const PlatformSection& platform, std::vector<GuestConfig>& out);
-    void guest(Map& map, const PlatformSection& platform, GuestConfig& out);
-    void buffer_costs(Map& parent, std::string_view key, const char* what,
-                      BalloonDeviceConfig::BufferCosts& out);
-    void driver(Map& map, DriverConfig& out);
-    void free_page_block(Map& map, std::string_view key, uint64_t& out);
+    void platform(Map& map);
+    // Reads the model sections of `map` (platform or a guest) as parameter presets.
+    void model_sections(Map& map, std::vector<ModelPreset>& out);
+    void model_section(Map& map, const std::string& prefix, std::vector<ModelPreset>& out);
+    // The keys that stand for another parameter: memory.bandwidth_bytes_per_ns, balloon.version.
+    void model_aliases(Map& map, const std::string& prefix, std::vector<ModelPreset>& out);
+    void guests(const Entry& entry, std::vector<GuestConfig>& out);
+    void guest(Map& map, GuestConfig& out);
+    // Builds the guest's parameter tree from the platform's, the guest's and the command
+    // line's presets, and takes its values.
+    void model_parameters(GuestConfig& out, const std::vector<ModelPreset>& own);
     void workload(Map& map, WorkloadConfig& out);
     void process(Map& map, ProcessConfig& out);
     void swap(Map& map, HostSwapConfig& out);
@@ -587,6 +700,10 @@ class Walker {
     void output(Map& map, OutputConfig& out);
 
     Diagnostics& diag_;
+    std::vector<NamedOverride> named_overrides_;
+    std::vector<bool> named_override_used_;
+    std::vector<ModelPreset> platform_presets_;
+    std::set<std::pair<std::string, std::string>> reported_;  // (path, message): once each
     std::vector<GuestConfig>* guests_ = nullptr;  // for names in events, checks, timeline
     sc_time duration_ = sc_core::SC_ZERO_TIME;    // the scenario's, for periodic work
     bool duration_known_ = true;                  // false: `duration` was given but is bad
@@ -606,12 +723,13 @@ void Walker::scenario(const YAML::Node& root, const std::string& default_name,
     duration_ = out.duration;
 
     Map platform_map = section(map, "platform", "platform");
-    platform(platform_map, out.platform);
+    platform(platform_map);
 
     guests_ = &out.guests;
     if (const Entry* entry = lookup(map, "guests", Need::kRequired)) {
-        guests(*entry, out.platform, out.guests);
+        guests(*entry, out.guests);
     }
+    unused_named_overrides(out.guests);
 
     if (map.has("host")) {
         Map host_map = section(map, "host", "host");
@@ -674,108 +792,210 @@ void Walker::scenario(const YAML::Node& root, const std::string& default_name,
     map.finish();
 }
 
-void Walker::platform(Map& map, PlatformSection& out) {
-    Map bus = section(map, "bus", "the bus");
-    time(bus, "hop_latency", out.bus.hop_latency);
-    bus.finish();
-
-    Map memory = section(map, "memory", "memory timing");
-    time(memory, "read_latency", out.memory.read_latency);
-    time(memory, "write_latency", out.memory.write_latency);
-    const Entry* rate = memory.find("bandwidth");
-    const Entry* plain = memory.find("bandwidth_bytes_per_ns");
-    if (rate != nullptr && plain != nullptr) {
-        error(*plain, "give either bandwidth or bandwidth_bytes_per_ns, not both");
-    } else if (rate != nullptr) {
-        double bytes_per_ns = 0;
-        if (read(memory, "bandwidth", Need::kOptional, kExpectRate, parse_bandwidth_bytes_per_ns,
-                 bytes_per_ns) != nullptr) {
-            if (bytes_per_ns > 0) {
-                out.memory.bandwidth_bytes_per_ns = bytes_per_ns;
-            } else {
-                error(*rate, "must be greater than 0, got '" + rate->value.Scalar() + "'");
-            }
-        }
-    } else if (plain != nullptr) {
-        double bytes_per_ns = 0;
-        if (number(memory, "bandwidth_bytes_per_ns", bytes_per_ns) != nullptr) {
-            if (bytes_per_ns > 0) {
-                out.memory.bandwidth_bytes_per_ns = bytes_per_ns;
-            } else {
-                error(*plain, "must be greater than 0, got '" + plain->value.Scalar() + "'");
-            }
-        }
-    }
-    boolean(memory, "dmi", out.memory.dmi);
-    memory.finish();
-
-    Map cpu = section(map, "cpu", "the guest CPU");
-    time(cpu, "quantum", out.cpu.quantum);
-    time(cpu, "interrupt_entry_cost", out.cpu.interrupt_entry_cost);
-    cpu.finish();
-
-    Map balloon_map = section(map, "balloon", "the balloon device");
-    balloon(balloon_map, out.balloon, nullptr);
+void Walker::platform(Map& map) {
+    model_sections(map, platform_presets_);
     map.finish();
 }
 
-void Walker::balloon(Map& map, BalloonDeviceConfig& out, GuestPlaces* places) {
-    if (const Entry* entry = address(map, "mmio_base", out.mmio_base); entry && places) {
-        places->mmio_base = *entry;
+void Walker::model_sections(Map& map, std::vector<ModelPreset>& out) {
+    for (const char* name : kModelSections) {
+        if (map.has(name)) {
+            Map section_map = section(map, name, section_what(name));
+            model_section(section_map, name, out);
+        }
     }
-    const Entry* transport = map.find("transport");
-    const Entry* version = map.find("version");
-    if (transport != nullptr && version != nullptr) {
-        error(*version, "give either transport or version, not both");
-    } else if (transport != nullptr) {
-        const Choices<uint32_t> forms = {{"modern", 2}, {"legacy", 1}, {"2", 2}, {"1", 1}};
+}
+
+void Walker::model_section(Map& map, const std::string& prefix, std::vector<ModelPreset>& out) {
+    model_aliases(map, prefix, out);
+    // The keys right under `prefix`: leaves (parameters) and sub-sections.
+    std::vector<std::string> leaves;
+    std::vector<std::string> sections;
+    for (const auto& [name, unit] : model_parameter_units()) {
+        if (name.compare(0, prefix.size() + 1, prefix + ".") != 0) {
+            continue;
+        }
+        const std::string rest = name.substr(prefix.size() + 1);
+        const size_t dot = rest.find('.');
+        std::vector<std::string>& into = dot == std::string::npos ? leaves : sections;
+        const std::string key = rest.substr(0, dot);
+        if (std::find(into.begin(), into.end(), key) == into.end()) {
+            into.push_back(key);
+        }
+    }
+    for (const std::string& key : sections) {
+        if (map.has(key)) {
+            Map sub = section(map, key, section_what(prefix + "." + key));
+            model_section(sub, prefix + "." + key, out);
+        }
+    }
+    for (const std::string& key : leaves) {
+        const Entry* entry = map.find(key);
+        if (entry == nullptr) {
+            continue;
+        }
+        const std::string name = prefix + "." + key;
         std::string text;
-        if (scalar(*transport, "modern or legacy", text)) {
-            const auto it = std::find_if(forms.begin(), forms.end(),
-                                         [&](const auto& form) { return form.first == text; });
-            if (it != forms.end()) {
-                out.transport_version = it->second;
-            } else {
-                error(*transport, "expected modern or legacy (or 2 or 1), got '" + text + "'" +
-                                      suggestion(text, {"modern", "legacy"}));
+        if (entry->value.IsSequence()) {
+            // A list of names: [a, b]
+            bool ok = true;
+            for (size_t i = 0; i < entry->value.size(); ++i) {
+                const Entry element{entry->key, indexed(entry->path, i), entry->key_mark,
+                                    entry->value[i]};
+                std::string word;
+                if (!scalar(element, "a name", word)) {
+                    ok = false;
+                }
+                text += (i == 0 ? "" : ", ") + word;
             }
+            if (!ok) {
+                continue;
+            }
+            text = "[" + text + "]";
+        } else if (entry->value.IsMap()) {
+            error(*entry, std::string("expected ") + expect_for(model_parameter_unit(name)) +
+                              ", got " + describe(entry->value));
+            continue;
+        } else {
+            text = entry->value.Scalar();
         }
-    } else if (version != nullptr) {
-        count(map, "version", out.transport_version, spec::mmio::kVersionLegacy,
-              spec::mmio::kVersionModern);
+        out.push_back({name, text, *entry});
     }
-    name_list(map, "offered_features", kFeatureNames, out.offered_features);
-    if (const Entry* entry =
-            count(map, "queue_num_max", out.queue_num_max, 1, spec::vring::kMaxSize);
-        entry && !power_of_two(out.queue_num_max)) {
-        error(*entry,
-              "a split virtqueue size must be a power of 2, got '" + entry->value.Scalar() + "'");
-    }
-    buffer_costs(map, "inflate", "inflate buffer costs", out.inflate);
-    buffer_costs(map, "deflate", "deflate buffer costs", out.deflate);
-    buffer_costs(map, "report", "reporting_vq buffer costs", out.report);
-    buffer_costs(map, "hint", "free_page_vq buffer costs", out.hint);
-    if (const Entry* entry = time(map, "stats_poll_interval", out.stats_poll_interval);
-        entry != nullptr && out.stats_poll_interval != sc_core::SC_ZERO_TIME &&
-        out.stats_poll_interval < sc_core::sc_time(1, sc_core::SC_MS)) {
-        // Real hosts poll every second or more; below a millisecond the simulation would
-        // spend its time on stats round trips.
-        error(*entry, "must be 0 (off) or at least 1ms, got '" + entry->value.Scalar() + "'");
-    }
-    time(map, "interrupt_latency", out.interrupt_latency);
-    time(map, "register_latency", out.register_latency);
     map.finish();
 }
 
-void Walker::guests(const Entry& entry, const PlatformSection& platform,
-                    std::vector<GuestConfig>& out) {
+void Walker::model_aliases(Map& map, const std::string& prefix, std::vector<ModelPreset>& out) {
+    if (prefix == "memory") {
+        const Entry* rate = map.find("bandwidth");
+        const Entry* plain = map.find("bandwidth_bytes_per_ns");
+        if (rate != nullptr && plain != nullptr) {
+            error(*plain, "give either bandwidth or bandwidth_bytes_per_ns, not both");
+        } else if (plain != nullptr) {
+            double bytes_per_ns = 0;
+            if (number(map, "bandwidth_bytes_per_ns", bytes_per_ns) != nullptr) {
+                if (bytes_per_ns > 0) {
+                    out.push_back({"memory.bandwidth", plain->value.Scalar() + "B/ns", *plain});
+                } else {
+                    error(*plain, "must be greater than 0, got '" + plain->value.Scalar() + "'");
+                }
+            }
+        }
+    } else if (prefix == "balloon") {
+        const Entry* transport = map.find("transport");
+        const Entry* version = map.find("version");
+        if (transport != nullptr && version != nullptr) {
+            error(*version, "give either transport or version, not both");
+        } else if (version != nullptr) {
+            std::string text;
+            if (scalar(*version, "2 or 1", text)) {
+                if (text == "1" || text == "2") {
+                    out.push_back({"balloon.transport", text, *version});
+                } else {
+                    error(*version, "expected 2 or 1, got '" + text + "'");
+                }
+            }
+        }
+    }
+}
+
+void Walker::model_parameters(GuestConfig& out, const std::vector<ModelPreset>& own) {
+    params::ParamBroker broker;
+    // Which entry (or override) each preset came from, by the parameter's full name.
+    std::map<std::string, const Entry*> from_file;
+    std::map<std::string, size_t> from_command_line;
+    const std::string prefix = out.name + ".";
+    out.parameter_presets.clear();
+    const auto preset = [&](const ModelPreset& given) {
+        const std::string name = prefix + given.name;
+        params::PresetOrigin origin{diag_.file(), given.entry.mark().line + 1,
+                                    given.entry.mark().column + 1, given.entry.path};
+        broker.set_preset_value(name, given.value, origin);
+        out.parameter_presets.push_back({name, given.value, origin});
+        from_file[name] = &given.entry;
+        from_command_line.erase(name);
+    };
+    for (const ModelPreset& given : platform_presets_) {
+        preset(given);
+    }
+    for (const ModelPreset& given : own) {
+        preset(given);
+    }
+    for (size_t i = 0; i < named_overrides_.size(); ++i) {
+        const NamedOverride& named = named_overrides_[i];
+        if (named.name.compare(0, prefix.size(), prefix) != 0) {
+            continue;
+        }
+        named_override_used_[i] = true;
+        params::PresetOrigin origin{"--set " + named.name, 0, 0, named.name};
+        broker.set_preset_value(named.name, named.value, origin);
+        out.parameter_presets.push_back({named.name, named.value, origin});
+        from_command_line[named.name] = i;
+        from_file.erase(named.name);
+    }
+
+    const ModelParameterTree tree(out.name, broker);
+    for (const params::ParamError& problem : broker.check()) {
+        if (const auto found = from_command_line.find(problem.param_name);
+            found != from_command_line.end()) {
+            diag_.report_override(problem.param_name, problem.message);
+        } else if (const auto entry = from_file.find(problem.param_name);
+                   entry != from_file.end()) {
+            // A platform preset is every guest's: report it once.
+            if (reported_.emplace(entry->second->path, problem.message).second) {
+                error(*entry->second, problem.message);
+            }
+        } else {
+            diag_.report_override(problem.param_name, problem.message);
+        }
+    }
+    const ModelParameters values = tree.values();
+    out.bus = values.bus;
+    out.memory = values.memory;
+    out.cpu = values.cpu;
+    out.balloon = values.balloon;
+    out.driver = values.driver;
+}
+
+void Walker::unused_named_overrides(const std::vector<GuestConfig>& guests) {
+    std::vector<std::string> names;
+    for (const GuestConfig& guest : guests) {
+        for (const auto& [name, unit] : model_parameter_units()) {
+            names.push_back(guest.name + "." + name);
+        }
+    }
+    for (size_t i = 0; i < named_overrides_.size(); ++i) {
+        if (named_override_used_[i]) {
+            continue;
+        }
+        const std::string& name = named_overrides_[i].name;
+        // "platfrom.cpu.quantum" is a misspelt YAML path rather than a parameter name.
+        const std::string first = name.substr(0, name.find('.'));
+        std::vector<std::string> firsts = scenario_keys();
+        for (const GuestConfig& guest : guests) {
+            firsts.push_back(guest.name);
+        }
+        if (const std::string* key = params::closest_name(first, firsts);
+            key != nullptr && is_scenario_key(*key)) {
+            diag_.report_override(name, first,
+                                  "unknown key '" + first + "' (did you mean '" + *key + "'?)");
+            continue;
+        }
+        std::string message = "no parameter named '" + name + "'";
+        if (const std::string* closest = params::closest_name(name, names)) {
+            message += " (did you mean '" + *closest + "'?)";
+        }
+        diag_.report_override(name, message);
+    }
+}
+
+void Walker::guests(const Entry& entry, std::vector<GuestConfig>& out) {
     std::map<std::string, int> first_line;
     const bool is_list = list(
         entry, "guests",
         [&](const YAML::Node& node, const std::string& path, const YAML::Mark& mark) {
             Map map(diag_, node, path, mark, "a guest");
             GuestConfig config;
-            guest(map, platform, config);
+            guest(map, config);
             if (const Entry* name = map.find("name"); name != nullptr && !config.name.empty()) {
                 const auto [it, inserted] =
                     first_line.emplace(config.name, name->key_mark.line + 1);
@@ -791,9 +1011,8 @@ void Walker::guests(const Entry& entry, const PlatformSection& platform,
     }
 }
 
-void Walker::guest(Map& map, const PlatformSection& platform, GuestConfig& out) {
+void Walker::guest(Map& map, GuestConfig& out) {
     GuestPlaces places;
-    out.balloon = platform.balloon;
     string(map, "name", out.name, Need::kRequired, false);
     uint64_t ram = 0;
     if (const Entry* entry = size(map, "ram", ram, Need::kRequired, Limit::kPositive)) {
@@ -875,13 +1094,16 @@ void Walker::guest(Map& map, const PlatformSection& platform, GuestConfig& out) 
         error(*high, "high must not be below min (" + format_size(w.min_bytes) + ")");
     }
 
-    if (map.has("balloon")) {
-        out.has_balloon_override = true;
-        Map balloon_map = section(map, "balloon", "the guest's balloon device");
-        balloon(balloon_map, out.balloon, &places);
+    std::vector<ModelPreset> own;
+    model_sections(map, own);
+    for (const ModelPreset& preset : own) {
+        if (preset.name == "balloon.mmio_base") {
+            places.mmio_base = preset.entry;
+        }
     }
-    Map driver_map = section(map, "driver", "the balloon driver");
-    driver(driver_map, out.driver);
+    if (!out.name.empty()) {
+        model_parameters(out, own);
+    }
     Map workload_map = section(map, "workload", "the workload");
     workload(workload_map, out.workload);
     map.finish();
@@ -911,51 +1133,6 @@ void Walker::guest(Map& map, const PlatformSection& platform, GuestConfig& out) 
                           ") overlaps guest RAM [" + hex(out.ram_base) + ", " + hex(ram_end) + ")");
             }
         }
-    }
-}
-
-void Walker::buffer_costs(Map& parent, std::string_view key, const char* what,
-                          BalloonDeviceConfig::BufferCosts& out) {
-    Map map = section(parent, key, what);
-    time(map, "transport_cost", out.transport_cost);
-    time(map, "host_per_buffer_cost", out.host_per_buffer_cost);
-    time(map, "host_per_page_cost", out.host_per_page_cost);
-    map.finish();
-}
-
-void Walker::driver(Map& map, DriverConfig& out) {
-    name_list(map, "features", kFeatureNames, out.features);
-    boolean(map, "event_idx", out.event_idx);
-    if (const Entry* entry = count(map, "queue_size", out.queue_size, 1, spec::vring::kMaxSize);
-        entry && !power_of_two(out.queue_size)) {
-        error(*entry,
-              "a split virtqueue size must be a power of 2, got '" + entry->value.Scalar() + "'");
-    }
-    count(map, "pfns_per_round", out.pfns_per_round, 1, spec::balloon::kMaxPfnsPerBuffer);
-    // A zero delay would retry a failing allocation forever at one instant.
-    time(map, "retry_delay", out.retry_delay, Need::kOptional, Limit::kPositive);
-    count(map, "oom_release_pages", out.oom_release_pages, 1);
-    time(map, "alloc_cost_per_page", out.alloc_cost_per_page);
-    time(map, "free_cost_per_page", out.free_cost_per_page);
-    time(map, "translate_cost_per_page", out.translate_cost_per_page);
-    time(map, "cpu_cost_per_round", out.cpu_cost_per_round);
-    const Choices<std::string> inits = {
-        {"none", "none"}, {"poison", "poison"}, {"init_on_free", "init_on_free"}};
-    choice(map, "free_page_init", inits, out.free_page_init);
-    free_page_block(map, "reporting_block", out.reporting_block_bytes);
-    time(map, "reporting_delay", out.reporting_delay, Need::kOptional, Limit::kPositive);
-    free_page_block(map, "hint_block", out.hint_block_bytes);
-    map.finish();
-}
-
-void Walker::free_page_block(Map& map, std::string_view key, uint64_t& out) {
-    // A power of two of at least 64 guest pages of 4 KiB (the page size is checked against it
-    // when the guest is built): 256 KiB up to 4 GiB.
-    if (const Entry* entry = size(map, key, out);
-        entry != nullptr &&
-        (out < (uint64_t{256} << 10) || out > (uint64_t{4} << 30) || (out & (out - 1)) != 0)) {
-        error(*entry,
-              "expected a power of two from 256KiB to 4GiB, got '" + entry->value.Scalar() + "'");
     }
 }
 
@@ -1609,7 +1786,16 @@ bool ScenarioLoader::load_string(const std::string& text, const std::string& nam
     }
 
     std::vector<OverrideScope> scopes;
+    std::vector<NamedOverride> named;
     for (const std::string& spec : overrides) {
+        const size_t equals = spec.find('=');
+        const std::string key = spec.substr(0, equals);
+        const std::string first = key.substr(0, key.find_first_of(".["));
+        if (equals != std::string::npos && first.size() < key.size() && key[first.size()] == '.' &&
+            !is_scenario_key(first)) {
+            named.push_back({key, spec.substr(equals + 1)});
+            continue;
+        }
         if (std::optional<OverrideScope> scope = apply_override(root, spec, found)) {
             scopes.push_back(std::move(*scope));
         }
@@ -1619,7 +1805,7 @@ bool ScenarioLoader::load_string(const std::string& text, const std::string& nam
     config.source = name_for_errors;
     Diagnostics diag(name_for_errors, std::move(scopes), found);
     try {
-        Walker(diag).scenario(root, stem(name_for_errors), config);
+        Walker(diag, std::move(named)).scenario(root, stem(name_for_errors), config);
     } catch (const YAML::Exception& e) {
         // The walk checks types before converting, so this is a yaml-cpp surprise.
         found.push_back({name_for_errors, 0, 0, "", std::string("cannot read: ") + e.what()});

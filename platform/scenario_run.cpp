@@ -121,8 +121,7 @@ ScenarioRun::ScenarioRun(const sc_core::sc_module_name& name, const ScenarioConf
     host_.on_guest_killed([this](models::GuestId id) { host_killed(id); });
     std::vector<models::PolicyGuest*> policy_view;
     for (const GuestConfig& guest : config_.guests) {
-        guests_.push_back(
-            std::make_unique<GuestNode>(guest.name.c_str(), guest, config_.platform, host_));
+        guests_.push_back(std::make_unique<GuestNode>(guest.name.c_str(), guest, host_));
         GuestNode& node = *guests_.back();
         trackers_.push_back(std::make_unique<TargetTracker>(
             node.balloon(), std::max<uint64_t>(1, guest.page_size / spec::balloon::kPageSize),

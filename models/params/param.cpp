@@ -75,6 +75,8 @@ const char* unit_name(ParamUnit unit) {
             return "bool";
         case ParamUnit::kNames:
             return "names";
+        case ParamUnit::kText:
+            return "text";
     }
     return "?";
 }
@@ -195,6 +197,15 @@ std::string parse_value(std::string_view text, ParamUnit /*unit*/, std::vector<s
     return {};
 }
 
+std::string parse_value(std::string_view text, ParamUnit /*unit*/, std::string& out) {
+    const std::string_view word = trim(text);
+    if (word.empty()) {
+        return "expected a word, got nothing";
+    }
+    out = std::string(word);
+    return {};
+}
+
 std::string format_value(const sc_core::sc_time& value, ParamUnit /*unit*/) {
     return format_time(value);
 }
@@ -232,6 +243,10 @@ std::string format_value(const std::vector<std::string>& value, ParamUnit /*unit
         text += (text.empty() ? "" : ", ") + name;
     }
     return "[" + text + "]";
+}
+
+std::string format_value(const std::string& value, ParamUnit /*unit*/) {
+    return value;
 }
 
 }  // namespace vbsim::params

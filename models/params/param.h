@@ -48,6 +48,7 @@ enum class ParamUnit {
     kFraction,   // double 0..1: 0.2 or 20%
     kBool,       // true or false
     kNames,      // std::vector<std::string>: [a, b]
+    kText,       // std::string: one word, such as modern
 };
 
 // "time", "size", ...: the type column of `vbsim params`.
@@ -125,12 +126,14 @@ std::string parse_value(std::string_view text, ParamUnit unit, uint32_t& out);
 std::string parse_value(std::string_view text, ParamUnit unit, double& out);
 std::string parse_value(std::string_view text, ParamUnit unit, bool& out);
 std::string parse_value(std::string_view text, ParamUnit unit, std::vector<std::string>& out);
+std::string parse_value(std::string_view text, ParamUnit unit, std::string& out);
 std::string format_value(const sc_core::sc_time& value, ParamUnit unit);
 std::string format_value(uint64_t value, ParamUnit unit);
 std::string format_value(uint32_t value, ParamUnit unit);
 std::string format_value(double value, ParamUnit unit);
 std::string format_value(bool value, ParamUnit unit);
 std::string format_value(const std::vector<std::string>& value, ParamUnit unit);
+std::string format_value(const std::string& value, ParamUnit unit);
 
 template <typename T>
 class Param : public ParamUntyped {

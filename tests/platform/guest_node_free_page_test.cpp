@@ -30,7 +30,7 @@ GuestConfig guest_config(uint64_t ram_bytes, const std::vector<std::string>& ext
 
 struct Machine {
     explicit Machine(const GuestConfig& guest)
-        : host(models::HostMemoryParams{uint64_t{4} << 30, 0}), node("vm0", guest, {}, host) {}
+        : host(models::HostMemoryParams{uint64_t{4} << 30, 0}), node("vm0", guest, host) {}
     uint64_t resident() const { return host.guest_resident_pages(node.host_id()); }
     models::HostMemory host;
     GuestNode node;

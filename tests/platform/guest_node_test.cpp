@@ -26,8 +26,8 @@ GuestConfig guest_config(uint64_t ram_bytes = kGiB) {
 }
 
 struct Machine {
-    explicit Machine(const GuestConfig& guest, const PlatformSection& platform = {})
-        : host(models::HostMemoryParams{4 * kGiB, 0}), node("vm0", guest, platform, host) {}
+    explicit Machine(const GuestConfig& guest)
+        : host(models::HostMemoryParams{4 * kGiB, 0}), node("vm0", guest, host) {}
     models::HostMemory host;
     GuestNode node;
 };

@@ -8,7 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "models/balloon/balloon_device.h"
+#include "models/interconnect/router.h"
+#include "models/memory/memory.h"
+#include "platform/feature_names.h"
 #include "platform/scenario_loader.h"
+#include "sw/balloon/balloon_driver.h"
 
 namespace vbsim::platform {
 namespace {
@@ -87,14 +92,15 @@ TEST(ScenarioLoaderTest, FullScenarioParsesIntoExactValues) {
     EXPECT_EQ(c.seed, 42u);
     EXPECT_EQ(c.duration, sc_time(60, SC_SEC));
 
-    EXPECT_EQ(c.platform.bus.hop_latency, sc_time(7, SC_NS));
-    EXPECT_EQ(c.platform.memory.read_latency, sc_time(30, SC_NS));
-    EXPECT_EQ(c.platform.memory.write_latency, sc_time(40, SC_NS));
-    EXPECT_EQ(c.platform.memory.bandwidth_bytes_per_ns, 8.0);
-    EXPECT_FALSE(c.platform.memory.dmi);
-    EXPECT_EQ(c.platform.cpu.quantum, sc_time(20, SC_US));
-    EXPECT_EQ(c.platform.cpu.interrupt_entry_cost, sc_time(2, SC_US));
-    const BalloonDeviceConfig& b = c.platform.balloon;
+    EXPECT_EQ(c.guests[0].bus.hop_latency, sc_time(7, SC_NS));
+    EXPECT_EQ(c.guests[0].memory.read_latency, sc_time(30, SC_NS));
+    EXPECT_EQ(c.guests[0].memory.write_latency, sc_time(40, SC_NS));
+    EXPECT_EQ(c.guests[0].memory.bandwidth_bytes_per_ns, 8.0);
+    EXPECT_FALSE(c.guests[0].memory.dmi);
+    EXPECT_EQ(c.guests[0].cpu.quantum, sc_time(20, SC_US));
+    EXPECT_EQ(c.guests[0].cpu.interrupt_entry_cost, sc_time(2, SC_US));
+    ASSERT_EQ(c.guests.size(), 2u);
+    const BalloonDeviceConfig& b = c.guests[1].balloon;  // vm1 keeps the platform's balloon
     EXPECT_EQ(b.mmio_base, 0x10002000u);
     EXPECT_EQ(b.transport_version, 1u);
     EXPECT_EQ(b.offered_features, (std::vector<std::string>{"must_tell_host", "stats_vq"}));
@@ -120,7 +126,6 @@ TEST(ScenarioLoaderTest, FullScenarioParsesIntoExactValues) {
     EXPECT_EQ(g.watermarks.low_bytes, 5 * kMiB);
     EXPECT_EQ(g.watermarks.high_bytes, 6 * kMiB);
     // The guest's balloon starts from the platform's and changes two keys.
-    EXPECT_TRUE(g.has_balloon_override);
     EXPECT_EQ(g.balloon.transport_version, 2u);
     EXPECT_EQ(g.balloon.inflate.host_per_page_cost, sc_time(1, SC_US));
     EXPECT_EQ(g.balloon.inflate.transport_cost, sc_time(300, SC_US));  // the platform's
@@ -167,7 +172,6 @@ TEST(ScenarioLoaderTest, FullScenarioParsesIntoExactValues) {
     EXPECT_EQ(g1.ram_bytes, 2 * kGiB);
     EXPECT_EQ(g1.ram_base, 0x80000000u);
     EXPECT_EQ(g1.resident_at_start_bytes, kGiB);
-    EXPECT_FALSE(g1.has_balloon_override);
     EXPECT_EQ(g1.balloon.transport_version, 1u);  // the platform's
     EXPECT_EQ(g1.balloon.inflate.host_per_page_cost, sc_time(500, SC_NS));
 
@@ -252,15 +256,17 @@ TEST(ScenarioLoaderTest, DefaultsWhenOmitted) {
     EXPECT_EQ(c.description, "");
     EXPECT_EQ(c.seed, d.seed);
     EXPECT_EQ(c.duration, d.duration);
-    EXPECT_EQ(c.platform.bus.hop_latency, d.platform.bus.hop_latency);
-    EXPECT_EQ(c.platform.memory.read_latency, d.platform.memory.read_latency);
-    EXPECT_EQ(c.platform.memory.write_latency, d.platform.memory.write_latency);
-    EXPECT_EQ(c.platform.memory.bandwidth_bytes_per_ns, d.platform.memory.bandwidth_bytes_per_ns);
-    EXPECT_EQ(c.platform.memory.dmi, d.platform.memory.dmi);
-    EXPECT_EQ(c.platform.cpu.quantum, d.platform.cpu.quantum);
-    EXPECT_EQ(c.platform.cpu.interrupt_entry_cost, d.platform.cpu.interrupt_entry_cost);
+    ASSERT_EQ(c.guests.size(), 1u);
+    const ModelParameters& m = default_model_parameters();
+    EXPECT_EQ(c.guests[0].bus.hop_latency, m.bus.hop_latency);
+    EXPECT_EQ(c.guests[0].memory.read_latency, m.memory.read_latency);
+    EXPECT_EQ(c.guests[0].memory.write_latency, m.memory.write_latency);
+    EXPECT_EQ(c.guests[0].memory.bandwidth_bytes_per_ns, m.memory.bandwidth_bytes_per_ns);
+    EXPECT_EQ(c.guests[0].memory.dmi, m.memory.dmi);
+    EXPECT_EQ(c.guests[0].cpu.quantum, m.cpu.quantum);
+    EXPECT_EQ(c.guests[0].cpu.interrupt_entry_cost, m.cpu.interrupt_entry_cost);
     const auto expect_default_balloon = [](const BalloonDeviceConfig& b) {
-        const BalloonDeviceConfig e;
+        const BalloonDeviceConfig e = default_model_parameters().balloon;
         EXPECT_EQ(b.mmio_base, e.mmio_base);
         EXPECT_EQ(b.transport_version, e.transport_version);
         EXPECT_EQ(b.offered_features, e.offered_features);
@@ -274,7 +280,7 @@ TEST(ScenarioLoaderTest, DefaultsWhenOmitted) {
         EXPECT_EQ(b.interrupt_latency, e.interrupt_latency);
         EXPECT_EQ(b.register_latency, e.register_latency);
     };
-    expect_default_balloon(c.platform.balloon);
+    expect_default_balloon(c.guests[0].balloon);
 
     ASSERT_EQ(c.guests.size(), 1u);
     const GuestConfig& g = c.guests[0];
@@ -287,7 +293,6 @@ TEST(ScenarioLoaderTest, DefaultsWhenOmitted) {
     EXPECT_EQ(g.watermarks.min_bytes, 0u);
     EXPECT_EQ(g.watermarks.low_bytes, 0u);
     EXPECT_EQ(g.watermarks.high_bytes, 0u);
-    EXPECT_FALSE(g.has_balloon_override);
     expect_default_balloon(g.balloon);
     EXPECT_EQ(g.driver.features, e.driver.features);
     EXPECT_EQ(g.driver.event_idx, e.driver.event_idx);
@@ -357,8 +362,7 @@ TEST(ScenarioLoaderTest, AlternativeSpellings) {
         "    balloon: {version: 1}\n" +
         kHost);
     const ScenarioConfig& c = loaded.config;
-    EXPECT_EQ(c.platform.memory.bandwidth_bytes_per_ns, 4.5);
-    EXPECT_EQ(c.platform.balloon.transport_version, 1u);
+    EXPECT_EQ(c.guests[0].memory.bandwidth_bytes_per_ns, 4.5);
     EXPECT_EQ(c.guests[0].resident_at_start_bytes, 4096u);
     EXPECT_EQ(c.guests[0].balloon.transport_version, 2u);
     EXPECT_EQ(c.guests[1].page_size, 65536u);
@@ -558,7 +562,7 @@ TEST(ScenarioLoaderTest, ZeroWhereImpossible) {
                   {"t.yaml:4:22: guests[0].workload.tick: must be greater than 0, got '0'"});
     expect_errors(kGuest + "    driver: {retry_delay: 0ms}\n" + kHost,
                   {"t.yaml:4:27: guests[0].driver.retry_delay: must be greater than 0, got "
-                   "'0ms'"});
+                   "'0'"});
     expect_errors(kGuest + kHost + "output: {sample_interval: 0}\n",
                   {"t.yaml:6:27: output.sample_interval: must be greater than 0, got '0'"});
     expect_errors("platform: {memory: {bandwidth: 0GB/s}}\n" + kGuest + kHost,
@@ -619,12 +623,12 @@ TEST(ScenarioLoaderTest, DriverAndDeviceLimits) {
 TEST(ScenarioLoaderTest, TransportVersion) {
     expect_errors("platform: {balloon: {transport: 3}}\n" + kGuest + kHost,
                   {"t.yaml:1:33: platform.balloon.transport: expected modern or legacy (or 2 or "
-                   "1), got '3'"});
+                   "1), got '3' (did you mean '2'?)"});
     expect_errors("platform: {balloon: {transport: modrn}}\n" + kGuest + kHost,
                   {"t.yaml:1:33: platform.balloon.transport: expected modern or legacy (or 2 or "
                    "1), got 'modrn' (did you mean 'modern'?)"});
     expect_errors("platform: {balloon: {version: 3}}\n" + kGuest + kHost,
-                  {"t.yaml:1:31: platform.balloon.version: must be between 1 and 2, got '3'"});
+                  {"t.yaml:1:31: platform.balloon.version: expected 2 or 1, got '3'"});
     expect_errors("platform: {balloon: {version: 1, transport: legacy}}\n" + kGuest + kHost,
                   {"t.yaml:1:31: platform.balloon.version: give either transport or version, "
                    "not both"});
@@ -633,11 +637,10 @@ TEST(ScenarioLoaderTest, TransportVersion) {
 TEST(ScenarioLoaderTest, FeaturesMustBeKnown) {
     expect_errors(
         "platform: {balloon: {offered_features: [must_tell_host, stats_vk]}}\n" + kGuest + kHost,
-        {"t.yaml:1:57: platform.balloon.offered_features[1]: expected one of "
-         "must_tell_host, stats_vq, deflate_on_oom, free_page_hint, page_poison, "
-         "page_reporting, got 'stats_vk' (did you mean 'stats_vq'?)"});
+        {"t.yaml:1:40: platform.balloon.offered_features: unknown feature 'stats_vk' (did you "
+         "mean 'stats_vq'?)"});
     expect_errors(kGuest + "    driver: {features: [stats_vq, stats_vq]}\n" + kHost,
-                  {"t.yaml:4:35: guests[0].driver.features[1]: 'stats_vq' is listed twice"});
+                  {"t.yaml:4:24: guests[0].driver.features: feature 'stats_vq' is listed twice"});
     const Loaded none =
         load_ok(kGuest + "    driver: {features: []}\n" + kHost + "output: {files: []}\n");
     EXPECT_TRUE(none.config.guests[0].driver.features.empty());
@@ -798,10 +801,10 @@ TEST(ScenarioLoaderTest, OverridesChangeValuesBeforeValidation) {
     ASSERT_TRUE(loaded.ok) << ::testing::PrintToString(loaded.errors);
     const ScenarioConfig& c = loaded.config;
     EXPECT_EQ(c.guests[0].ram_bytes, 2 * kGiB);
-    EXPECT_FALSE(c.platform.memory.dmi);
+    EXPECT_FALSE(c.guests[0].memory.dmi);
     EXPECT_EQ(c.duration, sc_time(5, SC_SEC));
     EXPECT_EQ(c.host.policy, PolicyKind::kAuto);
-    EXPECT_EQ(c.platform.cpu.quantum, sc_time(1, SC_US));  // platform.cpu did not exist
+    EXPECT_EQ(c.guests[0].cpu.quantum, sc_time(1, SC_US));  // platform.cpu did not exist
     EXPECT_EQ(c.guests[0].driver.features, std::vector<std::string>{"stats_vq"});
     ASSERT_EQ(c.checks.size(), 1u);
     EXPECT_EQ(c.checks[0].kind, CheckKind::kNoOomKills);
@@ -1031,14 +1034,14 @@ TEST(ScenarioLoaderTest, TheNewerBalloonFeaturesAndTheirKeys) {
     EXPECT_EQ(loaded.config.events[2].kind, EventKind::kFreePageHintDone);
 
     expect_errors(kGuest + "    driver: {free_page_init: posion}\n" + kHost,
-                  {"t.yaml:4:30: guests[0].driver.free_page_init: expected one of none, "
-                   "poison, init_on_free, got 'posion' (did you mean 'poison'?)"});
+                  {"t.yaml:4:30: guests[0].driver.free_page_init: expected none, "
+                   "poison or init_on_free, got 'posion' (did you mean 'poison'?)"});
     expect_errors(kGuest + "    driver: {reporting_block: 3MiB}\n" + kHost,
                   {"t.yaml:4:31: guests[0].driver.reporting_block: expected a power of two "
                    "from 256KiB to 4GiB, got '3MiB'"});
     expect_errors(kGuest + "    driver: {reporting_delay: 0s}\n" + kHost,
                   {"t.yaml:4:31: guests[0].driver.reporting_delay: must be greater than 0, "
-                   "got '0s'"});
+                   "got '0'"});
 }
 
 // ---- workload processes --------------------------------------------------------------
@@ -1134,6 +1137,97 @@ TEST(ScenarioLoaderTest, BalanceAvailablePolicyParsesAndNeedsItsKind) {
     EXPECT_NE(wrong.errors[0].find("balance_available parameters need policy kind "
                                    "balance_available, but kind is auto"),
               std::string::npos);
+}
+
+}  // namespace
+}  // namespace vbsim::platform
+
+// ---- the parameter tree: presets by YAML path and by name ----------------------------
+
+namespace vbsim::platform {
+namespace {
+
+const std::string kTwoGuests =
+    "guests:\n  - {name: vm0, ram: 1GiB}\n  - {name: vm1, ram: 1GiB}\n" + kHost;
+
+TEST(ScenarioLoaderParameters, ASetByNameReachesOnlyThatGuestAndWinsOverTheFile) {
+    const Loaded loaded =
+        load_ok("platform: {balloon: {inflate: {host_per_buffer_cost: 5us}}}\n" + kTwoGuests,
+                {"vm0.balloon.inflate.host_per_buffer_cost=1ms", "vm1.driver.queue_size=64"});
+    const ScenarioConfig& c = loaded.config;
+    ASSERT_EQ(c.guests.size(), 2u);
+    EXPECT_EQ(c.guests[0].balloon.inflate.host_per_buffer_cost, sc_time(1, SC_MS));
+    EXPECT_EQ(c.guests[1].balloon.inflate.host_per_buffer_cost, sc_time(5, SC_US));
+    EXPECT_EQ(c.guests[0].driver.queue_size, 128u);
+    EXPECT_EQ(c.guests[1].driver.queue_size, 64u);
+    // Each guest records what was preset, in the order applied.
+    ASSERT_EQ(c.guests[0].parameter_presets.size(), 2u);
+    EXPECT_EQ(c.guests[0].parameter_presets[0].name, "vm0.balloon.inflate.host_per_buffer_cost");
+    EXPECT_EQ(c.guests[0].parameter_presets[0].value, "5us");
+    EXPECT_EQ(c.guests[0].parameter_presets[0].origin.line, 1);
+    EXPECT_EQ(c.guests[0].parameter_presets[1].value, "1ms");
+    EXPECT_EQ(c.guests[0].parameter_presets[1].origin.file,
+              "--set vm0.balloon.inflate.host_per_buffer_cost");
+}
+
+TEST(ScenarioLoaderParameters, AGuestSectionOverridesThePlatformForThatGuestOnly) {
+    const Loaded loaded = load_ok(
+        "platform: {memory: {read_latency: 30ns}, cpu: {quantum: 2us}}\n"
+        "guests:\n  - {name: vm0, ram: 1GiB, memory: {read_latency: 45ns}}\n"
+        "  - {name: vm1, ram: 1GiB}\n" +
+        kHost);
+    EXPECT_EQ(loaded.config.guests[0].memory.read_latency, sc_time(45, SC_NS));
+    EXPECT_EQ(loaded.config.guests[1].memory.read_latency, sc_time(30, SC_NS));
+    EXPECT_EQ(loaded.config.guests[0].cpu.quantum, sc_time(2, SC_US));
+    EXPECT_EQ(loaded.config.guests[0].memory.write_latency,
+              default_model_parameters().memory.write_latency);
+}
+
+TEST(ScenarioLoaderParameters, AMisspeltNameIsRejectedWithTheClosestName) {
+    expect_errors(kGuest + kHost,
+                  {"--set vm0.balloon.inflate.host_per_bufer_cost: "
+                   "vm0.balloon.inflate.host_per_bufer_cost: no parameter named "
+                   "'vm0.balloon.inflate.host_per_bufer_cost' (did you mean "
+                   "'vm0.balloon.inflate.host_per_buffer_cost'?)"},
+                  {"vm0.balloon.inflate.host_per_bufer_cost=1ms"});
+    // A guest that does not exist: the closest name over every guest.
+    expect_errors(kGuest + kHost,
+                  {"--set vm9.driver.queue_size: vm9.driver.queue_size: no parameter named "
+                   "'vm9.driver.queue_size' (did you mean 'vm0.driver.queue_size'?)"},
+                  {"vm9.driver.queue_size=64"});
+}
+
+TEST(ScenarioLoaderParameters, ABadValueByNameSaysWhatIsAllowed) {
+    expect_errors(kGuest + kHost,
+                  {"--set vm0.driver.queue_size: vm0.driver.queue_size: a split virtqueue size "
+                   "must be a power of 2, got '100'",
+                   "--set vm0.driver.pfns_per_round: vm0.driver.pfns_per_round: must be between "
+                   "1 and 256, got '0'"},
+                  {"vm0.driver.queue_size=100", "vm0.driver.pfns_per_round=0"});
+}
+
+TEST(ScenarioLoaderParameters, APlatformErrorIsReportedOnceForAllGuests) {
+    expect_errors("platform:\n  cpu: {quantum: soon}\n" + kTwoGuests,
+                  {"t.yaml:2:18: platform.cpu.quantum: expected a time such as 250ns, 3ms or "
+                   "1.5s, got 'soon' (no number)"});
+}
+
+TEST(ScenarioLoaderParameters, EveryDefaultIsTheModelsOwn) {
+    const ModelParameters& d = default_model_parameters();
+    EXPECT_EQ(d.bus.hop_latency, models::RouterParams{}.hop_latency);
+    EXPECT_EQ(d.memory.read_latency, models::MemoryParams{}.read_latency);
+    EXPECT_EQ(d.memory.bandwidth_bytes_per_ns, models::MemoryParams{}.bandwidth_bytes_per_ns);
+    EXPECT_EQ(d.balloon.inflate.transport_cost,
+              models::BalloonDeviceParams{}.inflate_costs.transport);
+    EXPECT_EQ(d.balloon.queue_num_max, models::BalloonDeviceParams{}.queue_num_max);
+    EXPECT_EQ(balloon_feature_bits(d.balloon.offered_features),
+              models::BalloonDeviceParams{}.offered_features);
+    EXPECT_EQ(
+        d.driver.alloc_cost_per_page,
+        sc_time(static_cast<double>(sw::balloon::BalloonDriverParams{}.alloc_cost_per_page_ns),
+                SC_NS));
+    EXPECT_EQ(d.driver.hint_block_bytes, uint64_t{4} << 20);
+    EXPECT_EQ(d.balloon.transport_version, 2u);
 }
 
 }  // namespace
