@@ -261,7 +261,7 @@ void GuestNode::enable_trace() {
     if (trace_) {
         return;
     }
-    trace_ = std::make_unique<GuestTrace>(config_.balloon.transport_version);
+    trace_ = std::make_unique<GuestTrace>(config_.balloon.transport_version, balloon_);
     transport_.set_observer(trace_.get());
     balloon_.add_observer(*trace_);
     rates_.set_downstream(trace_.get());

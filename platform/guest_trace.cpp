@@ -102,10 +102,6 @@ const char* interrupt_cause(uint32_t bits) {
     return used && config ? "used_buffer+config" : used ? "used_buffer" : "config";
 }
 
-const char* queue_name(uint32_t queue) {
-    return queue == 0 ? "inflateq" : queue == 1 ? "deflateq" : queue == 2 ? "statsq" : "queue";
-}
-
 std::string json_string(const std::string& text) {
     std::string out = "\"";
     for (const char c : text) {
@@ -124,6 +120,26 @@ std::string json_string(const std::string& text) {
 }
 
 }  // namespace
+
+const char* GuestTrace::queue_name(uint32_t queue) const {
+    const int index = static_cast<int>(queue);
+    if (index == device_.inflate_queue()) {
+        return "inflateq";
+    }
+    if (index == device_.deflate_queue()) {
+        return "deflateq";
+    }
+    if (index == device_.stats_queue()) {
+        return "statsq";
+    }
+    if (index == device_.free_page_queue()) {
+        return "free_pageq";
+    }
+    if (index == device_.reporting_queue()) {
+        return "reportingq";
+    }
+    return "queue";
+}
 
 void GuestTrace::add_row(const sc_core::sc_time& at, const char* rw, uint64_t offset,
                          bool has_offset, std::string name, uint64_t width_bytes, uint64_t value,
@@ -174,7 +190,10 @@ void GuestTrace::buffer_handled(unsigned int queue, uint64_t pfns, const sc_core
                                 const sc_core::sc_time& returned_at) {
     add_row(returned_at, "pfn_buffer", 0, false, queue_name(queue), pfns * 4, pfns, true);
     add_event(TimelineEvent::Track::kDevice, true, ps_of(taken_at), ps_of(returned_at),
-              std::string(queue == 0 ? "inflate " : "deflate ") + std::to_string(pfns) + " PFNs",
+              std::string(static_cast<int>(queue) == device_.inflate_queue()   ? "inflate "
+                          : static_cast<int>(queue) == device_.deflate_queue() ? "deflate "
+                                                                               : "hint ") +
+                  std::to_string(pfns) + " PFNs",
               "\"queue\": " + std::to_string(queue) + ", \"pfns\": " + std::to_string(pfns));
 }
 

@@ -35,7 +35,9 @@ class GuestTrace final : public models::VirtioMmioObserver,
                          public models::BalloonObserver,
                          public sw::balloon::BalloonDriverObserver {
   public:
-    explicit GuestTrace(uint32_t transport_version) : version_(transport_version) {}
+    // `device` names the queues: their indices follow the negotiated features.
+    GuestTrace(uint32_t transport_version, const models::BalloonDevice& device)
+        : version_(transport_version), device_(device) {}
 
     // mmio.csv: a header, then one row per event in the order they happened.
     void write_mmio_csv(std::ostream& out) const;
@@ -78,8 +80,11 @@ class GuestTrace final : public models::VirtioMmioObserver,
                  std::string name, uint64_t width_bytes, uint64_t value, bool has_value);
     void add_event(TimelineEvent::Track track, bool span, uint64_t start_ps, uint64_t end_ps,
                    std::string name, std::string args);
+    // "inflateq", "deflateq", "statsq", "free_pageq", "reportingq", or "queue" for none.
+    const char* queue_name(uint32_t queue) const;
 
     uint32_t version_;
+    const models::BalloonDevice& device_;
     std::vector<Row> rows_;
     std::vector<TimelineEvent> timeline_;
     // Driver rounds in flight, by queue (inflate 0, deflate 1): their start.

@@ -142,6 +142,39 @@ TEST(Trace, LegacyRowsNameTheLegacyRegisters) {
     EXPECT_NE(text.find(",W,0x107,Config.actual,1,0x0\n"), std::string::npos);
 }
 
+TEST(Trace, QueueNamesFollowTheNegotiatedFeatures) {
+    // No STATS_VQ: the reporting queue is queue 2, where the stats queue would be.
+    TracedRun traced(
+        "duration: 2s\n"
+        "platform:\n"
+        "  balloon: {offered_features: [must_tell_host, page_reporting]}\n"
+        "guests:\n"
+        "  - name: vm0\n"
+        "    ram: 256MiB\n"
+        "    driver: {features: [must_tell_host, page_reporting], reporting_delay: 10ms}\n"
+        "    workload: {phases: [{kind: allocate, rate: 1GiB/s, level: 128MiB},\n"
+        "                        {kind: free, rate: 1GiB/s, level: 0}]}\n"
+        "host:\n"
+        "  ram: 1GiB\n"
+        "  policy: {kind: timeline, timeline: [{at: 10ms, guest: vm0, balloon_pages: 256}]}\n"
+        "output: {trace: true, files: [summary.json]}\n");
+    ASSERT_EQ(traced.run->guest(0).balloon().reporting_queue(), 2);
+    std::ostringstream out;
+    traced.run->write_mmio_trace(0, out);
+    std::map<std::string, uint64_t> notifies;
+    for (const auto& row : csv_rows(out.str())) {
+        if (row.size() == 7 && row[2] == "notify") {
+            ++notifies[row[4]];
+        }
+    }
+    EXPECT_EQ(notifies["inflateq"], 1u);
+    EXPECT_EQ(notifies["reportingq"], 15u);
+    EXPECT_EQ(notifies["reportingq"],
+              traced.run->guest(0).transport().counters().queue_notifies[2]);
+    EXPECT_EQ(notifies.count("statsq"), 0u);
+    EXPECT_EQ(notifies.count("queue"), 0u);
+}
+
 TEST(Trace, TimelineIsChromeTraceEventJsonWithOneTrackPerRole) {
     TracedRun traced(scenario("modern", true));
     std::ostringstream out;
