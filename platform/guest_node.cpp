@@ -101,7 +101,7 @@ GuestNode::GuestNode(const sc_core::sc_module_name& name, const GuestConfig& gue
       host_id_(host.add_guest(guest.name, guest.ram_base, guest.ram_bytes)),
       cpu_("cpu", cpu_params(guest)),
       bus_("bus", bus_params(guest)),
-      ram_("ram", ram_params(guest)),
+      ram_("memory", ram_params(guest)),
       balloon_("balloon", device_params(guest)),
       transport_("transport", transport_params(guest), balloon_),
       irq_("irq"),

@@ -94,7 +94,9 @@ struct ParameterPreset {
 inline constexpr const char* kModelSections[] = {"bus", "memory", "cpu", "balloon", "driver"};
 
 // One guest's parameters, registered with `broker` as "<guest>.<section>.<key>" (for example
-// "vm0.balloon.inflate.transport_cost"); each takes the broker's preset of its name.
+// "vm0.balloon.inflate.transport_cost"); each takes the broker's preset of its name. The
+// sections are the guest's modules (GuestNode's vm0.bus, vm0.memory, vm0.cpu, vm0.balloon, whose
+// transport's parameters sit with the device's), and the driver, which is software.
 class ModelParameterTree {
   public:
     ModelParameterTree(const std::string& guest, params::ParamBroker& broker);

@@ -32,6 +32,20 @@ struct Machine {
     GuestNode node;
 };
 
+TEST(GuestNode, ParameterSectionsAreItsModulesNames) {
+    // vm0.bus.hop_latency belongs to the module vm0.bus, and so on; the driver is software.
+    Machine machine(guest_config());
+    for (const char* section : kModelSections) {
+        const std::string name = std::string("vm0.") + section;
+        sc_core::sc_object* module = sc_core::sc_find_object(name.c_str());
+        if (std::string(section) == "driver") {
+            EXPECT_EQ(module, nullptr);
+        } else {
+            EXPECT_NE(module, nullptr) << name;
+        }
+    }
+}
+
 TEST(GuestNode, InflatesHalfOfAGibibyteAndDeflatesItBackWithExactCounts) {
     Machine machine(guest_config());
     GuestNode& node = machine.node;
