@@ -1,7 +1,9 @@
 # cmake -P script: install, configure the consumers against the install, build, run.
 #  1. the models-only consumer (project/), with yaml-cpp and Threads made unfindable: the
 #     models component must need SystemC alone;
-#  2. the plugin host (tests/plugin-host), loading the installed libvbsim-plugin.so.
+#  2. the plugin host (tests/plugin-host), loading the installed libvbsim-plugin.so;
+#  3. a platform consumer (platform-project/): the platform component, yaml-cpp included, loads
+#     and runs a scenario.
 file(REMOVE_RECURSE ${WORK_DIR})
 set(prefix ${WORK_DIR}/prefix)
 
@@ -34,3 +36,8 @@ run_step(${CMAKE_COMMAND} -S ${PLUGIN_HOST_SOURCE_DIR} -B ${WORK_DIR}/plugin-hos
   -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_CXX_COMPILER=${CXX_COMPILER})
 run_step(${CMAKE_COMMAND} --build ${WORK_DIR}/plugin-host)
 run_step(${CMAKE_CTEST_COMMAND} --test-dir ${WORK_DIR}/plugin-host --verbose)
+
+run_step(${CMAKE_COMMAND} -S ${PLATFORM_CONSUMER_SOURCE_DIR} -B ${WORK_DIR}/platform-consumer
+  -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_CXX_COMPILER=${CXX_COMPILER})
+run_step(${CMAKE_COMMAND} --build ${WORK_DIR}/platform-consumer)
+run_step(${WORK_DIR}/platform-consumer/platform_consumer)
