@@ -8,6 +8,9 @@
 //   memory: ...                      the RAM handed to GuestMemory (PFNs outside it are bugs)
 //   driver: probe=ok ...             after probe
 //   balloon: num_pages=... state=... after every change (see print_status)
+//   poison: ...                      poison build only: after probe (what was negotiated,
+//                                    written to and read back from poison_val), and on 'q'
+//                                    (the content of the reported pages)
 //   balloon: final ... verdict=PASS  on the host's 'q' command, then QEMU exits
 // Commands from the host on UART0 (one byte each, anything else is ignored):
 //   's' print a status line now, 'q' check invariants and end QEMU with pass/fail,
@@ -16,6 +19,10 @@
 // No interrupts: the main loop polls UART0, the balloon's InterruptStatus (calling
 // Kernel::interrupt() while it is non-zero) and runs Kernel::run_once(), which fires due
 // timers by reading the HAL's clock.
+//
+// Built twice (CMakeLists.txt): vbsim-firmware.elf, and vbsim-firmware-poison.elf with
+// VBSIM_FW_PAGE_POISON=1, a guest that poisons its free pages as Linux's page_poison=1 does
+// (FreePageInit::kPoison: PAGE_POISON negotiated, poison_val = 0xaaaaaaaa).
 
 #include <stddef.h>
 #include <stdint.h>
@@ -30,7 +37,12 @@
 #include "uart.h"
 #include "virt_hal.h"
 
+#ifndef VBSIM_FW_PAGE_POISON
+#define VBSIM_FW_PAGE_POISON 0
+#endif
+
 extern "C" char __image_end[];
+extern "C" void* memset(void* destination, int value, size_t length);
 
 namespace {
 
@@ -41,6 +53,7 @@ using fw::console;
 using sw::balloon::BalloonDriver;
 using sw::balloon::BalloonDriverParams;
 using sw::balloon::BalloonState;
+using sw::balloon::FreePageInit;
 
 constexpr uint32_t kQueueSize = 128;  // QEMU's balloon queues hold 128; QueueNumMax says 1024
 constexpr uint64_t kPageSize = 4096;
@@ -56,11 +69,16 @@ alignas(4096) uint8_t g_dma_region[56 * 1024];
 // The driver's features: the traditional three, and PAGE_REPORTING and FREE_PAGE_HINT when the
 // device offers them (QEMU: free-page-reporting=on, free-page-hint=on; both off by default).
 // QEMU starts hinting rounds only around a migration, so FREE_PAGE_HINT here checks the
-// negotiation and the queue numbering (reporting_vq moves from 3 to 4).
+// negotiation and the queue numbering (reporting_vq moves from 3 to 4). The poison build also
+// takes PAGE_POISON (QEMU offers it by default, page-poison=on).
+constexpr bool kPagePoison = VBSIM_FW_PAGE_POISON != 0;
 constexpr uint64_t kDriverFeatures =
     spec::feature::bit(sb::kFeatureMustTellHost) | spec::feature::bit(sb::kFeatureStatsVq) |
     spec::feature::bit(sb::kFeatureDeflateOnOom) | spec::feature::bit(sb::kFeatureFreePageHint) |
-    spec::feature::bit(sb::kFeaturePageReporting);
+    spec::feature::bit(sb::kFeaturePageReporting) |
+    (kPagePoison ? spec::feature::bit(sb::kFeaturePagePoison) : uint64_t{0});
+constexpr FreePageInit kFreePageInit = kPagePoison ? FreePageInit::kPoison : FreePageInit::kNone;
+constexpr uint64_t kPoisonWord = 0xaaaaaaaaaaaaaaaa;  // Linux's PAGE_POISON byte, 0xaa
 
 fw::VirtHal g_hal;
 
@@ -124,6 +142,120 @@ void report_device(uint64_t base) {
         .endl();
 }
 
+// The poison build's page contents. Linux with page_poison=1 fills every page it frees with
+// 0xaa and checks the pattern when it allocates the page again ("pagealloc: memory
+// corruption"); that is why the host must not discard a reported page while poison_val != 0
+// (a discarded page reads back as zeros). GuestMemory keeps no page contents, so the firmware
+// does the filling: every page at boot, and every page the balloon gives back (it comes back
+// zeroed: QEMU discards each inflated page), found by sync() after the balloon moved. On 'q',
+// check_reported() reads every page of every reported free block.
+//
+// A page counts as poisoned only from the fill until the firmware next sees it allocated
+// (by the balloon, or taken out of the allocator for a report in flight). Pages that were
+// allocated when last looked at and are now in a reported block were reported before the
+// firmware could fill them: they are counted as unchecked, never as lost.
+class PagePoison {
+  public:
+    explicit PagePoison(sw::guest::GuestMemory& memory) : memory_(memory) {}
+
+    // At boot every page is free: fill them all.
+    void poison_all() {
+        for (uint64_t i = 0; i < memory_.total_pages(); ++i) {
+            fill(i);
+        }
+    }
+
+    // Fills the pages that became free since the last call; forgets the pages now allocated.
+    void sync() {
+        const uint64_t pages = memory_.total_pages();
+        const uint64_t whole_words = memory_.block_count(sw::guest::GuestMemory::kMinBlockOrder);
+        for (uint64_t w = 0; w * 64 < pages; ++w) {
+            // A whole word free and filled: nothing to do (most of memory, most of the time).
+            if (w < whole_words && poisoned_[w] == ~uint64_t{0} &&
+                memory_.is_free_block(sw::guest::GuestMemory::kMinBlockOrder, w)) {
+                continue;
+            }
+            for (uint64_t i = w * 64; i < pages && i < (w + 1) * 64; ++i) {
+                const uint64_t bit = uint64_t{1} << (i & 63);
+                if (memory_.is_allocated(memory_.page_address(i))) {
+                    poisoned_[w] &= ~bit;
+                } else if ((poisoned_[w] & bit) == 0 && !in_reported_block(i)) {
+                    fill(i);
+                }
+            }
+        }
+    }
+
+    // Reads every page of the reported free blocks.
+    void check_reported() {
+        const unsigned order = memory_.reporting_order();
+        if (!memory_.page_reporting_enabled()) {
+            return;
+        }
+        for (uint64_t block = 0; block < memory_.block_count(order); ++block) {
+            if (!memory_.is_reported(block) || !memory_.is_free_block(order, block)) {
+                continue;
+            }
+            ++blocks_checked_;
+            for (uint64_t i = block << order; i < (block + 1) << order; ++i) {
+                if ((poisoned_[i / 64] & (uint64_t{1} << (i & 63))) == 0) {
+                    ++pages_unchecked_;
+                    continue;
+                }
+                const auto* words = reinterpret_cast<const volatile uint64_t*>(
+                    static_cast<uintptr_t>(memory_.page_address(i)));
+                uint64_t differing = 0;
+                uint64_t zero = 0;
+                for (uint64_t k = 0; k < kPageSize / 8; ++k) {
+                    differing += words[k] != kPoisonWord ? 1 : 0;
+                    zero += words[k] == 0 ? 1 : 0;
+                }
+                if (differing == 0) {
+                    ++pages_kept_;
+                } else {
+                    if (pages_lost_ == 0) {
+                        first_lost_ = memory_.page_address(i);
+                    }
+                    ++pages_lost_;
+                    pages_zeroed_ += zero == kPageSize / 8 ? 1 : 0;
+                }
+            }
+        }
+    }
+
+    uint64_t pages_filled() const { return pages_filled_; }
+    uint64_t blocks_checked() const { return blocks_checked_; }
+    uint64_t pages_kept() const { return pages_kept_; }
+    uint64_t pages_lost() const { return pages_lost_; }
+    uint64_t pages_zeroed() const { return pages_zeroed_; }
+    uint64_t pages_unchecked() const { return pages_unchecked_; }
+    uint64_t first_lost() const { return first_lost_; }
+
+  private:
+    void fill(uint64_t page_index) {
+        asm volatile("" ::: "memory");
+        memset(reinterpret_cast<void*>(static_cast<uintptr_t>(memory_.page_address(page_index))),
+               0xaa, kPageSize);
+        asm volatile("" ::: "memory");
+        poisoned_[page_index / 64] |= uint64_t{1} << (page_index & 63);
+        ++pages_filled_;
+    }
+    bool in_reported_block(uint64_t page_index) const {
+        return memory_.page_reporting_enabled() &&
+               memory_.is_reported(page_index >> memory_.reporting_order());
+    }
+
+    sw::guest::GuestMemory& memory_;
+    uint64_t poisoned_[kMaxGuestPages / 64 + 1] = {};  // set = holds 0xaa since filled
+    uint64_t pages_filled_ = 0;
+    uint64_t blocks_checked_ = 0;
+    uint64_t pages_kept_ = 0;
+    uint64_t pages_lost_ = 0;
+    uint64_t pages_zeroed_ = 0;
+    uint64_t pages_unchecked_ = 0;
+    uint64_t first_lost_ = 0;
+};
+
 // Everything a status line shows; a line is printed whenever `key` changes.
 struct Snapshot {
     uint64_t num_pages = 0;
@@ -144,8 +276,8 @@ struct Snapshot {
 class Firmware {
   public:
     Firmware(const Slot& slot, sw::guest::GuestMemory& memory, sw::guest::Kernel& kernel,
-             BalloonDriver& driver)
-        : slot_(slot), memory_(memory), kernel_(kernel), driver_(driver) {}
+             BalloonDriver& driver, PagePoison* poison)
+        : slot_(slot), memory_(memory), kernel_(kernel), driver_(driver), poison_(poison) {}
 
     [[noreturn]] void run();
 
@@ -163,6 +295,8 @@ class Firmware {
     sw::guest::GuestMemory& memory_;
     sw::guest::Kernel& kernel_;
     BalloonDriver& driver_;
+    PagePoison* poison_;  // the poison build's page contents (null otherwise)
+    uint64_t acks_at_last_sync_ = 0;
     uint64_t failures_at_last_move_ = 0;
     uint64_t pages_at_last_move_ = 0;
     // Raised lines by the InterruptStatus bits the loop saw (one raise may carry both).
@@ -234,6 +368,13 @@ void Firmware::run() {
             kernel_.interrupt(slot_.index);
         }
         kernel_.run_once();
+        // Poison build: pages the balloon gave back are filled, pages it took are forgotten,
+        // whenever the host acknowledged a round.
+        const uint64_t acks = driver_.counters().inflate_acks + driver_.counters().deflate_acks;
+        if (poison_ != nullptr && acks != acks_at_last_sync_) {
+            acks_at_last_sync_ = acks;
+            poison_->sync();
+        }
         if (driver_.num_pages() != pages_at_last_move_) {
             pages_at_last_move_ = driver_.num_pages();
             failures_at_last_move_ = driver_.counters().alloc_failures;
@@ -327,6 +468,25 @@ void Firmware::finish() {
     if (config_actual() != driver_.num_pages()) {
         reasons |= 1u << 6;
     }
+    if (poison_ != nullptr) {
+        poison_->sync();
+        poison_->check_reported();
+        // A poisoned page that no longer holds the poison: Linux would report memory
+        // corruption when it allocates the page again.
+        if (poison_->pages_lost() != 0) {
+            reasons |= 1u << 7;
+        }
+        console()
+            .str("poison: reported")
+            .kv("blocks", poison_->blocks_checked())
+            .kv("pages_kept", poison_->pages_kept())
+            .kv("pages_lost", poison_->pages_lost())
+            .kv("pages_zeroed", poison_->pages_zeroed())
+            .kv("pages_unchecked", poison_->pages_unchecked())
+            .kvhex("first_lost", poison_->first_lost())
+            .kv("pages_filled", poison_->pages_filled())
+            .endl();
+    }
     console()
         .str("balloon: final")
         .kv("num_pages", driver_.num_pages())
@@ -399,6 +559,12 @@ extern "C" int main() {
         .endl();
 
     sw::guest::Kernel kernel(g_hal);
+    // Poison build: Linux poisons every page as it enters the free lists, boot included.
+    PagePoison poison(memory);
+    if (kPagePoison) {
+        poison.poison_all();
+        g_hal.watch_register(slot.base + mmio::kConfig + sb::kConfigPoisonVal);
+    }
     BalloonDriverParams params;
     params.mmio_base = slot.base;
     params.irq_line = slot.index;
@@ -406,6 +572,7 @@ extern "C" int main() {
     params.driver_features = kDriverFeatures;
     params.dma_region_base = reinterpret_cast<uintptr_t>(g_dma_region);
     params.dma_region_bytes = sizeof g_dma_region;
+    params.free_page_init = kFreePageInit;
     BalloonDriver driver(kernel, memory, params, g_balloon_bitmap, sizeof g_balloon_bitmap / 8);
     const sw::virtio::Result result = driver.probe();
     console()
@@ -419,7 +586,21 @@ extern "C" int main() {
     if (result != sw::virtio::Result::kOk) {
         return 6;
     }
-    Firmware firmware(slot, memory, kernel, driver);
+    if (kPagePoison) {
+        // What the driver wrote to poison_val (bytes merged on legacy) and what the device
+        // returns for it: QEMU keeps the value only with PAGE_POISON negotiated.
+        console()
+            .str("poison:")
+            .kvstr("free_page_init", "poison")
+            .kv("page_poison", driver.has_feature(sb::kFeaturePagePoison) ? 1 : 0)
+            .kv("page_reporting", driver.has_feature(sb::kFeaturePageReporting) ? 1 : 0)
+            .kvhex("written", g_hal.watched_value())
+            .kv("writes", g_hal.watched_writes())
+            .kvhex("read", g_hal.mmio_read32(slot.base + mmio::kConfig + sb::kConfigPoisonVal))
+            .kv("pages_filled", poison.pages_filled())
+            .endl();
+    }
+    Firmware firmware(slot, memory, kernel, driver, kPagePoison ? &poison : nullptr);
     firmware.run();
 }
 

@@ -28,6 +28,10 @@ uint32_t VirtHal::mmio_read32(uint64_t physical_address) {
 
 void VirtHal::mmio_write32(uint64_t physical_address, uint32_t value) {
     ++mmio_writes_;
+    if (watching_ && physical_address == watch_address_) {
+        watch_value_ = value;
+        ++watch_writes_;
+    }
     *at<volatile uint32_t>(physical_address) = value;
 }
 
@@ -38,6 +42,11 @@ uint8_t VirtHal::mmio_read8(uint64_t physical_address) {
 
 void VirtHal::mmio_write8(uint64_t physical_address, uint8_t value) {
     ++mmio_writes_;
+    if (watching_ && physical_address - watch_address_ < 4) {
+        const unsigned shift = 8 * static_cast<unsigned>(physical_address - watch_address_);
+        watch_value_ = (watch_value_ & ~(uint32_t{0xff} << shift)) | (uint32_t{value} << shift);
+        ++watch_writes_;
+    }
     *at<volatile uint8_t>(physical_address) = value;
 }
 

@@ -38,8 +38,24 @@ class VirtHal final : public sw::hal::Hal {
     uint64_t mmio_reads() const { return mmio_reads_; }
     uint64_t mmio_writes() const { return mmio_writes_; }
 
+    // Records the driver's writes to the 4-byte register at `physical_address` (one 32-bit
+    // write, or bytes on a legacy config space), merged into one le32 value: what the driver
+    // wrote, as the device saw it. The poison build watches poison_val.
+    void watch_register(uint64_t physical_address) {
+        watching_ = true;
+        watch_address_ = physical_address;
+        watch_value_ = 0;
+        watch_writes_ = 0;
+    }
+    uint32_t watched_value() const { return watch_value_; }
+    uint64_t watched_writes() const { return watch_writes_; }
+
   private:
     uint64_t deadline_ns_ = UINT64_MAX;
+    bool watching_ = false;
+    uint64_t watch_address_ = 0;
+    uint32_t watch_value_ = 0;
+    uint64_t watch_writes_ = 0;
     uint64_t mmio_reads_ = 0;
     uint64_t mmio_writes_ = 0;
 };

@@ -9,14 +9,24 @@ version 1, QEMU's default; force-legacy=false: version 2) it starts
       -device virtio-balloon-device,id=balloon0 -qmp unix:SOCK,server=on,wait=off
       -global virtio-mmio.force-legacy=... -D LOG -d guest_errors
       -trace virtio_balloon_handle_output -trace virtio_balloon_bad_addr
+      -trace ram_block_discard_range
 
 sets a sequence of targets with QMP `balloon` (the guest's target RAM in bytes), waits after
 each for the firmware's UART status line and checks `query-balloon` against the driver's own
 count. At the end it tells the firmware (UART command 'q') to check its invariants and end
 QEMU with pass/fail, then checks the QEMU log: one virtio_balloon_handle_output trace entry
 per PFN the driver sent, all inside the RAM the guest gave its allocator, every page deflated
-as often as inflated, no virtio_balloon_bad_addr, and no guest_errors. QEMU is always
-stopped (QMP quit, then kill). Python 3 standard library only.
+as often as inflated, one 4 KiB ram_block_discard_range per PFN inflated, no
+virtio_balloon_bad_addr, and no guest_errors. QEMU is always stopped (QMP quit, then kill).
+Python 3 standard library only.
+
+--reporting adds free-page-reporting=on: the reports must show in the virtqueue trace, and
+each reported 2 MiB block as one ram_block_discard_range of 2 MiB (QEMU hands the memory
+back to the host). --poison also needs the poison firmware (vbsim-firmware-poison.elf) and
+adds page-poison=on: PAGE_POISON must be negotiated, poison_val = 0xaaaaaaaa written and read
+back, the reports must still arrive, and QEMU must discard none of them (no 2 MiB
+ram_block_discard_range), which the firmware confirms by finding its 0xaa in every page of
+the reported blocks.
 
 Exit status 0 when every check passed.
 """
@@ -69,6 +79,14 @@ FEATURE_FREE_PAGE_HINT = 3
 FEATURE_PAGE_REPORTING = 5
 REPORT_TIMEOUT = 10.0
 BAD_ADDR_RE = re.compile(r"virtio_balloon_bad_addr\b")
+# QEMU's ram_block_discard_range(): the host gets memory back. One 4 KiB discard per inflated
+# PFN (balloon_inflate_page), one per reported block (virtio_balloon_handle_report, skipped
+# while poison_val != 0).
+DISCARD_RE = re.compile(r"ram_block_discard_range\b.*\+ 0x([0-9a-fA-F]+): madvise: (-?\d+) "
+                        r"fallocate: (-?\d+) ret: (-?\d+)")
+FEATURE_PAGE_POISON = 4
+POISON_VALUE = 0xaaaaaaaa
+REPORT_BLOCK_BYTES = 2 * MIB
 
 
 class TestFailure(Exception):
@@ -171,6 +189,7 @@ class QemuRun:
             "-D", self.log_path, "-d", "guest_errors",
             "-trace", "virtio_balloon_handle_output",
             "-trace", "virtio_balloon_bad_addr",
+            "-trace", "ram_block_discard_range",
         ] + (["-trace", "virtio_queue_notify", "-trace", "virtqueue_pop"]
              if self.args.reporting else [])
 
@@ -210,6 +229,10 @@ class QemuRun:
             self.status = parse_kv(match.group(1))
         elif line.startswith("balloon: final"):
             self.info["final"] = parse_kv(line)
+        elif line.startswith("poison: reported"):
+            self.info["poison_reported"] = parse_kv(line)
+        elif line.startswith("poison:"):
+            self.info["poison"] = parse_kv(line)
         elif line.startswith("used:"):
             values = parse_kv(line)
             self.info["used_" + str(values.get("queue"))] = values
@@ -378,6 +401,54 @@ def run_reporting_step(run, summary):
                       (REPORT_TIMEOUT, last))
 
 
+def check_poison_setup(run, legacy, summary):
+    """--poison: the firmware poisons its free pages (Linux page_poison=1), so the driver keeps
+    PAGE_POISON, keeps PAGE_REPORTING (dropped without PAGE_POISON) and writes 0xaaaaaaaa to
+    poison_val; QEMU must return that value from its config space."""
+    poison = run.info.get("poison")
+    if not run.args.poison:
+        if poison is not None:
+            raise TestFailure("this is the poison firmware; run it with --poison")
+        return
+    if poison is None:
+        raise TestFailure("no 'poison:' line: --poison needs vbsim-firmware-poison.elf")
+    summary["poison"] = poison
+    negotiated = run.info["driver"]["negotiated"]
+    problems = []
+    for bit, name in ((FEATURE_PAGE_POISON, "PAGE_POISON"),
+                      (FEATURE_PAGE_REPORTING, "PAGE_REPORTING")):
+        if not negotiated & (1 << bit):
+            problems.append("%s not negotiated: %#x" % (name, negotiated))
+    if poison.get("written") != POISON_VALUE:
+        problems.append("the driver wrote poison_val %#x, expected %#x" %
+                        (poison.get("written", 0), POISON_VALUE))
+    # Modern: one le32 write; legacy: four bytes, as Linux's vm_set.
+    want_writes = 4 if legacy else 1
+    if poison.get("writes") != want_writes:
+        problems.append("%s writes to poison_val, expected %d" % (poison.get("writes"),
+                                                                  want_writes))
+    if poison.get("read") != POISON_VALUE:
+        problems.append("poison_val reads back %#x from QEMU's config space, expected %#x" %
+                        (poison.get("read", 0), POISON_VALUE))
+    if problems:
+        raise TestFailure("; ".join(problems))
+
+
+def check_poison_content(run):
+    """--poison: the firmware read every page of the blocks still reported at the end; each
+    page it had filled with 0xaa must still hold it (QEMU discarded nothing)."""
+    content = run.info.get("poison_reported")
+    if content is None:
+        return ["no 'poison: reported' line from the firmware"]
+    problems = []
+    if content["blocks"] == 0 or content["pages_kept"] == 0:
+        problems.append("the firmware checked no poisoned reported page: %s" % content)
+    if content["pages_lost"]:
+        problems.append("%d reported pages lost their poison (%d read as zeros), e.g. %#x" %
+                        (content["pages_lost"], content["pages_zeroed"], content["first_lost"]))
+    return problems
+
+
 def check_log(run):
     """Trace entries and guest errors, once QEMU has ended and flushed its log."""
     final = run.info["final"]
@@ -388,12 +459,15 @@ def check_log(run):
     bad_addr = 0
     queue_vq = {}
     pops = []  # (vq, in_num, out_num)
+    discards = collections.Counter()  # length in bytes -> entries
+    discard_failures = []
     with open(run.log_path, encoding="utf-8", errors="replace") as log:
         for line in log:
             line = line.rstrip("\n")
             match = TRACE_RE.search(line)
             notify = NOTIFY_RE.search(line)
             pop = POP_RE.search(line)
+            discard = DISCARD_RE.search(line)
             if match:
                 per_page[int(match.group(1), 16)] += 1
             elif BAD_ADDR_RE.search(line):
@@ -402,6 +476,10 @@ def check_log(run):
                 queue_vq[int(notify.group(1))] = notify.group(2)
             elif pop:
                 pops.append((pop.group(1), int(pop.group(2)), int(pop.group(3))))
+            elif discard:
+                discards[int(discard.group(1), 16)] += 1
+                if int(discard.group(4)) != 0:
+                    discard_failures.append(line)
             elif line.strip():
                 other.append(line)
     problems = []
@@ -428,6 +506,25 @@ def check_log(run):
         if run.reporting["largest"] > 32:
             problems.append("a report of %d blocks (Linux sends at most 32)" %
                             run.reporting["largest"])
+    # What QEMU gave back to the host: every inflated PFN (4 KiB), and every reported block
+    # (2 MiB) unless the guest set a poison value.
+    run.discards = {"4k": discards[PAGE], "2m": discards[REPORT_BLOCK_BYTES],
+                    "other": sum(count for length, count in discards.items()
+                                 if length not in (PAGE, REPORT_BLOCK_BYTES))}
+    if discard_failures:
+        problems.append("ram_block_discard_range failed: %s" % discard_failures[0])
+    if run.discards["other"]:
+        problems.append("ram_block_discard_range of unexpected lengths: %s" % dict(discards))
+    if run.discards["4k"] != final["inflated_pfns"]:
+        problems.append("%d 4 KiB ram_block_discard_range entries, the driver inflated %d PFNs" %
+                        (run.discards["4k"], final["inflated_pfns"]))
+    expected_2m = 0 if run.args.poison else \
+        (final.get("reported_blocks", 0) if run.args.reporting else 0)
+    if run.discards["2m"] != expected_2m:
+        problems.append("%d 2 MiB ram_block_discard_range entries, expected %d (%s)" %
+                        (run.discards["2m"], expected_2m,
+                         "poison_val is set: QEMU must discard no reported block"
+                         if run.args.poison else "one per reported block"))
     if other:
         problems.append("QEMU logged guest errors:\n    " + "\n    ".join(other[:10]))
     if bad_addr:
@@ -470,6 +567,7 @@ def run_mode(args, legacy):
         want = 1 if legacy else 2
         if driver["version"] != want:
             raise TestFailure("virtio-mmio version %d, expected %d" % (driver["version"], want))
+        check_poison_setup(run, legacy, summary)
         for name, target in STEPS:
             if target is None:
                 run_stats_step(run, name, results)
@@ -480,6 +578,8 @@ def run_mode(args, legacy):
         run.send("q")
         final = run.wait_info("final", EXIT_TIMEOUT)
         summary["final"] = final
+        if args.poison:
+            summary["poison_reported"] = run.info.get("poison_reported")
         for queue_name in ("inflate", "deflate", "stats"):
             summary["used_" + queue_name] = run.info.get("used_" + queue_name)
         try:
@@ -491,6 +591,9 @@ def run_mode(args, legacy):
         problems, traced, pages = check_log(run)
         if args.reporting:
             summary["reporting"] = getattr(run, "reporting", None)
+        summary["discards"] = getattr(run, "discards", None)
+        if args.poison:
+            problems += check_poison_content(run)
         summary["trace_entries"] = traced
         summary["trace_distinct_pages"] = pages
         if problems:
@@ -541,6 +644,18 @@ def print_summary(mode, summary):
     if summary.get("reporting"):
         print("  reporting: %(requests)d requests, %(blocks)d blocks of 2 MiB (largest "
               "%(largest)d) on queue %(queue)d in QEMU's trace" % summary["reporting"])
+    if summary.get("discards"):
+        print("  ram_block_discard_range: %(4k)d of 4 KiB (inflated PFNs), %(2m)d of 2 MiB "
+              "(reported blocks)" % summary["discards"])
+    if summary.get("poison"):
+        poison = summary["poison"]
+        print("  poison_val: written %#x in %d write(s), read back %#x" %
+              (poison["written"], poison["writes"], poison["read"]))
+        content = summary.get("poison_reported") or {}
+        print("  reported pages read by the firmware: %s blocks, %s pages still 0xaa, %s lost, "
+              "%s unchecked (allocated when last looked at)" %
+              (content.get("blocks"), content.get("pages_kept"), content.get("pages_lost"),
+               content.get("pages_unchecked")))
     used = ", ".join("%s len=%s" % (name, (summary.get("used_" + name) or {}).get("last_len"))
                      for name in ("inflate", "deflate", "stats"))
     print("  used-ring lengths written by QEMU: %s" % used)
@@ -557,6 +672,10 @@ def main():
     parser.add_argument("--reporting", action="store_true",
                         help="free-page-reporting=on: after the steps, the guest reports its "
                              "free blocks and QEMU's virtqueue trace must show them")
+    parser.add_argument("--poison", action="store_true",
+                        help="with the poison firmware (vbsim-firmware-poison.elf): "
+                             "page-poison=on and free-page-reporting=on; PAGE_POISON and "
+                             "poison_val = 0xaaaaaaaa, reports that QEMU does not discard")
     parser.add_argument("--keep-logs", action="store_true",
                         help="keep each run's UART, QEMU log and stderr (always kept on failure)")
     parser.add_argument("--json", help="write the per-step results to this file")
@@ -568,6 +687,9 @@ def main():
     if shutil.which(args.qemu) is None:
         parser.error("%s not found (Debian package qemu-system-misc)" % args.qemu)
 
+    if args.poison:
+        args.reporting = True
+        args.device_props += ",page-poison=on"
     if args.reporting:
         args.device_props += ",free-page-reporting=on"
     if args.hint:
