@@ -121,10 +121,18 @@ void GuestCpu::ram_write(uint64_t physical_address, const void* source, size_t l
 }
 
 void GuestCpu::touch_memory(uint64_t physical_address, uint64_t length) {
-    if (!touch_observer_) {
-        return;
+    if (touch_observer_) {
+        stall_on_host(touch_observer_(physical_address, length));
     }
-    const sc_core::sc_time stall = touch_observer_(physical_address, length);
+}
+
+void GuestCpu::touch_held_memory(uint64_t bytes) {
+    if (held_touch_observer_) {
+        stall_on_host(held_touch_observer_(bytes));
+    }
+}
+
+void GuestCpu::stall_on_host(const sc_core::sc_time& stall) {
     if (stall != sc_core::SC_ZERO_TIME) {
         // The host reads the pages back from swap (or writes others out) before the guest's
         // access completes: guest time that does no work.

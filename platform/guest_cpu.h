@@ -60,6 +60,10 @@ class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
         std::function<sc_core::sc_time(uint64_t address, uint64_t length)> observer) {
         touch_observer_ = std::move(observer);
     }
+    // Called for every touch_held_memory() with the bytes used; returns the wait on the host.
+    void on_touch_held_memory(std::function<sc_core::sc_time(uint64_t bytes)> observer) {
+        held_touch_observer_ = std::move(observer);
+    }
     // The host killed this guest: its CPU runs nothing more (from its next step).
     void halt() { halted_ = true; }
     bool halted() const { return halted_; }
@@ -72,6 +76,7 @@ class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
     void ram_read(uint64_t physical_address, void* destination, size_t length) override;
     void ram_write(uint64_t physical_address, const void* source, size_t length) override;
     void touch_memory(uint64_t physical_address, uint64_t length) override;
+    void touch_held_memory(uint64_t bytes) override;
     void memory_barrier() override {}  // transactions complete in program order
     uint64_t now_ns() override;
     void arm_timer(uint64_t deadline_ns) override { timer_deadline_ns_ = deadline_ns; }
@@ -90,6 +95,8 @@ class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
     sc_core::sc_time from_ns(uint64_t nanoseconds) const;
     // Hands the local time to the kernel; after it, interrupt lines show their settled level.
     void synchronize();
+    // Guest time spent waiting for the host (swap), doing no work.
+    void stall_on_host(const sc_core::sc_time& stall);
     void take_interrupts();
     void wait_for_something();
 
@@ -100,6 +107,7 @@ class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
     GuestCpuCounters counters_;
     std::deque<std::function<void()>> actions_;
     std::function<sc_core::sc_time(uint64_t, uint64_t)> touch_observer_;
+    std::function<sc_core::sc_time(uint64_t)> held_touch_observer_;
     bool halted_ = false;
     sc_core::sc_event halt_event_;
     tlm::tlm_generic_payload mmio_payload_;  // reused by every MMIO access

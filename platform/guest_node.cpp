@@ -116,6 +116,9 @@ GuestNode::GuestNode(const sc_core::sc_module_name& name, const GuestConfig& gue
     cpu_.on_touch_memory([this](uint64_t address, uint64_t length) {
         return host_.touch_address_range(host_id_, address, length).stall;
     });
+    cpu_.on_touch_held_memory([this](uint64_t bytes) {
+        return host_.touch_held_share(host_id_, bytes >> spec::balloon::kPfnShift).stall;
+    });
 
     // The driver's rings and buffers sit in the first pages of RAM; the allocator
     // manages the rest, as a kernel's reserved region would be.

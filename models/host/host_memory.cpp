@@ -352,6 +352,44 @@ PageRangeResult HostMemory::touch_address_range(GuestId id, uint64_t guest_physi
                                "touch_address_range");
 }
 
+PageRangeResult HostMemory::touch_held_share(GuestId id, uint64_t pages) {
+    PageRangeResult result;
+    Guest* guest = find(id, "touch_held_share");
+    if (guest == nullptr || guest->counters.killed || guest->swapped_pages == 0 || pages == 0) {
+        return result;
+    }
+    const uint64_t backed = guest->resident_pages + guest->swapped_pages;
+    // pages < backed and swapped <= backed, both below 2^32 (a guest's RAM is at most 16 TiB
+    // of 4 KiB pages): the product fits.
+    const uint64_t wanted =
+        pages >= backed ? guest->swapped_pages : pages * guest->swapped_pages / backed;
+    uint64_t swapped_in = 0;
+    for (uint64_t w = 0; w < guest->swapped.size() && swapped_in < wanted; ++w) {
+        while (guest->swapped[w] != 0 && swapped_in < wanted) {
+            const uint64_t pfn = w * 64 + static_cast<unsigned>(__builtin_ctzll(guest->swapped[w]));
+            guest->swapped[w] &= guest->swapped[w] - 1;
+            result.changed += apply_valid(*guest, pfn, 1, Op::kTouch);
+            ++swapped_in;
+        }
+    }
+    if (swapped_in == 0) {
+        return result;
+    }
+    guest->swapped_pages -= swapped_in;
+    swapped_pages_ -= swapped_in;
+    guest->counters.pages_swapped_in += swapped_in;
+    result.stall += params_.swap_in_latency +
+                    sc_core::sc_time(
+                        static_cast<double>(swapped_in << kPageShift) / params_.swap_in_bytes_per_s,
+                        sc_core::SC_SEC);
+    result.stall += make_room();
+    guest->counters.swap_stall += result.stall;
+    if (result.changed != 0) {
+        changed();
+    }
+    return result;
+}
+
 bool HostMemory::release(GuestId id, uint64_t pfn) {
     return apply(id, pfn, 1, Op::kRelease, "release").ok();
 }

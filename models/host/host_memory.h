@@ -98,6 +98,10 @@ class HostMemory {
     PageRangeResult touch(GuestId id, uint64_t first_pfn, uint64_t count);
     PageRangeResult touch_address_range(GuestId id, uint64_t guest_physical_address,
                                         uint64_t bytes);
+    // The guest uses `pages` (4 KiB) of what it holds, which ones unknown (a workload's touch
+    // phase): taken as an even sample of its backed memory, that share of its swapped-out
+    // pages (rounded down) is read back, lowest PFNs first, as one swap-in.
+    PageRangeResult touch_held_share(GuestId id, uint64_t pages);
 
     // Balloon inflate: the host drops the pages. Releasing an untouched page frees nothing.
     bool release(GuestId id, uint64_t pfn);

@@ -286,6 +286,11 @@ void Workload::run_phase(const Phase& phase, uint64_t until_ns) {
             counters_.pages_touched += want;
             tick_pages_ += want;
             phase_credited_pages_ += want;
+            {
+                const uint64_t before = kernel_.hal().now_ns();
+                kernel_.hal().touch_held_memory(want * page_size_);
+                charge_host_stall(before);
+            }
             break;
         case PhaseKind::kHold:
             break;
@@ -379,18 +384,22 @@ void Workload::flush_touch() {
     if (run_bytes_ == 0) {
         return;
     }
-    // Time that passes inside touch_memory() is the host making the pages resident (its
-    // swap): the process makes no progress then, so its phase clock does not count it.
     const uint64_t before = kernel_.hal().now_ns();
     kernel_.hal().touch_memory(run_start_, run_bytes_);
-    const uint64_t stalled = kernel_.hal().now_ns() - before;
+    charge_host_stall(before);
+    ++counters_.touch_calls;
+    counters_.touched_bytes += run_bytes_;
+    run_bytes_ = 0;
+}
+
+void Workload::charge_host_stall(uint64_t before_ns) {
+    // Time that passed inside a touch is the host making pages resident (its swap): the
+    // process makes no progress then, so its phase clock does not count it.
+    const uint64_t stalled = kernel_.hal().now_ns() - before_ns;
     if (stalled != 0) {
         phase_start_ns_ = saturating_add(phase_start_ns_, stalled);
         counters_.host_stall_ns = saturating_add(counters_.host_stall_ns, stalled);
     }
-    ++counters_.touch_calls;
-    counters_.touched_bytes += run_bytes_;
-    run_bytes_ = 0;
 }
 
 }  // namespace vbsim::sw::guest

@@ -145,6 +145,8 @@ class Workload {
     // Coalesces fresh pages into runs for hal.touch_memory().
     void note_fresh_pages(const uint64_t* addresses, uint64_t count);
     void flush_touch();
+    // Counts the time since `before_ns` (a HAL touch call) as the host's, not the phase's.
+    void charge_host_stall(uint64_t before_ns);
     void arm_next_tick(uint64_t now_ns);
 
     Kernel& kernel_;

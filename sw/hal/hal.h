@@ -26,6 +26,10 @@ class Hal {
     // writes them; under SystemC the platform marks them resident in the host without
     // storing bytes nobody reads back.
     virtual void touch_memory(uint64_t physical_address, uint64_t length) = 0;
+    // Guest software using `bytes` of the memory it already holds, pages unspecified (a
+    // workload's touch phase). Nothing to do on hardware; a simulated host that swapped some
+    // of the guest's memory out reads a share of it back here (that time passes in the call).
+    virtual void touch_held_memory(uint64_t bytes) { (void)bytes; }
 
     // Orders RAM writes before the MMIO write that publishes them.
     virtual void memory_barrier() = 0;

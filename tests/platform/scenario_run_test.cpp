@@ -576,6 +576,58 @@ sc_core::sc_time reached_workload(const Recording& recording, size_t index, uint
 
 constexpr uint64_t kTestMiB = uint64_t{1} << 20;
 
+// vm1 (640 MiB) fills 500 MiB on a 640 MiB host where vm0 holds 256 MiB: the host swaps out
+// 116 MiB of vm1, the largest. At 1 s the balloon takes 200 MiB of vm0, which makes room; at
+// about 2.3 s (1.5 s after it finished) vm1 touches everything it holds, so all 116 MiB come back
+// in one swap-in.
+const char* const kTouchAfterSwap = R"(
+duration: 3s
+guests:
+  - {name: vm0, ram: 256MiB, resident_at_start: 100%}
+  - name: vm1
+    ram: 640MiB
+    workload:
+      phases:
+        - {kind: allocate, rate: 1GiB/s, level: 500MiB}
+        - {kind: hold, duration: 1500ms}
+        - {kind: touch, rate: 1TiB/s, level: 1GiB}
+host:
+  ram: 640MiB
+  swap: {size: 512MiB}
+  policy: {kind: timeline, timeline: [{at: 1s, guest: vm0, balloon: 200MiB}]}
+)";
+
+TEST(ScenarioHostSwap, ATouchPhaseReadsBackWhatTheHostSwappedOutAndTheGuestWaitsForIt) {
+    ScenarioConfig config;
+    std::vector<LoadError> errors;
+    ASSERT_TRUE(ScenarioLoader::load_string(kTouchAfterSwap, "t.yaml", {}, config, errors));
+    config.output.trace_vcd = false;
+    ScenarioRun run("scenario", config);
+    run.run(false);
+    const RunSummary summary = run.summarize();
+    const GuestSummary& vm1 = summary.guests[1];
+    constexpr uint64_t kSwapped = (500 + 256 - 640) * kTestMiB;
+    EXPECT_EQ(summary.host_swap_max_used_bytes, kSwapped);
+    EXPECT_EQ(vm1.host_swap_out_bytes, kSwapped);
+    EXPECT_EQ(vm1.host_swap_in_bytes, kSwapped);
+    EXPECT_EQ(summary.guests[0].host_swap_in_bytes, 0u);
+    // Before the touch phase nothing came back; the touch costs one swap-in: 100 us latency
+    // and 116 MiB at 500 MB/s.
+    const Sample* before = nullptr;
+    for (const Sample& sample : run.recording().samples) {
+        if (sample.time <= sc_core::sc_time(2, sc_core::SC_SEC)) {
+            before = &sample;
+        }
+    }
+    ASSERT_NE(before, nullptr);
+    EXPECT_EQ(before->guests[1].swap_in_bytes, 0u);
+    const uint64_t touch_stall_ns =
+        static_cast<uint64_t>(vm1.host_swap_stall.to_seconds() * 1e9 + 0.5) -
+        before->guests[1].swap_stall_ns;
+    EXPECT_EQ(touch_stall_ns, 100'000 + kSwapped * 2);  // 2 ns a byte at 500 MB/s
+    EXPECT_EQ(run.recording().samples.back().host_swap_used_bytes, 0u);
+}
+
 TEST(ScenarioHostSwap, TheHostSwapsTheLargestGuestAndTheGuestsLoseTheStallTime) {
     const HostSwapRun run = run_host_swap({});
     const RunSummary& summary = run.summary;

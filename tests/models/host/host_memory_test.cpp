@@ -407,6 +407,35 @@ TEST(HostSwap, OvercommitSwapsOutTheLargestGuestsHighestPagesAndATouchSwapsThemB
     EXPECT_EQ(host.host_oom_kills(), 0u);
 }
 
+TEST(HostSwap, UsingHeldMemoryReadsBackTheSameShareOfWhatWasSwappedOut) {
+    HostMemory host(swapping_host(8));
+    const GuestId g0 = host.add_guest("g0", 0, 32 * kPage);
+    const GuestId g1 = host.add_guest("g1", 0, 32 * kPage);
+    host.touch(g0, 0, 12);
+    host.touch(g1, 0, 8);  // 20 pages: g0's 4 highest (8..11) go to swap
+    ASSERT_EQ(host.guest_counters(g0).pages_swapped_out, 4u);
+    // g0 uses 6 of its 12 backed pages: half of its 4 swapped pages come back, lowest first
+    // (100 us + 2 ms), and 2 of g0's, the largest guest, go out to make room (100 us + 2 ms).
+    const PageRangeResult half = host.touch_held_share(g0, 6);
+    EXPECT_EQ(half.changed, 2u);
+    EXPECT_EQ(half.stall, sc_time(4200, sc_core::SC_US));
+    EXPECT_EQ(host.guest_counters(g0).pages_swapped_in, 2u);
+    // ...which are its highest: the two it just read back.
+    EXPECT_EQ(host.guest_resident_pages(g0), 8u);
+    EXPECT_FALSE(host.is_resident(g0, 8));
+    EXPECT_EQ(host.guest_counters(g0).pages_swapped_out, 6u);
+    EXPECT_EQ(host.swap_used_bytes(), 4 * kPage);
+    EXPECT_EQ(host.guest_counters(g0).swap_stall, sc_time(4200, sc_core::SC_US));
+    // Too little to bring one page back: nothing happens, no wait.
+    EXPECT_EQ(host.touch_held_share(g0, 2).stall, sc_time(0, SC_NS));
+    // A guest with nothing swapped, or a use of nothing, costs nothing.
+    EXPECT_EQ(host.touch_held_share(g1, 8).stall, sc_time(0, SC_NS));
+    EXPECT_EQ(host.touch_held_share(g0, 0).changed, 0u);
+    // Using more than it holds brings everything back.
+    host.touch_held_share(g0, 100);
+    EXPECT_EQ(host.guest_counters(g0).pages_swapped_in, 6u);
+}
+
 TEST(HostSwap, WithoutSwapTheHostOomKillerKillsTheGuestWithTheMostResidentMemory) {
     HostMemory host(swapping_host(0));
     const GuestId g0 = host.add_guest("g0", 0, 32 * kPage);
