@@ -1,8 +1,13 @@
 #include "sw/balloon/balloon_driver.h"
 
+#include "spec/little_endian.h"
+
 namespace vbsim::sw::balloon {
 
 namespace sb = spec::balloon;
+using spec::store_le16;
+using spec::store_le32;
+using spec::store_le64;
 using virtio::Result;
 using virtio::VirtioMmioDevice;
 using virtio::Virtqueue;
@@ -41,20 +46,6 @@ uint64_t lowest_bits(uint64_t mask, uint64_t limit) {
 }
 uint32_t round_down_to_power_of_two(uint32_t value) {
     return value == 0 ? 0 : uint32_t{1} << (31 - __builtin_clz(value));
-}
-void put_le16(uint8_t* bytes, uint16_t value) {
-    bytes[0] = static_cast<uint8_t>(value);
-    bytes[1] = static_cast<uint8_t>(value >> 8);
-}
-void put_le32(uint8_t* bytes, uint32_t value) {
-    for (unsigned i = 0; i < 4; ++i) {
-        bytes[i] = static_cast<uint8_t>(value >> (8 * i));
-    }
-}
-void put_le64(uint8_t* bytes, uint64_t value) {
-    for (unsigned i = 0; i < 8; ++i) {
-        bytes[i] = static_cast<uint8_t>(value >> (8 * i));
-    }
 }
 // Ring space for one queue of `size` entries, whatever the transport version, kept aligned.
 uint64_t ring_slot_bytes(uint32_t size) {
@@ -594,15 +585,15 @@ uint32_t BalloonDriver::encode_pfns(const guest::PageWord* words, size_t count) 
         uint64_t rest = words[i].mask;
         if (per_page == 1) {  // 4 KiB pages, the common case: no inner loop
             for (; rest != 0; rest &= rest - 1) {
-                put_le32(out + 4 * pfns++,
-                         static_cast<uint32_t>(first + base + lowest_bit_index(rest)));
+                store_le32(out + 4 * pfns++,
+                           static_cast<uint32_t>(first + base + lowest_bit_index(rest)));
             }
             continue;
         }
         for (; rest != 0; rest &= rest - 1) {
             const uint64_t pfn = first + (base + lowest_bit_index(rest)) * per_page;
             for (uint64_t j = 0; j < per_page; ++j) {
-                put_le32(out + 4 * pfns++, static_cast<uint32_t>(pfn + j));
+                store_le32(out + 4 * pfns++, static_cast<uint32_t>(pfn + j));
             }
         }
     }
@@ -717,8 +708,8 @@ bool BalloonDriver::post_stats() {
     const size_t count = memory_.fill_stats(entries, stats_tags_);
     for (size_t i = 0; i < count; ++i) {
         uint8_t* entry = stats_bytes_ + i * sb::kStatEntrySize;
-        put_le16(entry, entries[i].tag);
-        put_le64(entry + 2, entries[i].value);
+        store_le16(entry, entries[i].tag);
+        store_le64(entry + 2, entries[i].value);
     }
     const auto bytes = static_cast<uint32_t>(count * sb::kStatEntrySize);
     hal_.ram_write(stats_buffer_, stats_bytes_, bytes);
@@ -990,7 +981,7 @@ void BalloonDriver::hint_work_function(void* context) {
 
 bool BalloonDriver::send_cmd_id(uint64_t buffer, uint32_t id) {
     uint8_t bytes[4];
-    put_le32(bytes, id);
+    store_le32(bytes, id);
     hal_.ram_write(buffer, bytes, sizeof bytes);
     const Virtqueue::Buffer out{buffer, sizeof bytes};
     if (!free_page_vq_.add_buffer(&out, 1, 0, kTokenHintCmdId)) {

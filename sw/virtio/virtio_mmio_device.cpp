@@ -1,5 +1,7 @@
 #include "sw/virtio/virtio_mmio_device.h"
 
+#include "spec/little_endian.h"
+
 namespace vbsim::sw::virtio {
 
 namespace mmio = spec::mmio;
@@ -366,11 +368,11 @@ uint32_t VirtioMmioDevice::config_read32(uint32_t offset) {
         return hal_.mmio_read32(address);
     }
     // Legacy config space is read a byte at a time, lowest first (Linux's vm_get).
-    uint32_t value = 0;
+    uint8_t bytes[4];
     for (uint32_t i = 0; i < 4; ++i) {
-        value |= uint32_t{hal_.mmio_read8(address + i)} << (8 * i);
+        bytes[i] = hal_.mmio_read8(address + i);
     }
-    return value;
+    return spec::load_le32(bytes);
 }
 
 void VirtioMmioDevice::config_write32(uint32_t offset, uint32_t value) {
@@ -381,8 +383,10 @@ void VirtioMmioDevice::config_write32(uint32_t offset, uint32_t value) {
     }
     // Legacy: a byte at a time, lowest first (Linux's vm_set); the device takes the field
     // as written when its last byte arrives.
+    uint8_t bytes[4];
+    spec::store_le32(bytes, value);
     for (uint32_t i = 0; i < 4; ++i) {
-        hal_.mmio_write8(address + i, static_cast<uint8_t>(value >> (8 * i)));
+        hal_.mmio_write8(address + i, bytes[i]);
     }
 }
 
