@@ -362,9 +362,9 @@ void BalloonDevice::worker() {
         }
         const unsigned int index = static_cast<unsigned int>(__builtin_ctz(pending_queues_));
         pending_queues_ &= ~(1u << index);
-        if (index == 0) {
+        if (index == balloon::kInflateQueue) {
             drain_page_queue(index, PageQueue::kInflate);
-        } else if (index == 1) {
+        } else if (index == balloon::kDeflateQueue) {
             drain_page_queue(index, PageQueue::kDeflate);
         } else if (static_cast<int>(index) == stats_queue()) {
             drain_stats_queue(index);

@@ -1,4 +1,4 @@
-// spec/little_endian.h: the byte order helpers the device models and the driver share.
+// spec/little_endian.h and spec::align_up: the helpers the device models and the driver share.
 
 #include <cstdint>
 #include <vector>
@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "spec/little_endian.h"
+#include "spec/virtio.h"
 
 namespace {
 
@@ -63,6 +64,23 @@ TEST(LittleEndian, AnyWidthRoundTrips) {
         for (size_t i = width; i < 8; ++i) {
             EXPECT_EQ(bytes[i], 0) << "byte " << i;
         }
+    }
+}
+
+TEST(AlignUp, RoundsToMultiplesOfAPowerOfTwo) {
+    struct Row {
+        uint64_t value;
+        uint64_t align;
+        uint64_t expected;
+    };
+    const Row rows[] = {
+        {0, 4096, 0},       {1, 4096, 4096},      {4095, 4096, 4096},
+        {4096, 4096, 4096}, {4097, 4096, 8192},   {7, 1, 7},
+        {5, 2, 6},          {0x1234, 16, 0x1240}, {~uint64_t{0} - 4095, 4096, ~uint64_t{0} - 4095},
+    };
+    for (const Row& row : rows) {
+        EXPECT_EQ(align_up(row.value, row.align), row.expected)
+            << "align_up(" << row.value << ", " << row.align << ")";
     }
 }
 

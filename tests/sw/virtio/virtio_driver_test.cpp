@@ -1179,7 +1179,7 @@ TEST_F(VirtqueueTest, LegacyQueueUsesTheAlignedUsedRing) {
     EXPECT_EQ(hal.ram16(kRingBase + 4096 + 2), 1u);  // avail idx right after the descriptors
     // The device writes the used ring where QueuePFN and QueueAlign put it.
     const uint64_t used = uint64_t{hal.queues[0].pfn} * 4096 +
-                          vring::align_up(16 * 256 + 6 + 2 * 256, hal.queues[0].align);
+                          vbsim::spec::align_up(16 * 256 + 6 + 2 * 256, hal.queues[0].align);
     hal.write_le(used + 4, 0, 4);
     hal.write_le(used + 8, 99, 4);
     hal.write_le(used + 2, 1, 2);
