@@ -25,6 +25,7 @@
 #include "platform/guest_node.h"
 #include "platform/scenario_loader.h"
 #include "platform/scenario_run.h"
+#include "spec/little_endian.h"
 #include "spec/virtio.h"
 #include "sw/guest/guest_memory.h"
 
@@ -234,17 +235,6 @@ int run_datacenter(const Options& options) {
 
 // ---- the same bookkeeping in plain C++ --------------------------------------------------
 
-void put_le32(uint8_t* bytes, uint32_t value) {
-    for (unsigned i = 0; i < 4; ++i) {
-        bytes[i] = static_cast<uint8_t>(value >> (8 * i));
-    }
-}
-
-uint32_t get_le32(const uint8_t* bytes) {
-    return uint32_t{bytes[0]} | (uint32_t{bytes[1]} << 8) | (uint32_t{bytes[2]} << 16) |
-           (uint32_t{bytes[3]} << 24);
-}
-
 // Driver, device and host link of one guest as direct calls: the allocator picks pages, the
 // driver encodes their PFNs into a 256-entry le32 buffer, the "device" decodes it into its
 // bitmap, the host pool releases or reclaims them, and the driver marks them ballooned in
@@ -318,7 +308,8 @@ class PlainBalloon {
         for (size_t i = 0; i < words; ++i) {
             for (uint64_t rest = words_[i].mask; rest != 0; rest &= rest - 1) {
                 const uint64_t index = words_[i].word * 64 + __builtin_ctzll(rest);
-                put_le32(buffer_ + 4 * count++, static_cast<uint32_t>((kRamBase >> 12) + index));
+                vbsim::spec::store_le32(buffer_ + 4 * count++,
+                                        static_cast<uint32_t>((kRamBase >> 12) + index));
             }
         }
     }
@@ -326,7 +317,7 @@ class PlainBalloon {
     size_t decode(uint64_t count, bool inflate) {
         size_t applied = 0;
         for (uint64_t i = 0; i < count; ++i) {
-            const uint32_t pfn = get_le32(buffer_ + 4 * i);
+            const uint32_t pfn = vbsim::spec::load_le32(buffer_ + 4 * i);
             const uint64_t index = pfn - (kRamBase >> 12);
             if (index >= device_bitmap_.size() * 64) {
                 continue;

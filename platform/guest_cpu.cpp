@@ -1,5 +1,7 @@
 #include "platform/guest_cpu.h"
 
+#include "spec/little_endian.h"
+
 namespace vbsim::platform {
 
 namespace {
@@ -74,15 +76,13 @@ uint32_t GuestCpu::mmio_read32(uint64_t physical_address) {
     if (!mmio(tlm::TLM_READ_COMMAND, physical_address, bytes, 4)) {
         return 0xffffffff;
     }
-    return uint32_t{bytes[0]} | uint32_t{bytes[1]} << 8 | uint32_t{bytes[2]} << 16 |
-           uint32_t{bytes[3]} << 24;
+    return spec::load_le32(bytes);
 }
 
 void GuestCpu::mmio_write32(uint64_t physical_address, uint32_t value) {
     ++counters_.mmio_writes;
-    unsigned char bytes[4] = {
-        static_cast<unsigned char>(value), static_cast<unsigned char>(value >> 8),
-        static_cast<unsigned char>(value >> 16), static_cast<unsigned char>(value >> 24)};
+    unsigned char bytes[4] = {};
+    spec::store_le32(bytes, value);
     mmio(tlm::TLM_WRITE_COMMAND, physical_address, bytes, 4);
 }
 

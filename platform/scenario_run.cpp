@@ -537,7 +537,8 @@ GuestSummary ScenarioRun::summarize_guest(size_t index) const {
         transport.queue_notifies[static_cast<size_t>(balloon.inflate_queue())];
     summary.deflate_notifies =
         transport.queue_notifies[static_cast<size_t>(balloon.deflate_queue())];
-    summary.stats_notifies = transport.queue_notifies[2];  // statsq, when STATS_VQ was taken
+    summary.stats_notifies =
+        transport.queue_notifies[spec::balloon::kStatsQueue];  // when STATS_VQ was taken
     summary.used_buffer_interrupts = transport.used_buffer_interrupts;
     summary.config_interrupts = transport.config_interrupts;
     summary.inflate_pfns_per_buffer = balloon.counters().inflate_pfns_per_buffer;

@@ -8,6 +8,12 @@
 
 namespace vbsim::spec {
 
+// `value` rounded up to a multiple of `align`, a power of two (ring layouts, page-aligned
+// regions).
+constexpr uint64_t align_up(uint64_t value, uint64_t align) {
+    return (value + align - 1) & ~(align - 1);
+}
+
 // ---- virtio-mmio register window -------------------------------------------------
 namespace mmio {
 constexpr uint32_t kWindowSize = 0x200;
@@ -51,6 +57,10 @@ constexpr uint32_t kConfig = 0x100;
 
 constexpr uint32_t kInterruptUsedBuffer = 1u << 0;
 constexpr uint32_t kInterruptConfigChange = 1u << 1;
+
+// Queues vbsim's transport serves (QueueSel 0..7). The spec sets no limit (QEMU allows 1024);
+// virtio devices vbsim models need at most 5 (the balloon).
+constexpr unsigned kMaxQueues = 8;
 }  // namespace mmio
 
 // ---- device status ---------------------------------------------------------------
@@ -117,9 +127,6 @@ constexpr uint64_t used_avail_event_offset(uint32_t size) {
     return 4 + uint64_t{8} * size;
 }
 
-constexpr uint64_t align_up(uint64_t value, uint64_t align) {
-    return (value + align - 1) & ~(align - 1);
-}
 // Legacy layout: descriptors, avail ring, padding to `align`, used ring.
 constexpr uint64_t legacy_used_offset(uint32_t size, uint32_t align) {
     return align_up(descriptor_table_bytes(size) + avail_ring_bytes(size), align);
@@ -151,8 +158,20 @@ constexpr uint32_t kHintCmdIdStop = 0;
 constexpr uint32_t kHintCmdIdDone = 1;
 constexpr uint32_t kHintCmdIdMin = 2;
 
-// The queues a balloon may have, in the order they are numbered.
-enum class Queue : uint8_t { kInflate, kDeflate, kStats, kFreePage, kReporting };
+// The queues a balloon may have, in the order they are numbered, with the numbers the spec
+// lists for them (inflateq 0, deflateq 1, statsq 2, free_page_vq 3, reporting_vq 4).
+enum class Queue : uint8_t {
+    kInflate = 0,
+    kDeflate = 1,
+    kStats = 2,
+    kFreePage = 3,
+    kReporting = 4
+};
+// inflateq and deflateq always exist, so their indices are fixed; so is statsq's, the first
+// optional queue, when STATS_VQ is negotiated. The others: see queue_index().
+constexpr uint16_t kInflateQueue = static_cast<uint16_t>(Queue::kInflate);
+constexpr uint16_t kDeflateQueue = static_cast<uint16_t>(Queue::kDeflate);
+constexpr uint16_t kStatsQueue = static_cast<uint16_t>(Queue::kStats);
 
 // The index of `queue` under the negotiated `features`, or -1 when it does not exist. The spec
 // lists fixed indices, but Linux, QEMU, Cloud Hypervisor and Firecracker number only the queues
@@ -177,6 +196,18 @@ constexpr int queue_index(Queue queue, uint64_t features) {
     return index;
 }
 constexpr unsigned kMaxQueues = 5;
+static_assert(kMaxQueues <= mmio::kMaxQueues, "the transport must serve every balloon queue");
+// With every queue present, each index is the number the spec lists.
+constexpr uint64_t kAllQueueFeatures = (uint64_t{1} << kFeatureStatsVq) |
+                                       (uint64_t{1} << kFeatureFreePageHint) |
+                                       (uint64_t{1} << kFeaturePageReporting);
+static_assert(queue_index(Queue::kFreePage, kAllQueueFeatures) ==
+                      static_cast<int>(Queue::kFreePage) &&
+                  queue_index(Queue::kReporting, kAllQueueFeatures) ==
+                      static_cast<int>(Queue::kReporting),
+              "queue numbers");
+static_assert(queue_index(Queue::kStats, uint64_t{1} << kFeatureStatsVq) == kStatsQueue,
+              "statsq is the first optional queue");
 
 // Config space (little-endian, even for legacy devices).
 constexpr uint32_t kConfigNumPages = 0x00;

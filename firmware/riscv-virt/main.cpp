@@ -82,10 +82,6 @@ constexpr uint64_t kPoisonWord = 0xaaaaaaaaaaaaaaaa;  // Linux's PAGE_POISON byt
 
 fw::VirtHal g_hal;
 
-uint64_t align_up(uint64_t value, uint64_t align) {
-    return (value + align - 1) & ~(align - 1);
-}
-
 struct Slot {
     uint64_t base = 0;
     unsigned index = 0;
@@ -415,8 +411,8 @@ void Firmware::report_used_lengths() {
     const uint32_t version = driver_.device().version();
     const uint64_t legacy = sv::VirtioMmioDevice::ring_bytes(kQueueSize, mmio::kVersionLegacy);
     const uint64_t modern = sv::VirtioMmioDevice::ring_bytes(kQueueSize, mmio::kVersionModern);
-    const uint64_t slot_bytes = align_up(legacy > modern ? legacy : modern, 4096);
-    const uint64_t base = align_up(reinterpret_cast<uintptr_t>(g_dma_region), 4096);
+    const uint64_t slot_bytes = spec::align_up(legacy > modern ? legacy : modern, 4096);
+    const uint64_t base = spec::align_up(reinterpret_cast<uintptr_t>(g_dma_region), 4096);
     const auto& c = driver_.counters();
     // Buffers the device has returned so far on each queue.
     const uint64_t returned[3] = {c.inflate_acks, c.deflate_acks, c.stats_updates - 1};
@@ -531,7 +527,7 @@ extern "C" int main() {
     report_device(slot.base);
 
     sw::guest::GuestMemoryParams memory_params;
-    memory_params.ram_base = align_up(reinterpret_cast<uintptr_t>(__image_end), kPageSize);
+    memory_params.ram_base = spec::align_up(reinterpret_cast<uintptr_t>(__image_end), kPageSize);
     memory_params.ram_bytes = fw::board::kRamEnd - memory_params.ram_base;
     memory_params.page_size = kPageSize;
     const uint64_t pages = memory_params.ram_bytes / kPageSize;

@@ -3,11 +3,16 @@
 #include <algorithm>
 #include <sstream>
 
+#include "spec/little_endian.h"
+
 namespace vbsim::models {
 
 namespace {
 
 namespace balloon = spec::balloon;
+using spec::load_le16;
+using spec::load_le32;
+using spec::load_le64;
 using spec::feature::bit;
 
 constexpr const char* kReportType = "vbsim/balloon";
@@ -18,19 +23,6 @@ constexpr size_t kPfnChunk = 1024;
 constexpr uint64_t kMaxPfnsPerBuffer = uint64_t{1} << 20;
 // Stats beyond this many bytes are not read (16 tags need 160).
 constexpr uint64_t kMaxStatsBytes = 4096;
-
-uint32_t load_le32(const uint8_t* bytes) {
-    return uint32_t{bytes[0]} | (uint32_t{bytes[1]} << 8) | (uint32_t{bytes[2]} << 16) |
-           (uint32_t{bytes[3]} << 24);
-}
-
-uint64_t load_le(const uint8_t* bytes, unsigned int width) {
-    uint64_t value = 0;
-    for (unsigned int i = 0; i < width; ++i) {
-        value |= uint64_t{bytes[i]} << (8 * i);
-    }
-    return value;
-}
 
 // Flips the bitmap bit of every PFN in guest RAM whose bit is not yet in the wanted state (set
 // for inflate), in order, appending those PFNs to `applied`; returns how many. `index_of` maps a
@@ -370,9 +362,9 @@ void BalloonDevice::worker() {
         }
         const unsigned int index = static_cast<unsigned int>(__builtin_ctz(pending_queues_));
         pending_queues_ &= ~(1u << index);
-        if (index == 0) {
+        if (index == balloon::kInflateQueue) {
             drain_page_queue(index, PageQueue::kInflate);
-        } else if (index == 1) {
+        } else if (index == balloon::kDeflateQueue) {
             drain_page_queue(index, PageQueue::kDeflate);
         } else if (static_cast<int>(index) == stats_queue()) {
             drain_stats_queue(index);
@@ -606,8 +598,7 @@ void BalloonDevice::parse_stats(const std::vector<uint8_t>& bytes) {
     stats_.entries.clear();
     for (size_t offset = 0; offset + balloon::kStatEntrySize <= bytes.size();
          offset += balloon::kStatEntrySize) {
-        stats_.entries.emplace_back(static_cast<uint16_t>(load_le(&bytes[offset], 2)),
-                                    load_le(&bytes[offset + 2], 8));
+        stats_.entries.emplace_back(load_le16(&bytes[offset]), load_le64(&bytes[offset + 2]));
     }
     ++counters_.stats_buffers;
     for (BalloonObserver* observer : observers_) {

@@ -4,38 +4,19 @@
 #include <sstream>
 #include <utility>
 
+#include "spec/little_endian.h"
 #include "spec/virtio.h"
 
 namespace vbsim::models {
 
 namespace vring = spec::vring;
+using spec::load_le16;
+using spec::load_le32;
+using spec::load_le64;
+using spec::store_le16;
+using spec::store_le32;
 
 namespace {
-
-// Ring fields are little-endian whatever the host; decode bytes explicitly.
-uint16_t load_le16(const uint8_t* bytes) {
-    return static_cast<uint16_t>(bytes[0] | (bytes[1] << 8));
-}
-
-uint32_t load_le32(const uint8_t* bytes) {
-    return uint32_t{bytes[0]} | (uint32_t{bytes[1]} << 8) | (uint32_t{bytes[2]} << 16) |
-           (uint32_t{bytes[3]} << 24);
-}
-
-uint64_t load_le64(const uint8_t* bytes) {
-    return uint64_t{load_le32(bytes)} | (uint64_t{load_le32(bytes + 4)} << 32);
-}
-
-void store_le16(uint8_t* bytes, uint16_t value) {
-    bytes[0] = static_cast<uint8_t>(value);
-    bytes[1] = static_cast<uint8_t>(value >> 8);
-}
-
-void store_le32(uint8_t* bytes, uint32_t value) {
-    for (int i = 0; i < 4; ++i) {
-        bytes[i] = static_cast<uint8_t>(value >> (8 * i));
-    }
-}
 
 std::string hex(uint64_t value) {
     std::ostringstream out;

@@ -2,6 +2,7 @@
 
 #include <sstream>
 
+#include "spec/little_endian.h"
 #include "spec/virtio.h"
 
 namespace vbsim::models {
@@ -22,18 +23,13 @@ std::string hex(uint64_t value) {
     return text.str();
 }
 
+// Register and config values are little-endian on the bus; widths are 1, 2 or 4 bytes.
 uint32_t load_le(const unsigned char* data, unsigned int width) {
-    uint32_t value = 0;
-    for (unsigned int i = 0; i < width; ++i) {
-        value |= uint32_t{data[i]} << (8 * i);
-    }
-    return value;
+    return static_cast<uint32_t>(spec::load_le(data, width));
 }
 
 void store_le(unsigned char* data, unsigned int width, uint32_t value) {
-    for (unsigned int i = 0; i < width; ++i) {
-        data[i] = static_cast<unsigned char>(value >> (8 * i));
-    }
+    spec::store_le(data, width, value);
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include "models/virtio/split_virtqueue.h"
 #include "models/virtio/virtio_device.h"
 #include "models/virtio/virtio_mmio_observer.h"
+#include "spec/virtio.h"
 
 namespace vbsim::models {
 
@@ -38,7 +39,7 @@ struct VirtioMmioCounters {
     uint64_t ignored_writes = 0;  // read-only or out-of-sequence writes
     uint64_t guest_errors = 0;    // served anyway, as QEMU does (see guest_error())
     uint64_t notifies = 0;
-    static constexpr unsigned int kCountedQueues = 8;
+    static constexpr unsigned int kCountedQueues = spec::mmio::kMaxQueues;
     std::array<uint64_t, kCountedQueues> queue_notifies{};  // notifies by queue index
     uint64_t early_notifies = 0;     // before DRIVER_OK: deferred until DRIVER_OK
     uint64_t interrupts_raised = 0;  // rising edges of the interrupt line

@@ -1,8 +1,14 @@
 #include "sw/balloon/balloon_driver.h"
 
+#include "spec/little_endian.h"
+#include "sw/bits/bits.h"
+
 namespace vbsim::sw::balloon {
 
 namespace sb = spec::balloon;
+using spec::store_le16;
+using spec::store_le32;
+using spec::store_le64;
 using virtio::Result;
 using virtio::VirtioMmioDevice;
 using virtio::Virtqueue;
@@ -17,55 +23,23 @@ constexpr uint64_t kHintFeature = spec::feature::bit(sb::kFeatureFreePageHint);
 constexpr uint64_t kReportingFeature = spec::feature::bit(sb::kFeaturePageReporting);
 constexpr uint64_t kPoisonFeature = spec::feature::bit(sb::kFeaturePagePoison);
 
+// Where a queue's ring and slots are kept: by its kind, whatever index it gets.
+constexpr size_t slot_of(sb::Queue queue) {
+    return static_cast<size_t>(queue);
+}
 uint64_t min_u64(uint64_t a, uint64_t b) {
     return a < b ? a : b;
-}
-uint64_t align_up(uint64_t value, uint64_t align) {
-    return (value + align - 1) & ~(align - 1);
-}
-uint64_t lowest_bit_index(uint64_t mask) {
-    return static_cast<uint64_t>(__builtin_ctzll(mask));
-}
-// The `limit` lowest set bits of `mask` (all of them when it has no more than that).
-uint64_t lowest_bits(uint64_t mask, uint64_t limit) {
-    if (static_cast<uint64_t>(__builtin_popcountll(mask)) <= limit) {
-        return mask;
-    }
-    uint64_t result = 0;
-    for (uint64_t i = 0; i < limit; ++i) {
-        const uint64_t low = mask & (~mask + 1);
-        result |= low;
-        mask ^= low;
-    }
-    return result;
-}
-uint32_t round_down_to_power_of_two(uint32_t value) {
-    return value == 0 ? 0 : uint32_t{1} << (31 - __builtin_clz(value));
-}
-void put_le16(uint8_t* bytes, uint16_t value) {
-    bytes[0] = static_cast<uint8_t>(value);
-    bytes[1] = static_cast<uint8_t>(value >> 8);
-}
-void put_le32(uint8_t* bytes, uint32_t value) {
-    for (unsigned i = 0; i < 4; ++i) {
-        bytes[i] = static_cast<uint8_t>(value >> (8 * i));
-    }
-}
-void put_le64(uint8_t* bytes, uint64_t value) {
-    for (unsigned i = 0; i < 8; ++i) {
-        bytes[i] = static_cast<uint8_t>(value >> (8 * i));
-    }
 }
 // Ring space for one queue of `size` entries, whatever the transport version, kept aligned.
 uint64_t ring_slot_bytes(uint32_t size) {
     const uint64_t legacy = VirtioMmioDevice::ring_bytes(size, spec::mmio::kVersionLegacy);
     const uint64_t modern = VirtioMmioDevice::ring_bytes(size, spec::mmio::kVersionModern);
-    return align_up(legacy > modern ? legacy : modern, kRegionAlign);
+    return spec::align_up(legacy > modern ? legacy : modern, kRegionAlign);
 }
 uint32_t effective_queue_size(uint32_t requested) {
     const uint32_t capped =
         requested < BalloonDriver::kMaxQueueSize ? requested : BalloonDriver::kMaxQueueSize;
-    return round_down_to_power_of_two(capped);
+    return bits::round_down_to_power_of_two(capped);
 }
 
 }  // namespace
@@ -127,7 +101,7 @@ uint64_t BalloonDriver::dma_region_bytes_for(uint32_t queue_size, uint64_t drive
     uint64_t bytes =
         kRegionAlign + 3 * ring_slot_bytes(size) + 2 * kPfnBufferBytes + kStatsBufferBytes;
     if ((driver_features & (kHintFeature | kReportingFeature)) != 0) {
-        bytes = align_up(bytes + kCmdIdBytes, kRegionAlign);
+        bytes = spec::align_up(bytes + kCmdIdBytes, kRegionAlign);
     }
     bytes += (driver_features & kHintFeature) != 0 ? ring_slot_bytes(size) : 0;
     bytes += (driver_features & kReportingFeature) != 0 ? ring_slot_bytes(size) : 0;
@@ -191,12 +165,12 @@ bool BalloonDriver::layout_dma_region() {
         return false;
     }
     const uint64_t end = base + bytes;
-    uint64_t cursor = align_up(base, kRegionAlign);
+    uint64_t cursor = spec::align_up(base, kRegionAlign);
     if (cursor < base) {
         return false;
     }
     ring_bytes_ = ring_slot_bytes(queue_size_);
-    for (unsigned int i = 0; i < 3; ++i) {
+    for (size_t i = slot_of(sb::Queue::kInflate); i <= slot_of(sb::Queue::kStats); ++i) {
         ring_base_[i] = cursor;
         cursor += ring_bytes_;
     }
@@ -210,14 +184,14 @@ bool BalloonDriver::layout_dma_region() {
     if ((wanted & (kHintFeature | kReportingFeature)) != 0) {
         cmd_id_active_buffer_ = cursor;
         cmd_id_stop_buffer_ = cursor + 8;
-        cursor = align_up(cursor + kCmdIdBytes, kRegionAlign);
+        cursor = spec::align_up(cursor + kCmdIdBytes, kRegionAlign);
     }
     if ((wanted & kHintFeature) != 0) {
-        ring_base_[3] = cursor;
+        ring_base_[slot_of(sb::Queue::kFreePage)] = cursor;
         cursor += ring_bytes_;
     }
     if ((wanted & kReportingFeature) != 0) {
-        ring_base_[4] = cursor;
+        ring_base_[slot_of(sb::Queue::kReporting)] = cursor;
         cursor += ring_bytes_;
     }
     return cursor <= end && stats_buffer_ + kStatsBufferBytes <= end && pfn_buffer_[0] >= base;
@@ -282,27 +256,32 @@ Result BalloonDriver::init_vqs(bool restoring) {
     }
     features_ = device_.negotiated_features();
     // Queues are numbered consecutively from the negotiated features, as Linux and QEMU do.
-    result = inflate_vq_.setup(device_, kInflateQueue, queue_size_, ring_base_[0], ring_bytes_,
-                               slots_[0], kMaxQueueSize);
+    result = inflate_vq_.setup(device_, kInflateQueue, queue_size_,
+                               ring_base_[slot_of(sb::Queue::kInflate)], ring_bytes_,
+                               slots_[slot_of(sb::Queue::kInflate)], kMaxQueueSize);
     if (result == Result::kOk) {
-        result = deflate_vq_.setup(device_, kDeflateQueue, queue_size_, ring_base_[1], ring_bytes_,
-                                   slots_[1], kMaxQueueSize);
+        result = deflate_vq_.setup(device_, kDeflateQueue, queue_size_,
+                                   ring_base_[slot_of(sb::Queue::kDeflate)], ring_bytes_,
+                                   slots_[slot_of(sb::Queue::kDeflate)], kMaxQueueSize);
     }
     const int stats_index = sb::queue_index(sb::Queue::kStats, features_);
     const int free_page_index = sb::queue_index(sb::Queue::kFreePage, features_);
     const int reporting_index = sb::queue_index(sb::Queue::kReporting, features_);
     if (result == Result::kOk && stats_index >= 0) {
         result = stats_vq_.setup(device_, static_cast<uint16_t>(stats_index), queue_size_,
-                                 ring_base_[2], ring_bytes_, slots_[2], kMaxQueueSize);
+                                 ring_base_[slot_of(sb::Queue::kStats)], ring_bytes_,
+                                 slots_[slot_of(sb::Queue::kStats)], kMaxQueueSize);
     }
     // Linux's find_vqs sets up every queue before the stats buffer goes in.
     if (result == Result::kOk && free_page_index >= 0) {
         result = free_page_vq_.setup(device_, static_cast<uint16_t>(free_page_index), queue_size_,
-                                     ring_base_[3], ring_bytes_, slots_[3], kMaxQueueSize);
+                                     ring_base_[slot_of(sb::Queue::kFreePage)], ring_bytes_,
+                                     slots_[slot_of(sb::Queue::kFreePage)], kMaxQueueSize);
     }
     if (result == Result::kOk && reporting_index >= 0) {
         result = reporting_vq_.setup(device_, static_cast<uint16_t>(reporting_index), queue_size_,
-                                     ring_base_[4], ring_bytes_, slots_[4], kMaxQueueSize);
+                                     ring_base_[slot_of(sb::Queue::kReporting)], ring_bytes_,
+                                     slots_[slot_of(sb::Queue::kReporting)], kMaxQueueSize);
     }
     if (result == Result::kOk && stats_index >= 0) {
         // Prime the queue with real stats so the device can ask for fresh ones later by
@@ -519,7 +498,7 @@ uint64_t BalloonDriver::fill_balloon(uint64_t pfns) {
         for (size_t i = 0; i < words; ++i) {
             for (uint64_t rest = inflate_words_[i].mask; rest != 0; rest &= rest - 1) {
                 memory_.free_page(
-                    memory_.page_address(inflate_words_[i].word * 64 + lowest_bit_index(rest)));
+                    memory_.page_address(inflate_words_[i].word * 64 + bits::lowest_bit(rest)));
             }
         }
         fail();
@@ -546,8 +525,8 @@ uint64_t BalloonDriver::leak_balloon(uint64_t pfns, bool for_oom) {
     uint64_t word_index = 0;
     while (taken < wanted && in_guest_.find_first_clear_word(word_index)) {
         // Clear bits are ballooned pages: the lowest ones, as many as still wanted.
-        const uint64_t picked = lowest_bits(~in_guest_.word(word_index), wanted - taken);
-        taken += static_cast<uint32_t>(__builtin_popcountll(picked));
+        const uint64_t picked = bits::lowest_set_bits(~in_guest_.word(word_index), wanted - taken);
+        taken += bits::popcount(picked);
         // Out of the pick set while the host is told; back to GuestMemory only on the ack.
         in_guest_.set_bits(word_index, picked);
         deflate_words_[words++] = guest::PageWord{word_index, picked};
@@ -594,15 +573,15 @@ uint32_t BalloonDriver::encode_pfns(const guest::PageWord* words, size_t count) 
         uint64_t rest = words[i].mask;
         if (per_page == 1) {  // 4 KiB pages, the common case: no inner loop
             for (; rest != 0; rest &= rest - 1) {
-                put_le32(out + 4 * pfns++,
-                         static_cast<uint32_t>(first + base + lowest_bit_index(rest)));
+                store_le32(out + 4 * pfns++,
+                           static_cast<uint32_t>(first + base + bits::lowest_bit(rest)));
             }
             continue;
         }
         for (; rest != 0; rest &= rest - 1) {
-            const uint64_t pfn = first + (base + lowest_bit_index(rest)) * per_page;
+            const uint64_t pfn = first + (base + bits::lowest_bit(rest)) * per_page;
             for (uint64_t j = 0; j < per_page; ++j) {
-                put_le32(out + 4 * pfns++, static_cast<uint32_t>(pfn + j));
+                store_le32(out + 4 * pfns++, static_cast<uint32_t>(pfn + j));
             }
         }
     }
@@ -660,7 +639,7 @@ void BalloonDriver::inflate_acked() {
     for (uint32_t i = 0; i < inflate_word_count_; ++i) {
         const guest::PageWord& taken = inflate_words_[i];
         const uint64_t marked = memory_.mark_ballooned_bits(taken.word, taken.mask);
-        counters_.errors += static_cast<uint64_t>(__builtin_popcountll(taken.mask)) - marked;
+        counters_.errors += uint64_t{bits::popcount(taken.mask)} - marked;
         in_guest_.clear_bits(taken.word, taken.mask);
     }
     inflate_word_count_ = 0;
@@ -684,7 +663,7 @@ void BalloonDriver::deflate_acked() {
     for (uint32_t i = 0; i < deflate_word_count_; ++i) {
         const guest::PageWord& picked = deflate_words_[i];
         const uint64_t released = memory_.release_ballooned_bits(picked.word, picked.mask);
-        counters_.errors += static_cast<uint64_t>(__builtin_popcountll(picked.mask)) - released;
+        counters_.errors += uint64_t{bits::popcount(picked.mask)} - released;
     }
     deflate_word_count_ = 0;
     hal_.cpu_cost((params_.free_cost_per_page_ns + params_.translate_cost_per_page_ns) *
@@ -717,8 +696,8 @@ bool BalloonDriver::post_stats() {
     const size_t count = memory_.fill_stats(entries, stats_tags_);
     for (size_t i = 0; i < count; ++i) {
         uint8_t* entry = stats_bytes_ + i * sb::kStatEntrySize;
-        put_le16(entry, entries[i].tag);
-        put_le64(entry + 2, entries[i].value);
+        store_le16(entry, entries[i].tag);
+        store_le64(entry + 2, entries[i].value);
     }
     const auto bytes = static_cast<uint32_t>(count * sb::kStatEntrySize);
     hal_.ram_write(stats_buffer_, stats_bytes_, bytes);
@@ -990,7 +969,7 @@ void BalloonDriver::hint_work_function(void* context) {
 
 bool BalloonDriver::send_cmd_id(uint64_t buffer, uint32_t id) {
     uint8_t bytes[4];
-    put_le32(bytes, id);
+    store_le32(bytes, id);
     hal_.ram_write(buffer, bytes, sizeof bytes);
     const Virtqueue::Buffer out{buffer, sizeof bytes};
     if (!free_page_vq_.add_buffer(&out, 1, 0, kTokenHintCmdId)) {
@@ -1054,8 +1033,8 @@ void BalloonDriver::return_hinted_blocks() {
         return;
     }
     for (size_t word = 0; word < hinted_block_words_; ++word) {
-        for (uint64_t bits = hinted_blocks_[word]; bits != 0; bits &= bits - 1) {
-            const uint64_t block = word * 64 + lowest_bit_index(bits);
+        for (uint64_t held = hinted_blocks_[word]; held != 0; held &= held - 1) {
+            const uint64_t block = word * 64 + bits::lowest_bit(held);
             memory_.give_back_block(params_.hint_order, block, guest::BlockUse::kHint, false);
             counters_.hint_pfns_returned += hint_block_pfns();
         }

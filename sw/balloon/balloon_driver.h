@@ -110,9 +110,9 @@ struct BalloonDriverCounters {
 
 class BalloonDriver {
   public:
-    static constexpr uint16_t kInflateQueue = 0;
-    static constexpr uint16_t kDeflateQueue = 1;
-    static constexpr uint16_t kStatsQueue = 2;  // only with STATS_VQ
+    static constexpr uint16_t kInflateQueue = spec::balloon::kInflateQueue;
+    static constexpr uint16_t kDeflateQueue = spec::balloon::kDeflateQueue;
+    static constexpr uint16_t kStatsQueue = spec::balloon::kStatsQueue;  // only with STATS_VQ
     static constexpr uint32_t kMaxQueueSize = 256;
     static constexpr uint32_t kQueues = spec::balloon::kMaxQueues;
     static constexpr uint64_t kSupportedFeatures =
@@ -269,7 +269,7 @@ class BalloonDriver {
     }
     bool active() const { return state_ == BalloonState::kRunning || draining(); }
     uint64_t round_up_to_page(uint64_t pfns) const {
-        return (pfns + pfns_per_page_ - 1) / pfns_per_page_ * pfns_per_page_;
+        return spec::align_up(pfns, pfns_per_page_);  // pfns_per_page_ is a power of two
     }
 
     guest::Kernel& kernel_;

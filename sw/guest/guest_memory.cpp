@@ -1,5 +1,7 @@
 #include "sw/guest/guest_memory.h"
 
+#include "sw/bits/bits.h"
+
 namespace vbsim::sw::guest {
 
 namespace {
@@ -16,27 +18,6 @@ uint64_t div_round_up(uint64_t value, uint64_t divisor) {
     // Written so that values near 2^64 do not overflow.
     return value / divisor + (value % divisor != 0 ? 1 : 0);
 }
-uint64_t popcount(uint64_t value) {
-    return static_cast<uint64_t>(__builtin_popcountll(value));
-}
-unsigned lowest_bit(uint64_t value) {
-    return static_cast<unsigned>(__builtin_ctzll(value));
-}
-
-// The `limit` lowest set bits of `mask` (all of them when it has no more than that).
-uint64_t lowest_set_bits(uint64_t mask, uint64_t limit) {
-    if (popcount(mask) <= limit) {
-        return mask;
-    }
-    uint64_t result = 0;
-    for (uint64_t i = 0; i < limit; ++i) {
-        const uint64_t low = mask & (~mask + 1);
-        result |= low;
-        mask ^= low;
-    }
-    return result;
-}
-
 }  // namespace
 
 // ---- HierarchicalBitmap --------------------------------------------------------------
@@ -137,7 +118,7 @@ bool HierarchicalBitmap::find_first_clear_word(uint64_t& word_index) const {
     }
     uint64_t index = 0;
     for (unsigned k = levels_ - 1; k > 0; --k) {
-        index = index * 64 + lowest_bit(~level_[k][index]);
+        index = index * 64 + bits::lowest_bit(~level_[k][index]);
     }
     word_index = index;
     return true;
@@ -160,8 +141,8 @@ uint64_t GuestMemory::int_sqrt(uint64_t value) {
     }
     // Newton's iteration from a power of two at or above the root decreases monotonically
     // to floor(sqrt(value)).
-    const unsigned bits = 64 - static_cast<unsigned>(__builtin_clzll(value));
-    uint64_t x = uint64_t{1} << ((bits + 1) / 2);
+    const unsigned width = bits::log2_floor(value) + 1;
+    uint64_t x = uint64_t{1} << ((width + 1) / 2);
     uint64_t y = (x + value / x) / 2;
     while (y < x) {
         x = y;
@@ -226,7 +207,7 @@ GuestMemory::GuestMemory(const GuestMemoryParams& params, uint64_t* storage, siz
     non_workload_.init(pages, storage + per_bitmap, per_bitmap, true);
     ram_base_ = params.ram_base;
     page_size_ = size;
-    page_shift_ = lowest_bit(size);
+    page_shift_ = bits::lowest_bit(size);
     total_pages_ = pages;
     kswapd_reclaims_cache_ = params.kswapd_reclaims_cache;
     watermarks_ = marks;
@@ -364,9 +345,9 @@ uint64_t GuestMemory::take_free_chunk(AllocationClass cls, uint64_t max, PageOut
     if (max == 0 || !allocated_.find_first_clear_word(word_index)) {
         return 0;
     }
-    const uint64_t mask = lowest_set_bits(~allocated_.word(word_index), max);
+    const uint64_t mask = bits::lowest_set_bits(~allocated_.word(word_index), max);
     allocated_.set_bits(word_index, mask);
-    const uint64_t taken = popcount(mask);
+    const uint64_t taken = bits::popcount(mask);
     allocated_pages_ += taken;
     if (reported_pages_ != 0) {
         unreport_word(word_index);
@@ -377,7 +358,7 @@ uint64_t GuestMemory::take_free_chunk(AllocationClass cls, uint64_t max, PageOut
     }
     if (out.addresses != nullptr) {
         for (uint64_t rest = mask; rest != 0; rest &= rest - 1) {
-            *out.addresses++ = page_address(word_index * 64 + lowest_bit(rest));
+            *out.addresses++ = page_address(word_index * 64 + bits::lowest_bit(rest));
         }
     }
     if (out.words != nullptr) {
@@ -395,10 +376,10 @@ uint64_t GuestMemory::release_workload_pages(uint64_t count) {
     uint64_t word_index = 0;
     while (done < count && non_workload_.find_first_clear_word(word_index)) {
         // Clear bits of non_workload_ are workload pages; padding reads as set, so never here.
-        const uint64_t mask = lowest_set_bits(~non_workload_.word(word_index), count - done);
+        const uint64_t mask = bits::lowest_set_bits(~non_workload_.word(word_index), count - done);
         non_workload_.set_bits(word_index, mask);
         allocated_.clear_bits(word_index, mask);
-        const uint64_t freed = popcount(mask);
+        const uint64_t freed = bits::popcount(mask);
         done += freed;
         workload_pages_ -= freed;
         allocated_pages_ -= freed;
@@ -464,7 +445,7 @@ bool GuestMemory::unmark_ballooned(uint64_t page_address) {
 
 uint64_t GuestMemory::mark_ballooned_bits(uint64_t word_index, uint64_t mask) {
     const uint64_t valid = valid_bits(word_index, mask);
-    const uint64_t count = popcount(valid);
+    const uint64_t count = bits::popcount(valid);
     // Fast path: every page allocated to the balloon class and room in the count for all of
     // them, so each per-page call would succeed.
     if (valid == mask && (allocated_.word(word_index) & mask) == mask &&
@@ -475,14 +456,14 @@ uint64_t GuestMemory::mark_ballooned_bits(uint64_t word_index, uint64_t mask) {
     }
     uint64_t done = 0;
     for (uint64_t rest = mask; rest != 0; rest &= rest - 1) {
-        done += mark_ballooned(page_address(word_index * 64 + lowest_bit(rest))) ? 1 : 0;
+        done += mark_ballooned(page_address(word_index * 64 + bits::lowest_bit(rest))) ? 1 : 0;
     }
     return done;
 }
 
 uint64_t GuestMemory::release_ballooned_bits(uint64_t word_index, uint64_t mask) {
     const uint64_t valid = valid_bits(word_index, mask);
-    const uint64_t count = popcount(valid);
+    const uint64_t count = bits::popcount(valid);
     // Fast path: every page a balloon-class page, enough ballooned pages to unmark, and no
     // more ballooned than balloon-class pages (so free_page() sees nothing to report).
     if (valid == mask && (allocated_.word(word_index) & mask) == mask &&
@@ -496,7 +477,7 @@ uint64_t GuestMemory::release_ballooned_bits(uint64_t word_index, uint64_t mask)
     }
     uint64_t done = 0;
     for (uint64_t rest = mask; rest != 0; rest &= rest - 1) {
-        const uint64_t address = page_address(word_index * 64 + lowest_bit(rest));
+        const uint64_t address = page_address(word_index * 64 + bits::lowest_bit(rest));
         done += unmark_ballooned(address) && free_page(address) ? 1 : 0;
     }
     return done;

@@ -1,5 +1,7 @@
 #include "sw/guest/kernel.h"
 
+#include "sw/bits/bits.h"
+
 namespace vbsim::sw::guest {
 
 Kernel::Kernel(hal::Hal& hal) : hal_(hal) {}
@@ -40,7 +42,7 @@ bool Kernel::run_interrupts() {
     const uint32_t batch = __atomic_load_n(&pending_interrupts_, __ATOMIC_ACQUIRE);
     bool ran = false;
     for (uint32_t rest = batch; rest != 0; rest &= rest - 1) {
-        const unsigned int line = static_cast<unsigned int>(__builtin_ctz(rest));
+        const unsigned int line = bits::lowest_bit(rest);
         const uint32_t bit = uint32_t{1} << line;
         // Test and clear in one step: a line raised meanwhile by a trap is never lost.
         if ((__atomic_fetch_and(&pending_interrupts_, ~bit, __ATOMIC_ACQ_REL) & bit) == 0) {

@@ -1,5 +1,8 @@
 #include "sw/virtio/virtio_mmio_device.h"
 
+#include "spec/little_endian.h"
+#include "sw/bits/bits.h"
+
 namespace vbsim::sw::virtio {
 
 namespace mmio = spec::mmio;
@@ -18,10 +21,6 @@ constexpr uint64_t kUsableTransportFeatures =
     feature::bit(feature::kRingEventIdx) | feature::bit(feature::kRingIndirectDesc);
 constexpr uint64_t kKnownTransportFeatures =
     kUsableTransportFeatures | feature::bit(feature::kAccessPlatform);
-
-uint32_t round_down_to_power_of_two(uint32_t value) {
-    return value == 0 ? 0 : uint32_t{1} << (31 - __builtin_clz(value));
-}
 
 uint32_t low32(uint64_t value) {
     return static_cast<uint32_t>(value);
@@ -272,7 +271,7 @@ QueueLayout VirtioMmioDevice::layout_for(uint16_t index, uint32_t size, uint64_t
     layout.used_ring =
         version == mmio::kVersionLegacy
             ? ring_base + vring::legacy_used_offset(size, kLegacyQueueAlign)
-            : vring::align_up(layout.avail_ring + vring::avail_ring_bytes(size), vring::kUsedAlign);
+            : spec::align_up(layout.avail_ring + vring::avail_ring_bytes(size), vring::kUsedAlign);
     return layout;
 }
 
@@ -294,7 +293,7 @@ Result VirtioMmioDevice::setup_queue(uint16_t index, uint32_t requested_size, ui
     }
     uint32_t size = requested_size < num_max ? requested_size : num_max;
     size = size < vring::kMaxSize ? size : vring::kMaxSize;
-    size = round_down_to_power_of_two(size);
+    size = bits::round_down_to_power_of_two(size);
 
     const uint64_t bytes = ring_bytes(size, version_);
     if (ring_base % ring_alignment(version_) != 0 || ring_length < bytes ||
@@ -366,11 +365,11 @@ uint32_t VirtioMmioDevice::config_read32(uint32_t offset) {
         return hal_.mmio_read32(address);
     }
     // Legacy config space is read a byte at a time, lowest first (Linux's vm_get).
-    uint32_t value = 0;
+    uint8_t bytes[4];
     for (uint32_t i = 0; i < 4; ++i) {
-        value |= uint32_t{hal_.mmio_read8(address + i)} << (8 * i);
+        bytes[i] = hal_.mmio_read8(address + i);
     }
-    return value;
+    return spec::load_le32(bytes);
 }
 
 void VirtioMmioDevice::config_write32(uint32_t offset, uint32_t value) {
@@ -381,8 +380,10 @@ void VirtioMmioDevice::config_write32(uint32_t offset, uint32_t value) {
     }
     // Legacy: a byte at a time, lowest first (Linux's vm_set); the device takes the field
     // as written when its last byte arrives.
+    uint8_t bytes[4];
+    spec::store_le32(bytes, value);
     for (uint32_t i = 0; i < 4; ++i) {
-        hal_.mmio_write8(address + i, static_cast<uint8_t>(value >> (8 * i)));
+        hal_.mmio_write8(address + i, bytes[i]);
     }
 }
 

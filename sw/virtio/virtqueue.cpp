@@ -1,39 +1,21 @@
 #include "sw/virtio/virtqueue.h"
 
+#include "spec/little_endian.h"
+
 namespace vbsim::sw::virtio {
 
 namespace vring = spec::vring;
 
 namespace {
 
-// Ring fields are little-endian whatever the CPU; encode byte by byte.
-void put_le16(uint8_t* bytes, uint16_t value) {
-    bytes[0] = static_cast<uint8_t>(value);
-    bytes[1] = static_cast<uint8_t>(value >> 8);
-}
-void put_le32(uint8_t* bytes, uint32_t value) {
-    put_le16(bytes, static_cast<uint16_t>(value));
-    put_le16(bytes + 2, static_cast<uint16_t>(value >> 16));
-}
-void put_le64(uint8_t* bytes, uint64_t value) {
-    put_le32(bytes, static_cast<uint32_t>(value));
-    put_le32(bytes + 4, static_cast<uint32_t>(value >> 32));
-}
-uint16_t get_le16(const uint8_t* bytes) {
-    return static_cast<uint16_t>(bytes[0] | (bytes[1] << 8));
-}
-uint32_t get_le32(const uint8_t* bytes) {
-    return get_le16(bytes) | (static_cast<uint32_t>(get_le16(bytes + 2)) << 16);
-}
-
 uint16_t read_le16(hal::Hal& hal, uint64_t address) {
     uint8_t bytes[2];
     hal.ram_read(address, bytes, sizeof bytes);
-    return get_le16(bytes);
+    return spec::load_le16(bytes);
 }
 void write_le16(hal::Hal& hal, uint64_t address, uint16_t value) {
     uint8_t bytes[2];
-    put_le16(bytes, value);
+    spec::store_le16(bytes, value);
     hal.ram_write(address, bytes, sizeof bytes);
 }
 
@@ -111,10 +93,10 @@ bool Virtqueue::add_buffer(const Buffer* buffers, uint32_t readable, uint32_t wr
             flags |= vring::kDescFlagWrite;
         }
         uint8_t bytes[vring::kDescriptorSize];
-        put_le64(bytes, buffers[i].address);
-        put_le32(bytes + 8, buffers[i].length);
-        put_le16(bytes + 12, flags);
-        put_le16(bytes + 14, last ? 0 : slots_[descriptor].next);
+        spec::store_le64(bytes, buffers[i].address);
+        spec::store_le32(bytes + 8, buffers[i].length);
+        spec::store_le16(bytes + 12, flags);
+        spec::store_le16(bytes + 14, last ? 0 : slots_[descriptor].next);
         hal().ram_write(layout_.descriptor_table + uint64_t{descriptor} * vring::kDescriptorSize,
                         bytes, sizeof bytes);
         descriptor = slots_[descriptor].next;
@@ -199,7 +181,7 @@ bool Virtqueue::get_used(uint64_t* token, uint32_t* length) {
     hal().ram_read(
         layout_.used_ring + vring::kUsedRingOffset + uint64_t{vring::kUsedElementSize} * position,
         element, sizeof element);
-    const uint32_t id = get_le32(element);
+    const uint32_t id = spec::load_le32(element);
     if (id >= layout_.size) {
         return fail(Error::kUsedIdOutOfRange);
     }
@@ -210,7 +192,7 @@ bool Virtqueue::get_used(uint64_t* token, uint32_t* length) {
         *token = slots_[id].token;
     }
     if (length != nullptr) {
-        *length = get_le32(element + 4);
+        *length = spec::load_le32(element + 4);
     }
     free_chain(static_cast<uint16_t>(id));
     ++last_used_;

@@ -1,239 +1,290 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
+#include <utility>
 
 #include "platform/units.h"
 
 namespace vbsim::platform {
 namespace {
 
+using sc_core::SC_MS;
+using sc_core::SC_NS;
+using sc_core::SC_PS;
+using sc_core::SC_SEC;
 using sc_core::sc_time;
+using sc_core::SC_US;
 
-uint64_t size_of(const char* text) {
-    const Parsed<uint64_t> parsed = parse_size(text);
-    EXPECT_TRUE(parsed.ok()) << text << ": " << parsed.error;
-    return parsed.value.value_or(0);
+// Tables of cases: each row is one text and what parsing it must give. A row whose text does
+// not parse, or parses to anything else, fails with the text in the message.
+template <typename T>
+struct Good {
+    const char* text;
+    T expected;
+};
+struct Bad {
+    const char* text;
+    const char* error;  // the whole message; nullptr: any error
+};
+
+template <typename T, typename Parse>
+void expect_values(Parse parse, std::initializer_list<Good<T>> rows) {
+    for (const Good<T>& row : rows) {
+        const Parsed<T> parsed = parse(row.text);
+        EXPECT_TRUE(parsed.ok()) << "'" << row.text << "': " << parsed.error;
+        if (parsed.ok()) {
+            EXPECT_EQ(*parsed.value, row.expected) << "'" << row.text << "'";
+        }
+    }
 }
 
-std::string size_error(const char* text) {
-    const Parsed<uint64_t> parsed = parse_size(text);
-    EXPECT_FALSE(parsed.ok()) << text;
-    return parsed.error;
-}
-
-sc_time time_of(const char* text) {
-    const Parsed<sc_time> parsed = parse_time(text);
-    EXPECT_TRUE(parsed.ok()) << text << ": " << parsed.error;
-    return parsed.value.value_or(sc_time(123, sc_core::SC_SEC));
-}
-
-std::string time_error(const char* text) {
-    const Parsed<sc_time> parsed = parse_time(text);
-    EXPECT_FALSE(parsed.ok()) << text;
-    return parsed.error;
-}
-
-double rate_of(const char* text) {
-    const Parsed<double> parsed = parse_rate(text);
-    EXPECT_TRUE(parsed.ok()) << text << ": " << parsed.error;
-    return parsed.value.value_or(-1.0);
+template <typename T, typename Parse>
+void expect_errors(Parse parse, std::initializer_list<Bad> rows) {
+    for (const Bad& row : rows) {
+        const Parsed<T> parsed = parse(row.text);
+        EXPECT_FALSE(parsed.ok()) << "'" << row.text << "' parsed";
+        if (row.error != nullptr) {
+            EXPECT_EQ(parsed.error, row.error) << "'" << row.text << "'";
+        } else {
+            EXPECT_FALSE(parsed.error.empty()) << "'" << row.text << "'";
+        }
+    }
 }
 
 TEST(UnitsTest, SizesInBinaryUnits) {
-    EXPECT_EQ(size_of("1B"), 1u);
-    EXPECT_EQ(size_of("4KiB"), 4096u);
-    EXPECT_EQ(size_of("512MiB"), 536870912u);
-    EXPECT_EQ(size_of("1GiB"), 1073741824u);
-    EXPECT_EQ(size_of("2TiB"), 2199023255552u);
-    EXPECT_EQ(size_of("1PiB"), 1125899906842624u);
-    EXPECT_EQ(size_of("1EiB"), 1152921504606846976u);
+    expect_values<uint64_t>(parse_size, {
+                                            {"1B", 1},
+                                            {"4KiB", 4096},
+                                            {"512MiB", 536870912},
+                                            {"1GiB", 1073741824},
+                                            {"2TiB", 2199023255552},
+                                            {"1PiB", 1125899906842624},
+                                            {"1EiB", 1152921504606846976},
+                                        });
 }
 
 TEST(UnitsTest, SizesWithFractionsAreExact) {
-    EXPECT_EQ(size_of("1.5GiB"), 1610612736u);
-    EXPECT_EQ(size_of("0.5KiB"), 512u);
-    EXPECT_EQ(size_of("1.50000000000000000000000GiB"), 1610612736u);
-    EXPECT_EQ(size_of("0.25MiB"), 262144u);
+    expect_values<uint64_t>(parse_size, {
+                                            {"1.5GiB", 1610612736},
+                                            {"0.5KiB", 512},
+                                            {"1.50000000000000000000000GiB", 1610612736},
+                                            {"0.25MiB", 262144},
+                                        });
 }
 
 TEST(UnitsTest, SizesInDecimalUnits) {
-    EXPECT_EQ(size_of("1kB"), 1000u);
-    EXPECT_EQ(size_of("1MB"), 1000000u);
-    EXPECT_EQ(size_of("1GB"), 1000000000u);
-    EXPECT_EQ(size_of("1.5GB"), 1500000000u);
-    EXPECT_EQ(size_of("2TB"), 2000000000000u);
-    EXPECT_EQ(size_of("1PB"), 1000000000000000u);
-    EXPECT_EQ(size_of("1EB"), 1000000000000000000u);
+    expect_values<uint64_t>(parse_size, {
+                                            {"1kB", 1000},
+                                            {"1MB", 1000000},
+                                            {"1GB", 1000000000},
+                                            {"1.5GB", 1500000000},
+                                            {"2TB", 2000000000000},
+                                            {"1PB", 1000000000000000},
+                                            {"1EB", 1000000000000000000},
+                                        });
 }
 
 TEST(UnitsTest, PlainSizesAreBytes) {
-    EXPECT_EQ(size_of("4096"), 4096u);
-    EXPECT_EQ(size_of("0"), 0u);
-    EXPECT_EQ(size_of("0x1000"), 4096u);
-    EXPECT_EQ(size_of("0XfF"), 255u);
-    EXPECT_EQ(size_of(" 16 KiB "), 16384u);
-    EXPECT_EQ(size_of("18446744073709551615"), UINT64_MAX);
+    expect_values<uint64_t>(parse_size, {
+                                            {"4096", 4096},
+                                            {"0", 0},
+                                            {"0x1000", 4096},
+                                            {"0XfF", 255},
+                                            {" 16 KiB ", 16384},
+                                            {"18446744073709551615", UINT64_MAX},
+                                        });
 }
 
 TEST(UnitsTest, BadSizesSayWhatWasExpected) {
-    EXPECT_EQ(size_error("12 parsecs"),
-              "expected a size such as 512MiB or 1GiB, got '12 parsecs' (unknown unit 'parsecs')");
-    EXPECT_EQ(size_error("1gib"),
-              "expected a size such as 512MiB or 1GiB, got '1gib' (unknown unit 'gib'; units are "
-              "case-sensitive: did you mean 'GiB'?)");
-    EXPECT_EQ(size_error("-1GiB"),
-              "expected a size such as 512MiB or 1GiB, got '-1GiB' (must not be negative)");
-    EXPECT_EQ(size_error("0.5B"),
-              "expected a size such as 512MiB or 1GiB, got '0.5B' (not a whole number of bytes)");
-    EXPECT_EQ(size_error("1.5"),
-              "expected a size such as 512MiB or 1GiB, got '1.5' (not a whole number of bytes)");
-    EXPECT_EQ(size_error("16EiB"),
-              "expected a size such as 512MiB or 1GiB, got '16EiB' (too large)");
-    EXPECT_EQ(size_error("18446744073709551616"),
-              "expected a size such as 512MiB or 1GiB, got '18446744073709551616' (too many "
-              "digits)");
-    EXPECT_EQ(size_error(""), "expected a size such as 512MiB or 1GiB, got '' (empty)");
-    EXPECT_EQ(size_error("GiB"), "expected a size such as 512MiB or 1GiB, got 'GiB' (no number)");
-    EXPECT_EQ(size_error("1."),
-              "expected a size such as 512MiB or 1GiB, got '1.' (no digits after the decimal "
-              "point)");
-    EXPECT_EQ(size_error("0x10KiB"),
-              "expected a size such as 512MiB or 1GiB, got '0x10KiB' (a 0x number takes no unit)");
-    EXPECT_EQ(size_error("0xg"),
-              "expected a size such as 512MiB or 1GiB, got '0xg' (no digits after 0x)");
+    expect_errors<uint64_t>(
+        parse_size,
+        {
+            {"12 parsecs",
+             "expected a size such as 512MiB or 1GiB, got '12 parsecs' (unknown unit 'parsecs')"},
+            {"1gib",
+             "expected a size such as 512MiB or 1GiB, got '1gib' (unknown unit 'gib'; units are "
+             "case-sensitive: did you mean 'GiB'?)"},
+            {"-1GiB", "expected a size such as 512MiB or 1GiB, got '-1GiB' (must not be negative)"},
+            {"0.5B",
+             "expected a size such as 512MiB or 1GiB, got '0.5B' (not a whole number of bytes)"},
+            {"1.5",
+             "expected a size such as 512MiB or 1GiB, got '1.5' (not a whole number of bytes)"},
+            {"16EiB", "expected a size such as 512MiB or 1GiB, got '16EiB' (too large)"},
+            {"18446744073709551616",
+             "expected a size such as 512MiB or 1GiB, got '18446744073709551616' (too many "
+             "digits)"},
+            {"", "expected a size such as 512MiB or 1GiB, got '' (empty)"},
+            {"GiB", "expected a size such as 512MiB or 1GiB, got 'GiB' (no number)"},
+            {"1.",
+             "expected a size such as 512MiB or 1GiB, got '1.' (no digits after the decimal "
+             "point)"},
+            {"0x10KiB",
+             "expected a size such as 512MiB or 1GiB, got '0x10KiB' (a 0x number takes no unit)"},
+            {"0xg", "expected a size such as 512MiB or 1GiB, got '0xg' (no digits after 0x)"},
+        });
 }
 
 TEST(UnitsTest, Addresses) {
-    EXPECT_EQ(parse_address("0x80000000").value, 0x80000000u);
-    EXPECT_EQ(parse_address("2147483648").value, 0x80000000u);
-    EXPECT_EQ(parse_address("2GiB").value, 0x80000000u);
-    EXPECT_EQ(parse_address("somewhere").error,
-              "expected an address such as 0x80000000, got 'somewhere' (no number)");
+    expect_values<uint64_t>(parse_address, {
+                                               {"0x80000000", 0x80000000},
+                                               {"2147483648", 0x80000000},
+                                               {"2GiB", 0x80000000},
+                                           });
+    expect_errors<uint64_t>(
+        parse_address,
+        {{"somewhere", "expected an address such as 0x80000000, got 'somewhere' (no number)"}});
 }
 
 TEST(UnitsTest, Times) {
-    EXPECT_EQ(time_of("250ns"), sc_time(250, sc_core::SC_NS));
-    EXPECT_EQ(time_of("3ms"), sc_time(3, sc_core::SC_MS));
-    EXPECT_EQ(time_of("1.5s"), sc_time(1500, sc_core::SC_MS));
-    EXPECT_EQ(time_of("2us"), sc_time(2, sc_core::SC_US));
-    EXPECT_EQ(time_of("2\xC2\xB5s"), sc_time(2, sc_core::SC_US));  // micro sign
-    EXPECT_EQ(time_of("2\xCE\xBCs"), sc_time(2, sc_core::SC_US));  // Greek mu
-    EXPECT_EQ(time_of("7ps"), sc_time(7, sc_core::SC_PS));
-    EXPECT_EQ(time_of("0.5ns"), sc_time(500, sc_core::SC_PS));
-    EXPECT_EQ(time_of("0"), sc_core::SC_ZERO_TIME);
-    EXPECT_EQ(time_of("0s"), sc_core::SC_ZERO_TIME);
-    EXPECT_EQ(time_of("60 s"), sc_time(60, sc_core::SC_SEC));
-    EXPECT_EQ(time_of("86400s"), sc_time(86400, sc_core::SC_SEC));
-    EXPECT_EQ(time_of("1.000000001s").value(), 1000000001000u);  // picoseconds
+    expect_values<sc_time>(parse_time,
+                           {
+                               {"250ns", sc_time(250, SC_NS)},
+                               {"3ms", sc_time(3, SC_MS)},
+                               {"1.5s", sc_time(1500, SC_MS)},
+                               {"2us", sc_time(2, SC_US)},
+                               {"2\xC2\xB5s", sc_time(2, SC_US)},  // micro sign
+                               {"2\xCE\xBCs", sc_time(2, SC_US)},  // Greek mu
+                               {"7ps", sc_time(7, SC_PS)},
+                               {"0.5ns", sc_time(500, SC_PS)},
+                               {"0", sc_core::SC_ZERO_TIME},
+                               {"0s", sc_core::SC_ZERO_TIME},
+                               {"60 s", sc_time(60, SC_SEC)},
+                               {"86400s", sc_time(86400, SC_SEC)},
+                               {"1.000000001s", sc_time::from_value(1000000001000)},  // ps
+                           });
 }
 
 TEST(UnitsTest, BadTimesSayWhatWasExpected) {
-    EXPECT_EQ(time_error("5"),
-              "expected a time such as 250ns, 3ms or 1.5s, got '5' (a time needs a unit: s, ms, "
-              "us, ns)");
-    EXPECT_EQ(time_error("3 fortnights"),
-              "expected a time such as 250ns, 3ms or 1.5s, got '3 fortnights' (unknown unit "
-              "'fortnights')");
-    EXPECT_EQ(time_error("3MS"),
-              "expected a time such as 250ns, 3ms or 1.5s, got '3MS' (unknown unit 'MS'; units "
-              "are case-sensitive: did you mean 'ms'?)");
-    EXPECT_EQ(time_error("1.5ps"),
-              "expected a time such as 250ns, 3ms or 1.5s, got '1.5ps' (not a whole number of "
-              "picoseconds)");
-    EXPECT_EQ(time_error("-1s"),
-              "expected a time such as 250ns, 3ms or 1.5s, got '-1s' (must not be negative)");
-    EXPECT_EQ(time_error("0x10ns"),
-              "expected a time such as 250ns, 3ms or 1.5s, got '0x10ns' (a time is not written in "
-              "hex)");
-    EXPECT_EQ(time_error("10000000s"),
-              "expected a time such as 250ns, 3ms or 1.5s, got '10000000s' (too large)");
+    expect_errors<sc_time>(
+        parse_time,
+        {
+            {"5",
+             "expected a time such as 250ns, 3ms or 1.5s, got '5' (a time needs a unit: s, ms, "
+             "us, ns)"},
+            {"3 fortnights",
+             "expected a time such as 250ns, 3ms or 1.5s, got '3 fortnights' (unknown unit "
+             "'fortnights')"},
+            {"3MS",
+             "expected a time such as 250ns, 3ms or 1.5s, got '3MS' (unknown unit 'MS'; units "
+             "are case-sensitive: did you mean 'ms'?)"},
+            {"1.5ps",
+             "expected a time such as 250ns, 3ms or 1.5s, got '1.5ps' (not a whole number of "
+             "picoseconds)"},
+            {"-1s", "expected a time such as 250ns, 3ms or 1.5s, got '-1s' (must not be negative)"},
+            {"0x10ns",
+             "expected a time such as 250ns, 3ms or 1.5s, got '0x10ns' (a time is not written in "
+             "hex)"},
+            {"10000000s",
+             "expected a time such as 250ns, 3ms or 1.5s, got '10000000s' (too large)"},
+        });
 }
 
 TEST(UnitsTest, Rates) {
-    EXPECT_EQ(rate_of("190MiB/s"), 199229440.0);
-    EXPECT_EQ(rate_of("16GB/s"), 16e9);
-    EXPECT_EQ(rate_of("1.5GiB/s"), 1610612736.0);
-    EXPECT_EQ(rate_of("0.5MiB/s"), 524288.0);
-    EXPECT_EQ(rate_of("1KiB/ms"), 1024000.0);
-    EXPECT_EQ(rate_of("2B/us"), 2e6);
-    EXPECT_EQ(rate_of("1B/ns"), 1e9);
-    EXPECT_EQ(rate_of("100/s"), 100.0);
-    EXPECT_EQ(rate_of("0"), 0.0);
-    EXPECT_EQ(rate_of("0.5B/s"), 0.5);
+    expect_values<double>(parse_rate, {
+                                          {"190MiB/s", 199229440.0},
+                                          {"16GB/s", 16e9},
+                                          {"1.5GiB/s", 1610612736.0},
+                                          {"0.5MiB/s", 524288.0},
+                                          {"1KiB/ms", 1024000.0},
+                                          {"2B/us", 2e6},
+                                          {"1B/ns", 1e9},
+                                          {"100/s", 100.0},
+                                          {"0", 0.0},
+                                          {"0.5B/s", 0.5},
+                                      });
 }
 
 TEST(UnitsTest, BadRatesSayWhatWasExpected) {
-    EXPECT_EQ(parse_rate("190MiB").error,
-              "expected a rate such as 190MiB/s or 16GB/s, got '190MiB' (a rate needs a unit such "
-              "as MiB/s)");
-    EXPECT_EQ(parse_rate("1MiB/h").error,
-              "expected a rate such as 190MiB/s or 16GB/s, got '1MiB/h' (unknown time unit 'h' "
-              "after '/': use s, ms, us or ns)");
-    EXPECT_EQ(parse_rate("5 parsecs/s").error,
-              "expected a rate such as 190MiB/s or 16GB/s, got '5 parsecs/s' (unknown unit "
-              "'parsecs')");
-    EXPECT_EQ(parse_rate("-1MiB/s").error,
-              "expected a rate such as 190MiB/s or 16GB/s, got '-1MiB/s' (must not be negative)");
+    expect_errors<double>(
+        parse_rate,
+        {
+            {"190MiB",
+             "expected a rate such as 190MiB/s or 16GB/s, got '190MiB' (a rate needs a unit such "
+             "as MiB/s)"},
+            {"1MiB/h",
+             "expected a rate such as 190MiB/s or 16GB/s, got '1MiB/h' (unknown time unit 'h' "
+             "after '/': use s, ms, us or ns)"},
+            {"5 parsecs/s",
+             "expected a rate such as 190MiB/s or 16GB/s, got '5 parsecs/s' (unknown unit "
+             "'parsecs')"},
+            {"-1MiB/s",
+             "expected a rate such as 190MiB/s or 16GB/s, got '-1MiB/s' (must not be negative)"},
+        });
 }
 
 TEST(UnitsTest, BandwidthIsBytesPerNanosecond) {
-    EXPECT_EQ(parse_bandwidth_bytes_per_ns("16GB/s").value, 16.0);
-    EXPECT_EQ(parse_bandwidth_bytes_per_ns("1GiB/s").value, 1.073741824);
-    EXPECT_EQ(parse_bandwidth_bytes_per_ns("8B/ns").value, 8.0);
-    EXPECT_FALSE(parse_bandwidth_bytes_per_ns("16GB").ok());
+    expect_values<double>(parse_bandwidth_bytes_per_ns, {
+                                                            {"16GB/s", 16.0},
+                                                            {"1GiB/s", 1.073741824},
+                                                            {"8B/ns", 8.0},
+                                                        });
+    expect_errors<double>(parse_bandwidth_bytes_per_ns, {{"16GB", nullptr}});
 }
 
 TEST(UnitsTest, Counts) {
-    EXPECT_EQ(parse_count("256").value, 256u);
-    EXPECT_EQ(parse_count("0").value, 0u);
-    EXPECT_EQ(parse_count("0x10").value, 16u);
-    EXPECT_EQ(parse_count("1.5").error,
-              "expected a whole number such as 256, got '1.5' (not a whole number)");
-    EXPECT_EQ(parse_count("3KiB").error,
-              "expected a whole number such as 256, got '3KiB' (no unit expected)");
-    EXPECT_EQ(parse_count("-1").error,
-              "expected a whole number such as 256, got '-1' (must not be negative)");
+    expect_values<uint64_t>(parse_count, {{"256", 256}, {"0", 0}, {"0x10", 16}});
+    expect_errors<uint64_t>(
+        parse_count,
+        {
+            {"1.5", "expected a whole number such as 256, got '1.5' (not a whole number)"},
+            {"3KiB", "expected a whole number such as 256, got '3KiB' (no unit expected)"},
+            {"-1", "expected a whole number such as 256, got '-1' (must not be negative)"},
+        });
 }
 
 TEST(UnitsTest, Numbers) {
-    EXPECT_EQ(parse_number("0.25").value, 0.25);
-    EXPECT_EQ(parse_number("1e5").value, 100000.0);
-    EXPECT_EQ(parse_number("-3").value, -3.0);
-    EXPECT_EQ(parse_number("abc").error, "expected a number such as 0.25, got 'abc'");
-    EXPECT_FALSE(parse_number("nan").ok());
-    EXPECT_FALSE(parse_number("inf").ok());
-    EXPECT_FALSE(parse_number("1.5x").ok());
+    expect_values<double>(parse_number, {{"0.25", 0.25}, {"1e5", 100000.0}, {"-3", -3.0}});
+    expect_errors<double>(parse_number, {
+                                            {"abc", "expected a number such as 0.25, got 'abc'"},
+                                            {"nan", nullptr},
+                                            {"inf", nullptr},
+                                            {"1.5x", nullptr},
+                                        });
 }
 
 TEST(UnitsTest, Fractions) {
-    EXPECT_EQ(parse_fraction("0.2").value, 0.2);
-    EXPECT_EQ(parse_fraction("20%").value, 0.2);
-    EXPECT_EQ(parse_fraction("0.25%").value, 0.0025);
-    EXPECT_EQ(parse_fraction("100%").value, 1.0);
-    EXPECT_EQ(parse_fraction("0").value, 0.0);
-    EXPECT_EQ(parse_fraction("1.5").error,
-              "expected a fraction between 0 and 1 such as 0.2 or 20%, got '1.5' (outside 0..1)");
-    EXPECT_EQ(parse_fraction("150%").error,
-              "expected a fraction between 0 and 1 such as 0.2 or 20%, got '150%' (outside "
-              "0%..100%)");
-    EXPECT_EQ(parse_fraction("-0.1").error,
-              "expected a fraction between 0 and 1 such as 0.2 or 20%, got '-0.1' (outside 0..1)");
-    EXPECT_EQ(parse_fraction("lots").error,
-              "expected a fraction between 0 and 1 such as 0.2 or 20%, got 'lots'");
+    expect_values<double>(parse_fraction, {
+                                              {"0.2", 0.2},
+                                              {"20%", 0.2},
+                                              {"0.25%", 0.0025},
+                                              {"100%", 1.0},
+                                              {"0", 0.0},
+                                          });
+    expect_errors<double>(
+        parse_fraction,
+        {
+            {"1.5",
+             "expected a fraction between 0 and 1 such as 0.2 or 20%, got '1.5' (outside 0..1)"},
+            {"150%",
+             "expected a fraction between 0 and 1 such as 0.2 or 20%, got '150%' (outside "
+             "0%..100%)"},
+            {"-0.1",
+             "expected a fraction between 0 and 1 such as 0.2 or 20%, got '-0.1' (outside 0..1)"},
+            {"lots", "expected a fraction between 0 and 1 such as 0.2 or 20%, got 'lots'"},
+        });
 }
 
 TEST(UnitsTest, FormatsForMessages) {
-    EXPECT_EQ(format_size(0), "0B");
-    EXPECT_EQ(format_size(4096), "4KiB");
-    EXPECT_EQ(format_size(uint64_t{1536} << 20), "1536MiB");
-    EXPECT_EQ(format_size(uint64_t{1} << 30), "1GiB");
-    EXPECT_EQ(format_size(4097), "4097B");
-    EXPECT_EQ(format_time(sc_time(250, sc_core::SC_NS)), "250ns");
-    EXPECT_EQ(format_time(sc_time(1500, sc_core::SC_MS)), "1500ms");
-    EXPECT_EQ(format_time(sc_time(60, sc_core::SC_SEC)), "60s");
-    EXPECT_EQ(format_time(sc_time(7, sc_core::SC_PS)), "7ps");
-    EXPECT_EQ(format_time(sc_core::SC_ZERO_TIME), "0");
+    const std::initializer_list<std::pair<uint64_t, const char*>> sizes = {
+        {0, "0B"},
+        {4096, "4KiB"},
+        {uint64_t{1536} << 20, "1536MiB"},
+        {uint64_t{1} << 30, "1GiB"},
+        {4097, "4097B"},
+    };
+    for (const auto& [bytes, text] : sizes) {
+        EXPECT_EQ(format_size(bytes), text) << bytes << " bytes";
+    }
+    const std::initializer_list<std::pair<sc_time, const char*>> times = {
+        {sc_time(250, SC_NS), "250ns"}, {sc_time(1500, SC_MS), "1500ms"},
+        {sc_time(60, SC_SEC), "60s"},   {sc_time(7, SC_PS), "7ps"},
+        {sc_core::SC_ZERO_TIME, "0"},
+    };
+    for (const auto& [time, text] : times) {
+        EXPECT_EQ(format_time(time), text) << time;
+    }
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -523,88 +524,177 @@ TEST(SplitVirtqueue, PushingWithNothingInFlightDoesNotUnderflow) {
 
 // ---- malformed rings -------------------------------------------------------------
 
-TEST(SplitVirtqueue, AvailIndexRunningAheadBreaks) {
-    Bench bench(layout_of(4));
-    bench.set_avail_idx(5);
-    SplitVirtqueue queue(bench.ram, bench.layout);
-    expect_fetch_breaks(bench, queue, "avail index ran 5 ahead of a queue of size 4");
+// Each row builds a ring the device must refuse on fetch: the queue breaks with `reason`
+// without taking anything, writing guest memory or changing state (expect_fetch_breaks).
+struct MalformedRing {
+    const char* name;
+    uint32_t size;
+    bool indirect;  // RING_INDIRECT_DESC negotiated
+    // The driver's part: descriptors, the avail ring, or a layout moved out of RAM.
+    void (*build)(Bench& bench);
+    const char* reason;  // part of broken_reason()
+    uint64_t accesses;   // DMA accesses until the queue broke; 0: not checked
+};
+
+std::ostream& operator<<(std::ostream& out, const MalformedRing& row) {
+    return out << row.name;
 }
 
-TEST(SplitVirtqueue, AvailIndexBehindIsAheadInSixteenBits) {
-    Bench bench(layout_of(4));
-    bench.set_avail_idx(0xffff);  // "one behind" 0 is 65535 ahead
-    SplitVirtqueue queue(bench.ram, bench.layout);
-    expect_fetch_breaks(bench, queue, "avail index ran 65535 ahead of a queue of size 4");
-}
-
-TEST(SplitVirtqueue, HeadOutOfRangeBreaks) {
-    Bench bench(layout_of(8));
-    bench.publish(8);
-    SplitVirtqueue queue(bench.ram, bench.layout);
-    expect_fetch_breaks(bench, queue, "names descriptor 8 of a queue of size 8");
-}
-
-TEST(SplitVirtqueue, NextOutOfRangeBreaks) {
-    Bench bench(layout_of(8));
-    bench.put_descriptor(0, kBufferA, 8, kNext, 8);
-    bench.publish(0);
-    SplitVirtqueue queue(bench.ram, bench.layout);
-    expect_fetch_breaks(bench, queue, "descriptor 0 links to descriptor 8 of a queue of size 8");
-}
-
-TEST(SplitVirtqueue, DescriptorLoopBreaks) {
-    Bench bench(layout_of(8));
-    bench.put_descriptor(4, kBufferA, 8, kNext, 6);
-    bench.put_descriptor(6, kBufferB, 8, kNext, 4);
-    bench.publish(4);
-    SplitVirtqueue queue(bench.ram, bench.layout);
-    expect_fetch_breaks(bench, queue, "descriptor chain from head 4 loops");
+const MalformedRing kMalformedRings[] = {
+    {"AvailIndexRunningAhead", 4, false, [](Bench& bench) { bench.set_avail_idx(5); },
+     "avail index ran 5 ahead of a queue of size 4", 0},
+    // "One behind" 0 is 65535 ahead.
+    {"AvailIndexBehindIsAheadInSixteenBits", 4, false,
+     [](Bench& bench) { bench.set_avail_idx(0xffff); },
+     "avail index ran 65535 ahead of a queue of size 4", 0},
+    {"HeadOutOfRange", 8, false, [](Bench& bench) { bench.publish(8); },
+     "names descriptor 8 of a queue of size 8", 0},
+    {"NextOutOfRange", 8, false,
+     [](Bench& bench) {
+         bench.put_descriptor(0, kBufferA, 8, kNext, 8);
+         bench.publish(0);
+     },
+     "descriptor 0 links to descriptor 8 of a queue of size 8", 0},
     // Caught as soon as the chain outgrew the queue: avail idx, ring slot, 8 descriptors.
-    EXPECT_EQ(bench.ram.accesses(), 2u + 8u);
-}
-
-TEST(SplitVirtqueue, ZeroLengthBufferBreaks) {
-    Bench bench(layout_of(8));
-    bench.put_descriptor(0, kBufferA, 8, kNext, 1);
-    bench.put_descriptor(1, kBufferB, 0, kWrite);
-    bench.publish(0);
-    SplitVirtqueue queue(bench.ram, bench.layout);
-    expect_fetch_breaks(bench, queue, "zero-length buffer in descriptor 1");
-}
-
-TEST(SplitVirtqueue, ReadableAfterWritableBreaks) {
-    Bench bench(layout_of(8));
-    bench.put_descriptor(0, kBufferA, 8, kNext | kWrite, 1);
-    bench.put_descriptor(1, kBufferB, 8, 0);
-    bench.publish(0);
-    SplitVirtqueue queue(bench.ram, bench.layout);
-    expect_fetch_breaks(bench, queue,
-                        "device-readable buffer after a device-writable one in descriptor 1");
-}
-
-TEST(SplitVirtqueue, BufferWrappingPastTheAddressSpaceBreaks) {
-    Bench bench(layout_of(8));
-    bench.put_descriptor(0, ~uint64_t{0} - 15, 32, kWrite);
-    bench.publish(0);
-    SplitVirtqueue queue(bench.ram, bench.layout);
-    expect_fetch_breaks(bench, queue, "buffer at 0xfffffffffffffff0 wraps");
-}
-
-TEST(SplitVirtqueue, DmaErrorOnAvailRingBreaks) {
-    Bench bench(layout_of(8));
-    bench.layout.avail_ring = kOutsideRam;
-    SplitVirtqueue queue(bench.ram, bench.layout);
-    expect_fetch_breaks(bench, queue, "DMA error reading avail idx at 0x200002");
-}
-
-TEST(SplitVirtqueue, DmaErrorOnDescriptorTableBreaks) {
-    Bench bench(layout_of(8));
+    {"DescriptorLoop", 8, false,
+     [](Bench& bench) {
+         bench.put_descriptor(4, kBufferA, 8, kNext, 6);
+         bench.put_descriptor(6, kBufferB, 8, kNext, 4);
+         bench.publish(4);
+     },
+     "descriptor chain from head 4 loops", 2 + 8},
+    {"ZeroLengthBuffer", 8, false,
+     [](Bench& bench) {
+         bench.put_descriptor(0, kBufferA, 8, kNext, 1);
+         bench.put_descriptor(1, kBufferB, 0, kWrite);
+         bench.publish(0);
+     },
+     "zero-length buffer in descriptor 1", 0},
+    {"ReadableAfterWritable", 8, false,
+     [](Bench& bench) {
+         bench.put_descriptor(0, kBufferA, 8, kNext | kWrite, 1);
+         bench.put_descriptor(1, kBufferB, 8, 0);
+         bench.publish(0);
+     },
+     "device-readable buffer after a device-writable one in descriptor 1", 0},
+    {"BufferWrappingPastTheAddressSpace", 8, false,
+     [](Bench& bench) {
+         bench.put_descriptor(0, ~uint64_t{0} - 15, 32, kWrite);
+         bench.publish(0);
+     },
+     "buffer at 0xfffffffffffffff0 wraps", 0},
+    {"DmaErrorOnAvailRing", 8, false, [](Bench& bench) { bench.layout.avail_ring = kOutsideRam; },
+     "DMA error reading avail idx at 0x200002", 0},
     // The table's last descriptors hang over the end of RAM.
-    bench.layout.descriptor_table = FakeGuestRam::kSize - 2 * 16;
-    bench.publish(3);
+    {"DmaErrorOnDescriptorTable", 8, false,
+     [](Bench& bench) {
+         bench.layout.descriptor_table = FakeGuestRam::kSize - 2 * 16;
+         bench.publish(3);
+     },
+     "DMA error reading a descriptor at 0x100010", 0},
+    // ---- indirect descriptors ----
+    {"IndirectWithoutNegotiation", 8, false,
+     [](Bench& bench) {
+         bench.put_descriptor(0, kIndirectTable, 16, kIndirect);
+         bench.put_descriptor(kIndirectTable, 0, kBufferA, 8, 0);
+         bench.publish(0);
+     },
+     "indirect descriptor without RING_INDIRECT_DESC", 0},
+    {"NestedIndirect", 8, true,
+     [](Bench& bench) {
+         bench.put_descriptor(0, kIndirectTable, 32, kIndirect);
+         bench.put_descriptor(kIndirectTable, 0, kBufferA, 8, kNext, 1);
+         bench.put_descriptor(kIndirectTable, 1, kIndirectTable, 32, kIndirect);
+         bench.publish(0);
+     },
+     "nested indirect descriptor in the table at 0x8000", 0},
+    {"IndirectWithNext", 8, true,
+     [](Bench& bench) {
+         bench.put_descriptor(0, kIndirectTable, 16, kIndirect | kNext, 1);
+         bench.put_descriptor(1, kBufferB, 8, kWrite);
+         bench.put_descriptor(kIndirectTable, 0, kBufferA, 8, 0);
+         bench.publish(0);
+     },
+     "descriptor 0 sets both INDIRECT and NEXT", 0},
+    {"IndirectLengthNotAMultipleOf16", 8, true,
+     [](Bench& bench) {
+         bench.put_descriptor(0, kIndirectTable, 24, kIndirect);
+         bench.put_descriptor(kIndirectTable, 0, kBufferA, 8, 0);
+         bench.publish(0);
+     },
+     "indirect table length 24 is not a multiple of 16", 0},
+    {"EmptyIndirectTable", 8, true,
+     [](Bench& bench) {
+         bench.put_descriptor(0, kIndirectTable, 0, kIndirect);
+         bench.publish(0);
+     },
+     "zero-length indirect table in descriptor 0", 0},
+    {"IndirectLinkOutsideTheTable", 8, true,
+     [](Bench& bench) {
+         bench.put_descriptor(0, kIndirectTable, 32, kIndirect);
+         bench.put_descriptor(kIndirectTable, 0, kBufferA, 8, kNext, 2);  // only entries 0, 1
+         bench.put_descriptor(kIndirectTable, 2, kBufferB, 8, 0);
+         bench.publish(0);
+     },
+     "indirect entry 0 links to entry 2 of a table of 2", 0},
+    // Five entries in a queue of four: a chain may not be longer than the queue, even if this
+    // one uses a single entry of the table.
+    {"IndirectTableLongerThanTheQueue", 4, true,
+     [](Bench& bench) {
+         bench.put_descriptor(0, kIndirectTable, 5 * 16, kIndirect);
+         bench.put_descriptor(kIndirectTable, 0, kBufferA, 8, 0);
+         bench.publish(0);
+     },
+     "indirect table at 0x8000 has 5 descriptors, more than the queue size 4", 0},
+    // avail idx, ring slot, the descriptor naming the table, then each entry once.
+    {"IndirectLoop", 8, true,
+     [](Bench& bench) {
+         bench.put_descriptor(0, kIndirectTable, 32, kIndirect);
+         bench.put_descriptor(kIndirectTable, 0, kBufferA, 8, kNext, 1);
+         bench.put_descriptor(kIndirectTable, 1, kBufferB, 8, kNext, 0);
+         bench.publish(0);
+     },
+     "indirect table at 0x8000 loops", 3 + 2},
+    {"IndirectZeroLengthEntry", 8, true,
+     [](Bench& bench) {
+         bench.put_descriptor(0, kIndirectTable, 16, kIndirect);
+         bench.put_descriptor(kIndirectTable, 0, kBufferA, 0, kWrite);
+         bench.publish(0);
+     },
+     "zero-length buffer in indirect entry 0", 0},
+    {"ReadableIndirectEntryAfterWritableDescriptor", 8, true,
+     [](Bench& bench) {
+         bench.put_descriptor(0, kBufferA, 8, kWrite | kNext, 1);
+         bench.put_descriptor(1, kIndirectTable, 16, kIndirect);
+         bench.put_descriptor(kIndirectTable, 0, kBufferB, 8, 0);
+         bench.publish(0);
+     },
+     "device-readable buffer after a device-writable one", 0},
+    {"DmaErrorOnIndirectTable", 8, true,
+     [](Bench& bench) {
+         bench.put_descriptor(0, kOutsideRam, 16, kIndirect);
+         bench.publish(0);
+     },
+     "DMA error reading a descriptor at 0x200000", 0},
+};
+
+class SplitVirtqueueMalformedRing : public ::testing::TestWithParam<MalformedRing> {};
+
+TEST_P(SplitVirtqueueMalformedRing, BreaksOnFetch) {
+    const MalformedRing& row = GetParam();
+    Bench bench(layout_of(row.size, false, row.indirect));
+    row.build(bench);
     SplitVirtqueue queue(bench.ram, bench.layout);
-    expect_fetch_breaks(bench, queue, "DMA error reading a descriptor at 0x100010");
+    expect_fetch_breaks(bench, queue, row.reason);
+    if (row.accesses != 0) {
+        EXPECT_EQ(bench.ram.accesses(), row.accesses);
+    }
 }
+
+INSTANTIATE_TEST_SUITE_P(Rows, SplitVirtqueueMalformedRing, ::testing::ValuesIn(kMalformedRings),
+                         [](const ::testing::TestParamInfo<MalformedRing>& row) {
+                             return std::string(row.param.name);
+                         });
 
 TEST(SplitVirtqueue, DmaErrorOnBufferDuringReadBreaks) {
     Bench bench(layout_of(8));
@@ -708,62 +798,6 @@ TEST(SplitVirtqueue, DirectDescriptorsMayEndInAnIndirectTable) {
     EXPECT_TRUE(chain.buffers[1].device_writable);
 }
 
-TEST(SplitVirtqueue, IndirectWithoutNegotiationBreaks) {
-    Bench bench(layout_of(8));
-    bench.put_descriptor(0, kIndirectTable, 16, kIndirect);
-    bench.put_descriptor(kIndirectTable, 0, kBufferA, 8, 0);
-    bench.publish(0);
-    SplitVirtqueue queue(bench.ram, bench.layout);
-    expect_fetch_breaks(bench, queue, "indirect descriptor without RING_INDIRECT_DESC");
-}
-
-TEST(SplitVirtqueue, NestedIndirectBreaks) {
-    Bench bench(layout_of(8, false, true));
-    bench.put_descriptor(0, kIndirectTable, 32, kIndirect);
-    bench.put_descriptor(kIndirectTable, 0, kBufferA, 8, kNext, 1);
-    bench.put_descriptor(kIndirectTable, 1, kIndirectTable, 32, kIndirect);
-    bench.publish(0);
-    SplitVirtqueue queue(bench.ram, bench.layout);
-    expect_fetch_breaks(bench, queue, "nested indirect descriptor in the table at 0x8000");
-}
-
-TEST(SplitVirtqueue, IndirectWithNextBreaks) {
-    Bench bench(layout_of(8, false, true));
-    bench.put_descriptor(0, kIndirectTable, 16, kIndirect | kNext, 1);
-    bench.put_descriptor(1, kBufferB, 8, kWrite);
-    bench.put_descriptor(kIndirectTable, 0, kBufferA, 8, 0);
-    bench.publish(0);
-    SplitVirtqueue queue(bench.ram, bench.layout);
-    expect_fetch_breaks(bench, queue, "descriptor 0 sets both INDIRECT and NEXT");
-}
-
-TEST(SplitVirtqueue, IndirectLengthNotAMultipleOf16Breaks) {
-    Bench bench(layout_of(8, false, true));
-    bench.put_descriptor(0, kIndirectTable, 24, kIndirect);
-    bench.put_descriptor(kIndirectTable, 0, kBufferA, 8, 0);
-    bench.publish(0);
-    SplitVirtqueue queue(bench.ram, bench.layout);
-    expect_fetch_breaks(bench, queue, "indirect table length 24 is not a multiple of 16");
-}
-
-TEST(SplitVirtqueue, EmptyIndirectTableBreaks) {
-    Bench bench(layout_of(8, false, true));
-    bench.put_descriptor(0, kIndirectTable, 0, kIndirect);
-    bench.publish(0);
-    SplitVirtqueue queue(bench.ram, bench.layout);
-    expect_fetch_breaks(bench, queue, "zero-length indirect table in descriptor 0");
-}
-
-TEST(SplitVirtqueue, IndirectLinkOutsideTheTableBreaks) {
-    Bench bench(layout_of(8, false, true));
-    bench.put_descriptor(0, kIndirectTable, 32, kIndirect);
-    bench.put_descriptor(kIndirectTable, 0, kBufferA, 8, kNext, 2);  // only entries 0 and 1
-    bench.put_descriptor(kIndirectTable, 2, kBufferB, 8, 0);
-    bench.publish(0);
-    SplitVirtqueue queue(bench.ram, bench.layout);
-    expect_fetch_breaks(bench, queue, "indirect entry 0 links to entry 2 of a table of 2");
-}
-
 TEST(SplitVirtqueue, IndirectTableAsLongAsTheQueueIsAccepted) {
     Bench bench(layout_of(4, false, true));
     bench.put_descriptor(0, kIndirectTable, 4 * 16, kIndirect);
@@ -778,57 +812,6 @@ TEST(SplitVirtqueue, IndirectTableAsLongAsTheQueueIsAccepted) {
     ASSERT_EQ(queue.next_chain(chain, delay), Fetch::kChain) << queue.broken_reason();
     EXPECT_EQ(chain.buffers.size(), 4u);
     EXPECT_EQ(chain.readable_bytes(), 32u);
-}
-
-TEST(SplitVirtqueue, IndirectTableLongerThanTheQueueBreaks) {
-    // Five entries in a queue of four: a chain may not be longer than the queue, even if this
-    // one uses a single entry of the table.
-    Bench bench(layout_of(4, false, true));
-    bench.put_descriptor(0, kIndirectTable, 5 * 16, kIndirect);
-    bench.put_descriptor(kIndirectTable, 0, kBufferA, 8, 0);
-    bench.publish(0);
-    SplitVirtqueue queue(bench.ram, bench.layout);
-    expect_fetch_breaks(bench, queue,
-                        "indirect table at 0x8000 has 5 descriptors, more than the queue size 4");
-}
-
-TEST(SplitVirtqueue, IndirectLoopBreaks) {
-    Bench bench(layout_of(8, false, true));
-    bench.put_descriptor(0, kIndirectTable, 32, kIndirect);
-    bench.put_descriptor(kIndirectTable, 0, kBufferA, 8, kNext, 1);
-    bench.put_descriptor(kIndirectTable, 1, kBufferB, 8, kNext, 0);
-    bench.publish(0);
-    SplitVirtqueue queue(bench.ram, bench.layout);
-    expect_fetch_breaks(bench, queue, "indirect table at 0x8000 loops");
-    // avail idx, ring slot, the descriptor naming the table, then each entry once.
-    EXPECT_EQ(bench.ram.accesses(), 3u + 2u);
-}
-
-TEST(SplitVirtqueue, IndirectZeroLengthEntryBreaks) {
-    Bench bench(layout_of(8, false, true));
-    bench.put_descriptor(0, kIndirectTable, 16, kIndirect);
-    bench.put_descriptor(kIndirectTable, 0, kBufferA, 0, kWrite);
-    bench.publish(0);
-    SplitVirtqueue queue(bench.ram, bench.layout);
-    expect_fetch_breaks(bench, queue, "zero-length buffer in indirect entry 0");
-}
-
-TEST(SplitVirtqueue, ReadableIndirectEntryAfterWritableDescriptorBreaks) {
-    Bench bench(layout_of(8, false, true));
-    bench.put_descriptor(0, kBufferA, 8, kWrite | kNext, 1);
-    bench.put_descriptor(1, kIndirectTable, 16, kIndirect);
-    bench.put_descriptor(kIndirectTable, 0, kBufferB, 8, 0);
-    bench.publish(0);
-    SplitVirtqueue queue(bench.ram, bench.layout);
-    expect_fetch_breaks(bench, queue, "device-readable buffer after a device-writable one");
-}
-
-TEST(SplitVirtqueue, DmaErrorOnIndirectTableBreaks) {
-    Bench bench(layout_of(8, false, true));
-    bench.put_descriptor(0, kOutsideRam, 16, kIndirect);
-    bench.publish(0);
-    SplitVirtqueue queue(bench.ram, bench.layout);
-    expect_fetch_breaks(bench, queue, "DMA error reading a descriptor at 0x200000");
 }
 
 // ---- notifications ----------------------------------------------------------------

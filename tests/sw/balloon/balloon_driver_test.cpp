@@ -20,6 +20,7 @@
 #include "sw/guest/kernel.h"
 #include "sw/hal/hal.h"
 #include "sw/virtio/virtio_mmio_device.h"
+#include "tests/sw/support/fake_virtio_mmio.h"
 
 namespace {
 
@@ -41,6 +42,8 @@ using vbsim::sw::guest::Kernel;
 using vbsim::sw::virtio::QueueLayout;
 using vbsim::sw::virtio::Result;
 using vbsim::sw::virtio::VirtioMmioDevice;
+using vbsim::test::FakeVirtioMmio;
+using vbsim::test::MmioWrite;
 
 constexpr uint64_t kMmioBase = 0x10001000;
 constexpr unsigned kIrq = 5;
@@ -62,17 +65,6 @@ constexpr uint64_t kPageReporting = bit(sb::kFeaturePageReporting);
 constexpr uint64_t kEventIdx = bit(feature::kRingEventIdx);
 constexpr uint64_t kVersion1 = bit(feature::kVersion1);
 
-struct MmioWrite {
-    uint32_t offset;
-    uint32_t value;
-    bool operator==(const MmioWrite& other) const {
-        return offset == other.offset && value == other.value;
-    }
-};
-std::ostream& operator<<(std::ostream& out, const MmioWrite& write) {
-    return out << "{0x" << std::hex << write.offset << ", 0x" << write.value << std::dec << "}";
-}
-
 struct StatsBuffer {
     std::vector<std::pair<uint16_t, uint64_t>> entries;
     uint64_t value(uint16_t tag) const {
@@ -92,40 +84,32 @@ struct StatsBuffer {
     }
 };
 
-// A virtio-mmio balloon: register file (v1 and v2), config space, and the device side of
-// its split rings, working on the fake DMA RAM.
-class FakeBalloonHal final : public vbsim::sw::hal::Hal {
+// A virtio-mmio balloon: the shared register file (v1 and v2) with the balloon's config space,
+// and the device side of its split rings, working on the fake DMA RAM.
+class FakeBalloonHal final : public FakeVirtioMmio {
   public:
-    struct Queue {
-        uint32_t num_max = 128;
-        uint32_t num = 0;
-        uint32_t align = 0;
-        uint32_t pfn = 0;
-        uint32_t ready = 0;
-        uint64_t desc = 0, driver = 0, device = 0;
+    // The device's side of one queue's rings.
+    struct Ring {
         uint16_t last_avail = 0;
         uint16_t used_idx = 0;
         std::deque<uint16_t> held;
         bool auto_ack = true;
     };
 
+    FakeBalloonHal() : FakeVirtioMmio(kMmioBase, sb::kMaxQueues, 4) {
+        device_id = sb::kDeviceId;
+        device_features = kVersion1 | kEventIdx | kMustTellHost | kStatsVq | kDeflateOnOom;
+        for (Queue& queue : queues) {
+            queue.num_max = 128;
+        }
+    }
+
     // ---- device configuration (set by tests) ----
-    uint32_t version = mmio::kVersionModern;
-    uint32_t device_id = sb::kDeviceId;
-    uint64_t device_features = kVersion1 | kEventIdx | kMustTellHost | kStatsVq | kDeflateOnOom;
-    std::array<Queue, sb::kMaxQueues> queues{};
-    std::array<uint32_t, 4> config{};  // num_pages, actual, cmd id, poison
-    bool refuse_features_ok = false;
+    // config: num_pages, actual, cmd id, poison
+    std::array<Ring, sb::kMaxQueues> rings{};
     Kernel* kernel = nullptr;
 
     // ---- device state ----
-    uint32_t status = 0;
-    uint32_t interrupt_status = 0;
-    uint32_t device_features_sel = 0;
-    uint32_t driver_features_sel = 0;
-    uint64_t driver_features = 0;
-    uint32_t guest_page_size = 0;
-    uint32_t queue_sel = 0;
     std::set<uint32_t> selected_queues;
     uint32_t resets = 0;
     std::vector<uint32_t> pending_notifies;  // notified before DRIVER_OK
@@ -141,7 +125,6 @@ class FakeBalloonHal final : public vbsim::sw::hal::Hal {
     std::vector<StatsBuffer> stats_buffers;
     uint64_t stats_buffer_address = 0;
     std::vector<MmioWrite> writes;  // every MMIO write, in order
-    std::vector<std::string> complaints;
 
     // ---- guest side instrumentation ----
     std::vector<uint8_t> ram = std::vector<uint8_t>(kDmaBytes);
@@ -156,152 +139,47 @@ class FakeBalloonHal final : public vbsim::sw::hal::Hal {
     uint64_t armed_deadline = 0;
     uint64_t cpu_ns = 0;
 
-    // ---- Hal ----
-    uint32_t mmio_read32(uint64_t address) override {
-        const auto offset = static_cast<uint32_t>(address - kMmioBase);
-        Queue& queue = queues.at(queue_sel);
-        switch (offset) {
-            case mmio::kMagicValue:
-                return mmio::kMagic;
-            case mmio::kVersion:
-                return version;
-            case mmio::kDeviceId:
-                return device_id;
-            case mmio::kVendorId:
-                return 0x554d4551;
-            case mmio::kDeviceFeatures:
-                return static_cast<uint32_t>(device_features >> (device_features_sel ? 32 : 0));
-            case mmio::kQueueNumMax:
-                return queue.num_max;
-            case mmio::kQueuePfn:
-                return queue.pfn;
-            case mmio::kQueueReady:
-                return queue.ready;
-            case mmio::kInterruptStatus:
-                if (kernel != nullptr) {
-                    work_run_at_last_interrupt_read = kernel->work_run();
-                }
-                return interrupt_status;
-            case mmio::kStatus:
-                return status;
-            case mmio::kConfigGeneration:
-                return 0;
-            default:
-                break;
+    // ---- the register file, where the balloon differs ----
+    uint32_t read32(uint32_t offset) override {
+        if (offset == mmio::kInterruptStatus && kernel != nullptr) {
+            work_run_at_last_interrupt_read = kernel->work_run();
         }
-        if (offset >= mmio::kConfig && offset < mmio::kConfig + 4 * config.size()) {
-            if (version == mmio::kVersionLegacy) {
+        if (in_config(offset, 4)) {
+            if (legacy()) {
                 complaints.push_back("32-bit config read on legacy (Linux reads bytes)");
             }
             num_pages_reads += offset == mmio::kConfig + sb::kConfigNumPages ? 1 : 0;
-            return config.at((offset - mmio::kConfig) / 4);
         }
-        complaints.push_back("read of unexpected register");
-        return 0;
+        return FakeVirtioMmio::read32(offset);
     }
 
-    void mmio_write32(uint64_t address, uint32_t value) override {
-        const auto offset = static_cast<uint32_t>(address - kMmioBase);
+    void write32(uint32_t offset, uint32_t value) override {
         writes.push_back({offset, value});
-        if (offset == mmio::kQueueSel) {
-            if (value >= queues.size()) {
-                complaints.push_back("QueueSel out of range");
+        if (offset == mmio::kQueueSel && value < queues.size()) {
+            selected_queues.insert(value);
+        }
+        if (offset >= mmio::kConfig) {
+            // Only `actual` and `poison_val` are the driver's to write.
+            if (offset != mmio::kConfig + sb::kConfigActual &&
+                offset != mmio::kConfig + sb::kConfigPoisonVal) {
+                complain("write of register", offset);
                 return;
             }
-            queue_sel = value;
-            selected_queues.insert(value);
-            return;
-        }
-        Queue& queue = queues.at(queue_sel);
-        switch (offset) {
-            case mmio::kDeviceFeaturesSel:
-                device_features_sel = value;
-                return;
-            case mmio::kDriverFeaturesSel:
-                driver_features_sel = value;
-                return;
-            case mmio::kDriverFeatures:
-                if (driver_features_sel == 0) {
-                    driver_features = (driver_features & ~uint64_t{0xffffffff}) | value;
-                } else {
-                    driver_features =
-                        (driver_features & uint64_t{0xffffffff}) | (uint64_t{value} << 32);
-                }
-                return;
-            case mmio::kGuestPageSize:
-                guest_page_size = value;
-                return;
-            case mmio::kQueueNum:
-                queue.num = value;
-                return;
-            case mmio::kQueueAlign:
-                queue.align = value;
-                return;
-            case mmio::kQueuePfn:
-                queue.pfn = value;
-                return;
-            case mmio::kQueueReady:
-                queue.ready = value;
-                return;
-            case mmio::kQueueDescLow:
-                queue.desc = (queue.desc & ~uint64_t{0xffffffff}) | value;
-                return;
-            case mmio::kQueueDescHigh:
-                queue.desc = (queue.desc & 0xffffffff) | (uint64_t{value} << 32);
-                return;
-            case mmio::kQueueDriverLow:
-                queue.driver = (queue.driver & ~uint64_t{0xffffffff}) | value;
-                return;
-            case mmio::kQueueDriverHigh:
-                queue.driver = (queue.driver & 0xffffffff) | (uint64_t{value} << 32);
-                return;
-            case mmio::kQueueDeviceLow:
-                queue.device = (queue.device & ~uint64_t{0xffffffff}) | value;
-                return;
-            case mmio::kQueueDeviceHigh:
-                queue.device = (queue.device & 0xffffffff) | (uint64_t{value} << 32);
-                return;
-            case mmio::kQueueNotify:
-                notified(value);
-                return;
-            case mmio::kInterruptAck:
-                interrupt_status &= ~value;
-                return;
-            case mmio::kStatus:
-                write_status(value);
-                return;
-            default:
-                break;
-        }
-        if (offset == mmio::kConfig + sb::kConfigActual) {
-            if (version == mmio::kVersionLegacy) {
+            if (legacy() && offset == mmio::kConfig + sb::kConfigActual) {
                 complaints.push_back("32-bit config write on legacy (Linux writes bytes)");
             }
-            config[1] = value;
-            return;
         }
-        if (offset == mmio::kConfig + sb::kConfigPoisonVal) {
-            config[3] = value;
-            return;
-        }
-        complaints.push_back("write of unexpected register");
+        FakeVirtioMmio::write32(offset, value);
     }
 
     // Legacy config space, a byte at a time, little-endian; `actual` counts as written when
     // its last byte arrives (the spec's rule for multi-byte legacy fields).
-    uint8_t mmio_read8(uint64_t address) override {
-        const auto offset = static_cast<uint32_t>(address - kMmioBase);
+    uint8_t read8(uint32_t offset) override {
         ++byte_reads;
         num_pages_reads += offset == mmio::kConfig + sb::kConfigNumPages ? 1 : 0;
-        if (offset >= mmio::kConfig && offset < mmio::kConfig + 4 * config.size()) {
-            const uint32_t at = offset - mmio::kConfig;
-            return static_cast<uint8_t>(config.at(at / 4) >> (8 * (at % 4)));
-        }
-        complaints.push_back("byte read outside the config space");
-        return 0;
+        return FakeVirtioMmio::read8(offset);
     }
-    void mmio_write8(uint64_t address, uint8_t value) override {
-        const auto offset = static_cast<uint32_t>(address - kMmioBase);
+    void write8(uint32_t offset, uint8_t value) override {
         ++byte_writes;
         const uint32_t actual = mmio::kConfig + sb::kConfigActual;
         if (offset < actual || offset >= actual + 4) {
@@ -316,24 +194,23 @@ class FakeBalloonHal final : public vbsim::sw::hal::Hal {
         }
     }
 
-    void write_status(uint32_t value) {
+    void reset() override {
+        ++resets;
+        FakeVirtioMmio::reset();
+        pending_notifies.clear();
+        for (Ring& ring : rings) {
+            Ring fresh;
+            fresh.auto_ack = ring.auto_ack;
+            ring = std::move(fresh);
+        }
+    }
+
+    void write_status(uint32_t value) override {
         if (value == 0) {
-            ++resets;
-            status = 0;
-            driver_features = 0;
-            pending_notifies.clear();
-            for (Queue& queue : queues) {
-                Queue fresh;
-                fresh.num_max = queue.num_max;
-                fresh.auto_ack = queue.auto_ack;
-                queue = fresh;
-            }
+            reset();
             return;
         }
-        if ((value & status::kFeaturesOk) != 0 && (status & status::kFeaturesOk) == 0 &&
-            (refuse_features_ok || (driver_features & ~device_features) != 0)) {
-            value &= ~status::kFeaturesOk;
-        }
+        value = accepted_status(value);
         const bool driver_ok_now =
             (value & status::kDriverOk) != 0 && (status & status::kDriverOk) == 0;
         status = (status & status::kDeviceNeedsReset) | value;
@@ -383,26 +260,7 @@ class FakeBalloonHal final : public vbsim::sw::hal::Hal {
         }
     }
 
-    QueueLayout layout(uint16_t index) const {
-        const Queue& queue = queues.at(index);
-        if (version == mmio::kVersionLegacy) {
-            return VirtioMmioDevice::layout_for(index, queue.num,
-                                                uint64_t{queue.pfn} * guest_page_size, version);
-        }
-        QueueLayout result;
-        result.index = index;
-        result.size = queue.num;
-        result.descriptor_table = queue.desc;
-        result.avail_ring = queue.driver;
-        result.used_ring = queue.device;
-        return result;
-    }
-    bool queue_live(uint16_t index) const {
-        const Queue& queue = queues.at(index);
-        return queue.num != 0 && (version == mmio::kVersionLegacy ? queue.pfn != 0 : queue.ready);
-    }
-
-    void notified(uint32_t index) {
+    void notified(uint32_t index) override {
         if (index >= queues.size() || !queue_live(static_cast<uint16_t>(index))) {
             complaints.push_back("notify of a queue that is not live");
             return;
@@ -418,7 +276,7 @@ class FakeBalloonHal final : public vbsim::sw::hal::Hal {
             take_chains(q);
             return;
         }
-        Queue& queue = queues.at(q);
+        Ring& queue = rings.at(q);
         const QueueLayout l = layout(q);
         const auto avail_idx = static_cast<uint16_t>(le(l.avail_ring + vring::kAvailIdxOffset, 2));
         while (queue.last_avail != avail_idx) {
@@ -431,7 +289,7 @@ class FakeBalloonHal final : public vbsim::sw::hal::Hal {
             if (le(descriptor + 12, 2) != 0) {
                 complaints.push_back("unexpected descriptor flags");
             }
-            if (q == 2) {
+            if (q == sb::kStatsQueue) {
                 StatsBuffer stats;
                 stats_buffer_address = address;
                 for (uint32_t at = 0; at + 10 <= length; at += 10) {
@@ -444,10 +302,10 @@ class FakeBalloonHal final : public vbsim::sw::hal::Hal {
                 for (uint32_t at = 0; at + 4 <= length; at += 4) {
                     pfns.push_back(static_cast<uint32_t>(le(address + at, 4)));
                 }
-                (q == 0 ? inflate_buffers : deflate_buffers).push_back(pfns);
+                (q == sb::kInflateQueue ? inflate_buffers : deflate_buffers).push_back(pfns);
             }
             // The device holds the stats buffer until it wants fresh stats.
-            if (queue.auto_ack && q != 2) {
+            if (queue.auto_ack && q != sb::kStatsQueue) {
                 complete(q, head);
             } else {
                 queue.held.push_back(head);
@@ -468,7 +326,7 @@ class FakeBalloonHal final : public vbsim::sw::hal::Hal {
     std::vector<ChainBuffer> hint_blocks;  // blocks it hinted
     // reporting_vq and free_page_vq: whole chains, NEXT and WRITE flags allowed.
     void take_chains(uint16_t q) {
-        Queue& queue = queues.at(q);
+        Ring& queue = rings.at(q);
         const QueueLayout l = layout(q);
         const auto avail_idx = static_cast<uint16_t>(le(l.avail_ring + vring::kAvailIdxOffset, 2));
         const bool reporting =
@@ -509,7 +367,7 @@ class FakeBalloonHal final : public vbsim::sw::hal::Hal {
     }
 
     void complete(uint16_t q, uint16_t head) {
-        Queue& queue = queues.at(q);
+        Ring& queue = rings.at(q);
         const QueueLayout l = layout(q);
         const uint64_t element =
             l.used_ring + vring::kUsedRingOffset + 8 * (queue.used_idx % l.size);
@@ -521,7 +379,7 @@ class FakeBalloonHal final : public vbsim::sw::hal::Hal {
     }
     // Returns the held buffers of queue `q` (all of them, or the first `count`).
     void ack(uint16_t q, size_t count = SIZE_MAX) {
-        Queue& queue = queues.at(q);
+        Ring& queue = rings.at(q);
         while (count-- > 0 && !queue.held.empty()) {
             const uint16_t head = queue.held.front();
             queue.held.pop_front();
@@ -539,9 +397,9 @@ class FakeBalloonHal final : public vbsim::sw::hal::Hal {
         config[0] = pages;
         raise(mmio::kInterruptConfigChange);
     }
-    void hold(uint16_t q) { queues.at(q).auto_ack = false; }
+    void hold(uint16_t q) { rings.at(q).auto_ack = false; }
     void release(uint16_t q) {
-        queues.at(q).auto_ack = true;
+        rings.at(q).auto_ack = true;
         ack(q);
     }
 
@@ -778,13 +636,13 @@ TEST_F(BalloonDriverTest, OneBufferInFlightPerQueue) {
     hal.set_target(4000);
     run();
     EXPECT_EQ(hal.inflate_buffers.size(), 1u);
-    EXPECT_EQ(hal.queues[0].held.size(), 1u);
+    EXPECT_EQ(hal.rings[0].held.size(), 1u);
     EXPECT_EQ(memory->balloon_class_pages(), 256u);
 
     hal.ack(0);
     run();
     EXPECT_EQ(hal.inflate_buffers.size(), 2u);
-    EXPECT_EQ(hal.queues[0].held.size(), 1u);
+    EXPECT_EQ(hal.rings[0].held.size(), 1u);
 
     // Deflate side: same rule.
     hal.release(0);
@@ -795,7 +653,7 @@ TEST_F(BalloonDriverTest, OneBufferInFlightPerQueue) {
     hal.set_target(1);
     run();
     EXPECT_EQ(hal.deflate_buffers.size(), 1u);
-    EXPECT_EQ(hal.queues[1].held.size(), 1u);
+    EXPECT_EQ(hal.rings[1].held.size(), 1u);
 }
 
 TEST_F(BalloonDriverTest, ActualIsWrittenAfterEachRound) {
@@ -1048,13 +906,13 @@ TEST_F(BalloonDriverTest, StatsAreRefreshedInWorkContextNotInTheInterruptHandler
 TEST_F(BalloonDriverTest, StatsRequestsKeepBeingAnsweredOneBufferAtATime) {
     start();
     for (int i = 0; i < 5; ++i) {
-        EXPECT_EQ(hal.queues[2].held.size(), 1u);
+        EXPECT_EQ(hal.rings[2].held.size(), 1u);
         hal.ack(2);
         run();
     }
     EXPECT_EQ(hal.stats_buffers.size(), 6u);
     EXPECT_EQ(driver->counters().stats_updates, 6u);
-    EXPECT_EQ(hal.queues[2].held.size(), 1u);
+    EXPECT_EQ(hal.rings[2].held.size(), 1u);
 }
 
 TEST_F(BalloonDriverTest, StatsTagCountFollowsTheParameter) {
@@ -1180,7 +1038,7 @@ TEST_F(BalloonDriverTest, RestoreRerunsTheSameQueueSetUpAndRefills) {
     EXPECT_EQ(memory->ballooned_pages(), 600u);
     EXPECT_EQ(hal.config[1], 600u);
     EXPECT_EQ(hal.stats_buffers.size(), 2u);  // primed again
-    EXPECT_EQ(hal.queues[2].held.size(), 1u);
+    EXPECT_EQ(hal.rings[2].held.size(), 1u);
     EXPECT_TRUE(hal.complaints.empty());
 
     driver->restore();

@@ -26,6 +26,7 @@
 #include "sw/hal/hal.h"
 #include "sw/virtio/virtio_mmio_device.h"
 #include "tests/support/linux_recording.h"
+#include "tests/sw/support/fake_virtio_mmio.h"
 
 #ifndef VBSIM_LINUX_TRACE_DIR
 #error "VBSIM_LINUX_TRACE_DIR must name tests/data/linux-6.1-qemu-7.2"
@@ -45,6 +46,7 @@ using vbsim::sw::guest::GuestMemoryParams;
 using vbsim::sw::guest::Kernel;
 using vbsim::sw::virtio::Result;
 using vbsim::sw::virtio::VirtioMmioDevice;
+using vbsim::test::FakeVirtioMmio;
 
 constexpr uint64_t kMmioBase = 0x10001000;
 constexpr unsigned kIrq = 1;
@@ -215,33 +217,20 @@ std::string compare(const std::vector<ExpectedAccess>& expected, const std::vect
 }
 
 // QEMU 7.2's virtio-balloon-device behind virtio-mmio, as the recordings saw it, logging
-// every register access. Guest RAM is the driver's DMA region only.
-class QemuLikeBalloon final : public vbsim::sw::hal::Hal {
+// every register access: the shared register file with QEMU's answers where they differ.
+// Guest RAM is the driver's DMA region only.
+class QemuLikeBalloon final : public FakeVirtioMmio {
   public:
-    struct Queue {
-        uint32_t num = 0;
-        uint32_t align = 0;
-        uint32_t pfn = 0;
-        uint32_t ready = 0;
-        uint32_t desc[2] = {};
-        uint32_t driver[2] = {};
-        uint32_t device[2] = {};
-    };
+    // Four queues, as QEMU's balloon has without free page hinting: three of them exist.
+    QemuLikeBalloon() : FakeVirtioMmio(kMmioBase, 4, 2) {  // config: num_pages, actual
+        device_id = sb::kDeviceId;
+        vendor_id = kQemuVendor;
+        for (uint16_t q = 0; q < 3; ++q) {
+            queues[q].num_max = kQemuQueueNumMax;
+        }
+    }
 
-    uint32_t version = mmio::kVersionModern;
-    uint64_t device_features = 0;
     std::vector<Access> log;
-    std::vector<std::string> complaints;
-
-    uint32_t status = 0;
-    uint32_t device_features_sel = 0;
-    uint32_t driver_features_sel = 0;
-    uint64_t driver_features = 0;
-    uint32_t guest_page_size = 0;
-    uint32_t queue_sel = 0;
-    Queue queues[4] = {};
-    uint32_t config[2] = {};  // num_pages, actual
-    uint32_t interrupt_status = 0;
     Kernel* kernel = nullptr;  // where interrupts go
     uint16_t last_avail[2] = {};
     uint16_t used_idx[2] = {};
@@ -254,43 +243,6 @@ class QemuLikeBalloon final : public vbsim::sw::hal::Hal {
         raise(mmio::kInterruptConfigChange | mmio::kInterruptUsedBuffer);
     }
     std::vector<uint8_t> ram = std::vector<uint8_t>(kDmaBytes);
-
-    bool legacy() const { return version == mmio::kVersionLegacy; }
-
-    uint32_t mmio_read32(uint64_t address) override {
-        const auto offset = static_cast<uint32_t>(address - kMmioBase);
-        const uint32_t value = read_register(offset);
-        log.push_back({'R', offset, 4, value});
-        return value;
-    }
-    void mmio_write32(uint64_t address, uint32_t value) override {
-        const auto offset = static_cast<uint32_t>(address - kMmioBase);
-        log.push_back({'W', offset, 4, value});
-        write_register(offset, value);
-    }
-    uint8_t mmio_read8(uint64_t address) override {
-        const auto offset = static_cast<uint32_t>(address - kMmioBase);
-        uint8_t value = 0;
-        if (offset >= mmio::kConfig && offset < mmio::kConfig + sizeof config) {
-            const uint32_t at = offset - mmio::kConfig;
-            value = static_cast<uint8_t>(config[at / 4] >> (8 * (at % 4)));
-        } else {
-            complaints.push_back("byte read outside the config space");
-        }
-        log.push_back({'R', offset, 1, value});
-        return value;
-    }
-    void mmio_write8(uint64_t address, uint8_t value) override {
-        const auto offset = static_cast<uint32_t>(address - kMmioBase);
-        log.push_back({'W', offset, 1, value});
-        if (offset >= mmio::kConfig + sb::kConfigActual &&
-            offset < mmio::kConfig + sb::kConfigActual + 4) {
-            const uint32_t shift = 8 * (offset - mmio::kConfig - sb::kConfigActual);
-            config[1] = (config[1] & ~(uint32_t{0xff} << shift)) | (uint32_t{value} << shift);
-        } else {
-            complaints.push_back("byte write outside config.actual");
-        }
-    }
 
     void ram_read(uint64_t address, void* destination, size_t length) override {
         if (address < kDmaBase || address - kDmaBase + length > ram.size()) {
@@ -327,6 +279,62 @@ class QemuLikeBalloon final : public vbsim::sw::hal::Hal {
     }
 
   private:
+    // ---- the register file, where QEMU differs; every access logged ----
+    uint32_t read32(uint32_t offset) override {
+        uint32_t value = 0;
+        // Legacy config space is bytes only (Linux reads it so).
+        if (legacy() && offset >= mmio::kConfig) {
+            complain("read of register", offset);
+        } else {
+            value = FakeVirtioMmio::read32(offset);
+        }
+        log.push_back({'R', offset, 4, value});
+        return value;
+    }
+    void write32(uint32_t offset, uint32_t value) override {
+        log.push_back({'W', offset, 4, value});
+        if (offset == mmio::kDriverFeatures && legacy() && driver_features_sel != 0) {
+            complaints.push_back("legacy feature write with DriverFeaturesSel > 0");
+            return;
+        }
+        // Of the config space, the driver writes `actual`, and on a modern device only.
+        if (offset >= mmio::kConfig && (legacy() || offset != mmio::kConfig + sb::kConfigActual)) {
+            complain("write of register", offset);
+            return;
+        }
+        FakeVirtioMmio::write32(offset, value);
+    }
+    uint8_t read8(uint32_t offset) override {
+        const uint8_t value = FakeVirtioMmio::read8(offset);
+        log.push_back({'R', offset, 1, value});
+        return value;
+    }
+    void write8(uint32_t offset, uint8_t value) override {
+        log.push_back({'W', offset, 1, value});
+        if (offset < mmio::kConfig + sb::kConfigActual ||
+            offset >= mmio::kConfig + sb::kConfigActual + 4) {
+            complaints.push_back("byte write outside config.actual");
+            return;
+        }
+        FakeVirtioMmio::write8(offset, value);
+    }
+    // A legacy device has one feature word: QEMU reads 0 for the others.
+    uint32_t device_features_word(uint32_t select) override {
+        return legacy() && select != 0 ? 0 : FakeVirtioMmio::device_features_word(select);
+    }
+    // Reset: GuestPageSize survives, as in QEMU; InterruptStatus does not.
+    void reset() override {
+        FakeVirtioMmio::reset();
+        interrupt_status = 0;
+    }
+    // QEMU holds the stats buffer until its polling timer; PFN buffers are handled at once,
+    // inside the notify, as QEMU does.
+    void notified(uint32_t queue) override {
+        if (queue <= sb::kDeflateQueue && (status & status::kDriverOk) != 0) {
+            serve(queue);
+        }
+    }
+
     uint64_t le(uint64_t address, unsigned bytes) const {
         uint64_t value = 0;
         for (unsigned i = 0; i < bytes; ++i) {
@@ -348,160 +356,21 @@ class QemuLikeBalloon final : public vbsim::sw::hal::Hal {
     // Pops every new chain of queue `q`, returns it used (length 0), asks to be notified of
     // the next one (EVENT_IDX avail_event) and interrupts.
     void serve(uint32_t q) {
-        const Queue& queue = queues[q];
-        vbsim::sw::virtio::QueueLayout layout;
-        if (legacy()) {
-            layout = VirtioMmioDevice::layout_for(static_cast<uint16_t>(q), queue.num,
-                                                  uint64_t{queue.pfn} * guest_page_size, version);
-        } else {
-            layout.size = queue.num;
-            layout.descriptor_table = queue.desc[0] | uint64_t{queue.desc[1]} << 32;
-            layout.avail_ring = queue.driver[0] | uint64_t{queue.driver[1]} << 32;
-            layout.used_ring = queue.device[0] | uint64_t{queue.device[1]} << 32;
-        }
-        const auto avail_idx = static_cast<uint16_t>(le(layout.avail_ring + 2, 2));
+        const vbsim::sw::virtio::QueueLayout ring = layout(static_cast<uint16_t>(q));
+        const auto avail_idx = static_cast<uint16_t>(le(ring.avail_ring + 2, 2));
         while (last_avail[q] != avail_idx) {
-            const auto head = static_cast<uint16_t>(
-                le(layout.avail_ring + 4 + 2 * (last_avail[q] % layout.size), 2));
+            const auto head =
+                static_cast<uint16_t>(le(ring.avail_ring + 4 + 2 * (last_avail[q] % ring.size), 2));
             ++last_avail[q];
             buffer_pfns.push_back(
-                static_cast<uint32_t>(le(layout.descriptor_table + 16 * uint64_t{head} + 8, 4)) /
-                4);
-            const uint64_t element = layout.used_ring + 4 + 8 * (used_idx[q] % layout.size);
+                static_cast<uint32_t>(le(ring.descriptor_table + 16 * uint64_t{head} + 8, 4)) / 4);
+            const uint64_t element = ring.used_ring + 4 + 8 * (used_idx[q] % ring.size);
             put_le(element, head, 4);
             put_le(element + 4, 0, 4);
-            put_le(layout.used_ring + 2, ++used_idx[q], 2);
+            put_le(ring.used_ring + 2, ++used_idx[q], 2);
         }
-        put_le(layout.used_ring + vring::used_avail_event_offset(layout.size), last_avail[q], 2);
+        put_le(ring.used_ring + vring::used_avail_event_offset(ring.size), last_avail[q], 2);
         raise(mmio::kInterruptUsedBuffer);
-    }
-
-    uint32_t read_register(uint32_t offset) {
-        const Queue& queue = queues[queue_sel < 4 ? queue_sel : 3];
-        switch (offset) {
-            case mmio::kMagicValue:
-                return mmio::kMagic;
-            case mmio::kVersion:
-                return version;
-            case mmio::kDeviceId:
-                return sb::kDeviceId;
-            case mmio::kVendorId:
-                return kQemuVendor;
-            case mmio::kDeviceFeatures:
-                // A legacy device has one feature word: QEMU reads 0 for the others.
-                if (legacy() && device_features_sel != 0) {
-                    return 0;
-                }
-                return device_features_sel > 1
-                           ? 0
-                           : static_cast<uint32_t>(device_features >> (32 * device_features_sel));
-            case mmio::kQueueNumMax:
-                return queue_sel < 3 ? kQemuQueueNumMax : 0;
-            case mmio::kQueuePfn:
-                return queue.pfn;
-            case mmio::kQueueReady:
-                return queue.ready;
-            case mmio::kStatus:
-                return status;
-            case mmio::kInterruptStatus:
-                return interrupt_status;
-            default:
-                break;
-        }
-        if (!legacy() && offset >= mmio::kConfig && offset < mmio::kConfig + sizeof config &&
-            offset % 4 == 0) {
-            return config[(offset - mmio::kConfig) / 4];
-        }
-        complaints.push_back("read of register 0x" + std::to_string(offset));
-        return 0;
-    }
-
-    void write_register(uint32_t offset, uint32_t value) {
-        Queue& queue = queues[queue_sel < 4 ? queue_sel : 3];
-        switch (offset) {
-            case mmio::kDeviceFeaturesSel:
-                device_features_sel = value;
-                return;
-            case mmio::kDriverFeaturesSel:
-                driver_features_sel = value;
-                return;
-            case mmio::kDriverFeatures:
-                if (legacy() && driver_features_sel != 0) {
-                    complaints.push_back("legacy feature write with DriverFeaturesSel > 0");
-                    return;
-                }
-                if (driver_features_sel == 0) {
-                    driver_features = (driver_features & ~uint64_t{0xffffffff}) | value;
-                } else {
-                    driver_features = (driver_features & 0xffffffff) | (uint64_t{value} << 32);
-                }
-                return;
-            case mmio::kGuestPageSize:
-                guest_page_size = value;
-                return;
-            case mmio::kQueueSel:
-                queue_sel = value;
-                return;
-            case mmio::kQueueNum:
-                queue.num = value;
-                return;
-            case mmio::kQueueAlign:
-                queue.align = value;
-                return;
-            case mmio::kQueuePfn:
-                if (guest_page_size == 0) {
-                    complaints.push_back("QueuePFN before GuestPageSize");
-                }
-                queue.pfn = value;
-                return;
-            case mmio::kQueueReady:
-                queue.ready = value;
-                return;
-            case mmio::kQueueDescLow:
-            case mmio::kQueueDescHigh:
-                queue.desc[(offset - mmio::kQueueDescLow) / 4] = value;
-                return;
-            case mmio::kQueueDriverLow:
-            case mmio::kQueueDriverHigh:
-                queue.driver[(offset - mmio::kQueueDriverLow) / 4] = value;
-                return;
-            case mmio::kQueueDeviceLow:
-            case mmio::kQueueDeviceHigh:
-                queue.device[(offset - mmio::kQueueDeviceLow) / 4] = value;
-                return;
-            case mmio::kQueueNotify:
-                // QEMU holds the stats buffer until its polling timer; PFN buffers are
-                // handled at once, inside the notify, as QEMU does.
-                if (value < 2 && (status & status::kDriverOk) != 0) {
-                    serve(value);
-                }
-                return;
-            case mmio::kInterruptAck:
-                interrupt_status &= ~value;
-                return;
-            case mmio::kStatus:
-                if (value == 0) {  // reset: GuestPageSize survives, as in QEMU
-                    status = 0;
-                    driver_features = 0;
-                    interrupt_status = 0;
-                    for (Queue& each : queues) {
-                        each = Queue{};
-                    }
-                    return;
-                }
-                if ((value & status::kFeaturesOk) != 0 && (driver_features & ~device_features)) {
-                    value &= ~status::kFeaturesOk;
-                }
-                status = value;
-                return;
-            default:
-                break;
-        }
-        if (!legacy() && offset == mmio::kConfig + sb::kConfigActual) {
-            config[1] = value;
-            return;
-        }
-        complaints.push_back("write of register 0x" + std::to_string(offset));
     }
 };
 
@@ -636,11 +505,11 @@ TEST_P(LinuxTraffic, RingAddressesFollowOurOwnLayout) {
             descriptors = uint64_t{queue.pfn} * 4096;
         } else {
             EXPECT_EQ(queue.ready, 1u);
-            descriptors = queue.desc[0] | uint64_t{queue.desc[1]} << 32;
+            descriptors = queue.desc;
             const auto layout = VirtioMmioDevice::layout_for(static_cast<uint16_t>(q), queue.num,
                                                              descriptors, recording.version);
-            EXPECT_EQ(queue.driver[0] | uint64_t{queue.driver[1]} << 32, layout.avail_ring) << q;
-            EXPECT_EQ(queue.device[0] | uint64_t{queue.device[1]} << 32, layout.used_ring) << q;
+            EXPECT_EQ(queue.driver, layout.avail_ring) << q;
+            EXPECT_EQ(queue.device, layout.used_ring) << q;
         }
         EXPECT_GE(descriptors, kDmaBase) << q;
         EXPECT_LE(descriptors + VirtioMmioDevice::ring_bytes(queue.num, recording.version),

@@ -17,6 +17,7 @@
 #include "sw/hal/hal.h"
 #include "sw/virtio/virtio_mmio_device.h"
 #include "sw/virtio/virtqueue.h"
+#include "tests/sw/support/fake_virtio_mmio.h"
 
 namespace {
 
@@ -30,23 +31,14 @@ using vbsim::sw::virtio::QueueLayout;
 using vbsim::sw::virtio::Result;
 using vbsim::sw::virtio::VirtioMmioDevice;
 using vbsim::sw::virtio::Virtqueue;
+using vbsim::test::FakeVirtioMmio;
+using vbsim::test::MmioWrite;
 
 constexpr uint64_t kMmioBase = 0x10001000;
 constexpr uint64_t kRamBase = 0x40000000;
 constexpr uint64_t kRamSize = 1 << 20;
 constexpr uint64_t kRingBase = kRamBase + 0x10000;
 constexpr uint64_t kRingLength = 0x20000;
-
-struct MmioWrite {
-    uint32_t offset;
-    uint32_t value;
-    bool operator==(const MmioWrite& other) const {
-        return offset == other.offset && value == other.value;
-    }
-};
-std::ostream& operator<<(std::ostream& out, const MmioWrite& write) {
-    return out << "{0x" << std::hex << write.offset << ", 0x" << write.value << std::dec << "}";
-}
 
 // Everything the driver did, in order, so tests can check ordering against barriers.
 struct Event {
@@ -55,223 +47,74 @@ struct Event {
     uint64_t value;  // MMIO value, or RAM write length
 };
 
-struct FakeQueue {
-    uint32_t num_max = 0;
-    uint32_t num = 0;
-    uint32_t align = 0;
-    uint32_t pfn = 0;
-    uint32_t ready = 0;
-    uint32_t desc_low = 0, desc_high = 0;
-    uint32_t driver_low = 0, driver_high = 0;
-    uint32_t device_low = 0, device_high = 0;
-};
-
-class FakeHal final : public vbsim::sw::hal::Hal {
+// The shared register file, plus: scripted Status and ConfigGeneration reads, counts and logs
+// of what the driver did, and guest RAM.
+class FakeHal final : public FakeVirtioMmio {
   public:
+    FakeHal() : FakeVirtioMmio(kMmioBase, 4, 4) {
+        device_id = 5;
+        device_features = feature::bit(feature::kVersion1);
+    }
+
     // ---- the fake device ----
-    uint32_t magic = mmio::kMagic;
-    uint32_t version = mmio::kVersionModern;
-    uint32_t device_id = 5;
-    uint32_t vendor_id = 0x554d4551;
-    uint64_t device_features = feature::bit(feature::kVersion1);
-    bool refuse_features_ok = false;
-    uint32_t reset_busy_reads = 0;  // Status reads still non-zero after a reset write
-    std::array<FakeQueue, 4> queues{};
-    std::array<uint32_t, 4> config{};
+    uint32_t reset_busy_reads = 0;              // Status reads still non-zero after a reset write
     std::deque<uint32_t> scripted_generations;  // ConfigGeneration values, then `generation`
     bool generation_runs_away = false;          // every read returns a new value
     uint32_t generation = 0;
-    uint32_t interrupt_status = 0;
 
-    uint32_t status = 0;
-    uint32_t device_features_sel = 0;
-    uint32_t driver_features_sel = 0;
-    uint64_t driver_features = 0;
-    uint32_t guest_page_size = 0;
-    uint32_t queue_sel = 0;
     uint32_t busy_reads_left = 0;
     uint32_t config_reads = 0;
     std::vector<uint32_t> byte_reads;    // offsets of 8-bit reads
     std::vector<MmioWrite> byte_writes;  // 8-bit writes
     uint32_t status_reads = 0;
     std::vector<uint32_t> notifications;
-    std::vector<std::string> device_complaints;
 
     // ---- guest RAM and the log ----
     std::vector<uint8_t> ram = std::vector<uint8_t>(kRamSize);
     std::vector<Event> events;
 
-    uint32_t mmio_read32(uint64_t address) override {
-        const uint32_t offset = static_cast<uint32_t>(address - kMmioBase);
-        FakeQueue& queue = queues.at(queue_sel);
-        switch (offset) {
-            case mmio::kMagicValue:
-                return magic;
-            case mmio::kVersion:
-                return version;
-            case mmio::kDeviceId:
-                return device_id;
-            case mmio::kVendorId:
-                return vendor_id;
-            case mmio::kDeviceFeatures:
-                return static_cast<uint32_t>(device_features >> (device_features_sel ? 32 : 0));
-            case mmio::kQueueNumMax:
-                return queue.num_max;
-            case mmio::kQueuePfn:
-                return queue.pfn;
-            case mmio::kQueueReady:
-                return queue.ready;
-            case mmio::kInterruptStatus:
-                return interrupt_status;
-            case mmio::kStatus:
-                ++status_reads;
-                if (busy_reads_left > 0) {
-                    --busy_reads_left;
-                    return status::kAcknowledge;
-                }
-                return status;
-            case mmio::kConfigGeneration:
-                if (generation_runs_away) {
-                    return generation++;
-                }
-                if (!scripted_generations.empty()) {
-                    generation = scripted_generations.front();
-                    scripted_generations.pop_front();
-                }
-                return generation;
-            default:
-                break;
+    uint32_t read32(uint32_t offset) override {
+        if (offset == mmio::kStatus) {
+            ++status_reads;
+            if (busy_reads_left > 0) {
+                --busy_reads_left;
+                return status::kAcknowledge;
+            }
         }
-        if (offset >= mmio::kConfig && offset < mmio::kConfig + 4 * config.size()) {
+        if (in_config(offset, 4)) {
             ++config_reads;
-            return config.at((offset - mmio::kConfig) / 4);
         }
-        device_complaints.push_back("read of unexpected register");
-        return 0;
+        return FakeVirtioMmio::read32(offset);
     }
-
-    void mmio_write32(uint64_t address, uint32_t value) override {
-        events.push_back({Event::kMmioWrite, address - kMmioBase, value});
-        const uint32_t offset = static_cast<uint32_t>(address - kMmioBase);
-        FakeQueue& queue = queues.at(queue_sel);
-        switch (offset) {
-            case mmio::kDeviceFeaturesSel:
-                device_features_sel = value;
-                return;
-            case mmio::kDriverFeaturesSel:
-                driver_features_sel = value;
-                return;
-            case mmio::kDriverFeatures:
-                if (driver_features_sel == 0) {
-                    driver_features = (driver_features & ~uint64_t{0xffffffff}) | value;
-                } else {
-                    driver_features =
-                        (driver_features & uint64_t{0xffffffff}) | (uint64_t{value} << 32);
-                }
-                return;
-            case mmio::kGuestPageSize:
-                guest_page_size = value;
-                return;
-            case mmio::kQueueSel:
-                queue_sel = value;
-                return;
-            case mmio::kQueueNum:
-                queue.num = value;
-                return;
-            case mmio::kQueueAlign:
-                queue.align = value;
-                return;
-            case mmio::kQueuePfn:
-                if (value != 0 && guest_page_size == 0) {
-                    device_complaints.push_back("QueuePFN before GuestPageSize");
-                }
-                queue.pfn = value;
-                return;
-            case mmio::kQueueReady:
-                queue.ready = value;
-                return;
-            case mmio::kQueueDescLow:
-                queue.desc_low = value;
-                return;
-            case mmio::kQueueDescHigh:
-                queue.desc_high = value;
-                return;
-            case mmio::kQueueDriverLow:
-                queue.driver_low = value;
-                return;
-            case mmio::kQueueDriverHigh:
-                queue.driver_high = value;
-                return;
-            case mmio::kQueueDeviceLow:
-                queue.device_low = value;
-                return;
-            case mmio::kQueueDeviceHigh:
-                queue.device_high = value;
-                return;
-            case mmio::kQueueNotify:
-                notifications.push_back(value);
-                return;
-            case mmio::kInterruptAck:
-                interrupt_status &= ~value;
-                return;
-            case mmio::kStatus:
-                write_status(value);
-                return;
-            default:
-                break;
-        }
-        if (offset >= mmio::kConfig && offset < mmio::kConfig + 4 * config.size()) {
-            config.at((offset - mmio::kConfig) / 4) = value;
-            return;
-        }
-        device_complaints.push_back("write of unexpected register");
+    void write32(uint32_t offset, uint32_t value) override {
+        events.push_back({Event::kMmioWrite, offset, value});
+        FakeVirtioMmio::write32(offset, value);
     }
-
-    // Config space a byte at a time (legacy), little-endian.
-    uint8_t mmio_read8(uint64_t address) override {
-        const uint32_t offset = static_cast<uint32_t>(address - kMmioBase);
+    uint8_t read8(uint32_t offset) override {
         byte_reads.push_back(offset);
-        if (offset >= mmio::kConfig && offset < mmio::kConfig + 4 * config.size()) {
+        if (in_config(offset, 1)) {
             ++config_reads;
-            const uint32_t at = offset - mmio::kConfig;
-            return static_cast<uint8_t>(config.at(at / 4) >> (8 * (at % 4)));
         }
-        device_complaints.push_back("byte read outside the config space");
-        return 0;
+        return FakeVirtioMmio::read8(offset);
     }
-    void mmio_write8(uint64_t address, uint8_t value) override {
-        const uint32_t offset = static_cast<uint32_t>(address - kMmioBase);
+    void write8(uint32_t offset, uint8_t value) override {
         byte_writes.push_back({offset, value});
-        if (offset >= mmio::kConfig && offset < mmio::kConfig + 4 * config.size()) {
-            const uint32_t at = offset - mmio::kConfig;
-            uint32_t& field = config.at(at / 4);
-            const uint32_t shift = 8 * (at % 4);
-            field = (field & ~(uint32_t{0xff} << shift)) | (uint32_t{value} << shift);
-            return;
-        }
-        device_complaints.push_back("byte write outside the config space");
+        FakeVirtioMmio::write8(offset, value);
     }
-
-    void write_status(uint32_t value) {
-        if (value == 0) {
-            // Like QEMU: a reset forgets the negotiation and the queues, and keeps the page
-            // size (Linux writes it once, before its first reset).
-            status = 0;
-            busy_reads_left = reset_busy_reads;
-            driver_features = 0;
-            for (FakeQueue& queue : queues) {
-                const uint32_t num_max = queue.num_max;
-                queue = FakeQueue{};
-                queue.num_max = num_max;
-            }
-            return;
+    uint32_t config_generation() override {
+        if (generation_runs_away) {
+            return generation++;
         }
-        if ((value & status::kFeaturesOk) != 0 && (status & status::kFeaturesOk) == 0) {
-            if (refuse_features_ok || (driver_features & ~device_features) != 0) {
-                value &= ~status::kFeaturesOk;
-            }
+        if (!scripted_generations.empty()) {
+            generation = scripted_generations.front();
+            scripted_generations.pop_front();
         }
-        status = value;
+        return generation;
+    }
+    void notified(uint32_t queue) override { notifications.push_back(queue); }
+    void reset() override {
+        FakeVirtioMmio::reset();
+        busy_reads_left = reset_busy_reads;
     }
 
     void ram_read(uint64_t address, void* destination, size_t length) override {
@@ -333,7 +176,7 @@ class FakeHal final : public vbsim::sw::hal::Hal {
 class VirtioMmioDeviceTest : public ::testing::Test {
   protected:
     void SetUp() override {
-        for (FakeQueue& queue : hal.queues) {
+        for (FakeVirtioMmio::Queue& queue : hal.queues) {
             queue.num_max = 1024;
         }
     }
@@ -430,7 +273,7 @@ TEST_F(VirtioMmioDeviceTest, ModernInitWritesTheSpecSequence) {
     // After the reset (also the poll), before DRIVER, FEATURES_OK, its check, DRIVER_OK.
     EXPECT_EQ(hal.status_reads, 5u);
     EXPECT_EQ(hal.queues[0].ready, 1u);
-    EXPECT_TRUE(hal.device_complaints.empty());
+    EXPECT_TRUE(hal.complaints.empty());
     EXPECT_EQ(layout.size, 128u);
     EXPECT_EQ(layout.avail_ring, avail);
     EXPECT_EQ(layout.used_ring, used);
@@ -461,7 +304,7 @@ TEST_F(VirtioMmioDeviceTest, LegacyInitWritesGuestPageSizeBeforeQueuePfn) {
                     {mmio::kQueuePfn, static_cast<uint32_t>(kRingBase >> 12)},
                     {mmio::kStatus, 1 | 2 | 4},  // no FEATURES_OK on legacy devices
                 }));
-    EXPECT_TRUE(hal.device_complaints.empty());
+    EXPECT_TRUE(hal.complaints.empty());
 }
 
 TEST_F(VirtioMmioDeviceTest, NegotiatesTheIntersectionOfBothHalves) {
@@ -626,7 +469,7 @@ TEST_F(VirtioMmioDeviceTest, RingRegionIsChecked) {
     EXPECT_EQ(device.setup_queue(0, 64, uint64_t{1} << 44, legacy_needed, &layout),
               Result::kBadRegion);  // PFN wider than 32 bits
     EXPECT_EQ(device.setup_queue(0, 64, kRingBase, legacy_needed, &layout), Result::kOk);
-    EXPECT_TRUE(hal.device_complaints.empty());
+    EXPECT_TRUE(hal.complaints.empty());
 }
 
 TEST_F(VirtioMmioDeviceTest, SetupZeroesTheRingsBeforeTheDeviceSeesThem) {
@@ -785,7 +628,7 @@ TEST_F(VirtioMmioDeviceTest, LegacyConfigAccessesAreFourBytesLowestFirst) {
                                      {0x104, 0x04}, {0x105, 0x03}, {0x106, 0x02}, {0x107, 0x01}}));
     EXPECT_TRUE(hal.mmio_writes().empty());  // no 32-bit access to the config space
     EXPECT_EQ(hal.config[1], 0x01020304u);
-    EXPECT_TRUE(hal.device_complaints.empty());
+    EXPECT_TRUE(hal.complaints.empty());
 }
 
 TEST_F(VirtioMmioDeviceTest, FeaturesAreWrittenTwiceWhenValidationDropsSome) {
@@ -1179,7 +1022,7 @@ TEST_F(VirtqueueTest, LegacyQueueUsesTheAlignedUsedRing) {
     EXPECT_EQ(hal.ram16(kRingBase + 4096 + 2), 1u);  // avail idx right after the descriptors
     // The device writes the used ring where QueuePFN and QueueAlign put it.
     const uint64_t used = uint64_t{hal.queues[0].pfn} * 4096 +
-                          vring::align_up(16 * 256 + 6 + 2 * 256, hal.queues[0].align);
+                          vbsim::spec::align_up(16 * 256 + 6 + 2 * 256, hal.queues[0].align);
     hal.write_le(used + 4, 0, 4);
     hal.write_le(used + 8, 99, 4);
     hal.write_le(used + 2, 1, 2);

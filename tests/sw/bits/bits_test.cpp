@@ -1,0 +1,89 @@
+// sw/bits/bits.h.
+
+#include <cstdint>
+
+#include <gtest/gtest.h>
+
+#include "sw/bits/bits.h"
+
+namespace {
+
+namespace bits = vbsim::sw::bits;
+
+TEST(Bits, IsPowerOfTwo) {
+    struct Row {
+        uint64_t value;
+        bool expected;
+    };
+    const Row rows[] = {{0, false},
+                        {1, true},
+                        {2, true},
+                        {3, false},
+                        {4096, true},
+                        {4097, false},
+                        {uint64_t{1} << 63, true},
+                        {~uint64_t{0}, false}};
+    for (const Row& row : rows) {
+        EXPECT_EQ(bits::is_power_of_two(row.value), row.expected) << row.value;
+    }
+}
+
+TEST(Bits, CountsAndIndices) {
+    struct Row {
+        uint64_t value;
+        unsigned popcount;
+        unsigned lowest;
+        unsigned log2_floor;
+    };
+    const Row rows[] = {
+        {1, 1, 0, 0},
+        {0x80, 1, 7, 7},
+        {0x90, 2, 4, 7},
+        {0xffff, 16, 0, 15},
+        {uint64_t{1} << 63, 1, 63, 63},
+        {~uint64_t{0}, 64, 0, 63},
+        {0x8000000000000100, 2, 8, 63},
+    };
+    for (const Row& row : rows) {
+        SCOPED_TRACE(row.value);
+        EXPECT_EQ(bits::popcount(row.value), row.popcount);
+        EXPECT_EQ(bits::lowest_bit(row.value), row.lowest);
+        EXPECT_EQ(bits::log2_floor(row.value), row.log2_floor);
+    }
+    EXPECT_EQ(bits::popcount(0), 0u);
+}
+
+TEST(Bits, RoundDownToPowerOfTwo) {
+    struct Row {
+        uint32_t value;
+        uint32_t expected;
+    };
+    const Row rows[] = {{0, 0},     {1, 1},     {2, 2},      {3, 2},
+                        {255, 128}, {256, 256}, {1000, 512}, {0xffffffff, 0x80000000}};
+    for (const Row& row : rows) {
+        EXPECT_EQ(bits::round_down_to_power_of_two(row.value), row.expected) << row.value;
+    }
+}
+
+TEST(Bits, LowestSetBits) {
+    struct Row {
+        uint64_t mask;
+        uint64_t limit;
+        uint64_t expected;
+    };
+    const Row rows[] = {
+        {0, 3, 0},
+        {0xf0, 0, 0},
+        {0xf0, 2, 0x30},
+        {0xf0, 4, 0xf0},
+        {0xf0, 9, 0xf0},
+        {0x8000000000000001, 1, 1},
+        {~uint64_t{0}, 63, ~uint64_t{0} >> 1},
+    };
+    for (const Row& row : rows) {
+        EXPECT_EQ(bits::lowest_set_bits(row.mask, row.limit), row.expected)
+            << "mask " << row.mask << ", limit " << row.limit;
+    }
+}
+
+}  // namespace
