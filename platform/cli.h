@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "platform/exit_status.h"
+
 namespace vbsim::platform {
 
 // The vbsim command line, as parsed.
@@ -22,13 +24,6 @@ struct CliOptions {
 // False (with `error` set) when the arguments make no sense.
 bool parse_cli(const std::vector<std::string>& arguments, CliOptions& options, std::string& error);
 const char* cli_usage();
-
-// Exit statuses of vbsim (README "Exit status").
-inline constexpr int kExitChecksPassed = 0;   // every check of every scenario passed
-inline constexpr int kExitCheckFailed = 1;    // a check failed (FAIL lines on stderr)
-inline constexpr int kExitBadInput = 2;       // bad arguments or scenario, a limit, out of
-                                              // memory, or an output that cannot be written
-inline constexpr int kExitInternalError = 3;  // a bug: an unexpected exception or SystemC error
 
 // Runs the command; returns the process exit status. Never throws.
 int run_cli(const CliOptions& options);

@@ -11,18 +11,11 @@
 #include <tlm>
 
 #include "models/interconnect/bus_accessor.h"
+#include "platform/guest_cpu_params.h"
 #include "sw/guest/kernel.h"
 #include "sw/hal/hal.h"
 
 namespace vbsim::platform {
-
-struct GuestCpuParams {
-    unsigned int interrupt_lines = 1;
-    // Temporal decoupling: how far the guest may run ahead of the kernel's time.
-    sc_core::sc_time quantum = sc_core::sc_time(10, sc_core::SC_US);
-    // Guest cost of taking an interrupt (entry, dispatch, return).
-    sc_core::sc_time interrupt_entry_cost = sc_core::sc_time(1, sc_core::SC_US);
-};
 
 struct GuestCpuCounters {
     uint64_t mmio_reads = 0;

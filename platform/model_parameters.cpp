@@ -9,7 +9,7 @@
 #include "models/params/units.h"
 #include "models/virtio/virtio_mmio.h"
 #include "platform/feature_names.h"
-#include "platform/guest_cpu.h"
+#include "platform/guest_cpu_params.h"
 #include "spec/virtio.h"
 #include "sw/balloon/balloon_driver.h"
 

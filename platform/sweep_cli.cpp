@@ -7,7 +7,7 @@
 #include <iostream>
 #include <optional>
 
-#include "platform/cli.h"
+#include "platform/exit_status.h"
 #include "platform/sweep_plan.h"
 #include "platform/sweep_results.h"
 #include "platform/sweep_runner.h"

@@ -10,7 +10,7 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "platform/cli.h"
+#include "platform/exit_status.h"
 #include "platform/output_csv.h"
 
 namespace vbsim::platform {

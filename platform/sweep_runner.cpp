@@ -18,7 +18,7 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "platform/cli.h"
+#include "platform/exit_status.h"
 
 namespace vbsim::platform {
 

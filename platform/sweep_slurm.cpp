@@ -10,7 +10,7 @@
 #include <fstream>
 #include <iostream>
 
-#include "platform/cli.h"
+#include "platform/exit_status.h"
 
 namespace vbsim::platform {
 
