@@ -22,9 +22,9 @@
 #include <systemc>
 
 #include "models/host/host_memory.h"
-#include "platform/guest_node.h"
-#include "platform/scenario_loader.h"
-#include "platform/scenario_run.h"
+#include "platform/build/guest_node.h"
+#include "platform/config/scenario_loader.h"
+#include "platform/run/scenario_run.h"
 #include "spec/little_endian.h"
 #include "spec/virtio.h"
 #include "sw/guest/guest_memory.h"

@@ -19,22 +19,22 @@
 
 #include <systemc>
 
-#include "platform/check_evaluation.h"
-#include "platform/device_tree.h"
-#include "platform/memory_estimate.h"
-#include "platform/output_csv.h"
-#include "platform/output_folder.h"
-#include "platform/output_html.h"
-#include "platform/output_json.h"
-#include "platform/parameter_listing.h"
-#include "platform/quantity_format.h"
+#include "platform/build/device_tree.h"
+#include "platform/build/memory_estimate.h"
+#include "platform/config/scenario_loader.h"
+#include "platform/config/units.h"
+#include "platform/evaluate/check_evaluation.h"
+#include "platform/report/output_csv.h"
+#include "platform/report/output_folder.h"
+#include "platform/report/output_html.h"
+#include "platform/report/output_json.h"
+#include "platform/report/parameter_listing.h"
 #include "platform/report_handler.h"
-#include "platform/scenario_loader.h"
-#include "platform/scenario_run.h"
-#include "platform/sweep_cli.h"
-#include "platform/terminal_text.h"
-#include "platform/time_split.h"
-#include "platform/units.h"
+#include "platform/run/scenario_run.h"
+#include "platform/run/time_split.h"
+#include "platform/sweep/sweep_cli.h"
+#include "platform/text/quantity_format.h"
+#include "platform/text/terminal_text.h"
 
 namespace vbsim::platform {
 

@@ -6,7 +6,7 @@
 
 #include <systemc>
 
-#include "platform/terminal_text.h"
+#include "platform/text/terminal_text.h"
 
 namespace vbsim::platform {
 namespace {

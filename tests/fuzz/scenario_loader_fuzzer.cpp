@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "platform/scenario_loader.h"
+#include "platform/config/scenario_loader.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     using namespace vbsim::platform;

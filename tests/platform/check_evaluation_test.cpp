@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "platform/check_evaluation.h"
-#include "platform/check_schema.h"
+#include "platform/config/check_schema.h"
+#include "platform/evaluate/check_evaluation.h"
 
 namespace vbsim::platform {
 namespace {

@@ -14,12 +14,12 @@
 #include <string>
 #include <vector>
 
-#include "platform/output_csv.h"
-#include "platform/output_html.h"
-#include "platform/output_json.h"
-#include "platform/quantity_format.h"
-#include "platform/recording.h"
-#include "platform/svg_chart.h"
+#include "platform/report/output_csv.h"
+#include "platform/report/output_html.h"
+#include "platform/report/output_json.h"
+#include "platform/report/svg_chart.h"
+#include "platform/run/recording.h"
+#include "platform/text/quantity_format.h"
 
 namespace vbsim::platform {
 namespace {

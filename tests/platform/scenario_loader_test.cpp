@@ -11,8 +11,8 @@
 #include "models/balloon/balloon_device.h"
 #include "models/interconnect/router.h"
 #include "models/memory/memory.h"
-#include "platform/feature_names.h"
-#include "platform/scenario_loader.h"
+#include "platform/config/feature_names.h"
+#include "platform/config/scenario_loader.h"
 #include "sw/balloon/balloon_driver.h"
 
 namespace vbsim::platform {

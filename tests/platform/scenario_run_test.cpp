@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "platform/check_evaluation.h"
-#include "platform/scenario_loader.h"
-#include "platform/scenario_run.h"
+#include "platform/config/scenario_loader.h"
+#include "platform/evaluate/check_evaluation.h"
+#include "platform/run/scenario_run.h"
 
 namespace vbsim::platform {
 namespace {

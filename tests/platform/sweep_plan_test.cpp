@@ -10,7 +10,7 @@
 
 #include <gtest/gtest.h>
 
-#include "platform/sweep_plan.h"
+#include "platform/sweep/sweep_plan.h"
 
 namespace vbsim::platform {
 namespace {

@@ -1,8 +1,8 @@
-#include "platform/terminal_text.h"
+#include "platform/text/terminal_text.h"
 
 #include <gtest/gtest.h>
 
-#include "platform/utf8.h"
+#include "platform/text/utf8.h"
 
 namespace vbsim::platform {
 namespace {

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "platform/scenario_loader.h"
-#include "platform/scenario_run.h"
+#include "platform/config/scenario_loader.h"
+#include "platform/run/scenario_run.h"
 #include "tests/support/json_reader.h"
 
 namespace vbsim::platform {

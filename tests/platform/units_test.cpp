@@ -5,7 +5,7 @@
 #include <string>
 #include <utility>
 
-#include "platform/units.h"
+#include "platform/config/units.h"
 
 namespace vbsim::platform {
 namespace {

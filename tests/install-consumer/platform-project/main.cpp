@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include <vbsim/platform/scenario_loader.h>
-#include <vbsim/platform/scenario_run.h>
+#include <vbsim/platform/config/scenario_loader.h>
+#include <vbsim/platform/run/scenario_run.h>
 #include <systemc>
 
 int sc_main(int /*argc*/, char* /*argv*/[]) {

@@ -1,0 +1,243 @@
+#include "platform/build/guest_cpu.h"
+
+#include "spec/little_endian.h"
+
+namespace vbsim::platform {
+
+namespace {
+constexpr const char* kReportType = "vbsim/guest-cpu";
+}
+
+GuestCpu::GuestCpu(const sc_core::sc_module_name& name, const GuestCpuParams& params)
+    : sc_core::sc_module(name),
+      socket("socket"),
+      interrupt("interrupt", params.interrupt_lines),
+      params_(params),
+      kernel_(*this),
+      ticks_per_ns_(sc_core::sc_time(1, sc_core::SC_NS).value()),
+      line_blocked_until_(params.interrupt_lines, 0) {
+    if (params_.interrupt_lines == 0 ||
+        params_.interrupt_lines > sw::guest::Kernel::kMaxInterruptLines) {
+        SC_REPORT_ERROR(kReportType, "interrupt_lines must be in 1..32");
+    }
+    if (ticks_per_ns_ == 0) {
+        SC_REPORT_ERROR(kReportType, "the time resolution must be 1 ns or finer");
+    }
+    tlm_utils::tlm_quantumkeeper::set_global_quantum(params_.quantum);
+    quantum_keeper_.reset();
+    socket.register_invalidate_direct_mem_ptr(this, &GuestCpu::invalidate_dmi);
+
+    SC_HAS_PROCESS(GuestCpu);
+    SC_THREAD(run);
+    SC_METHOD(on_interrupt_edge);
+    for (auto& line : interrupt) {
+        sensitive << line.pos();
+    }
+    dont_initialize();
+}
+
+void GuestCpu::run_in_guest(std::function<void()> action) {
+    actions_.push_back(std::move(action));
+    wake_event_.notify(sc_core::SC_ZERO_TIME);
+}
+
+// ---- HAL ------------------------------------------------------------------------
+
+bool GuestCpu::mmio(tlm::tlm_command command, uint64_t address, unsigned char* data,
+                    unsigned width) {
+    // One payload for every access: constructing one allocates its extension array.
+    tlm::tlm_generic_payload& trans = mmio_payload_;
+    trans.set_command(command);
+    trans.set_address(address);
+    trans.set_data_ptr(data);
+    trans.set_data_length(width);
+    trans.set_streaming_width(width);
+    trans.set_byte_enable_ptr(nullptr);
+    trans.set_byte_enable_length(0);
+    trans.set_dmi_allowed(false);
+    trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    sc_core::sc_time delay = quantum_keeper_.get_local_time();
+    socket->b_transport(trans, delay);
+    quantum_keeper_.set(delay);
+    if (quantum_keeper_.need_sync()) {
+        synchronize();
+    }
+    if (trans.is_response_error()) {
+        ++counters_.mmio_errors;
+        return false;
+    }
+    return true;
+}
+
+uint32_t GuestCpu::mmio_read32(uint64_t physical_address) {
+    ++counters_.mmio_reads;
+    unsigned char bytes[4] = {};
+    // A failed read returns all ones, as a bus abort would on most SoCs.
+    if (!mmio(tlm::TLM_READ_COMMAND, physical_address, bytes, 4)) {
+        return 0xffffffff;
+    }
+    return spec::load_le32(bytes);
+}
+
+void GuestCpu::mmio_write32(uint64_t physical_address, uint32_t value) {
+    ++counters_.mmio_writes;
+    unsigned char bytes[4] = {};
+    spec::store_le32(bytes, value);
+    mmio(tlm::TLM_WRITE_COMMAND, physical_address, bytes, 4);
+}
+
+uint8_t GuestCpu::mmio_read8(uint64_t physical_address) {
+    ++counters_.mmio_reads;
+    unsigned char byte = 0;
+    return mmio(tlm::TLM_READ_COMMAND, physical_address, &byte, 1) ? byte : 0xff;
+}
+
+void GuestCpu::mmio_write8(uint64_t physical_address, uint8_t value) {
+    ++counters_.mmio_writes;
+    unsigned char byte = value;
+    mmio(tlm::TLM_WRITE_COMMAND, physical_address, &byte, 1);
+}
+
+void GuestCpu::ram_read(uint64_t physical_address, void* destination, size_t length) {
+    sc_core::sc_time delay = quantum_keeper_.get_local_time();
+    if (!ram_.read(*socket[0], physical_address, destination, length, delay)) {
+        ++counters_.ram_errors;
+    }
+    quantum_keeper_.set(delay);
+    if (quantum_keeper_.need_sync()) {
+        synchronize();
+    }
+}
+
+void GuestCpu::ram_write(uint64_t physical_address, const void* source, size_t length) {
+    sc_core::sc_time delay = quantum_keeper_.get_local_time();
+    if (!ram_.write(*socket[0], physical_address, source, length, delay)) {
+        ++counters_.ram_errors;
+    }
+    quantum_keeper_.set(delay);
+    if (quantum_keeper_.need_sync()) {
+        synchronize();
+    }
+}
+
+void GuestCpu::touch_memory(uint64_t physical_address, uint64_t length) {
+    if (touch_observer_) {
+        stall_on_host(touch_observer_(physical_address, length));
+    }
+}
+
+void GuestCpu::touch_held_memory(uint64_t bytes) {
+    if (held_touch_observer_) {
+        stall_on_host(held_touch_observer_(bytes));
+    }
+}
+
+void GuestCpu::stall_on_host(const sc_core::sc_time& stall) {
+    if (stall != sc_core::SC_ZERO_TIME) {
+        // The host reads the pages back from swap (or writes others out) before the guest's
+        // access completes: guest time that does no work.
+        counters_.host_swap_stall += stall;
+        quantum_keeper_.inc(stall);
+        if (quantum_keeper_.need_sync()) {
+            synchronize();
+        }
+    }
+}
+
+uint64_t GuestCpu::now_ns() {
+    const sc_core::sc_time now = quantum_keeper_.get_current_time();
+    return static_cast<uint64_t>(now.value() / ticks_per_ns_);
+}
+
+sc_core::sc_time GuestCpu::from_ns(uint64_t nanoseconds) const {
+    // Both forms give the same value for whole nanoseconds while the product is exact in a
+    // double; the integer one skips a resolution lookup and a conversion on every call.
+    constexpr uint64_t kExactInDouble = uint64_t{1} << 53;
+    if (nanoseconds < kExactInDouble / ticks_per_ns_) {
+        return sc_core::sc_time::from_value(nanoseconds * ticks_per_ns_);
+    }
+    return sc_core::sc_time(static_cast<double>(nanoseconds), sc_core::SC_NS);
+}
+
+void GuestCpu::cpu_cost(uint64_t nanoseconds) {
+    const sc_core::sc_time cost = from_ns(nanoseconds);
+    counters_.cpu_time += cost;
+    quantum_keeper_.inc(cost);
+    if (quantum_keeper_.need_sync()) {
+        synchronize();
+    }
+}
+
+// ---- the guest's main loop ------------------------------------------------------
+
+void GuestCpu::synchronize() {
+    quantum_keeper_.sync();
+    ++sync_epoch_;
+}
+
+void GuestCpu::take_interrupts() {
+    for (unsigned int line = 0; line < interrupt.size(); ++line) {
+        // Level-sensitive, but a line the guest serviced only drops once the device's
+        // ACK has settled at a synchronisation *after* the handler ran: until then the
+        // high level is the old interrupt, not a new one.
+        if (interrupt[line].read() && sync_epoch_ > line_blocked_until_[line]) {
+            line_blocked_until_[line] = kBlockedUntilHandled;
+            ++counters_.interrupts_taken;
+            cpu_cost(static_cast<uint64_t>(params_.interrupt_entry_cost.to_seconds() * 1e9));
+            kernel_.interrupt(line);
+        }
+    }
+}
+
+void GuestCpu::wait_for_something() {
+    synchronize();
+    for (unsigned int line = 0; line < interrupt.size(); ++line) {
+        if (interrupt[line].read()) {
+            return;  // raised while we ran ahead
+        }
+    }
+    if (!actions_.empty() || !kernel_.idle()) {
+        return;
+    }
+    ++counters_.idle_waits;
+    const uint64_t now = now_ns();
+    const uint64_t deadline = kernel_.next_deadline_ns();
+    if (deadline == kNoDeadline) {
+        wait(wake_event_);
+    } else if (deadline > now) {
+        wait(sc_core::sc_time(static_cast<double>(deadline - now), sc_core::SC_NS), wake_event_);
+    }
+    quantum_keeper_.reset();
+    ++sync_epoch_;
+}
+
+void GuestCpu::run() {
+    quantum_keeper_.reset();
+    while (true) {
+        if (halted_) {
+            synchronize();
+            sc_core::wait(halt_event_);  // never notified: a killed guest stays dead
+        }
+        while (!actions_.empty()) {
+            std::function<void()> action = std::move(actions_.front());
+            actions_.pop_front();
+            action();
+        }
+        take_interrupts();
+        const bool ran = kernel_.run_once();
+        // Handlers of the lines taken have run: the next synchronisation shows their ACK.
+        for (uint64_t& blocked : line_blocked_until_) {
+            if (blocked == kBlockedUntilHandled) {
+                blocked = sync_epoch_;
+            }
+        }
+        if (quantum_keeper_.need_sync()) {
+            synchronize();
+        }
+        if (!ran) {
+            wait_for_something();
+        }
+    }
+}
+
+}  // namespace vbsim::platform

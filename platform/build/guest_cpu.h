@@ -1,0 +1,117 @@
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <string>
+
+#include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/tlm_quantumkeeper.h>
+#include <systemc>
+#include <tlm>
+
+#include "models/interconnect/bus_accessor.h"
+#include "platform/config/guest_cpu_params.h"
+#include "sw/guest/kernel.h"
+#include "sw/hal/hal.h"
+
+namespace vbsim::platform {
+
+struct GuestCpuCounters {
+    uint64_t mmio_reads = 0;
+    uint64_t mmio_writes = 0;
+    uint64_t mmio_errors = 0;
+    uint64_t ram_errors = 0;
+    uint64_t interrupts_taken = 0;
+    uint64_t idle_waits = 0;
+    sc_core::sc_time cpu_time = sc_core::SC_ZERO_TIME;         // annotated guest work
+    sc_core::sc_time host_swap_stall = sc_core::SC_ZERO_TIME;  // waits on host swap
+};
+
+// Runs guest software (sw/) in an SC_THREAD and is its hardware: implements sw::hal
+// over a TLM initiator socket (MMIO as b_transport, guest RAM through DMI when granted),
+// SystemC time and events for the clock and timer, level-sensitive interrupt inputs,
+// and a quantum keeper for loosely-timed temporal decoupling.
+class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
+  public:
+    tlm_utils::simple_initiator_socket<GuestCpu> socket;
+    sc_core::sc_vector<sc_core::sc_in<bool>> interrupt;
+
+    GuestCpu(const sc_core::sc_module_name& name, const GuestCpuParams& params);
+
+    sw::guest::Kernel& kernel() { return kernel_; }
+    const GuestCpuCounters& counters() const { return counters_; }
+    const GuestCpuParams& params() const { return params_; }
+    const models::BusAccessorCounters& ram_counters() const { return ram_.counters(); }
+
+    // Runs `action` in the guest's context (for probe, freeze, restore...): at start-up
+    // when posted before the simulation, otherwise at the guest's next step.
+    void run_in_guest(std::function<void()> action);
+    // Called for every touch_memory(); the platform charges host memory here and returns how
+    // long the guest waits on the host for it (host swap), which the CPU then spends.
+    void on_touch_memory(
+        std::function<sc_core::sc_time(uint64_t address, uint64_t length)> observer) {
+        touch_observer_ = std::move(observer);
+    }
+    // Called for every touch_held_memory() with the bytes used; returns the wait on the host.
+    void on_touch_held_memory(std::function<sc_core::sc_time(uint64_t bytes)> observer) {
+        held_touch_observer_ = std::move(observer);
+    }
+    // The host killed this guest: its CPU runs nothing more (from its next step).
+    void halt() { halted_ = true; }
+    bool halted() const { return halted_; }
+
+    // sw::hal::Hal
+    uint32_t mmio_read32(uint64_t physical_address) override;
+    void mmio_write32(uint64_t physical_address, uint32_t value) override;
+    uint8_t mmio_read8(uint64_t physical_address) override;
+    void mmio_write8(uint64_t physical_address, uint8_t value) override;
+    void ram_read(uint64_t physical_address, void* destination, size_t length) override;
+    void ram_write(uint64_t physical_address, const void* source, size_t length) override;
+    void touch_memory(uint64_t physical_address, uint64_t length) override;
+    void touch_held_memory(uint64_t bytes) override;
+    void memory_barrier() override {}  // transactions complete in program order
+    uint64_t now_ns() override;
+    void arm_timer(uint64_t deadline_ns) override { timer_deadline_ns_ = deadline_ns; }
+    void cancel_timer() override { timer_deadline_ns_ = kNoDeadline; }
+    void cpu_cost(uint64_t nanoseconds) override;
+
+  private:
+    static constexpr uint64_t kNoDeadline = ~uint64_t{0};
+
+    void run();
+    void on_interrupt_edge() { wake_event_.notify(); }
+    void invalidate_dmi(sc_dt::uint64 start, sc_dt::uint64 end) { ram_.invalidate(start, end); }
+    // One access of `width` bytes (1 or 4) at `data`, little-endian as the bus is.
+    bool mmio(tlm::tlm_command command, uint64_t address, unsigned char* data, unsigned width);
+    // sc_time(nanoseconds, SC_NS), cheaply.
+    sc_core::sc_time from_ns(uint64_t nanoseconds) const;
+    // Hands the local time to the kernel; after it, interrupt lines show their settled level.
+    void synchronize();
+    // Guest time spent waiting for the host (swap), doing no work.
+    void stall_on_host(const sc_core::sc_time& stall);
+    void take_interrupts();
+    void wait_for_something();
+
+    GuestCpuParams params_;
+    sw::guest::Kernel kernel_;
+    tlm_utils::tlm_quantumkeeper quantum_keeper_;
+    models::BusAccessor ram_;
+    GuestCpuCounters counters_;
+    std::deque<std::function<void()>> actions_;
+    std::function<sc_core::sc_time(uint64_t, uint64_t)> touch_observer_;
+    std::function<sc_core::sc_time(uint64_t)> held_touch_observer_;
+    bool halted_ = false;
+    sc_core::sc_event halt_event_;
+    tlm::tlm_generic_payload mmio_payload_;  // reused by every MMIO access
+    uint64_t ticks_per_ns_ = 0;              // time-resolution ticks in 1 ns
+    // A taken line counts as new again only after a synchronisation later than the
+    // epoch its handler ran in (kBlockedUntilHandled while the handler is pending).
+    static constexpr uint64_t kBlockedUntilHandled = ~uint64_t{0};
+    std::vector<uint64_t> line_blocked_until_;
+    uint64_t sync_epoch_ = 1;
+    uint64_t timer_deadline_ns_ = kNoDeadline;
+    sc_core::sc_event wake_event_;
+};
+
+}  // namespace vbsim::platform

@@ -1,0 +1,88 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include <systemc>
+
+#include "models/host/balloon_policy.h"
+#include "models/host/host_memory.h"
+#include "platform/build/guest_node.h"
+#include "platform/config/scenario.h"
+#include "platform/run/recording.h"
+
+namespace vbsim::platform {
+
+class TargetTracker;
+class VcdSink;
+
+// A whole scenario, elaborated: the host pool, every guest node, the host's balloon
+// policy, the scenario's event timeline and the sampler that records what happens.
+// One per process (SystemC elaborates once).
+class ScenarioRun : public sc_core::sc_module {
+  public:
+    ScenarioRun(const sc_core::sc_module_name& name, const ScenarioConfig& config);
+    ~ScenarioRun() override;
+
+    // Simulates config.duration. `progress` prints a status line to stderr now and then.
+    void run(bool progress);
+    // Closes the VCD trace (with a fixed date line, so reruns are byte-identical). Returns an
+    // empty string, or why trace.vcd could not be written completely.
+    std::string finish();
+
+    const ScenarioConfig& config() const { return config_; }
+    const Recording& recording() const { return recording_; }
+    // With output.trace: guest `index`'s mmio trace ("mmio.csv", or "mmio-<guest>.csv" when
+    // there are several guests) and the timeline of every guest and the host.
+    std::string mmio_trace_file_name(size_t index) const;
+    void write_mmio_trace(size_t index, std::ostream& out) const;
+    void write_timeline(std::ostream& out) const;
+    // Summary of the finished run (its checks are the evaluate stage's:
+    // platform/evaluate/check_evaluation.h).
+    RunSummary summarize() const;
+
+    models::HostMemory& host() { return host_; }
+    GuestNode& guest(size_t index) { return *guests_[index]; }
+    size_t guest_count() const { return guests_.size(); }
+
+  private:
+    void event_thread();
+    void sampler_thread();
+    void progress_thread();
+    void apply(const EventConfig& event);
+    size_t guest_index(const std::string& name) const;
+    void take_sample();
+    void note(const std::string& guest, const std::string& what);
+    // The host's OOM killer killed guest `id`: its CPU halts, the event list says so.
+    void host_killed(models::GuestId id);
+    // Adds the guests' OOM kills to the event list (report, timeline.json), in time order.
+    void record_oom_kills();
+    GuestSummary summarize_guest(size_t index) const;
+
+    ScenarioConfig config_;
+    models::HostMemory host_;
+    std::vector<std::unique_ptr<GuestNode>> guests_;
+    std::vector<std::unique_ptr<TargetTracker>> trackers_;
+    std::vector<std::unique_ptr<models::BalloonDeviceGuest>> policy_guests_;
+    std::unique_ptr<models::BalloonPolicy> policy_;
+    std::vector<EventConfig> events_;  // sorted by time, file order kept for ties
+
+    // Traced in trace.vcd alongside each guest's interrupt line.
+    struct TraceSignals {
+        sc_core::sc_signal<uint64_t> target_pages;
+        sc_core::sc_signal<uint64_t> actual_pages;
+        sc_core::sc_signal<uint64_t> ballooned_pages;
+        sc_core::sc_signal<uint64_t> free_pages;
+    };
+    std::vector<std::unique_ptr<TraceSignals>> trace_signals_;
+    sc_core::sc_signal<int64_t> host_free_signal_;
+    std::unique_ptr<VcdSink> vcd_sink_;  // before trace_file_: outlives SystemC's writer
+    sc_core::sc_trace_file* trace_file_ = nullptr;
+    Recording recording_;
+    bool progress_ = false;
+};
+
+}  // namespace vbsim::platform
