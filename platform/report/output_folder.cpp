@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,20 +20,55 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// What a stopping signal removes: the staging folder's files, then the folder. Plain arrays,
-// filled before the handler is armed, because a signal handler may only unlink and rmdir.
+// What a stopping signal removes: every file in the staging folder (it is ours alone, and
+// holds per-guest files whose names only the run knows), then the folder. A signal handler may
+// only use async-signal-safe calls: open, getdents64, unlinkat, lseek, close, rmdir, and a
+// path and a buffer prepared before it is armed.
 constexpr int kCleanupSignals[] = {SIGINT, SIGTERM, SIGHUP};
-constexpr size_t kMaxCleanupFiles = 8;
-char cleanup_files[kMaxCleanupFiles][PATH_MAX];
 char cleanup_folder[PATH_MAX];
+alignas(8) char cleanup_entries[4096];
 volatile sig_atomic_t cleanup_armed = 0;
+
+// The layout of the kernel's struct linux_dirent64.
+struct DirectoryEntry {
+    uint64_t inode;
+    int64_t offset;
+    unsigned short length;
+    unsigned char type;
+    char name[1];
+};
+
+// Unlinks every file of the folder open at `folder`; returns how many went.
+int unlink_all(int folder) {
+    int removed = 0;
+    ::lseek(folder, 0, SEEK_SET);
+    while (true) {
+        const long got = ::syscall(SYS_getdents64, folder, cleanup_entries, sizeof cleanup_entries);
+        if (got <= 0) {
+            return removed;
+        }
+        for (long at = 0; at < got;) {
+            const auto* entry = reinterpret_cast<const DirectoryEntry*>(cleanup_entries + at);
+            const char* name = entry->name;
+            const bool dots =
+                name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'));
+            if (!dots && ::unlinkat(folder, name, 0) == 0) {
+                ++removed;
+            }
+            at += entry->length;
+        }
+    }
+}
 
 extern "C" void remove_staging_and_die(int signal_number) {
     if (cleanup_armed != 0) {
-        for (const char* file : cleanup_files) {
-            if (file[0] != '\0') {
-                ::unlink(file);
+        const int folder = ::open(cleanup_folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (folder >= 0) {
+            // Removing entries while reading the folder may skip some: read it again until a
+            // pass removes nothing.
+            for (int pass = 0; pass < 8 && unlink_all(folder) > 0; ++pass) {
             }
+            ::close(folder);
         }
         ::rmdir(cleanup_folder);
     }
@@ -49,14 +85,7 @@ bool copy_path(char* into, const std::string& path) {
 }
 
 void arm_cleanup(const std::string& staging) {
-    std::vector<std::string> files = output_file_names();
-    files.push_back(".trace-pipe.vcd");  // platform/run/vcd_sink.cpp
-    bool fits = copy_path(cleanup_folder, staging);
-    for (size_t i = 0; i < kMaxCleanupFiles; ++i) {
-        fits =
-            fits && copy_path(cleanup_files[i], i < files.size() ? staging + "/" + files[i] : "");
-    }
-    if (!fits) {
+    if (!copy_path(cleanup_folder, staging)) {
         return;  // a path too long for the handler: the folder stays, named incomplete
     }
     cleanup_armed = 1;

@@ -72,6 +72,24 @@ TEST_F(VbsimProcess, TerminatedRunRemovesWhatItWrote) {
     }
 }
 
+TEST_F(VbsimProcess, TerminatedTracedRunOfSeveralGuestsRemovesTheirTracesToo) {
+    // mmio-<guest>.csv names are known only to the run: the handler removes whatever the
+    // staging folder holds.
+    std::string text = small_scenario("s");
+    text.replace(text.find("host:"), 0, "  - name: vm1\n    ram: 64MiB\n");
+    const fs::path file = scenario("s.yaml", text);
+    const fs::path results = dir_ / "runs" / "s";
+    const Outcome stopped = run({"run", file, "--quiet", "--trace", "--out", results},
+                                {{"VBSIM_TEST_SIGNAL_AFTER", "mmio-vm1.csv:15"}});
+    EXPECT_EQ(stopped.signal, SIGTERM) << stopped.err;
+    EXPECT_TRUE(names_in(dir_ / "runs").empty());
+    // The same run completes with both traces.
+    ASSERT_EQ(run({"run", file, "--quiet", "--trace", "--out", results}).status, 0);
+    EXPECT_EQ(names_in(results), (std::vector<std::string>{
+                                     "mmio-vm0.csv", "mmio-vm1.csv", "report.html", "summary.json",
+                                     "timeline.json", "timeseries.csv", "trace.vcd"}));
+}
+
 TEST_F(VbsimProcess, FirstRunKilledLeavesNoResultFolder) {
     const fs::path file = scenario("s.yaml", small_scenario("s"));
     const Outcome killed = run({"run", file, "--quiet", "--out", dir_ / "runs" / "s"},
