@@ -22,7 +22,7 @@
 #include <systemc>
 
 #include "models/host/host_memory.h"
-#include "platform/build/guest_node.h"
+#include "platform/assembly/guest_node.h"
 #include "platform/config/scenario_loader.h"
 #include "platform/run/scenario_run.h"
 #include "spec/little_endian.h"

@@ -19,8 +19,8 @@
 
 #include <systemc>
 
-#include "platform/build/device_tree.h"
-#include "platform/build/memory_estimate.h"
+#include "platform/assembly/device_tree.h"
+#include "platform/assembly/memory_estimate.h"
 #include "platform/config/scenario_loader.h"
 #include "platform/config/units.h"
 #include "platform/evaluate/check_evaluation.h"

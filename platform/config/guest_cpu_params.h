@@ -1,7 +1,7 @@
 #pragma once
 
-// The guest CPU's parameters, apart from the CPU (platform/build/guest_cpu.h) so that the parameter
-// tree can take their defaults without the module.
+// The guest CPU's parameters, apart from the CPU (platform/assembly/guest_cpu.h) so that the
+// parameter tree can take their defaults without the module.
 
 #include <systemc>
 

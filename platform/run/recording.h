@@ -140,7 +140,7 @@ struct GuestSummary {
     uint64_t inflate_buffers = 0;
     uint64_t deflate_buffers = 0;
     // 4 KiB pages per simulated second spent moving them: each round from the driver starting
-    // it to the device's acknowledgement (platform/build/balloon_rate_meter.h); every deflate
+    // it to the device's acknowledgement (platform/assembly/balloon_rate_meter.h); every deflate
     // counts, OOM releases and the drain before freeze or remove included. 0 when none moved.
     double inflate_rate_pages_per_s = 0.0;
     double deflate_rate_pages_per_s = 0.0;

@@ -10,7 +10,7 @@
 
 #include "models/host/balloon_policy.h"
 #include "models/host/host_memory.h"
-#include "platform/build/guest_node.h"
+#include "platform/assembly/guest_node.h"
 #include "platform/config/scenario.h"
 #include "platform/run/recording.h"
 

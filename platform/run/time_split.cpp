@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "platform/build/guest_node.h"
+#include "platform/assembly/guest_node.h"
 
 namespace vbsim::platform {
 

@@ -6,7 +6,7 @@
 
 #include "models/interconnect/router.h"
 #include "models/memory/memory.h"
-#include "platform/build/guest_cpu.h"
+#include "platform/assembly/guest_cpu.h"
 
 namespace vbsim::platform {
 namespace {

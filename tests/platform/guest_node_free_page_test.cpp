@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "platform/build/guest_node.h"
+#include "platform/assembly/guest_node.h"
 
 namespace vbsim::platform {
 namespace {

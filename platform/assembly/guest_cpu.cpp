@@ -1,4 +1,4 @@
-#include "platform/build/guest_cpu.h"
+#include "platform/assembly/guest_cpu.h"
 
 #include "spec/little_endian.h"
 

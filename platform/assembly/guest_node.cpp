@@ -1,4 +1,4 @@
-#include "platform/build/guest_node.h"
+#include "platform/assembly/guest_node.h"
 
 #include <algorithm>
 #include <stdexcept>

@@ -1,4 +1,4 @@
-#include "platform/build/memory_estimate.h"
+#include "platform/assembly/memory_estimate.h"
 
 #include <unistd.h>
 

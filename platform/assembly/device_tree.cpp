@@ -1,4 +1,4 @@
-#include "platform/build/device_tree.h"
+#include "platform/assembly/device_tree.h"
 
 #include <cstdio>
 #include <sstream>

@@ -1,4 +1,4 @@
-#include "platform/build/guest_trace.h"
+#include "platform/assembly/guest_trace.h"
 
 #include <cstdio>
 #include <utility>

@@ -1,4 +1,4 @@
-#include "platform/build/balloon_rate_meter.h"
+#include "platform/assembly/balloon_rate_meter.h"
 
 namespace vbsim::platform {
 
