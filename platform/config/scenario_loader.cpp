@@ -60,23 +60,6 @@ std::string quoted_list(const std::vector<std::string>& words) {
     return out;
 }
 
-size_t edit_distance(std::string_view a, std::string_view b) {
-    std::vector<size_t> row(b.size() + 1);
-    for (size_t j = 0; j <= b.size(); ++j) {
-        row[j] = j;
-    }
-    for (size_t i = 1; i <= a.size(); ++i) {
-        size_t diagonal = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= b.size(); ++j) {
-            const size_t above = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
-            diagonal = above;
-        }
-    }
-    return row[b.size()];
-}
-
 std::string join_names(const std::vector<std::string>& names) {
     std::string text;
     for (const std::string& name : names) {
@@ -87,16 +70,7 @@ std::string join_names(const std::vector<std::string>& names) {
 
 // " (did you mean 'ram'?)" when a candidate is within two edits of `word`, else "".
 std::string suggestion(std::string_view word, const std::vector<std::string>& candidates) {
-    const std::string* best = nullptr;
-    size_t best_distance = 3;
-    for (const std::string& candidate : candidates) {
-        const size_t distance = edit_distance(word, candidate);
-        if (distance < best_distance) {
-            best = &candidate;
-            best_distance = distance;
-        }
-    }
-    return best == nullptr ? std::string() : " (did you mean '" + *best + "'?)";
+    return params::did_you_mean(word, candidates, 2);
 }
 
 std::string describe(const YAML::Node& node) {
