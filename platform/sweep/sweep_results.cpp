@@ -12,6 +12,7 @@
 
 #include "platform/exit_status.h"
 #include "platform/report/output_csv.h"
+#include "platform/sweep/atomic_file.h"
 
 namespace vbsim::platform {
 
@@ -204,23 +205,6 @@ std::optional<std::string> metric_of(const YAML::Node& summary, const MetricSour
     return std::nullopt;
 }
 
-std::string write_whole(const std::string& path, const std::string& text) {
-    const std::string temporary = path + ".tmp-" + std::to_string(::getpid());
-    {
-        std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-        out << text;
-        out.flush();
-        if (!out) {
-            std::error_code ignored;
-            fs::remove(temporary, ignored);
-            return "cannot write " + path;
-        }
-    }
-    std::error_code error;
-    fs::rename(temporary, path, error);
-    return error ? "cannot write " + path + ": " + error.message() : "";
-}
-
 }  // namespace
 
 const std::vector<SweepMetric>& sweep_metrics() {
@@ -342,12 +326,13 @@ void write_sweep_csv(const SweepResults& results, std::ostream& out) {
 std::string write_sweep_results(const std::string& folder, const SweepResults& results) {
     std::ostringstream csv;
     write_sweep_csv(results, csv);
-    if (std::string error = write_whole(folder + "/sweep.csv", csv.str()); !error.empty()) {
+    if (std::string error = write_file_atomically(folder + "/sweep.csv", csv.str());
+        !error.empty()) {
         return error;
     }
     std::ostringstream html;
     write_sweep_html(results, html);
-    return write_whole(folder + "/sweep.html", html.str());
+    return write_file_atomically(folder + "/sweep.html", html.str());
 }
 
 }  // namespace vbsim::platform

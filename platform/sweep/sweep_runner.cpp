@@ -19,6 +19,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "platform/exit_status.h"
+#include "platform/sweep/atomic_file.h"
 
 namespace vbsim::platform {
 
@@ -54,28 +55,6 @@ void forward_stop_signals() {
 
 std::string base_file(const SweepPlan& plan, const std::string& folder) {
     return plan.file.base_path.empty() ? folder + "/base.yaml" : plan.file.base_path;
-}
-
-// Written whole or not at all: a temporary file renamed into place.
-std::string write_file_atomically(const std::string& path, const std::string& text) {
-    const std::string temporary = path + ".tmp-" + std::to_string(::getpid());
-    {
-        std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-        out << text;
-        out.flush();
-        if (!out) {
-            std::error_code ignored;
-            fs::remove(temporary, ignored);
-            return "cannot write " + path;
-        }
-    }
-    std::error_code error;
-    fs::rename(temporary, path, error);
-    if (error) {
-        fs::remove(temporary, error);
-        return "cannot write " + path;
-    }
-    return "";
 }
 
 std::string plan_yaml(const SweepPlan& plan) {
