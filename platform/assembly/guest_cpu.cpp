@@ -205,7 +205,11 @@ void GuestCpu::wait_for_something() {
     if (deadline == kNoDeadline) {
         wait(wake_event_);
     } else if (deadline > now) {
-        wait(sc_core::sc_time(static_cast<double>(deadline - now), sc_core::SC_NS), wake_event_);
+        // The timer is a timed notification of the wake event itself: an interrupt's or an
+        // action's earlier notification overrides it, as wait(time, event) would, without the
+        // cost of waiting on two events (in profiles of many guests, a visible share).
+        wake_event_.notify(from_ns(deadline - now));
+        wait(wake_event_);
     }
     quantum_keeper_.reset();
     ++sync_epoch_;

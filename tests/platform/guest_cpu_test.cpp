@@ -197,6 +197,37 @@ TEST(GuestCpu, TakesALevelInterruptOnceUntilItIsCleared) {
     EXPECT_EQ(bench.cpu.counters().interrupts_taken, 1u);
 }
 
+// The guest sleeps towards a timer at 8 µs; the interrupt at 3 µs wakes it early, and the
+// timer still fires at its own deadline afterwards.
+TEST(GuestCpu, AnInterruptWakesASleepingGuestBeforeItsTimer) {
+    CpuBench bench;
+    InterruptSource source("source", bench.line);
+    Recorder interrupts{{}, &bench.cpu};
+    Recorder timers{{}, &bench.cpu};
+    sw::guest::Timer timer(&Recorder::record, &timers);
+    struct Handler {
+        Recorder* recorder;
+        sc_core::sc_signal<bool, sc_core::SC_MANY_WRITERS>* line;
+        static void run(void* self) {
+            auto* handler = static_cast<Handler*>(self);
+            Recorder::record(handler->recorder);
+            handler->line->write(false);
+        }
+    } handler{&interrupts, &bench.line};
+    bench.cpu.run_in_guest([&] {
+        bench.cpu.kernel().register_interrupt(0, &Handler::run, &handler);
+        bench.cpu.kernel().arm(timer, 8000);
+    });
+    sc_core::sc_start(sc_time(7, SC_US));
+    ASSERT_EQ(interrupts.times_ns.size(), 1u);
+    EXPECT_EQ(interrupts.times_ns[0], 3500u);  // 3 µs plus the 500 ns entry cost
+    EXPECT_TRUE(timers.times_ns.empty());
+    sc_core::sc_start(sc_time(3, SC_US));
+    ASSERT_EQ(timers.times_ns.size(), 1u);
+    EXPECT_EQ(timers.times_ns[0], 8000u);
+    EXPECT_EQ(bench.cpu.counters().interrupts_taken, 1u);
+}
+
 TEST(GuestCpu, CpuCostAdvancesTimeAndTheQuantumBoundsTheDrift) {
     CpuBench bench;
     sc_time worst_lag = sc_core::SC_ZERO_TIME;
