@@ -21,6 +21,7 @@
 
 #include "platform/assembly/device_tree.h"
 #include "platform/assembly/memory_estimate.h"
+#include "platform/child_stop_signals.h"
 #include "platform/config/scenario_loader.h"
 #include "platform/config/units.h"
 #include "platform/evaluate/check_evaluation.h"
@@ -53,6 +54,8 @@ bool load(const std::string& file, const CliOptions& options, ScenarioConfig& co
 
 // Test hook: VBSIM_TEST_SIGNAL_AFTER=<file>:<signal> raises the signal right after <file> is
 // written into the staging folder, to test what an interrupted run leaves behind.
+// <file>:<signal>:parent sends it to the parent process instead (a several-file run or a
+// sweep, which should pass it back to this process) and waits for it, at most 10 s.
 void test_signal_after(const std::string& file) {
     const char* hook = std::getenv("VBSIM_TEST_SIGNAL_AFTER");
     if (hook == nullptr) {
@@ -60,8 +63,22 @@ void test_signal_after(const std::string& file) {
     }
     const std::string spec = hook;
     const size_t colon = spec.find(':');
-    if (colon != std::string::npos && spec.compare(0, colon, file) == 0) {
-        std::raise(std::atoi(spec.c_str() + colon + 1));
+    if (colon == std::string::npos || spec.compare(0, colon, file) != 0) {
+        return;
+    }
+    const int signal_number = std::atoi(spec.c_str() + colon + 1);
+    const size_t second_colon = spec.find(':', colon + 1);
+    if (second_colon == std::string::npos || spec.compare(second_colon + 1, 6, "parent") != 0) {
+        std::raise(signal_number);
+        return;
+    }
+    ::alarm(10);  // a parent that does not forward the signal fails the test, not hangs it
+    const pid_t parent = ::getppid();
+    if (parent > 1) {  // never init, should the parent be gone already
+        ::kill(parent, signal_number);
+    }
+    while (true) {
+        ::pause();
     }
 }
 
@@ -153,32 +170,6 @@ void print_summary(const RunSummary& summary, const std::string& directory) {
     }
     std::printf("  checks: %zu of %zu passed; outputs in %s\n", summary.checks.size() - failed,
                 summary.checks.size(), printable(directory).c_str());
-}
-
-// While a several-file run waits for a scenario's child, a stop signal to the parent is
-// passed on to that child (which removes its staging folder), and the parent then stops too.
-volatile pid_t running_child = 0;
-
-void forward_stop_signal(int signal_number) {
-    const pid_t child = running_child;
-    if (child > 0) {
-        ::kill(child, signal_number);
-    }
-    ::signal(signal_number, SIG_DFL);
-    ::raise(signal_number);
-}
-
-void forward_stop_signals_to_children() {
-    for (const int signal_number : {SIGINT, SIGTERM, SIGHUP}) {
-        struct sigaction previous = {};
-        // A signal the caller ignores (nohup) stays ignored.
-        if (::sigaction(signal_number, nullptr, &previous) == 0 && previous.sa_handler != SIG_IGN) {
-            struct sigaction action = {};
-            action.sa_handler = forward_stop_signal;
-            sigemptyset(&action.sa_mask);
-            ::sigaction(signal_number, &action, nullptr);
-        }
-    }
 }
 
 // Simulates one loaded scenario into `destination`; returns the exit status.
@@ -441,7 +432,11 @@ int run_scenarios(const CliOptions& options) {
         std::cout.flush();
         std::fflush(stdout);
         const pid_t child = fork();
-        running_child = child;
+        if (child > 0) {
+            // A stop signal now goes on to this scenario's child, which removes its staging
+            // folder, and then stops this process too.
+            add_forwarded_child(child);
+        }
         if (child == 0) {
             const int child_status =
                 guarded([&] { return run_one(configs[i], folders[i], options); });
@@ -449,7 +444,11 @@ int run_scenarios(const CliOptions& options) {
             std::_Exit(child_status);
         }
         int child_status = 0;
-        if (child < 0 || waitpid(child, &child_status, 0) < 0 || !WIFEXITED(child_status)) {
+        const bool waited = child > 0 && waitpid(child, &child_status, 0) >= 0;
+        if (child > 0) {
+            remove_forwarded_child(child);
+        }
+        if (!waited || !WIFEXITED(child_status)) {
             std::cerr << "vbsim: " << printable(options.files[i])
                       << ": the simulation did not finish"
                       << (child > 0 && WIFSIGNALED(child_status)

@@ -1,7 +1,6 @@
 #include "platform/sweep/sweep_runner.h"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +17,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "platform/child_stop_signals.h"
 #include "platform/exit_status.h"
 #include "platform/sweep/atomic_file.h"
 
@@ -26,32 +26,6 @@ namespace vbsim::platform {
 namespace {
 
 namespace fs = std::filesystem;
-
-// Running children, for forwarding a stop signal (a plain array: read in a signal handler).
-constexpr size_t kMaxJobs = 256;
-volatile sig_atomic_t running_pids[kMaxJobs] = {};
-
-void forward_stop_signal(int signal_number) {
-    for (const volatile sig_atomic_t& pid : running_pids) {
-        if (pid > 0) {
-            ::kill(static_cast<pid_t>(pid), signal_number);
-        }
-    }
-    ::signal(signal_number, SIG_DFL);
-    ::raise(signal_number);
-}
-
-void forward_stop_signals() {
-    for (const int signal_number : {SIGINT, SIGTERM, SIGHUP}) {
-        struct sigaction previous = {};
-        if (::sigaction(signal_number, nullptr, &previous) == 0 && previous.sa_handler != SIG_IGN) {
-            struct sigaction action = {};
-            action.sa_handler = forward_stop_signal;
-            sigemptyset(&action.sa_mask);
-            ::sigaction(signal_number, &action, nullptr);
-        }
-    }
-}
 
 std::string base_file(const SweepPlan& plan, const std::string& folder) {
     return plan.file.base_path.empty() ? folder + "/base.yaml" : plan.file.base_path;
@@ -241,8 +215,8 @@ int run_sweep_variants(const SweepPlan& plan, const SweepRunOptions& options) {
             pending.push_back(position);
         }
     }
-    forward_stop_signals();
-    const unsigned jobs = std::clamp<unsigned>(options.jobs, 1, kMaxJobs);
+    forward_stop_signals_to_children();
+    const unsigned jobs = std::clamp<unsigned>(options.jobs, 1, kMaxForwardedChildren);
     std::map<pid_t, std::pair<size_t, std::chrono::steady_clock::time_point>> running;
     size_t done = 0;
     size_t failed = 0;
@@ -281,12 +255,7 @@ int run_sweep_variants(const SweepPlan& plan, const SweepRunOptions& options) {
             }
             running.emplace(child,
                             std::make_pair(pending[next - 1], std::chrono::steady_clock::now()));
-            for (volatile sig_atomic_t& slot : running_pids) {
-                if (slot == 0) {
-                    slot = child;
-                    break;
-                }
-            }
+            add_forwarded_child(child);
         }
         if (running.empty()) {
             break;
@@ -303,11 +272,7 @@ int run_sweep_variants(const SweepPlan& plan, const SweepRunOptions& options) {
         if (entry == running.end()) {
             continue;
         }
-        for (volatile sig_atomic_t& slot : running_pids) {
-            if (slot == child) {
-                slot = 0;
-            }
-        }
+        remove_forwarded_child(child);
         const SweepVariant& variant = plan.variants[entry->second.first];
         const double wall =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - entry->second.second)

@@ -90,6 +90,20 @@ TEST_F(VbsimProcess, TerminatedTracedRunOfSeveralGuestsRemovesTheirTracesToo) {
                                      "timeline.json", "timeseries.csv", "trace.vcd"}));
 }
 
+// A several-file run waits for each scenario's child: a stop signal to it goes on to the
+// child, which removes its staging folder, and then ends the parent with the same signal.
+TEST_F(VbsimProcess, StoppedSeveralFileRunPassesTheSignalToItsChild) {
+    const fs::path first = scenario("a.yaml", small_scenario("a"));
+    const fs::path second = scenario("b.yaml", small_scenario("b"));
+    const fs::path results = dir_ / "runs";
+    const Outcome stopped = run({"run", first, second, "--quiet", "--out", results},
+                                {{"VBSIM_TEST_SIGNAL_AFTER", "summary.json:15:parent"}});
+    EXPECT_FALSE(stopped.exited);
+    EXPECT_EQ(stopped.signal, SIGTERM) << stopped.err;
+    // Neither a's half-written folder (its child was stopped) nor b (never started).
+    EXPECT_TRUE(!fs::exists(results) || names_in(results).empty());
+}
+
 TEST_F(VbsimProcess, FirstRunKilledLeavesNoResultFolder) {
     const fs::path file = scenario("s.yaml", small_scenario("s"));
     const Outcome killed = run({"run", file, "--quiet", "--out", dir_ / "runs" / "s"},

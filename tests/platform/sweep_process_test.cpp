@@ -2,6 +2,7 @@
 // sweep.csv and sweep.html gathered from them, a re-run that skips what is complete, a failed
 // variant that does not stop the others, one variant re-run alone with the same bytes.
 
+#include <csignal>
 #include <filesystem>
 #include <sstream>
 #include <string>
@@ -110,6 +111,18 @@ TEST_F(SweepProcess, RunsEveryVariantIntoItsFolderAndGathersTheirSummaries) {
     EXPECT_NE(html.find("time_to_target_max_s vs platform.balloon.inflate.transport_cost"),
               std::string::npos);
     EXPECT_NE(html.find("guests[0].ram=96MiB"), std::string::npos);  // one line per size
+}
+
+// A stop signal to the sweep goes on to the running variant, which removes its half-written
+// folder; the sweep ends with the same signal and no variant looks complete.
+TEST_F(SweepProcess, AStoppedSweepPassesTheSignalToItsVariants) {
+    const fs::path out = dir_ / "out";
+    const Outcome stopped = run({"sweep", "run", sweep_, "--out", out, "--jobs", "1"},
+                                {{"VBSIM_TEST_SIGNAL_AFTER", "summary.json:15:parent"}});
+    EXPECT_FALSE(stopped.exited);
+    EXPECT_EQ(stopped.signal, SIGTERM) << stopped.err;
+    EXPECT_TRUE(!fs::exists(out / "variants") || names_in(out / "variants").empty());
+    EXPECT_FALSE(fs::exists(out / "sweep.csv"));
 }
 
 TEST_F(SweepProcess, AReRunSkipsCompleteVariantsAndRedoesTheOthers) {
