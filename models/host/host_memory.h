@@ -171,6 +171,12 @@ class HostMemory {
         std::vector<uint64_t> swapped;  // PFNs the host swapped out (never also resident)
         uint64_t swapped_pages = 0;
         HostGuestCounters counters;
+
+        Guest() = default;
+        // sc_time's copy is not noexcept, so without this a growing guests_ would copy every
+        // guest's bitmaps instead of moving them (quadratic work and twice the memory).
+        Guest(Guest&&) noexcept = default;
+        Guest& operator=(Guest&&) noexcept = default;
     };
     enum class Op { kTouch, kRelease, kReclaim };
 
