@@ -175,21 +175,24 @@ struct InterruptSource : sc_core::sc_module {
     }
 };
 
+// An interrupt handler that records when it ran and acknowledges: the device drops the line.
+struct AcknowledgingHandler {
+    Recorder* recorder;
+    sc_core::sc_signal<bool, sc_core::SC_MANY_WRITERS>* line;
+    static void run(void* self) {
+        auto* handler = static_cast<AcknowledgingHandler*>(self);
+        Recorder::record(handler->recorder);
+        handler->line->write(false);
+    }
+};
+
 TEST(GuestCpu, TakesALevelInterruptOnceUntilItIsCleared) {
     CpuBench bench;
     InterruptSource source("source", bench.line);
     Recorder recorder{{}, &bench.cpu};
-    struct Handler {
-        Recorder* recorder;
-        sc_core::sc_signal<bool, sc_core::SC_MANY_WRITERS>* line;
-        static void run(void* self) {
-            auto* handler = static_cast<Handler*>(self);
-            Recorder::record(handler->recorder);
-            handler->line->write(false);  // the device drops the line after the ACK
-        }
-    } handler{&recorder, &bench.line};
+    AcknowledgingHandler handler{&recorder, &bench.line};
     bench.cpu.run_in_guest(
-        [&] { bench.cpu.kernel().register_interrupt(0, &Handler::run, &handler); });
+        [&] { bench.cpu.kernel().register_interrupt(0, &AcknowledgingHandler::run, &handler); });
     sc_core::sc_start(sc_time(10, SC_US));
     ASSERT_EQ(recorder.times_ns.size(), 1u);
     // Taken at 3 µs plus the 500 ns entry cost.
@@ -205,17 +208,9 @@ TEST(GuestCpu, AnInterruptWakesASleepingGuestBeforeItsTimer) {
     Recorder interrupts{{}, &bench.cpu};
     Recorder timers{{}, &bench.cpu};
     sw::guest::Timer timer(&Recorder::record, &timers);
-    struct Handler {
-        Recorder* recorder;
-        sc_core::sc_signal<bool, sc_core::SC_MANY_WRITERS>* line;
-        static void run(void* self) {
-            auto* handler = static_cast<Handler*>(self);
-            Recorder::record(handler->recorder);
-            handler->line->write(false);
-        }
-    } handler{&interrupts, &bench.line};
+    AcknowledgingHandler handler{&interrupts, &bench.line};
     bench.cpu.run_in_guest([&] {
-        bench.cpu.kernel().register_interrupt(0, &Handler::run, &handler);
+        bench.cpu.kernel().register_interrupt(0, &AcknowledgingHandler::run, &handler);
         bench.cpu.kernel().arm(timer, 8000);
     });
     sc_core::sc_start(sc_time(7, SC_US));
