@@ -683,5 +683,32 @@ TEST(ScenarioHostSwap, WithoutSwapTheHostOomKillerKillsTheGuestWithTheMostReside
     EXPECT_EQ(kills, 1u);
 }
 
+// Guest activity is event-driven: a guest with nothing to do is not woken at all, and one
+// whose host asks for statistics every second wakes for those requests only. vm0 is idle
+// (stats off, a workload that only holds); vm1 answers a stats request every second.
+TEST(ScenarioWakeUps, AnIdleGuestIsNotWokenAndStatsWakeItOncePerRequest) {
+    const std::string yaml =
+        "name: idle\nduration: 60s\n"
+        "guests:\n"
+        "  - name: vm0\n    ram: 64MiB\n    balloon: {stats_poll_interval: 0s}\n"
+        "    workload: {repeat: true, phases: [{kind: hold, duration: 10s}]}\n"
+        "  - name: vm1\n    ram: 64MiB\n    balloon: {stats_poll_interval: 1s}\n"
+        "host:\n  ram: 256MiB\n";
+    ScenarioConfig config;
+    std::vector<LoadError> errors;
+    ASSERT_TRUE(ScenarioLoader::load_string(yaml, "t.yaml", {}, config, errors));
+    config.output.trace_vcd = false;
+    ScenarioRun run("scenario", config);
+    run.run(false);
+    const GuestCpuCounters& idle = run.guest(0).cpu().counters();
+    const GuestCpuCounters& polled = run.guest(1).cpu().counters();
+    // vm0: the wait after boot, then one wake at the end of each 10 s hold (60 s / 10 s).
+    EXPECT_EQ(idle.interrupts_taken, 0u);
+    EXPECT_EQ(idle.idle_waits, 1u + 60 / 10);
+    // vm1: a stats request at 1 s, 2 s ... 59 s, each one interrupt and one wake.
+    EXPECT_EQ(polled.interrupts_taken, 59u);
+    EXPECT_EQ(polled.idle_waits, 1u + 59);
+}
+
 }  // namespace
 }  // namespace vbsim::platform
