@@ -50,6 +50,14 @@ struct Sample {
     uint64_t host_swap_used_bytes = 0;
     uint64_t host_oom_kills = 0;      // cumulative
     std::vector<GuestSample> guests;  // same order as Recording::guest_names
+
+    Sample() = default;
+    Sample(const Sample&) = default;
+    Sample& operator=(const Sample&) = default;
+    // sc_time's move is not noexcept: without these a growing sample list would copy every
+    // sample's guest list (for 1,000 guests, the whole recording twice over at each growth).
+    Sample(Sample&&) noexcept = default;
+    Sample& operator=(Sample&&) noexcept = default;
 };
 
 struct EventRecord {
