@@ -27,7 +27,8 @@ const std::string kSmallGuest =
     "    timeline:\n"
     "      - {at: 10ms, guest: vm0, balloon_pages: 4096}\n";
 
-RunSummary run_scenario(const std::string& yaml) {
+// The scenario in `yaml`, loaded (a load error fails the test), without a VCD trace.
+ScenarioConfig load_scenario(const std::string& yaml) {
     ScenarioConfig config;
     std::vector<LoadError> errors;
     const bool loaded = ScenarioLoader::load_string(yaml, "t.yaml", {}, config, errors);
@@ -36,6 +37,11 @@ RunSummary run_scenario(const std::string& yaml) {
     }
     EXPECT_TRUE(loaded);
     config.output.trace_vcd = false;
+    return config;
+}
+
+RunSummary run_scenario(const std::string& yaml) {
+    const ScenarioConfig config = load_scenario(yaml);
     ScenarioRun run("scenario", config);
     run.run(false);
     RunSummary summary = run.summarize();
@@ -425,11 +431,7 @@ TEST(ScenarioOomKiller, KillsTheLargestProcessOnceFreesItAllAndRestartsIt) {
         "    kind: timeline\n"
         "    timeline:\n"
         "      - {at: 10ms, guest: vm0, balloon: 32MiB}\n";
-    ScenarioConfig config;
-    std::vector<LoadError> errors;
-    ASSERT_TRUE(ScenarioLoader::load_string(yaml, "t.yaml", {}, config, errors));
-    config.output.trace_vcd = false;
-    ScenarioRun run("scenario", config);
+    ScenarioRun run("scenario", load_scenario(yaml));
     run.run(false);
     const RunSummary summary = run.summarize();
     const GuestSummary& guest = summary.guests[0];
@@ -598,11 +600,7 @@ host:
 )";
 
 TEST(ScenarioHostSwap, ATouchPhaseReadsBackWhatTheHostSwappedOutAndTheGuestWaitsForIt) {
-    ScenarioConfig config;
-    std::vector<LoadError> errors;
-    ASSERT_TRUE(ScenarioLoader::load_string(kTouchAfterSwap, "t.yaml", {}, config, errors));
-    config.output.trace_vcd = false;
-    ScenarioRun run("scenario", config);
+    ScenarioRun run("scenario", load_scenario(kTouchAfterSwap));
     run.run(false);
     const RunSummary summary = run.summarize();
     const GuestSummary& vm1 = summary.guests[1];
@@ -694,11 +692,7 @@ TEST(ScenarioWakeUps, AnIdleGuestIsNotWokenAndStatsWakeItOncePerRequest) {
         "    workload: {repeat: true, phases: [{kind: hold, duration: 10s}]}\n"
         "  - name: vm1\n    ram: 64MiB\n    balloon: {stats_poll_interval: 1s}\n"
         "host:\n  ram: 256MiB\n";
-    ScenarioConfig config;
-    std::vector<LoadError> errors;
-    ASSERT_TRUE(ScenarioLoader::load_string(yaml, "t.yaml", {}, config, errors));
-    config.output.trace_vcd = false;
-    ScenarioRun run("scenario", config);
+    ScenarioRun run("scenario", load_scenario(yaml));
     run.run(false);
     const GuestCpuCounters& idle = run.guest(0).cpu().counters();
     const GuestCpuCounters& polled = run.guest(1).cpu().counters();
