@@ -51,6 +51,19 @@ BalloonPolicy::BalloonPolicy(const sc_core::sc_module_name& name, std::vector<Po
     }
 }
 
+void BalloonPolicy::use_observation_clock(ObservationClock& clock, unsigned int rank) {
+    clock_ = &clock;
+    clock_id_ = clock.add_observer(rank);
+}
+
+void BalloonPolicy::wait_until(const sc_core::sc_time& at) {
+    if (clock_ != nullptr) {
+        clock_->wait_until(clock_id_, at);
+    } else if (at > sc_core::sc_time_stamp()) {
+        wait(at - sc_core::sc_time_stamp());
+    }
+}
+
 void BalloonPolicy::apply(PolicyGuest& guest, PolicyDecision decision) {
     decision.time = sc_core::sc_time_stamp();
     decision.guest = guest.name();
@@ -88,10 +101,13 @@ TimelinePolicy::TimelinePolicy(const sc_core::sc_module_name& name,
 }
 
 void TimelinePolicy::run() {
+    bool resumed = false;
     for (; next_ < timeline_.size(); ++next_) {
         const TimelineTarget& entry = timeline_[next_];
-        if (entry.at > sc_core::sc_time_stamp()) {
-            wait(entry.at - sc_core::sc_time_stamp());
+        // Entries at the instant already reached are applied together, in the given order.
+        if (!resumed || entry.at > sc_core::sc_time_stamp()) {
+            wait_until(entry.at);
+            resumed = true;
         }
         PolicyDecision decision;
         decision.new_target_pages = entry.target_pages;
@@ -134,7 +150,7 @@ void AutoBalloonPolicy::run() {
                 round_start + (i == per_interval
                                    ? params_.interval
                                    : params_.interval * (static_cast<double>(i) / per_interval));
-            wait(at - sc_core::sc_time_stamp());
+            wait_until(at);
             sample();
         }
         round_start += params_.interval;
@@ -293,7 +309,7 @@ BalanceAvailablePolicy::BalanceAvailablePolicy(const sc_core::sc_module_name& na
 
 void BalanceAvailablePolicy::run() {
     for (;;) {
-        wait(params_.interval);
+        wait_until(sc_core::sc_time_stamp() + params_.interval);
         evaluate();
     }
 }

@@ -17,6 +17,7 @@
 
 #include "models/balloon/balloon_device.h"
 #include "models/host/host_memory.h"
+#include "models/timing/observation_clock.h"
 
 namespace vbsim::models {
 
@@ -89,6 +90,9 @@ class BalloonPolicy : public sc_core::sc_module {
     const std::vector<PolicyDecision>& decisions() const { return decisions_; }
     // Called after each decision is applied, e.g. for a live log.
     void on_decision(DecisionListener listener) { listeners_.push_back(std::move(listener)); }
+    // Before the simulation starts: the policy's wake-ups then wait through `clock`, so they
+    // run after everything else at their instant (in `rank` order with other observers).
+    void use_observation_clock(ObservationClock& clock, unsigned int rank);
 
   protected:
     // Guests are not owned and must outlive the policy; none may be null.
@@ -96,11 +100,16 @@ class BalloonPolicy : public sc_core::sc_module {
 
     // Sets the guest's target and records the decision.
     void apply(PolicyGuest& guest, PolicyDecision decision);
+    // Returns at `at` (or at once, when it has passed): through the observation clock when
+    // one is set, else a plain timed wait.
+    void wait_until(const sc_core::sc_time& at);
 
   private:
     std::vector<PolicyGuest*> guests_;
     std::vector<PolicyDecision> decisions_;
     std::vector<DecisionListener> listeners_;
+    ObservationClock* clock_ = nullptr;
+    ObservationClock::ObserverId clock_id_ = 0;
 };
 
 // ---- timeline -------------------------------------------------------------------------

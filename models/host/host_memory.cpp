@@ -71,6 +71,7 @@ HostMemory::HostMemory(const HostMemoryParams& params) : params_(params) {
     }
     min_host_free_bytes_ = host_free_bytes();
     min_host_free_time_ = sc_core::sc_time_stamp();
+    settled_instant_ = min_host_free_time_;
 }
 
 GuestId HostMemory::add_guest(std::string name, uint64_t ram_base, uint64_t ram_bytes) {
@@ -327,11 +328,65 @@ PageRangeResult HostMemory::apply_address_range(GuestId id, uint64_t address, ui
     return result;
 }
 
+int64_t HostMemory::free_bytes_with(uint64_t resident_pages) const {
+    const int64_t used = static_cast<int64_t>(params_.host_reserved_bytes) +
+                         static_cast<int64_t>(resident_pages << kPageShift);
+    return static_cast<int64_t>(params_.host_ram_bytes) - used;
+}
+
+int64_t HostMemory::min_host_free_bytes() const {
+    return std::min(min_host_free_bytes_, free_bytes_with(settled_resident_pages_));
+}
+
+sc_core::sc_time HostMemory::min_host_free_time() const {
+    return free_bytes_with(settled_resident_pages_) < min_host_free_bytes_ ? settled_instant_
+                                                                           : min_host_free_time_;
+}
+
+void HostMemory::fold_usage_change(const sc_core::sc_time& at, int64_t pages) {
+    if (at > settled_instant_) {
+        // The previous instant has ended: its value is a candidate low-water mark.
+        const int64_t ended = free_bytes_with(settled_resident_pages_);
+        if (ended < min_host_free_bytes_) {
+            min_host_free_bytes_ = ended;
+            min_host_free_time_ = settled_instant_;
+        }
+        settled_instant_ = at;
+    }
+    settled_resident_pages_ =
+        static_cast<uint64_t>(static_cast<int64_t>(settled_resident_pages_) + pages);
+}
+
+void HostMemory::record_usage_change(const sc_core::sc_time& at, int64_t pages) {
+    // In step with SystemC and nothing ahead waiting: in time order already.
+    if (unsettled_.empty() && at == sc_core::sc_time_stamp() && at >= settled_instant_) {
+        fold_usage_change(at, pages);
+    } else {
+        unsettled_.push_back({at, pages});
+    }
+}
+
+void HostMemory::settle(const sc_core::sc_time& up_to) {
+    if (unsettled_.empty()) {
+        return;
+    }
+    std::stable_sort(unsettled_.begin(), unsettled_.end(),
+                     [](const UsageChange& a, const UsageChange& b) { return a.at < b.at; });
+    size_t folded = 0;
+    for (; folded < unsettled_.size() && unsettled_[folded].at <= up_to; ++folded) {
+        fold_usage_change(std::max(unsettled_[folded].at, settled_instant_),
+                          unsettled_[folded].pages);
+    }
+    unsettled_.erase(unsettled_.begin(), unsettled_.begin() + static_cast<std::ptrdiff_t>(folded));
+}
+
 void HostMemory::changed() {
-    const int64_t free_bytes = host_free_bytes();
-    if (free_bytes < min_host_free_bytes_) {
-        min_host_free_bytes_ = free_bytes;
-        min_host_free_time_ = sc_core::sc_time_stamp();
+    const int64_t delta = static_cast<int64_t>(total_resident_pages_) -
+                          static_cast<int64_t>(recorded_resident_pages_);
+    recorded_resident_pages_ = total_resident_pages_;
+    if (delta != 0) {
+        record_usage_change(
+            operation_time_ != nullptr ? *operation_time_ : sc_core::sc_time_stamp(), delta);
     }
     for (const ChangeListener& listener : listeners_) {
         listener(*this);
@@ -350,6 +405,29 @@ PageRangeResult HostMemory::touch_address_range(GuestId id, uint64_t guest_physi
                                                 uint64_t bytes) {
     return apply_address_range(id, guest_physical_address, bytes, Op::kTouch,
                                "touch_address_range");
+}
+
+template <typename Operation>
+PageRangeResult HostMemory::at_time(const sc_core::sc_time& at, Operation operation) {
+    operation_time_ = &at;
+    const PageRangeResult result = operation();
+    operation_time_ = nullptr;
+    return result;
+}
+
+PageRangeResult HostMemory::touch(GuestId id, uint64_t first_pfn, uint64_t count,
+                                  const sc_core::sc_time& at) {
+    return at_time(at, [&] { return touch(id, first_pfn, count); });
+}
+
+PageRangeResult HostMemory::touch_address_range(GuestId id, uint64_t guest_physical_address,
+                                                uint64_t bytes, const sc_core::sc_time& at) {
+    return at_time(at, [&] { return touch_address_range(id, guest_physical_address, bytes); });
+}
+
+PageRangeResult HostMemory::release(GuestId id, uint64_t first_pfn, uint64_t count,
+                                    const sc_core::sc_time& at) {
+    return at_time(at, [&] { return release(id, first_pfn, count); });
 }
 
 PageRangeResult HostMemory::touch_held_share(GuestId id, uint64_t pages) {

@@ -102,12 +102,21 @@ class HostMemory {
     // phase): taken as an even sample of its backed memory, that share of its swapped-out
     // pages (rounded down) is read back, lowest PFNs first, as one swap-in.
     PageRangeResult touch_held_share(GuestId id, uint64_t pages);
+    // The same, done at `at` ahead of SystemC time by a guest running ahead (lookahead); only
+    // the low-water mark cares when (see settle()). Not with kSwapOrKill, whose decisions
+    // need every guest in step.
+    PageRangeResult touch(GuestId id, uint64_t first_pfn, uint64_t count,
+                          const sc_core::sc_time& at);
+    PageRangeResult touch_address_range(GuestId id, uint64_t guest_physical_address, uint64_t bytes,
+                                        const sc_core::sc_time& at);
 
     // Balloon inflate: the host drops the pages. Releasing an untouched page frees nothing.
     bool release(GuestId id, uint64_t pfn);
     PageRangeResult release(GuestId id, uint64_t first_pfn, uint64_t count);
     PageRangeResult release_address_range(GuestId id, uint64_t guest_physical_address,
                                           uint64_t bytes);
+    PageRangeResult release(GuestId id, uint64_t first_pfn, uint64_t count,
+                            const sc_core::sc_time& at);
 
     // Balloon deflate: only counted. The pages stay non-resident until touched again,
     // so `changed` is always zero.
@@ -133,9 +142,14 @@ class HostMemory {
     size_t guest_count() const { return guests_.size(); }
 
     // Low-water mark of host_free_bytes() since construction, and the simulated time it
-    // was first reached.
-    int64_t min_host_free_bytes() const { return min_host_free_bytes_; }
-    sc_core::sc_time min_host_free_time() const { return min_host_free_time_; }
+    // was first reached. Taken at the end of each instant (after every change at that
+    // time, whatever order the processes ran in); the latest instant counts as ended.
+    int64_t min_host_free_bytes() const;
+    sc_core::sc_time min_host_free_time() const;
+    // Changes made ahead of SystemC time (a guest's lookahead) wait in a journal until
+    // settle() puts every change up to `up_to` in time order; the low-water mark above
+    // includes only settled changes. Call it once nothing earlier can still arrive.
+    void settle(const sc_core::sc_time& up_to);
 
     // Host swap and OOM (kSwapOrKill).
     uint64_t swap_used_bytes() const { return swapped_pages_ << kPageShift; }
@@ -192,6 +206,10 @@ class HostMemory {
     PageRangeResult apply_address_range(GuestId id, uint64_t address, uint64_t bytes, Op op,
                                         const char* operation);
     void changed();
+    // Host usage changed by `pages` at time `at` (for the low-water mark).
+    void record_usage_change(const sc_core::sc_time& at, int64_t pages);
+    void fold_usage_change(const sc_core::sc_time& at, int64_t pages);
+    int64_t free_bytes_with(uint64_t resident_pages) const;
     // kSwapOrKill after a touch: swaps out (or kills) until usage fits the RAM; returns the
     // toucher's wait for the swap-outs (direct reclaim).
     sc_core::sc_time make_room();
@@ -209,8 +227,20 @@ class HostMemory {
     uint64_t max_swapped_pages_ = 0;
     uint64_t host_oom_kills_ = 0;
     std::vector<std::function<void(GuestId)>> kill_listeners_;
-    int64_t min_host_free_bytes_ = 0;
+    int64_t min_host_free_bytes_ = 0;  // over ended instants
     sc_core::sc_time min_host_free_time_;
+    uint64_t recorded_resident_pages_ = 0;  // total_resident_pages_ as changed() last saw it
+    uint64_t settled_resident_pages_ = 0;   // after every settled change
+    sc_core::sc_time settled_instant_;      // time of the latest settled change
+    struct UsageChange {
+        sc_core::sc_time at;
+        int64_t pages = 0;
+    };
+    std::vector<UsageChange> unsettled_;  // not yet in time order with the others
+    // The time of the operation running ahead of SystemC; null: sc_time_stamp().
+    const sc_core::sc_time* operation_time_ = nullptr;
+    template <typename Operation>
+    PageRangeResult at_time(const sc_core::sc_time& at, Operation operation);
 };
 
 }  // namespace vbsim::models

@@ -115,7 +115,20 @@ void ScenarioRun::host_killed(models::GuestId id) {
 }
 
 ScenarioRun::ScenarioRun(const sc_core::sc_module_name& name, const ScenarioConfig& config)
-    : sc_core::sc_module(name), config_(config), host_(host_memory_params(config.host)) {
+    : sc_core::sc_module(name),
+      config_(config),
+      observation_clock_("observation_clock"),
+      host_(host_memory_params(config.host)) {
+    // Ranks at a shared instant: scenario events, then the policy, then the sample (which
+    // so shows what both did there).
+    constexpr unsigned int kEventRank = 0;
+    constexpr unsigned int kPolicyRank = 1;
+    constexpr unsigned int kSamplerRank = 2;
+    event_observer_ = observation_clock_.add_observer(kEventRank);
+    sampler_observer_ = observation_clock_.add_observer(kSamplerRank);
+    // Nothing before an observed instant can still change: the host's low-water mark is
+    // brought up to it before anyone looks.
+    observation_clock_.on_settled([this](const sc_core::sc_time& now) { host_.settle(now); });
     recording_.host_ram_bytes = config.host.ram_bytes;
     recording_.host_swap = config.host.swap.size_bytes > 0;
     host_.on_guest_killed([this](models::GuestId id) { host_killed(id); });
@@ -164,6 +177,7 @@ ScenarioRun::ScenarioRun(const sc_core::sc_module_name& name, const ScenarioConf
             "balance_available_policy", params, models::HostFreeSource::of(host_), policy_view);
     }
     if (policy_) {
+        policy_->use_observation_clock(observation_clock_, kPolicyRank);
         policy_->on_decision([this](const models::PolicyDecision& decision) {
             std::ostringstream what;
             what << models::to_string(decision.action) << ": target " << decision.old_target_pages
@@ -279,9 +293,12 @@ void ScenarioRun::apply(const EventConfig& event) {
 }
 
 void ScenarioRun::event_thread() {
+    bool resumed = false;
     for (const EventConfig& event : events_) {
-        if (event.at > sc_core::sc_time_stamp()) {
-            wait(event.at - sc_core::sc_time_stamp());
+        // Events at the instant already reached are applied together, in file order.
+        if (!resumed || event.at > sc_core::sc_time_stamp()) {
+            observation_clock_.wait_until(event_observer_, event.at);
+            resumed = true;
         }
         apply(event);
     }
@@ -348,12 +365,14 @@ void ScenarioRun::take_sample() {
 
 void ScenarioRun::sampler_thread() {
     const sc_core::sc_time interval = config_.output.sample_interval;
+    sc_core::sc_time next = sc_core::SC_ZERO_TIME;
     while (true) {
+        observation_clock_.wait_until(sampler_observer_, next);
         take_sample();
         if (sc_core::sc_time_stamp() + interval > config_.duration) {
             return;
         }
-        wait(interval);
+        next = sc_core::sc_time_stamp() + interval;
     }
 }
 
@@ -411,6 +430,7 @@ void ScenarioRun::record_oom_kills() {
 void ScenarioRun::run(bool progress) {
     progress_ = progress;
     sc_core::sc_start(config_.duration);
+    host_.settle(sc_core::sc_max_time());
     record_oom_kills();
     for (auto& tracker : trackers_) {
         tracker->close_open_episode();

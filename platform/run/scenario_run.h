@@ -10,6 +10,7 @@
 
 #include "models/host/balloon_policy.h"
 #include "models/host/host_memory.h"
+#include "models/timing/observation_clock.h"
 #include "platform/assembly/guest_node.h"
 #include "platform/config/scenario.h"
 #include "platform/run/recording.h"
@@ -63,6 +64,11 @@ class ScenarioRun : public sc_core::sc_module {
     GuestSummary summarize_guest(size_t index) const;
 
     ScenarioConfig config_;
+    // Before everything that waits through it: scenario events, the policy and the sampler
+    // run at the end of their instant, in that order (see models::ObservationClock).
+    models::ObservationClock observation_clock_;
+    models::ObservationClock::ObserverId event_observer_ = 0;
+    models::ObservationClock::ObserverId sampler_observer_ = 0;
     models::HostMemory host_;
     std::vector<std::unique_ptr<GuestNode>> guests_;
     std::vector<std::unique_ptr<TargetTracker>> trackers_;

@@ -267,6 +267,62 @@ TEST(HostMemory, LowWaterMarkRecordsTheMinimumFreeAndWhenItHappened) {
     EXPECT_EQ(host.min_host_free_time(), sc_time(30, SC_NS));
 }
 
+TEST(HostMemory, LowWaterMarkIsTakenAtTheEndOfAnInstantWhateverTheOrderWithinIt) {
+    HostMemory host(host_of(100 * kMiB));
+    const GuestId a = host.add_guest("a", 0, 200 * kMiB);
+    const GuestId b = host.add_guest("b", 0, 200 * kMiB);
+    host.touch(a, 0, 1000);  // 0 ns ends with 100,761,600 free
+    sc_core::sc_start(sc_time(10, SC_NS));
+    // At 10 ns, b's touch happens to run before a's and b's releases: the host dips to
+    // 92,569,600 free between them, but the instant ends at 100,761,600 again.
+    host.touch(b, 0, 2000);
+    EXPECT_EQ(host.host_free_bytes(), 92569600);
+    host.release(a, 0, 1000);
+    host.release(b, 0, 1000);
+    sc_core::sc_start(sc_time(10, SC_NS));
+    EXPECT_EQ(host.host_free_bytes(), 100761600);
+    EXPECT_EQ(host.min_host_free_bytes(), 100761600);
+    EXPECT_EQ(host.min_host_free_time(), sc_core::SC_ZERO_TIME);  // first reached
+
+    host.touch(b, 2000, 500);  // at 20 ns: b holds 1,500 pages
+    EXPECT_EQ(host.min_host_free_bytes(), 98713600);
+    EXPECT_EQ(host.min_host_free_time(), sc_time(20, SC_NS));
+}
+
+TEST(HostMemory, ChangesMadeAheadOfTimeCountOnceSettledInTimeOrder) {
+    HostMemory host(host_of(100 * kMiB));
+    const GuestId a = host.add_guest("a", 0, 200 * kMiB);
+    const GuestId b = host.add_guest("b", 0, 200 * kMiB);
+    sc_core::sc_start(sc_time(10, SC_NS));
+    // Guest a ran ahead of SystemC to 40 ns: 1,000 pages touched at 30 ns, released at 40 ns.
+    host.touch(a, 0, 1000, sc_time(30, SC_NS));
+    host.release(a, 0, 1000, sc_time(40, SC_NS));
+    // Then guest b, in step with SystemC at 10 ns, touches 500 pages.
+    host.touch(b, 0, 500);
+    EXPECT_EQ(host.host_free_bytes(), 102809600);
+    // Nothing is settled yet: the mark is still the start's.
+    EXPECT_EQ(host.min_host_free_bytes(), 104857600);
+    EXPECT_EQ(host.min_host_free_time(), sc_core::SC_ZERO_TIME);
+
+    host.settle(sc_time(40, SC_NS));
+    // In time order: 500 pages at 10 ns, 1,500 at 30 ns (the lowest), 500 at 40 ns.
+    EXPECT_EQ(host.min_host_free_bytes(), 98713600);
+    EXPECT_EQ(host.min_host_free_time(), sc_time(30, SC_NS));
+    EXPECT_EQ(host.host_free_bytes(), 102809600);
+}
+
+TEST(HostMemory, SettleLeavesChangesLaterThanItsTimeForLater) {
+    HostMemory host(host_of(100 * kMiB));
+    const GuestId a = host.add_guest("a", 0, 200 * kMiB);
+    const sc_time ahead = sc_core::sc_time_stamp() + sc_time(50, SC_NS);
+    host.touch(a, 0, 1000, ahead);
+    host.settle(ahead - sc_time(1, SC_NS));
+    EXPECT_EQ(host.min_host_free_bytes(), 104857600);  // not yet
+    host.settle(ahead);
+    EXPECT_EQ(host.min_host_free_bytes(), 100761600);
+    EXPECT_EQ(host.min_host_free_time(), ahead);
+}
+
 TEST(HostMemory, ReservedHostMemoryCountsAsUsedFromTheStart) {
     HostMemory host(host_of(kGiB, 256 * kMiB));
     EXPECT_EQ(host.host_used_bytes(), 256 * kMiB);

@@ -1,0 +1,87 @@
+#include "models/timing/observation_clock.h"
+
+#include <algorithm>
+
+namespace vbsim::models {
+
+ObservationClock::ObservationClock(const sc_core::sc_module_name& name) : sc_module(name) {
+    SC_HAS_PROCESS(ObservationClock);
+    SC_THREAD(dispatcher);
+}
+
+ObservationClock::~ObservationClock() = default;
+
+ObservationClock::ObserverId ObservationClock::add_observer(unsigned int rank) {
+    const ObserverId id = observers_.size();
+    observers_.push_back(std::make_unique<Observer>());
+    observers_.back()->rank = rank;
+    order_.push_back(id);
+    std::stable_sort(order_.begin(), order_.end(), [this](ObserverId a, ObserverId b) {
+        return observers_[a]->rank < observers_[b]->rank;
+    });
+    return id;
+}
+
+void ObservationClock::wait_until(ObserverId id, const sc_core::sc_time& at) {
+    Observer& observer = *observers_.at(id);
+    observer.due = std::max(at, sc_core::sc_time_stamp());
+    observer.waiting = true;
+    update_next_observation();
+    // Observers normally wait again while the dispatcher runs their instant; one that waits
+    // from elsewhere (at start-up) may be earlier than the dispatcher's next wake.
+    if (dispatcher_idle_ || observer.due < dispatcher_wakes_at_) {
+        observer_added_.notify(sc_core::SC_ZERO_TIME);
+    }
+    sc_core::wait(observer.resume);
+}
+
+void ObservationClock::update_next_observation() {
+    next_observation_ = sc_core::sc_max_time();
+    for (const auto& observer : observers_) {
+        if (observer->waiting && observer->due < next_observation_) {
+            next_observation_ = observer->due;
+        }
+    }
+}
+
+void ObservationClock::settle() {
+    while (sc_core::sc_pending_activity_at_current_time()) {
+        sc_core::wait(sc_core::SC_ZERO_TIME);
+    }
+}
+
+void ObservationClock::dispatcher() {
+    for (;;) {
+        const sc_core::sc_time now = sc_core::sc_time_stamp();
+        if (next_observation_ == sc_core::sc_max_time()) {
+            dispatcher_idle_ = true;
+            sc_core::wait(observer_added_);
+            dispatcher_idle_ = false;
+            continue;
+        }
+        if (next_observation_ > now) {
+            dispatcher_wakes_at_ = next_observation_;
+            sc_core::wait(next_observation_ - now, observer_added_);
+            dispatcher_wakes_at_ = sc_core::sc_max_time();
+            continue;
+        }
+        settle();
+        for (const SettledListener& listener : settled_listeners_) {
+            listener(now);
+        }
+        // One observer at a time: the next one sees what the previous one caused here.
+        for (const ObserverId id : order_) {
+            Observer& observer = *observers_[id];
+            if (!observer.waiting || observer.due > now) {
+                continue;
+            }
+            observer.waiting = false;
+            observer.resume.notify();
+            sc_core::wait(sc_core::SC_ZERO_TIME);  // it runs, and waits again (or ends)
+            settle();
+        }
+        update_next_observation();
+    }
+}
+
+}  // namespace vbsim::models
