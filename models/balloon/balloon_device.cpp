@@ -362,6 +362,7 @@ void BalloonDevice::worker() {
         }
         const unsigned int index = static_cast<unsigned int>(__builtin_ctz(pending_queues_));
         pending_queues_ &= ~(1u << index);
+        draining_ = true;
         if (index == balloon::kInflateQueue) {
             drain_page_queue(index, PageQueue::kInflate);
         } else if (index == balloon::kDeflateQueue) {
@@ -373,6 +374,7 @@ void BalloonDevice::worker() {
         } else if (static_cast<int>(index) == free_page_queue()) {
             drain_free_page_queue(index);
         }
+        draining_ = false;
     }
 }
 
@@ -633,7 +635,9 @@ void BalloonDevice::stats_poller() {
             continue;
         }
         const sc_core::sc_time deadline = sc_core::sc_time_stamp() + interval;
+        next_stats_request_ = deadline;
         wait(interval, poll_changed_event_);
+        next_stats_request_ = sc_core::sc_max_time();
         if (sc_core::sc_time_stamp() >= deadline) {
             request_stats();
         }

@@ -151,6 +151,10 @@ class BalloonDevice : public sc_core::sc_module, public VirtioDevice {
     // Returns the held stats buffer now, asking the driver for fresh stats.
     void request_stats();
     void set_stats_poll_interval(const sc_core::sc_time& interval);
+    // For a guest's lookahead: queues notified and not yet done (the device will act on the
+    // guest soon), and when the stats poller next asks for stats (sc_max_time(): never).
+    bool busy() const { return pending_queues_ != 0 || draining_; }
+    const sc_core::sc_time& next_stats_request() const { return next_stats_request_; }
     void add_observer(BalloonObserver& observer) { observers_.push_back(&observer); }
 
     const BalloonDeviceParams& params() const { return params_; }
@@ -261,6 +265,8 @@ class BalloonDevice : public sc_core::sc_module, public VirtioDevice {
     bool first_stats_buffer_ = true;  // legacy devices ignore its contents
 
     uint32_t pending_queues_ = 0;  // bit per queue notified and not yet drained
+    bool draining_ = false;        // the worker is inside a queue's processing
+    sc_core::sc_time next_stats_request_ = sc_core::sc_max_time();
     // Bumped when a queue (or the device) is reset: work begun before is dropped.
     std::array<uint64_t, spec::balloon::kMaxQueues> queue_epoch_{};
     sc_core::sc_event work_event_;

@@ -173,6 +173,14 @@ PageRangeResult HostMemory::apply(GuestId id, uint64_t first_pfn, uint64_t count
 
 sc_core::sc_time HostMemory::make_room() {
     sc_core::sc_time stall = sc_core::SC_ZERO_TIME;
+    if (host_used_bytes() > params_.host_ram_bytes &&
+        latest_unsettled_ > sc_core::sc_time_stamp()) {
+        // Reclaim would weigh pages touched ahead of their time: the run would no longer be
+        // what it is in step. The platform's lookahead gate is there to prevent this.
+        SC_REPORT_ERROR(kReportType,
+                        "host reclaim while a guest has run ahead of SystemC time "
+                        "(turn cpu.lookahead off)");
+    }
     while (host_used_bytes() > params_.host_ram_bytes) {
         const uint64_t excess =
             (host_used_bytes() - params_.host_ram_bytes + kPageSize - 1) >> kPageShift;
@@ -363,6 +371,7 @@ void HostMemory::record_usage_change(const sc_core::sc_time& at, int64_t pages) 
         fold_usage_change(at, pages);
     } else {
         unsettled_.push_back({at, pages});
+        latest_unsettled_ = std::max(latest_unsettled_, at);
     }
 }
 
@@ -378,6 +387,7 @@ void HostMemory::settle(const sc_core::sc_time& up_to) {
                           unsettled_[folded].pages);
     }
     unsettled_.erase(unsettled_.begin(), unsettled_.begin() + static_cast<std::ptrdiff_t>(folded));
+    latest_unsettled_ = unsettled_.empty() ? sc_core::SC_ZERO_TIME : unsettled_.back().at;
 }
 
 void HostMemory::changed() {

@@ -237,6 +237,7 @@ class HostMemory {
         int64_t pages = 0;
     };
     std::vector<UsageChange> unsettled_;  // not yet in time order with the others
+    sc_core::sc_time latest_unsettled_;   // the latest time among them
     // The time of the operation running ahead of SystemC; null: sc_time_stamp().
     const sc_core::sc_time* operation_time_ = nullptr;
     template <typename Operation>

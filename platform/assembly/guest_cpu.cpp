@@ -23,8 +23,8 @@ GuestCpu::GuestCpu(const sc_core::sc_module_name& name, const GuestCpuParams& pa
     if (ticks_per_ns_ == 0) {
         SC_REPORT_ERROR(kReportType, "the time resolution must be 1 ns or finer");
     }
-    tlm_utils::tlm_quantumkeeper::set_global_quantum(params_.quantum);
-    quantum_keeper_.reset();
+    tlm::tlm_global_quantum::instance().set(params_.quantum);
+    restart_quantum();
     socket.register_invalidate_direct_mem_ptr(this, &GuestCpu::invalidate_dmi);
 
     SC_HAS_PROCESS(GuestCpu);
@@ -56,11 +56,12 @@ bool GuestCpu::mmio(tlm::tlm_command command, uint64_t address, unsigned char* d
     trans.set_byte_enable_length(0);
     trans.set_dmi_allowed(false);
     trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-    sc_core::sc_time delay = quantum_keeper_.get_local_time();
+    come_back_in_step();
+    sc_core::sc_time delay = local_time_;
     socket->b_transport(trans, delay);
-    quantum_keeper_.set(delay);
-    if (quantum_keeper_.need_sync()) {
-        synchronize();
+    local_time_ = delay;
+    if (need_sync()) {
+        synchronize_or_run_ahead();
     }
     if (trans.is_response_error()) {
         ++counters_.mmio_errors;
@@ -99,24 +100,26 @@ void GuestCpu::mmio_write8(uint64_t physical_address, uint8_t value) {
 }
 
 void GuestCpu::ram_read(uint64_t physical_address, void* destination, size_t length) {
-    sc_core::sc_time delay = quantum_keeper_.get_local_time();
+    come_back_in_step();
+    sc_core::sc_time delay = local_time_;
     if (!ram_.read(*socket[0], physical_address, destination, length, delay)) {
         ++counters_.ram_errors;
     }
-    quantum_keeper_.set(delay);
-    if (quantum_keeper_.need_sync()) {
-        synchronize();
+    local_time_ = delay;
+    if (need_sync()) {
+        synchronize_or_run_ahead();
     }
 }
 
 void GuestCpu::ram_write(uint64_t physical_address, const void* source, size_t length) {
-    sc_core::sc_time delay = quantum_keeper_.get_local_time();
+    come_back_in_step();
+    sc_core::sc_time delay = local_time_;
     if (!ram_.write(*socket[0], physical_address, source, length, delay)) {
         ++counters_.ram_errors;
     }
-    quantum_keeper_.set(delay);
-    if (quantum_keeper_.need_sync()) {
-        synchronize();
+    local_time_ = delay;
+    if (need_sync()) {
+        synchronize_or_run_ahead();
     }
 }
 
@@ -137,16 +140,15 @@ void GuestCpu::stall_on_host(const sc_core::sc_time& stall) {
         // The host reads the pages back from swap (or writes others out) before the guest's
         // access completes: guest time that does no work.
         counters_.host_swap_stall += stall;
-        quantum_keeper_.inc(stall);
-        if (quantum_keeper_.need_sync()) {
-            synchronize();
+        local_time_ += stall;
+        if (need_sync()) {
+            synchronize_or_run_ahead();
         }
     }
 }
 
 uint64_t GuestCpu::now_ns() {
-    const sc_core::sc_time now = quantum_keeper_.get_current_time();
-    return static_cast<uint64_t>(now.value() / ticks_per_ns_);
+    return static_cast<uint64_t>((kernel_time_ + local_time_).value() / ticks_per_ns_);
 }
 
 sc_core::sc_time GuestCpu::from_ns(uint64_t nanoseconds) const {
@@ -162,17 +164,68 @@ sc_core::sc_time GuestCpu::from_ns(uint64_t nanoseconds) const {
 void GuestCpu::cpu_cost(uint64_t nanoseconds) {
     const sc_core::sc_time cost = from_ns(nanoseconds);
     counters_.cpu_time += cost;
-    quantum_keeper_.inc(cost);
-    if (quantum_keeper_.need_sync()) {
-        synchronize();
+    local_time_ += cost;
+    if (need_sync()) {
+        synchronize_or_run_ahead();
     }
 }
 
 // ---- the guest's main loop ------------------------------------------------------
 
+void GuestCpu::restart_quantum() {
+    // As tlm_quantumkeeper::reset(), from the guest's kernel time: the next sync point is the
+    // next multiple of the global quantum.
+    local_time_ = sc_core::SC_ZERO_TIME;
+    const sc_core::sc_time quantum = tlm::tlm_global_quantum::instance().get();
+    if (quantum == sc_core::SC_ZERO_TIME) {
+        next_sync_point_ = kernel_time_;
+        return;
+    }
+    const uint64_t q = quantum.value();
+    next_sync_point_ = sc_core::sc_time::from_value((kernel_time_.value() / q + 1) * q);
+}
+
+bool GuestCpu::need_sync() const {
+    return kernel_time_ + local_time_ >= next_sync_point_;
+}
+
+bool GuestCpu::may_run_ahead_to(const sc_core::sc_time& time) const {
+    // Strictly before the horizon: what happens at the horizon itself happens in step, so it
+    // meets the device, the policy and the sampler there in the defined order.
+    return lookahead_horizon_ && !halted_ && time < lookahead_horizon_();
+}
+
 void GuestCpu::synchronize() {
-    quantum_keeper_.sync();
+    // The kernel's time catches up with the guest's (tlm_quantumkeeper::sync(): a delta
+    // cycle when the local time is zero).
+    sc_core::wait(kernel_time_ + local_time_ - sc_core::sc_time_stamp());
+    kernel_time_ = sc_core::sc_time_stamp();
+    restart_quantum();
     ++sync_epoch_;
+}
+
+void GuestCpu::synchronize_or_run_ahead() {
+    const sc_core::sc_time target = kernel_time_ + local_time_;
+    if (!may_run_ahead_to(target)) {
+        synchronize();
+        return;
+    }
+    // Nothing outside the guest can act on it or look at it before the horizon: the wait
+    // would let only other, unrelated processes run. The guest goes on as if it had waited.
+    kernel_time_ = target;
+    restart_quantum();
+    ++sync_epoch_;
+    ++counters_.run_ahead_steps;
+}
+
+void GuestCpu::come_back_in_step() {
+    if (kernel_time_ > sc_core::sc_time_stamp()) {
+        // Bus accesses reach devices and RAM at SystemC time plus the local time.
+        const sc_core::sc_time local = local_time_;
+        local_time_ = sc_core::SC_ZERO_TIME;
+        sc_core::wait(kernel_time_ - sc_core::sc_time_stamp());
+        local_time_ = local;
+    }
 }
 
 void GuestCpu::take_interrupts() {
@@ -190,7 +243,7 @@ void GuestCpu::take_interrupts() {
 }
 
 void GuestCpu::wait_for_something() {
-    synchronize();
+    synchronize_or_run_ahead();
     for (unsigned int line = 0; line < interrupt.size(); ++line) {
         if (interrupt[line].read()) {
             return;  // raised while we ran ahead
@@ -200,8 +253,23 @@ void GuestCpu::wait_for_something() {
         return;
     }
     ++counters_.idle_waits;
-    const uint64_t now = now_ns();
+    uint64_t now = now_ns();
     const uint64_t deadline = kernel_.next_deadline_ns();
+    if (deadline != kNoDeadline && deadline > now &&
+        may_run_ahead_to(kernel_time_ + local_time_ + from_ns(deadline - now))) {
+        // Idle until a timer that falls before anything can reach the guest: skip to it,
+        // exactly as far as the timed wait below would (whole nanoseconds from now, so a
+        // sub-nanosecond part of the kernel time stays).
+        kernel_time_ += from_ns(deadline - now);
+        restart_quantum();
+        ++sync_epoch_;
+        ++counters_.run_ahead_steps;
+        return;
+    }
+    if (kernel_time_ > sc_core::sc_time_stamp()) {
+        synchronize();  // back in step before sleeping on SystemC events
+        now = now_ns();
+    }
     if (deadline == kNoDeadline) {
         wait(wake_event_);
     } else if (deadline > now) {
@@ -211,12 +279,14 @@ void GuestCpu::wait_for_something() {
         wake_event_.notify(from_ns(deadline - now));
         wait(wake_event_);
     }
-    quantum_keeper_.reset();
+    kernel_time_ = sc_core::sc_time_stamp();
+    restart_quantum();
     ++sync_epoch_;
 }
 
 void GuestCpu::run() {
-    quantum_keeper_.reset();
+    kernel_time_ = sc_core::sc_time_stamp();
+    restart_quantum();
     while (true) {
         if (halted_) {
             synchronize();
@@ -235,8 +305,8 @@ void GuestCpu::run() {
                 blocked = sync_epoch_;
             }
         }
-        if (quantum_keeper_.need_sync()) {
-            synchronize();
+        if (need_sync()) {
+            synchronize_or_run_ahead();
         }
         if (!ran) {
             wait_for_something();

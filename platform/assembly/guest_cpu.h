@@ -6,7 +6,6 @@
 #include <string>
 
 #include <tlm_utils/simple_initiator_socket.h>
-#include <tlm_utils/tlm_quantumkeeper.h>
 #include <systemc>
 #include <tlm>
 
@@ -24,6 +23,7 @@ struct GuestCpuCounters {
     uint64_t ram_errors = 0;
     uint64_t interrupts_taken = 0;
     uint64_t idle_waits = 0;
+    uint64_t run_ahead_steps = 0;  // synchronisations and timer waits skipped (lookahead)
     sc_core::sc_time cpu_time = sc_core::SC_ZERO_TIME;         // annotated guest work
     sc_core::sc_time host_swap_stall = sc_core::SC_ZERO_TIME;  // waits on host swap
 };
@@ -57,6 +57,16 @@ class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
     void on_touch_held_memory(std::function<sc_core::sc_time(uint64_t bytes)> observer) {
         held_touch_observer_ = std::move(observer);
     }
+    // Lookahead: `horizon` returns the earliest simulated time at which anything outside the
+    // guest may act on it or observe it. Until then the CPU runs through its own timers and
+    // synchronisations without waiting in SystemC (bus accesses still synchronise first).
+    // Without a horizon (the default) the CPU stays in step with SystemC.
+    void set_lookahead_horizon(std::function<sc_core::sc_time()> horizon) {
+        lookahead_horizon_ = std::move(horizon);
+    }
+    // Where the guest is: the SystemC time it would have reached without lookahead (equal to
+    // sc_time_stamp() when in step), and its local time ahead of that.
+    const sc_core::sc_time& kernel_time() const { return kernel_time_; }
     // The host killed this guest: its CPU runs nothing more (from its next step).
     void halt() { halted_ = true; }
     bool halted() const { return halted_; }
@@ -88,6 +98,15 @@ class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
     sc_core::sc_time from_ns(uint64_t nanoseconds) const;
     // Hands the local time to the kernel; after it, interrupt lines show their settled level.
     void synchronize();
+    // The same, without waiting when the guest may run ahead that far.
+    void synchronize_or_run_ahead();
+    // When running ahead: waits until SystemC reaches the guest's kernel time (local time
+    // kept), so that a bus access carries the right annotation.
+    void come_back_in_step();
+    bool may_run_ahead_to(const sc_core::sc_time& time) const;
+    // tlm_quantumkeeper's rules, kept here because the kernel time may be ahead of SystemC's.
+    void restart_quantum();
+    bool need_sync() const;
     // Guest time spent waiting for the host (swap), doing no work.
     void stall_on_host(const sc_core::sc_time& stall);
     void take_interrupts();
@@ -95,7 +114,10 @@ class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
 
     GuestCpuParams params_;
     sw::guest::Kernel kernel_;
-    tlm_utils::tlm_quantumkeeper quantum_keeper_;
+    sc_core::sc_time kernel_time_;      // >= sc_time_stamp(); equal when in step
+    sc_core::sc_time local_time_;       // decoupled: ahead of kernel_time_
+    sc_core::sc_time next_sync_point_;  // as tlm_quantumkeeper's
+    std::function<sc_core::sc_time()> lookahead_horizon_;
     models::BusAccessor ram_;
     GuestCpuCounters counters_;
     std::deque<std::function<void()>> actions_;

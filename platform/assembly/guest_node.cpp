@@ -88,6 +88,7 @@ GuestCpuParams cpu_params(const GuestConfig& guest) {
     params.interrupt_lines = 1;
     params.quantum = guest.cpu.quantum;
     params.interrupt_entry_cost = guest.cpu.interrupt_entry_cost;
+    params.lookahead = guest.cpu.lookahead;
     return params;
 }
 
@@ -114,7 +115,8 @@ GuestNode::GuestNode(const sc_core::sc_module_name& name, const GuestConfig& gue
     cpu_.interrupt[0].bind(irq_);
     balloon_.add_observer(host_link_);
     cpu_.on_touch_memory([this](uint64_t address, uint64_t length) {
-        return host_.touch_address_range(host_id_, address, length).stall;
+        // At the guest's kernel time: ahead of SystemC's when it runs ahead.
+        return host_.touch_address_range(host_id_, address, length, cpu_.kernel_time()).stall;
     });
     cpu_.on_touch_held_memory([this](uint64_t bytes) {
         return host_.touch_held_share(host_id_, bytes >> spec::balloon::kPfnShift).stall;
@@ -205,6 +207,47 @@ uint64_t GuestNode::demand_bytes() const {
     return total;
 }
 
+uint64_t GuestNode::host_growth_bound_bytes(const sc_core::sc_time& window) const {
+    // New host pages come only from the workload's allocate and cache phases: at most their
+    // rate over the window and two more ticks (the tick in progress, rounding), plus what a
+    // deferred OOM left owed (allocated at once when it clears).
+    constexpr uint64_t kUnbounded = ~uint64_t{0};
+    const double seconds = (window + 2 * config_.workload.tick).to_seconds();
+    // The fastest growth of a phase list; kUnbounded when one allocates all at once.
+    const auto fastest_of = [](const std::vector<sw::guest::Phase>& phases) {
+        uint64_t fastest = 0;
+        for (const sw::guest::Phase& phase : phases) {
+            if (phase.kind != sw::guest::PhaseKind::kAllocate &&
+                phase.kind != sw::guest::PhaseKind::kCache) {
+                continue;
+            }
+            if (phase.rate_bytes_per_s == 0) {
+                return kUnbounded;
+            }
+            fastest = std::max(fastest, phase.rate_bytes_per_s);
+        }
+        return fastest;
+    };
+    double bytes = 0;
+    for (size_t process = 0; process < phases_.size(); ++process) {
+        uint64_t fastest = fastest_of(phases_[process]);
+        if (process == 0) {
+            // Phases a scenario event may switch the first process to, at any moment.
+            for (const std::vector<sw::guest::Phase>& later : later_phases_) {
+                fastest = std::max(fastest, fastest_of(later));
+            }
+        }
+        if (fastest == kUnbounded) {
+            return kUnbounded;
+        }
+        bytes += static_cast<double>(fastest) * seconds;
+    }
+    for (const auto& process : processes_) {
+        bytes += static_cast<double>(process->owed_pages() * config_.page_size);
+    }
+    return bytes >= static_cast<double>(kUnbounded) ? kUnbounded : static_cast<uint64_t>(bytes);
+}
+
 uint64_t GuestNode::workload_bytes() const {
     uint64_t total = 0;
     for (const auto& process : processes_) {
@@ -217,6 +260,20 @@ void GuestNode::on_oom_kill(void* context, size_t process, uint64_t pages_freed,
     auto& node = *static_cast<GuestNode*>(context);
     node.oom_kills_.push_back(
         {now_ns, node.process_names_[process], pages_freed * node.config_.page_size});
+}
+
+void GuestNode::enable_lookahead(const models::ObservationClock& clock, LookaheadGate& gate) {
+    if (!config_.cpu.lookahead) {
+        return;
+    }
+    cpu_.set_lookahead_horizon([this, &clock, &gate]() -> sc_core::sc_time {
+        // Busy device, or an interrupt raised or still high: it reaches the guest any moment.
+        // A closed gate: the host might have to reclaim before the next observation.
+        if (balloon_.busy() || transport_.interrupt_status() != 0 || irq_.read() || !gate.open()) {
+            return sc_core::sc_time_stamp();
+        }
+        return std::min(clock.next_observation(), balloon_.next_stats_request());
+    });
 }
 
 void GuestNode::boot() {
@@ -290,6 +347,10 @@ void GuestNode::restore() {
 
 void GuestNode::remove() {
     cpu_.run_in_guest([this] { driver_->remove(); });
+}
+
+void GuestNode::expect_workload(const std::vector<WorkloadPhaseConfig>& phases) {
+    later_phases_.push_back(to_phases(phases));
 }
 
 void GuestNode::replace_workload(const std::vector<WorkloadPhaseConfig>& phases) {

@@ -12,10 +12,12 @@
 #include "models/host/host_memory.h"
 #include "models/interconnect/router.h"
 #include "models/memory/memory.h"
+#include "models/timing/observation_clock.h"
 #include "models/virtio/virtio_mmio.h"
 #include "platform/assembly/balloon_rate_meter.h"
 #include "platform/assembly/guest_cpu.h"
 #include "platform/assembly/guest_trace.h"
+#include "platform/assembly/lookahead_gate.h"
 #include "platform/config/scenario.h"
 #include "sw/balloon/balloon_driver.h"
 #include "sw/guest/guest_memory.h"
@@ -51,6 +53,9 @@ class GuestNode : public sc_core::sc_module {
     void freeze();
     void restore();
     void remove();
+    // Before the simulation: replace_workload() may switch to `phases` later (the lookahead
+    // bound covers them from the start).
+    void expect_workload(const std::vector<WorkloadPhaseConfig>& phases);
     // Replaces the first process's phases (a killed process starts again with them).
     void replace_workload(const std::vector<WorkloadPhaseConfig>& phases);
     // Host side: the device enters DEVICE_NEEDS_RESET and raises a config interrupt;
@@ -80,10 +85,17 @@ class GuestNode : public sc_core::sc_module {
     // Over every process: anonymous bytes wanted now, and held.
     uint64_t demand_bytes() const;
     uint64_t workload_bytes() const;
+    // At most how many bytes of new host memory the guest can touch within `window` (for
+    // LookaheadGate); ~0 when a phase allocates all at once.
+    uint64_t host_growth_bound_bytes(const sc_core::sc_time& window) const;
     // The OOM killer's victims, in the order they died.
     const std::vector<OomKillRecord>& oom_kill_records() const { return oom_kills_; }
     // Inflate and deflate rates, from the driver's rounds.
     const BalloonRateMeter& rates() const { return rates_; }
+    // Lets the CPU run ahead of SystemC time (before the simulation starts) until its device
+    // or an observer waiting on `clock` may act, while `gate` is open; unless the scenario
+    // turned it off (cpu.lookahead).
+    void enable_lookahead(const models::ObservationClock& clock, LookaheadGate& gate);
     // Starts the register and transaction trace (before the simulation starts); null until.
     void enable_trace();
     const GuestTrace* guest_trace() const { return trace_.get(); }
@@ -128,6 +140,7 @@ class GuestNode : public sc_core::sc_module {
     std::vector<sw::guest::Workload*> process_list_;  // what the OOM killer walks
     std::vector<std::string> process_names_;
     std::vector<std::vector<sw::guest::Phase>> phases_;  // each process reads its own in place
+    std::vector<std::vector<sw::guest::Phase>> later_phases_;  // expect_workload()
     std::unique_ptr<sw::guest::OomKiller> oom_killer_;
     std::vector<OomKillRecord> oom_kills_;
 };

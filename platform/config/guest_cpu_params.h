@@ -13,6 +13,9 @@ struct GuestCpuParams {
     sc_core::sc_time quantum = sc_core::sc_time(10, sc_core::SC_US);
     // Guest cost of taking an interrupt (entry, dispatch, return).
     sc_core::sc_time interrupt_entry_cost = sc_core::sc_time(1, sc_core::SC_US);
+    // Lookahead (see GuestCpu::set_lookahead_horizon): results are the same either way; off,
+    // every guest waits in SystemC at every timer and synchronisation.
+    bool lookahead = true;
 };
 
 }  // namespace vbsim::platform

@@ -187,6 +187,10 @@ struct ModelParameterTree::Params {
           interrupt_entry_cost(g + ".cpu.interrupt_entry_cost", kCpu.interrupt_entry_cost,
                                ParamUnit::kTime, "guest CPU time to enter an interrupt handler",
                                broker),
+          lookahead(g + ".cpu.lookahead", kCpu.lookahead, ParamUnit::kBool,
+                    "run the guest ahead of SystemC time until anything can reach or observe "
+                    "it (same results, faster with many guests)",
+                    broker),
           // QEMU's virt machine places its first virtio-mmio window here.
           mmio_base(g + ".balloon.mmio_base", 0x10001000, ParamUnit::kAddress,
                     "base of the balloon's 0x200-byte virtio-mmio window", broker),
@@ -267,6 +271,7 @@ struct ModelParameterTree::Params {
     Param<bool> dmi;
     Param<sc_time> quantum;
     Param<sc_time> interrupt_entry_cost;
+    Param<bool> lookahead;
     Param<uint64_t> mmio_base;
     Param<std::string> transport;
     Param<std::vector<std::string>> offered_features;
@@ -309,6 +314,7 @@ ModelParameters ModelParameterTree::values() const {
     v.memory.dmi = p.dmi;
     v.cpu.quantum = p.quantum;
     v.cpu.interrupt_entry_cost = p.interrupt_entry_cost;
+    v.cpu.lookahead = p.lookahead;
     v.balloon.mmio_base = p.mmio_base;
     v.balloon.transport_version = transport_version(p.transport);
     v.balloon.offered_features = p.offered_features;

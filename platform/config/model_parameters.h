@@ -35,6 +35,7 @@ struct MemoryTimingConfig {
 struct CpuConfig {
     sc_core::sc_time quantum;
     sc_core::sc_time interrupt_entry_cost;
+    bool lookahead = true;
 };
 
 struct BalloonDeviceConfig {

@@ -118,7 +118,8 @@ ScenarioRun::ScenarioRun(const sc_core::sc_module_name& name, const ScenarioConf
     : sc_core::sc_module(name),
       config_(config),
       observation_clock_("observation_clock"),
-      host_(host_memory_params(config.host)) {
+      host_(host_memory_params(config.host)),
+      lookahead_gate_(host_, observation_clock_) {
     // Ranks at a shared instant: scenario events, then the policy, then the sample (which
     // so shows what both did there).
     constexpr unsigned int kEventRank = 0;
@@ -136,6 +137,13 @@ ScenarioRun::ScenarioRun(const sc_core::sc_module_name& name, const ScenarioConf
     for (const GuestConfig& guest : config_.guests) {
         guests_.push_back(std::make_unique<GuestNode>(guest.name.c_str(), guest, host_));
         GuestNode& node = *guests_.back();
+        node.enable_lookahead(observation_clock_, lookahead_gate_);
+        lookahead_gate_.add_guest(node);
+        for (const EventConfig& event : config_.events) {
+            if (event.kind == EventKind::kWorkload && event.guest == guest.name) {
+                node.expect_workload(event.phases);
+            }
+        }
         trackers_.push_back(std::make_unique<TargetTracker>(
             node.balloon(), std::max<uint64_t>(1, guest.page_size / spec::balloon::kPageSize),
             [&node] { return read_time_ledger(node); }));

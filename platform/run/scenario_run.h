@@ -48,6 +48,7 @@ class ScenarioRun : public sc_core::sc_module {
     models::HostMemory& host() { return host_; }
     GuestNode& guest(size_t index) { return *guests_[index]; }
     size_t guest_count() const { return guests_.size(); }
+    const LookaheadGate& lookahead_gate() const { return lookahead_gate_; }
 
   private:
     void event_thread();
@@ -70,6 +71,7 @@ class ScenarioRun : public sc_core::sc_module {
     models::ObservationClock::ObserverId event_observer_ = 0;
     models::ObservationClock::ObserverId sampler_observer_ = 0;
     models::HostMemory host_;
+    LookaheadGate lookahead_gate_;
     std::vector<std::unique_ptr<GuestNode>> guests_;
     std::vector<std::unique_ptr<TargetTracker>> trackers_;
     std::vector<std::unique_ptr<models::BalloonDeviceGuest>> policy_guests_;

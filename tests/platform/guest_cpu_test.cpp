@@ -239,6 +239,84 @@ TEST(GuestCpu, CpuCostAdvancesTimeAndTheQuantumBoundsTheDrift) {
     EXPECT_GT(worst_lag, sc_core::SC_ZERO_TIME);  // it does run ahead
 }
 
+// A timer every microsecond, ten times: records the guest's time and SystemC's at each, and
+// with `mmio_at` set writes a register from the tick at that guest time.
+struct Ticker {
+    GuestCpu* cpu = nullptr;
+    sw::guest::Timer timer{&Ticker::tick, this};
+    std::vector<uint64_t> guest_ns;
+    std::vector<uint64_t> systemc_ns;
+    uint64_t mmio_at = 0;
+    uint64_t systemc_ns_after_mmio = 0;
+
+    static uint64_t systemc_now_ns() {
+        return static_cast<uint64_t>(sc_core::sc_time_stamp().to_seconds() * 1e9 + 0.5);
+    }
+    static void tick(void* self) {
+        auto* ticker = static_cast<Ticker*>(self);
+        ticker->guest_ns.push_back(ticker->cpu->now_ns());
+        ticker->systemc_ns.push_back(systemc_now_ns());
+        if (ticker->cpu->now_ns() == ticker->mmio_at) {
+            ticker->cpu->mmio_write32(kRegsBase, 1);
+            ticker->systemc_ns_after_mmio = systemc_now_ns();
+        }
+        if (ticker->guest_ns.size() < 10) {
+            ticker->cpu->kernel().arm(ticker->timer, 1000);
+        }
+    }
+    void start() {
+        cpu->run_in_guest([this] { cpu->kernel().arm(timer, 1000); });
+    }
+};
+
+const std::vector<uint64_t> kTickTimes{1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000, 10000};
+
+TEST(GuestCpu, WithAHorizonTheGuestRunsItsTimersAheadAtTheSameGuestTimes) {
+    CpuBench bench;
+    Ticker ticker;
+    ticker.cpu = &bench.cpu;
+    bench.cpu.set_lookahead_horizon([] { return sc_time(6500, SC_NS); });
+    ticker.start();
+    sc_core::sc_start(sc_time(20, SC_US));
+    EXPECT_EQ(ticker.guest_ns, kTickTimes);
+    // The ticks before the horizon ran at once, without SystemC's time moving; the rest in step.
+    EXPECT_EQ(ticker.systemc_ns,
+              (std::vector<uint64_t>{0, 0, 0, 0, 0, 0, 7000, 8000, 9000, 10000}));
+    EXPECT_GE(bench.cpu.counters().run_ahead_steps, 6u);
+}
+
+TEST(GuestCpu, AHorizonAtNowKeepsTheGuestInStep) {
+    CpuBench bench;
+    Ticker ticker;
+    ticker.cpu = &bench.cpu;
+    bench.cpu.set_lookahead_horizon([] { return sc_core::sc_time_stamp(); });
+    ticker.start();
+    sc_core::sc_start(sc_time(20, SC_US));
+    EXPECT_EQ(ticker.guest_ns, kTickTimes);
+    EXPECT_EQ(ticker.systemc_ns, kTickTimes);
+    EXPECT_EQ(bench.cpu.counters().run_ahead_steps, 0u);
+}
+
+TEST(GuestCpu, ABusAccessFromAheadWaitsUntilSystemCHasCaughtUp) {
+    CpuBench bench;
+    Ticker ticker;
+    ticker.cpu = &bench.cpu;
+    ticker.mmio_at = 3000;
+    bench.cpu.set_lookahead_horizon([] { return sc_time(6500, SC_NS); });
+    ticker.start();
+    sc_core::sc_start(sc_time(20, SC_US));
+    // The register write's 25 ns delay the ticks after it, as they would in step.
+    EXPECT_EQ(ticker.guest_ns,
+              (std::vector<uint64_t>{1000, 2000, 3000, 4025, 5025, 6025, 7025, 8025, 9025, 10025}));
+    // Ticks 1 and 2 ran ahead; the access at 3 µs waited for SystemC to reach 3 µs (the
+    // register write then takes 25 ns of local time), and from there the guest ran ahead again.
+    EXPECT_EQ(ticker.systemc_ns[0], 0u);
+    EXPECT_EQ(ticker.systemc_ns[2], 0u);
+    EXPECT_EQ(ticker.systemc_ns_after_mmio, 3000u);
+    EXPECT_EQ(ticker.systemc_ns[3], 3000u);
+    EXPECT_EQ(bench.regs.counters().writes, 1u);
+}
+
 TEST(GuestCpu, ReportsTouchedMemoryToThePlatform) {
     CpuBench bench;
     uint64_t touched = 0;

@@ -27,12 +27,12 @@ TEST_F(VbsimProcess, ParamsListsTheDefaultGuestsParametersWithTypesAndRanges) {
     EXPECT_EQ(line_of(listed.out, "vm0.memory.bandwidth"),
               "vm0.memory.bandwidth = 16GB/s  (rate; > 0)");
     EXPECT_NE(listed.out.find("\n    guest RAM read latency\n"), std::string::npos);
-    // 7 platform + 4 balloon + 4 x 3 buffer costs + 3 balloon + 14 driver parameters.
+    // 8 platform + 4 balloon + 4 x 3 buffer costs + 3 balloon + 14 driver parameters.
     size_t lines = 0;
     for (const char c : listed.out) {
         lines += c == '\n';
     }
-    EXPECT_EQ(lines, 2u * 40u);
+    EXPECT_EQ(lines, 2u * 41u);
 }
 
 TEST_F(VbsimProcess, ParamsOfAScenarioShowItsValuesAndDefaults) {

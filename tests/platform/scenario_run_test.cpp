@@ -704,5 +704,53 @@ TEST(ScenarioWakeUps, AnIdleGuestIsNotWokenAndStatsWakeItOncePerRequest) {
     EXPECT_EQ(polled.idle_waits, 1u + 59);
 }
 
+constexpr uint64_t kMiB = uint64_t{1} << 20;
+
+// Four guests allocating 200 MiB at 100 MiB/s (1 ms ticks), sampled every 100 ms.
+std::string allocating_guests(const std::string& host_ram, const std::string& extra) {
+    std::string yaml = "name: ahead\nduration: 3s\nguests:\n";
+    for (int i = 0; i < 4; ++i) {
+        yaml += "  - name: vm" + std::to_string(i) +
+                "\n    ram: 512MiB\n    resident_at_start: 64MiB\n" + extra +
+                "    workload: {phases: [{kind: allocate, rate: 100MiB/s, level: 200MiB}]}\n";
+    }
+    return yaml + "host:\n  ram: " + host_ram + "\noutput: {sample_interval: 100ms}\n";
+}
+
+TEST(ScenarioLookahead, GuestsRunAheadBetweenObservationsWhenTheHostHasRoom) {
+    ScenarioRun run("scenario", load_scenario(allocating_guests("4GiB", "")));
+    run.run(false);
+    // Each guest ticks about 1,400 times while allocating its 136 MiB; the waits before the
+    // ticks (and the synchronisations after them) were skipped, apart from the few at a sample.
+    for (size_t i = 0; i < run.guest_count(); ++i) {
+        const uint64_t ticks = run.guest(i).process(0).counters().ticks;
+        EXPECT_GT(ticks, 1300u) << "vm" << i;
+        EXPECT_GT(run.guest(i).cpu().counters().run_ahead_steps, ticks) << "vm" << i;
+        EXPECT_EQ(run.guest(i).workload_bytes(), 200 * kMiB) << "vm" << i;
+    }
+    EXPECT_GT(run.lookahead_gate().windows_opened(), 0u);
+    EXPECT_EQ(run.lookahead_gate().windows_closed(), 0u);
+}
+
+TEST(ScenarioLookahead, TurnedOffEveryGuestStaysInStep) {
+    ScenarioRun run("scenario",
+                    load_scenario(allocating_guests("4GiB", "    cpu: {lookahead: false}\n")));
+    run.run(false);
+    for (size_t i = 0; i < run.guest_count(); ++i) {
+        EXPECT_EQ(run.guest(i).cpu().counters().run_ahead_steps, 0u) << "vm" << i;
+        EXPECT_EQ(run.guest(i).workload_bytes(), 200 * kMiB) << "vm" << i;
+    }
+}
+
+TEST(ScenarioLookahead, AHostThatCouldRunOutKeepsTheGuestsInStep) {
+    // 4 x 64 MiB resident on a 300 MiB host: the first windows have room for what four guests
+    // can touch in 100 ms (about 10 MiB each), later ones do not, and the host then runs out.
+    ScenarioRun run("scenario", load_scenario(allocating_guests("300MiB", "")));
+    run.run(false);
+    EXPECT_GT(run.lookahead_gate().windows_closed(), 0u);
+    // The host ran out: it killed guests, all in step (no error).
+    EXPECT_GT(run.host().host_oom_kills(), 0u);
+}
+
 }  // namespace
 }  // namespace vbsim::platform

@@ -323,6 +323,31 @@ TEST(HostMemory, SettleLeavesChangesLaterThanItsTimeForLater) {
     EXPECT_EQ(host.min_host_free_time(), ahead);
 }
 
+TEST(HostMemory, ReclaimWithPagesTouchedAheadOfTimeIsAnError) {
+    HostMemoryParams params = host_of(100 * kMiB);
+    params.overcommit = HostOvercommit::kSwapOrKill;
+    HostMemory host(params);
+    const GuestId a = host.add_guest("a", 0, 200 * kMiB);
+    const GuestId b = host.add_guest("b", 0, 200 * kMiB);
+    // a ran ahead and touched 80 MiB at 50 ns; b, in step at 0 ns, needs 40 MiB more: in
+    // step, b's touch would have fitted, so no reclaim may weigh a's pages.
+    host.touch(a, 0, 20480, sc_time(50, SC_NS));
+    EXPECT_EQ(error_of([&] { host.touch(b, 0, 10240); }),
+              "host reclaim while a guest has run ahead of SystemC time (turn cpu.lookahead off)");
+}
+
+TEST(HostMemory, ReclaimInStepAfterChangesAheadHaveComeDueIsFine) {
+    HostMemoryParams params = host_of(100 * kMiB);
+    params.overcommit = HostOvercommit::kSwapOrKill;
+    HostMemory host(params);
+    const GuestId a = host.add_guest("a", 0, 200 * kMiB);
+    const GuestId b = host.add_guest("b", 0, 200 * kMiB);
+    host.touch(a, 0, 20480, sc_time(50, SC_NS));
+    sc_core::sc_start(sc_time(50, SC_NS));
+    EXPECT_EQ(error_of([&] { host.touch(b, 0, 10240); }), "");
+    EXPECT_EQ(host.host_oom_kills(), 1u);  // no swap: the largest guest goes
+}
+
 TEST(HostMemory, ReservedHostMemoryCountsAsUsedFromTheStart) {
     HostMemory host(host_of(kGiB, 256 * kMiB));
     EXPECT_EQ(host.host_used_bytes(), 256 * kMiB);
