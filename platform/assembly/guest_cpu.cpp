@@ -28,7 +28,10 @@ GuestCpu::GuestCpu(const sc_core::sc_module_name& name, const GuestCpuParams& pa
     socket.register_invalidate_direct_mem_ptr(this, &GuestCpu::invalidate_dmi);
 
     SC_HAS_PROCESS(GuestCpu);
+    // Idle waits are wait() on this static sensitivity: cheaper than a dynamic wait on two
+    // events, and the timer keeps one notification per deadline (see arm_timer_event).
     SC_THREAD(run);
+    sensitive << wake_event_ << timer_event_;
     SC_METHOD(on_interrupt_edge);
     for (auto& line : interrupt) {
         sensitive << line.pos();
@@ -273,15 +276,33 @@ void GuestCpu::wait_for_something() {
     if (deadline == kNoDeadline) {
         wait(wake_event_);
     } else if (deadline > now) {
-        // The timer is a timed notification of the wake event itself: an interrupt's or an
-        // action's earlier notification overrides it, as wait(time, event) would, without the
-        // cost of waiting on two events (in profiles of many guests, a visible share).
-        wake_event_.notify(from_ns(deadline - now));
-        wait(wake_event_);
+        // Sleeps until the wake event, or the timer event at the deadline; a notification
+        // left from an earlier deadline wakes it too soon: sleep on.
+        const sc_core::sc_time due = sc_core::sc_time_stamp() + from_ns(deadline - now);
+        do {
+            arm_timer_event(due);
+            wait();
+        } while (sc_core::sc_time_stamp() < due && !wake_event_.triggered());
     }
     kernel_time_ = sc_core::sc_time_stamp();
     restart_quantum();
     ++sync_epoch_;
+}
+
+void GuestCpu::arm_timer_event(const sc_core::sc_time& due) {
+    // A cancelled notification is not taken out of SystemC's timed-event queue but stays there
+    // until its time: re-notifying one event at every wait, as interrupts cut the waits short,
+    // left thousands of dead entries per guest in a 10 s hold, and every queue operation paid
+    // for them. So a pending notification at or before `due` stays (an early one is a spurious
+    // wake-up); timed notifications fire before anything runs at their time, so one that is
+    // not in the future has fired.
+    const sc_core::sc_time now = sc_core::sc_time_stamp();
+    if (timer_event_at_ > now && timer_event_at_ <= due) {
+        return;
+    }
+    timer_event_.notify(due - now);  // replaces a later pending notification
+    timer_event_at_ = due;
+    ++counters_.timer_notifications;
 }
 
 void GuestCpu::run() {

@@ -23,7 +23,8 @@ struct GuestCpuCounters {
     uint64_t ram_errors = 0;
     uint64_t interrupts_taken = 0;
     uint64_t idle_waits = 0;
-    uint64_t run_ahead_steps = 0;  // synchronisations and timer waits skipped (lookahead)
+    uint64_t run_ahead_steps = 0;      // synchronisations and timer waits skipped (lookahead)
+    uint64_t timer_notifications = 0;  // timed notifications issued for the guest's timer
     sc_core::sc_time cpu_time = sc_core::SC_ZERO_TIME;         // annotated guest work
     sc_core::sc_time host_swap_stall = sc_core::SC_ZERO_TIME;  // waits on host swap
 };
@@ -111,6 +112,8 @@ class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
     void stall_on_host(const sc_core::sc_time& stall);
     void take_interrupts();
     void wait_for_something();
+    // Makes timer_event_ fire at or before `due` (SystemC time).
+    void arm_timer_event(const sc_core::sc_time& due);
 
     GuestCpuParams params_;
     sw::guest::Kernel kernel_;
@@ -133,7 +136,9 @@ class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
     std::vector<uint64_t> line_blocked_until_;
     uint64_t sync_epoch_ = 1;
     uint64_t timer_deadline_ns_ = kNoDeadline;
-    sc_core::sc_event wake_event_;
+    sc_core::sc_event wake_event_;                             // an interrupt edge or an action
+    sc_core::sc_event timer_event_;                            // the guest's timer deadline
+    sc_core::sc_time timer_event_at_ = sc_core::SC_ZERO_TIME;  // its pending notification
 };
 
 }  // namespace vbsim::platform

@@ -223,6 +223,45 @@ TEST(GuestCpu, AnInterruptWakesASleepingGuestBeforeItsTimer) {
     EXPECT_EQ(bench.cpu.counters().interrupts_taken, 1u);
 }
 
+// Raises the line every 50 µs, 100 times (the guest's handler drops it).
+struct RepeatingInterruptSource : sc_core::sc_module {
+    sc_core::sc_signal<bool, sc_core::SC_MANY_WRITERS>& line;
+    RepeatingInterruptSource(const sc_core::sc_module_name& name,
+                             sc_core::sc_signal<bool, sc_core::SC_MANY_WRITERS>& l)
+        : sc_core::sc_module(name), line(l) {
+        SC_HAS_PROCESS(RepeatingInterruptSource);
+        SC_THREAD(run);
+    }
+    void run() {
+        for (int i = 0; i < 100; ++i) {
+            wait(sc_time(50, SC_US));
+            line.write(true);
+        }
+    }
+};
+
+// The guest sleeps towards a timer at 10 ms through 100 interrupts: the timer stays one
+// notification (a re-notification per wake-up would leave 100 dead entries in SystemC's
+// timed-event queue until 10 ms), and still fires at its deadline.
+TEST(GuestCpu, InterruptsDuringALongSleepKeepOneTimerNotification) {
+    CpuBench bench;
+    RepeatingInterruptSource source("source", bench.line);
+    Recorder interrupts{{}, &bench.cpu};
+    Recorder timers{{}, &bench.cpu};
+    sw::guest::Timer timer(&Recorder::record, &timers);
+    AcknowledgingHandler handler{&interrupts, &bench.line};
+    bench.cpu.run_in_guest([&] {
+        bench.cpu.kernel().register_interrupt(0, &AcknowledgingHandler::run, &handler);
+        bench.cpu.kernel().arm(timer, 10'000'000);
+    });
+    sc_core::sc_start(sc_time(11, sc_core::SC_MS));
+    EXPECT_EQ(interrupts.times_ns.size(), 100u);
+    EXPECT_EQ(interrupts.times_ns.back(), 5'000'500u);  // 5 ms plus the 500 ns entry cost
+    ASSERT_EQ(timers.times_ns.size(), 1u);
+    EXPECT_EQ(timers.times_ns[0], 10'000'000u);
+    EXPECT_EQ(bench.cpu.counters().timer_notifications, 1u);
+}
+
 TEST(GuestCpu, CpuCostAdvancesTimeAndTheQuantumBoundsTheDrift) {
     CpuBench bench;
     sc_time worst_lag = sc_core::SC_ZERO_TIME;
