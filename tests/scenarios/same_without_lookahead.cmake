@@ -1,10 +1,11 @@
 # cmake -P script: runs one scenario with lookahead (the default) and without
-# (platform.cpu.lookahead=false) and compares every output byte for byte.
+# (platform.cpu.lookahead=false) and compares every output byte for byte. EXTRA: more
+# arguments for both runs, separated by "|" (e.g. --set|output.sample_interval=100ms).
 file(REMOVE_RECURSE ${WORK_DIR})
 foreach(run ahead in_step)
-  set(extra "")
+  string(REPLACE "|" ";" extra "${EXTRA}")
   if(run STREQUAL "in_step")
-    set(extra --set platform.cpu.lookahead=false)
+    list(APPEND extra --set platform.cpu.lookahead=false)
   endif()
   execute_process(COMMAND ${VBSIM} run ${SCENARIO} --quiet --out ${WORK_DIR}/${run} ${extra}
     RESULT_VARIABLE status OUTPUT_QUIET)
