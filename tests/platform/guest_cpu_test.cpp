@@ -160,18 +160,24 @@ TEST(GuestCpu, SleepsUntilTheNextKernelTimer) {
     EXPECT_GE(bench.cpu.counters().idle_waits, 1u);
 }
 
-// Drives the interrupt line high at 3 µs and low when the guest "acknowledges".
+// Drives the interrupt line high every `period` (3 µs by default), `times` times; the guest's
+// handler drops it when it "acknowledges".
 struct InterruptSource : sc_core::sc_module {
     sc_core::sc_signal<bool, sc_core::SC_MANY_WRITERS>& line;
+    sc_time period;
+    int times;
     InterruptSource(const sc_core::sc_module_name& name,
-                    sc_core::sc_signal<bool, sc_core::SC_MANY_WRITERS>& l)
-        : sc_core::sc_module(name), line(l) {
+                    sc_core::sc_signal<bool, sc_core::SC_MANY_WRITERS>& l,
+                    const sc_time& every = sc_time(3, SC_US), int count = 1)
+        : sc_core::sc_module(name), line(l), period(every), times(count) {
         SC_HAS_PROCESS(InterruptSource);
         SC_THREAD(run);
     }
     void run() {
-        wait(sc_time(3, SC_US));
-        line.write(true);
+        for (int i = 0; i < times; ++i) {
+            wait(period);
+            line.write(true);
+        }
     }
 };
 
@@ -200,19 +206,30 @@ TEST(GuestCpu, TakesALevelInterruptOnceUntilItIsCleared) {
     EXPECT_EQ(bench.cpu.counters().interrupts_taken, 1u);
 }
 
+// A guest with a timer `timer_ns` away and an acknowledging interrupt handler, and a source
+// raising its line every `every`, `count` times; records when each ran.
+struct SleeperWithInterrupts {
+    CpuBench bench;
+    InterruptSource source;
+    Recorder interrupts{{}, &bench.cpu};
+    Recorder timers{{}, &bench.cpu};
+    sw::guest::Timer timer{&Recorder::record, &timers};
+    AcknowledgingHandler handler{&interrupts, &bench.line};
+    SleeperWithInterrupts(uint64_t timer_ns, const sc_time& every, int count)
+        : source("source", bench.line, every, count) {
+        bench.cpu.run_in_guest([this, timer_ns] {
+            bench.cpu.kernel().register_interrupt(0, &AcknowledgingHandler::run, &handler);
+            bench.cpu.kernel().arm(timer, timer_ns);
+        });
+    }
+};
+
 // The guest sleeps towards a timer at 8 µs; the interrupt at 3 µs wakes it early, and the
 // timer still fires at its own deadline afterwards.
 TEST(GuestCpu, AnInterruptWakesASleepingGuestBeforeItsTimer) {
-    CpuBench bench;
-    InterruptSource source("source", bench.line);
-    Recorder interrupts{{}, &bench.cpu};
-    Recorder timers{{}, &bench.cpu};
-    sw::guest::Timer timer(&Recorder::record, &timers);
-    AcknowledgingHandler handler{&interrupts, &bench.line};
-    bench.cpu.run_in_guest([&] {
-        bench.cpu.kernel().register_interrupt(0, &AcknowledgingHandler::run, &handler);
-        bench.cpu.kernel().arm(timer, 8000);
-    });
+    SleeperWithInterrupts setup(8000, sc_time(3, SC_US), 1);
+    const Recorder& interrupts = setup.interrupts;
+    const Recorder& timers = setup.timers;
     sc_core::sc_start(sc_time(7, SC_US));
     ASSERT_EQ(interrupts.times_ns.size(), 1u);
     EXPECT_EQ(interrupts.times_ns[0], 3500u);  // 3 µs plus the 500 ns entry cost
@@ -220,46 +237,22 @@ TEST(GuestCpu, AnInterruptWakesASleepingGuestBeforeItsTimer) {
     sc_core::sc_start(sc_time(3, SC_US));
     ASSERT_EQ(timers.times_ns.size(), 1u);
     EXPECT_EQ(timers.times_ns[0], 8000u);
-    EXPECT_EQ(bench.cpu.counters().interrupts_taken, 1u);
+    EXPECT_EQ(setup.bench.cpu.counters().interrupts_taken, 1u);
 }
-
-// Raises the line every 50 µs, 100 times (the guest's handler drops it).
-struct RepeatingInterruptSource : sc_core::sc_module {
-    sc_core::sc_signal<bool, sc_core::SC_MANY_WRITERS>& line;
-    RepeatingInterruptSource(const sc_core::sc_module_name& name,
-                             sc_core::sc_signal<bool, sc_core::SC_MANY_WRITERS>& l)
-        : sc_core::sc_module(name), line(l) {
-        SC_HAS_PROCESS(RepeatingInterruptSource);
-        SC_THREAD(run);
-    }
-    void run() {
-        for (int i = 0; i < 100; ++i) {
-            wait(sc_time(50, SC_US));
-            line.write(true);
-        }
-    }
-};
 
 // The guest sleeps towards a timer at 10 ms through 100 interrupts: the timer stays one
 // notification (a re-notification per wake-up would leave 100 dead entries in SystemC's
 // timed-event queue until 10 ms), and still fires at its deadline.
 TEST(GuestCpu, InterruptsDuringALongSleepKeepOneTimerNotification) {
-    CpuBench bench;
-    RepeatingInterruptSource source("source", bench.line);
-    Recorder interrupts{{}, &bench.cpu};
-    Recorder timers{{}, &bench.cpu};
-    sw::guest::Timer timer(&Recorder::record, &timers);
-    AcknowledgingHandler handler{&interrupts, &bench.line};
-    bench.cpu.run_in_guest([&] {
-        bench.cpu.kernel().register_interrupt(0, &AcknowledgingHandler::run, &handler);
-        bench.cpu.kernel().arm(timer, 10'000'000);
-    });
+    SleeperWithInterrupts setup(10'000'000, sc_time(50, SC_US), 100);
+    const Recorder& interrupts = setup.interrupts;
+    const Recorder& timers = setup.timers;
     sc_core::sc_start(sc_time(11, sc_core::SC_MS));
     EXPECT_EQ(interrupts.times_ns.size(), 100u);
     EXPECT_EQ(interrupts.times_ns.back(), 5'000'500u);  // 5 ms plus the 500 ns entry cost
     ASSERT_EQ(timers.times_ns.size(), 1u);
     EXPECT_EQ(timers.times_ns[0], 10'000'000u);
-    EXPECT_EQ(bench.cpu.counters().timer_notifications, 1u);
+    EXPECT_EQ(setup.bench.cpu.counters().timer_notifications, 1u);
 }
 
 TEST(GuestCpu, CpuCostAdvancesTimeAndTheQuantumBoundsTheDrift) {

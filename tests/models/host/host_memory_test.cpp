@@ -323,29 +323,31 @@ TEST(HostMemory, SettleLeavesChangesLaterThanItsTimeForLater) {
     EXPECT_EQ(host.min_host_free_time(), ahead);
 }
 
+// A 100 MiB host without swap whose guest `a` ran ahead and touched 80 MiB at 50 ns; guest
+// `b` is in step and has touched nothing yet.
+struct TouchedAhead {
+    HostMemory host{swap_or_kill(host_of(100 * kMiB))};
+    GuestId a = host.add_guest("a", 0, 200 * kMiB);
+    GuestId b = host.add_guest("b", 0, 200 * kMiB);
+    TouchedAhead() { host.touch(a, 0, 20480, sc_time(50, SC_NS)); }
+    static HostMemoryParams swap_or_kill(HostMemoryParams params) {
+        params.overcommit = HostOvercommit::kSwapOrKill;
+        return params;
+    }
+};
+
 TEST(HostMemory, ReclaimWithPagesTouchedAheadOfTimeIsAnError) {
-    HostMemoryParams params = host_of(100 * kMiB);
-    params.overcommit = HostOvercommit::kSwapOrKill;
-    HostMemory host(params);
-    const GuestId a = host.add_guest("a", 0, 200 * kMiB);
-    const GuestId b = host.add_guest("b", 0, 200 * kMiB);
-    // a ran ahead and touched 80 MiB at 50 ns; b, in step at 0 ns, needs 40 MiB more: in
-    // step, b's touch would have fitted, so no reclaim may weigh a's pages.
-    host.touch(a, 0, 20480, sc_time(50, SC_NS));
-    EXPECT_EQ(error_of([&] { host.touch(b, 0, 10240); }),
+    TouchedAhead setup;
+    // b needs 40 MiB at 0 ns: in step, that fitted, so no reclaim may weigh a's pages.
+    EXPECT_EQ(error_of([&] { setup.host.touch(setup.b, 0, 10240); }),
               "host reclaim while a guest has run ahead of SystemC time (turn cpu.lookahead off)");
 }
 
 TEST(HostMemory, ReclaimInStepAfterChangesAheadHaveComeDueIsFine) {
-    HostMemoryParams params = host_of(100 * kMiB);
-    params.overcommit = HostOvercommit::kSwapOrKill;
-    HostMemory host(params);
-    const GuestId a = host.add_guest("a", 0, 200 * kMiB);
-    const GuestId b = host.add_guest("b", 0, 200 * kMiB);
-    host.touch(a, 0, 20480, sc_time(50, SC_NS));
+    TouchedAhead setup;
     sc_core::sc_start(sc_time(50, SC_NS));
-    EXPECT_EQ(error_of([&] { host.touch(b, 0, 10240); }), "");
-    EXPECT_EQ(host.host_oom_kills(), 1u);  // no swap: the largest guest goes
+    EXPECT_EQ(error_of([&] { setup.host.touch(setup.b, 0, 10240); }), "");
+    EXPECT_EQ(setup.host.host_oom_kills(), 1u);  // no swap: the largest guest goes
 }
 
 TEST(HostMemory, ReservedHostMemoryCountsAsUsedFromTheStart) {
