@@ -62,6 +62,7 @@ bool GuestCpu::mmio(tlm::tlm_command command, uint64_t address, unsigned char* d
     come_back_in_step();
     sc_core::sc_time delay = local_time_;
     socket->b_transport(trans, delay);
+    follow_blocking_target();
     local_time_ = delay;
     if (need_sync()) {
         synchronize_or_run_ahead();
@@ -108,6 +109,7 @@ void GuestCpu::ram_read(uint64_t physical_address, void* destination, size_t len
     if (!ram_.read(*socket[0], physical_address, destination, length, delay)) {
         ++counters_.ram_errors;
     }
+    follow_blocking_target();
     local_time_ = delay;
     if (need_sync()) {
         synchronize_or_run_ahead();
@@ -120,6 +122,7 @@ void GuestCpu::ram_write(uint64_t physical_address, const void* source, size_t l
     if (!ram_.write(*socket[0], physical_address, source, length, delay)) {
         ++counters_.ram_errors;
     }
+    follow_blocking_target();
     local_time_ = delay;
     if (need_sync()) {
         synchronize_or_run_ahead();
@@ -219,6 +222,14 @@ void GuestCpu::synchronize_or_run_ahead() {
     restart_quantum();
     ++sync_epoch_;
     ++counters_.run_ahead_steps;
+}
+
+void GuestCpu::follow_blocking_target() {
+    // A target may wait() inside b_transport (the base protocol allows it): SystemC's time
+    // then moved on with the guest, in step.
+    if (sc_core::sc_time_stamp() > kernel_time_) {
+        kernel_time_ = sc_core::sc_time_stamp();
+    }
 }
 
 void GuestCpu::come_back_in_step() {

@@ -104,6 +104,8 @@ class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
     // When running ahead: waits until SystemC reaches the guest's kernel time (local time
     // kept), so that a bus access carries the right annotation.
     void come_back_in_step();
+    // After a bus access: a target that waited inside b_transport took the guest along.
+    void follow_blocking_target();
     bool may_run_ahead_to(const sc_core::sc_time& time) const;
     // tlm_quantumkeeper's rules, kept here because the kernel time may be ahead of SystemC's.
     void restart_quantum();

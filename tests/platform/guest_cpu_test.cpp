@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <vector>
 
+#include <tlm_utils/simple_target_socket.h>
+
 #include "models/interconnect/router.h"
 #include "models/memory/memory.h"
 #include "platform/assembly/guest_cpu.h"
@@ -75,6 +77,39 @@ TEST(GuestCpu, MmioGoesOverTheBusWithItsLatency) {
     EXPECT_EQ(after_ns, 50u);  // two accesses of 5 ns hop + 20 ns register
     EXPECT_EQ(bench.regs.counters().writes, 1u);
     EXPECT_EQ(bench.cpu.counters().mmio_reads, 1u);
+}
+
+// A register that makes its initiator wait 100 ns inside b_transport (allowed by the base
+// protocol) and annotates nothing.
+struct BlockingRegister : sc_core::sc_module {
+    tlm_utils::simple_target_socket<BlockingRegister> socket{"socket"};
+    explicit BlockingRegister(const sc_core::sc_module_name& name) : sc_core::sc_module(name) {
+        socket.register_b_transport(this, &BlockingRegister::b_transport);
+    }
+    void b_transport(tlm::tlm_generic_payload& trans, sc_time& delay) {
+        wait(delay + sc_time(100, SC_NS));
+        delay = sc_core::SC_ZERO_TIME;
+        trans.set_response_status(tlm::TLM_OK_RESPONSE);
+    }
+};
+
+TEST(GuestCpu, ATargetThatWaitsInsideBTransportTakesTheGuestTimeAlong) {
+    GuestCpu cpu("cpu", CpuBench::cpu_params());
+    BlockingRegister target("target");
+    cpu.socket.bind(target.socket);
+    sc_core::sc_signal<bool> line("line");
+    cpu.interrupt[0].bind(line);
+    uint64_t before_ns = 0;
+    uint64_t after_ns = 0;
+    cpu.run_in_guest([&] {
+        cpu.cpu_cost(30);
+        before_ns = cpu.now_ns();
+        cpu.mmio_write32(kRegsBase, 1);
+        after_ns = cpu.now_ns();
+    });
+    sc_core::sc_start(sc_time(1, SC_US));
+    EXPECT_EQ(before_ns, 30u);
+    EXPECT_EQ(after_ns, 130u);  // the 30 ns of local time waited, then 100 ns more
 }
 
 TEST(GuestCpu, ByteMmioIsOneByteTransactionsLittleEndian) {
