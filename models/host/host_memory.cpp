@@ -173,8 +173,10 @@ PageRangeResult HostMemory::apply(GuestId id, uint64_t first_pfn, uint64_t count
 
 sc_core::sc_time HostMemory::make_room() {
     sc_core::sc_time stall = sc_core::SC_ZERO_TIME;
-    if (host_used_bytes() > params_.host_ram_bytes &&
-        latest_unsettled_ > sc_core::sc_time_stamp()) {
+    const sc_core::sc_time now = sc_core::sc_time_stamp();
+    const bool ahead =
+        latest_unsettled_ > now || (operation_time_ != nullptr && *operation_time_ > now);
+    if (host_used_bytes() > params_.host_ram_bytes && ahead) {
         // Reclaim would weigh pages touched ahead of their time: the run would no longer be
         // what it is in step. The platform's lookahead gate is there to prevent this.
         SC_REPORT_ERROR(kReportType,
@@ -433,6 +435,11 @@ PageRangeResult HostMemory::touch(GuestId id, uint64_t first_pfn, uint64_t count
 PageRangeResult HostMemory::touch_address_range(GuestId id, uint64_t guest_physical_address,
                                                 uint64_t bytes, const sc_core::sc_time& at) {
     return at_time(at, [&] { return touch_address_range(id, guest_physical_address, bytes); });
+}
+
+PageRangeResult HostMemory::touch_held_share(GuestId id, uint64_t pages,
+                                             const sc_core::sc_time& at) {
+    return at_time(at, [&] { return touch_held_share(id, pages); });
 }
 
 PageRangeResult HostMemory::release(GuestId id, uint64_t first_pfn, uint64_t count,

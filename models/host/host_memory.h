@@ -103,12 +103,14 @@ class HostMemory {
     // pages (rounded down) is read back, lowest PFNs first, as one swap-in.
     PageRangeResult touch_held_share(GuestId id, uint64_t pages);
     // The same, done at `at` ahead of SystemC time by a guest running ahead (lookahead); only
-    // the low-water mark cares when (see settle()). Not with kSwapOrKill, whose decisions
-    // need every guest in step.
+    // the low-water mark cares when (see settle()). Reclaim (kSwapOrKill) while such a change
+    // is counted would weigh the future: an SC_REPORT_ERROR (the platform's LookaheadGate
+    // keeps guests in step when reclaim could come).
     PageRangeResult touch(GuestId id, uint64_t first_pfn, uint64_t count,
                           const sc_core::sc_time& at);
     PageRangeResult touch_address_range(GuestId id, uint64_t guest_physical_address, uint64_t bytes,
                                         const sc_core::sc_time& at);
+    PageRangeResult touch_held_share(GuestId id, uint64_t pages, const sc_core::sc_time& at);
 
     // Balloon inflate: the host drops the pages. Releasing an untouched page frees nothing.
     bool release(GuestId id, uint64_t pfn);

@@ -119,7 +119,9 @@ GuestNode::GuestNode(const sc_core::sc_module_name& name, const GuestConfig& gue
         return host_.touch_address_range(host_id_, address, length, cpu_.kernel_time()).stall;
     });
     cpu_.on_touch_held_memory([this](uint64_t bytes) {
-        return host_.touch_held_share(host_id_, bytes >> spec::balloon::kPfnShift).stall;
+        return host_
+            .touch_held_share(host_id_, bytes >> spec::balloon::kPfnShift, cpu_.kernel_time())
+            .stall;
     });
 
     // The driver's rings and buffers sit in the first pages of RAM; the allocator
@@ -208,9 +210,10 @@ uint64_t GuestNode::demand_bytes() const {
 }
 
 uint64_t GuestNode::host_growth_bound_bytes(const sc_core::sc_time& window) const {
-    // New host pages come only from the workload's allocate and cache phases: at most their
-    // rate over the window and two more ticks (the tick in progress, rounding), plus what a
-    // deferred OOM left owed (allocated at once when it clears).
+    // New host pages come only from the workload's allocate and cache phases (and swap-ins,
+    // which LookaheadGate counts): at most the fastest rate over the window and two more
+    // ticks (the tick in progress, rounding; a switch to a faster phase), plus the current
+    // phases' backlog below.
     constexpr uint64_t kUnbounded = ~uint64_t{0};
     const double seconds = (window + 2 * config_.workload.tick).to_seconds();
     // The fastest growth of a phase list; kUnbounded when one allocates all at once.
@@ -228,6 +231,8 @@ uint64_t GuestNode::host_growth_bound_bytes(const sc_core::sc_time& window) cons
         }
         return fastest;
     };
+    const sc_core::sc_time until = sc_core::sc_time_stamp() + window + 2 * config_.workload.tick;
+    const uint64_t until_ns = static_cast<uint64_t>(until.to_seconds() * 1e9);
     double bytes = 0;
     for (size_t process = 0; process < phases_.size(); ++process) {
         uint64_t fastest = fastest_of(phases_[process]);
@@ -241,9 +246,13 @@ uint64_t GuestNode::host_growth_bound_bytes(const sc_core::sc_time& window) cons
             return kUnbounded;
         }
         bytes += static_cast<double>(fastest) * seconds;
-    }
-    for (const auto& process : processes_) {
-        bytes += static_cast<double>(process->owed_pages() * config_.page_size);
+        // What the current phase (or the next, if its first tick comes late) has due by the
+        // window's end beyond what it got: a backlog after a stall, a cache held at LOW; and
+        // what a deferred OOM left owed.
+        const sw::guest::Workload& workload = *processes_[process];
+        bytes += static_cast<double>(
+            (workload.growth_due_pages(until_ns, fastest) + workload.owed_pages()) *
+            config_.page_size);
     }
     return bytes >= static_cast<double>(kUnbounded) ? kUnbounded : static_cast<uint64_t>(bytes);
 }

@@ -125,8 +125,10 @@ ScenarioRun::ScenarioRun(const sc_core::sc_module_name& name, const ScenarioConf
     constexpr unsigned int kEventRank = 0;
     constexpr unsigned int kPolicyRank = 1;
     constexpr unsigned int kSamplerRank = 2;
+    constexpr unsigned int kEndRank = 3;
     event_observer_ = observation_clock_.add_observer(kEventRank);
     sampler_observer_ = observation_clock_.add_observer(kSamplerRank);
+    end_observer_ = observation_clock_.add_observer(kEndRank);
     // Nothing before an observed instant can still change: the host's low-water mark is
     // brought up to it before anyone looks.
     observation_clock_.on_settled([this](const sc_core::sc_time& now) { host_.settle(now); });
@@ -228,6 +230,7 @@ ScenarioRun::ScenarioRun(const sc_core::sc_module_name& name, const ScenarioConf
     SC_THREAD(event_thread);
     SC_THREAD(sampler_thread);
     SC_THREAD(progress_thread);
+    SC_THREAD(end_thread);
 }
 
 ScenarioRun::~ScenarioRun() {
@@ -382,6 +385,10 @@ void ScenarioRun::sampler_thread() {
         }
         next = sc_core::sc_time_stamp() + interval;
     }
+}
+
+void ScenarioRun::end_thread() {
+    observation_clock_.wait_until(end_observer_, config_.duration);
 }
 
 void ScenarioRun::progress_thread() {

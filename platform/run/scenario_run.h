@@ -54,6 +54,8 @@ class ScenarioRun : public sc_core::sc_module {
     void event_thread();
     void sampler_thread();
     void progress_thread();
+    // Waits for the end of the run through the clock, so that no guest runs ahead past it.
+    void end_thread();
     void apply(const EventConfig& event);
     size_t guest_index(const std::string& name) const;
     void take_sample();
@@ -70,6 +72,7 @@ class ScenarioRun : public sc_core::sc_module {
     models::ObservationClock observation_clock_;
     models::ObservationClock::ObserverId event_observer_ = 0;
     models::ObservationClock::ObserverId sampler_observer_ = 0;
+    models::ObservationClock::ObserverId end_observer_ = 0;
     models::HostMemory host_;
     LookaheadGate lookahead_gate_;
     std::vector<std::unique_ptr<GuestNode>> guests_;

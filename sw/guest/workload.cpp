@@ -249,6 +249,32 @@ bool Workload::phase_work_done(const Phase& phase) const {
     return phase_credited_pages_ >= phase_total_pages_;
 }
 
+uint64_t Workload::growth_due_pages(uint64_t until_ns, uint64_t fastest_bytes_per_s) const {
+    if (!running_ || killed_ || phase_index_ >= phase_count_) {
+        return 0;
+    }
+    const Phase& phase = phases_[phase_index_];
+    const bool grows =
+        phase.kind == PhaseKind::kAllocate || (phase.kind == PhaseKind::kCache && cache_grows_);
+    if (!grows) {
+        // The next phase starts when this one's time is up (or, untimed, at any moment after
+        // its start), and its rate counts from there even if its first tick comes late.
+        const uint64_t next_start = phase.duration_ns != 0
+                                        ? saturating_add(phase_start_ns_, phase.duration_ns)
+                                        : phase_start_ns_;
+        if (until_ns <= next_start) {
+            return 0;
+        }
+        return bytes_due(fastest_bytes_per_s, until_ns - next_start) / page_size_;
+    }
+    uint64_t due = phase_total_pages_;
+    if (phase.rate_bytes_per_s != 0) {
+        const uint64_t elapsed = until_ns > phase_start_ns_ ? until_ns - phase_start_ns_ : 0;
+        due = min_u64(due, bytes_due(phase.rate_bytes_per_s, elapsed) / page_size_);
+    }
+    return due > phase_credited_pages_ ? due - phase_credited_pages_ : 0;
+}
+
 void Workload::run_phase(const Phase& phase, uint64_t until_ns) {
     uint64_t due = phase_total_pages_;
     if (phase.rate_bytes_per_s != 0) {
