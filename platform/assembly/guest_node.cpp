@@ -231,7 +231,9 @@ uint64_t GuestNode::host_growth_bound_bytes(const sc_core::sc_time& window) cons
         }
         return fastest;
     };
-    const sc_core::sc_time until = sc_core::sc_time_stamp() + window + 2 * config_.workload.tick;
+    const sc_core::sc_time now = sc_core::sc_time_stamp();
+    const sc_core::sc_time until = now + window + 2 * config_.workload.tick;
+    const uint64_t now_ns = static_cast<uint64_t>(now.to_seconds() * 1e9);
     const uint64_t until_ns = static_cast<uint64_t>(until.to_seconds() * 1e9);
     double bytes = 0;
     for (size_t process = 0; process < phases_.size(); ++process) {
@@ -251,7 +253,7 @@ uint64_t GuestNode::host_growth_bound_bytes(const sc_core::sc_time& window) cons
         // what a deferred OOM left owed.
         const sw::guest::Workload& workload = *processes_[process];
         bytes += static_cast<double>(
-            (workload.growth_due_pages(until_ns, fastest) + workload.owed_pages()) *
+            (workload.growth_due_pages(now_ns, until_ns, fastest) + workload.owed_pages()) *
             config_.page_size);
     }
     return bytes >= static_cast<double>(kUnbounded) ? kUnbounded : static_cast<uint64_t>(bytes);

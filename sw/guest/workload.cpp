@@ -249,7 +249,8 @@ bool Workload::phase_work_done(const Phase& phase) const {
     return phase_credited_pages_ >= phase_total_pages_;
 }
 
-uint64_t Workload::growth_due_pages(uint64_t until_ns, uint64_t fastest_bytes_per_s) const {
+uint64_t Workload::growth_due_pages(uint64_t now_ns, uint64_t until_ns,
+                                    uint64_t fastest_bytes_per_s) const {
     if (!running_ || killed_ || phase_index_ >= phase_count_) {
         return 0;
     }
@@ -257,11 +258,12 @@ uint64_t Workload::growth_due_pages(uint64_t until_ns, uint64_t fastest_bytes_pe
     const bool grows =
         phase.kind == PhaseKind::kAllocate || (phase.kind == PhaseKind::kCache && cache_grows_);
     if (!grows) {
-        // The next phase starts when this one's time is up (or, untimed, at any moment after
-        // its start), and its rate counts from there even if its first tick comes late.
+        // A timed phase hands over when its time is up, and the next one's rate counts from
+        // there even if its first tick comes late; an untimed one at the tick that finishes
+        // its work, which is not before now.
         const uint64_t next_start = phase.duration_ns != 0
                                         ? saturating_add(phase_start_ns_, phase.duration_ns)
-                                        : phase_start_ns_;
+                                        : (now_ns > phase_start_ns_ ? now_ns : phase_start_ns_);
         if (until_ns <= next_start) {
             return 0;
         }

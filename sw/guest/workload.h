@@ -124,12 +124,13 @@ class Workload {
     bool stalled() const { return stalled_; }
     // Pages due by now that a deferred OOM left unallocated (retried next tick).
     uint64_t owed_pages() const { return owed_pages_; }
-    // At most how many new pages the workload takes by `until_ns` in its current phase and
-    // in a growing phase that follows it, none growing faster than `fastest_bytes_per_s`:
-    // what the rate makes due by then less what was had, counted from the phase's start (a
-    // tick delayed by a stall, or a cache held at LOW, catches up at once). 0 when stopped or
-    // killed.
-    uint64_t growth_due_pages(uint64_t until_ns, uint64_t fastest_bytes_per_s) const;
+    // At most how many new pages the workload takes from `now_ns` (no tick of it pending
+    // before) to `until_ns` in its current phase and in a growing phase that follows it, none
+    // growing faster than `fastest_bytes_per_s`: what the rate makes due by then less what was
+    // had, counted from the phase's start (a tick delayed by a stall, or a cache held at LOW,
+    // catches up at once). 0 when stopped or killed.
+    uint64_t growth_due_pages(uint64_t now_ns, uint64_t until_ns,
+                              uint64_t fastest_bytes_per_s) const;
     const WorkloadCounters& counters() const { return counters_; }
     const WorkloadParams& params() const { return params_; }
 
