@@ -205,7 +205,11 @@ void GuestCpu::synchronize() {
     // The kernel's time catches up with the guest's (tlm_quantumkeeper::sync(): a delta
     // cycle when the local time is zero).
     sc_core::wait(kernel_time_ + local_time_ - sc_core::sc_time_stamp());
-    kernel_time_ = sc_core::sc_time_stamp();
+    continue_at(sc_core::sc_time_stamp());
+}
+
+void GuestCpu::continue_at(const sc_core::sc_time& kernel_time) {
+    kernel_time_ = kernel_time;
     restart_quantum();
     ++sync_epoch_;
 }
@@ -218,9 +222,7 @@ void GuestCpu::synchronize_or_run_ahead() {
     }
     // Nothing outside the guest can act on it or look at it before the horizon: the wait
     // would let only other, unrelated processes run. The guest goes on as if it had waited.
-    kernel_time_ = target;
-    restart_quantum();
-    ++sync_epoch_;
+    continue_at(target);
     ++counters_.run_ahead_steps;
 }
 
@@ -274,9 +276,7 @@ void GuestCpu::wait_for_something() {
         // Idle until a timer that falls before anything can reach the guest: skip to it,
         // exactly as far as the timed wait below would (whole nanoseconds from now, so a
         // sub-nanosecond part of the kernel time stays).
-        kernel_time_ += from_ns(deadline - now);
-        restart_quantum();
-        ++sync_epoch_;
+        continue_at(kernel_time_ + from_ns(deadline - now));
         ++counters_.run_ahead_steps;
         return;
     }
@@ -295,9 +295,7 @@ void GuestCpu::wait_for_something() {
             wait();
         } while (sc_core::sc_time_stamp() < due && !wake_event_.triggered());
     }
-    kernel_time_ = sc_core::sc_time_stamp();
-    restart_quantum();
-    ++sync_epoch_;
+    continue_at(sc_core::sc_time_stamp());
 }
 
 void GuestCpu::arm_timer_event(const sc_core::sc_time& due) {

@@ -99,7 +99,9 @@ class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
     sc_core::sc_time from_ns(uint64_t nanoseconds) const;
     // Hands the local time to the kernel; after it, interrupt lines show their settled level.
     void synchronize();
-    // The same, without waiting when the guest may run ahead that far.
+    // The guest goes on from `kernel_time` with no local time, as after a synchronisation.
+    void continue_at(const sc_core::sc_time& kernel_time);
+    // The same as synchronize(), without waiting when the guest may run ahead that far.
     void synchronize_or_run_ahead();
     // When running ahead: waits until SystemC reaches the guest's kernel time (local time
     // kept), so that a bus access carries the right annotation.
