@@ -12,6 +12,7 @@
 #include <systemc>
 #include <tlm>
 
+#include "models/tracing/watched_signal.h"
 #include "models/interconnect/bus_accessor.h"
 #include "models/virtio/dma_port.h"
 #include "models/virtio/split_virtqueue.h"
@@ -82,7 +83,7 @@ class VirtioMmio : public sc_core::sc_module, public VirtioTransport, private Dm
     // until the driver's ACK at the ACK's own time. `irq` itself drops as soon as the ACK
     // arrives, and under temporal decoupling a driver running ahead ACKs in the same time
     // step as the raise, so a VCD of `irq` (sampled once per time step) misses most pulses.
-    const sc_core::sc_signal<bool>& irq_for_trace() const { return irq_trace_; }
+    models::WatchedSignal<bool>& irq_for_trace() { return irq_trace_; }
 
     // VirtioTransport
     SplitVirtqueue* queue(unsigned int index) override;
@@ -158,7 +159,7 @@ class VirtioMmio : public sc_core::sc_module, public VirtioTransport, private Dm
     std::array<QueueRegisters, kMaxQueues> queues_;
 
     sc_core::sc_event irq_update_event_;
-    sc_core::sc_signal<bool> irq_trace_;
+    WatchedSignal<bool> irq_trace_;
     sc_core::sc_time irq_trace_low_at_ = sc_core::SC_ZERO_TIME;  // the last clear, annotated
     sc_core::sc_event irq_trace_low_event_;
     BusAccessor bus_;

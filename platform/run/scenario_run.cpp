@@ -14,6 +14,7 @@
 #include "platform/config/units.h"
 #include "platform/run/time_split.h"
 #include "platform/run/vcd_sink.h"
+#include "platform/run/vcd_writer.h"
 #include "platform/text/terminal_text.h"
 
 namespace vbsim::platform {
@@ -206,19 +207,18 @@ ScenarioRun::ScenarioRun(const sc_core::sc_module_name& name, const ScenarioConf
     }
     if (config_.output.trace_vcd) {
         vcd_sink_ = std::make_unique<VcdSink>(config_.output.directory);
-        trace_file_ = sc_core::sc_create_vcd_trace_file(vcd_sink_->systemc_name().c_str());
-        trace_file_->set_time_unit(1, sc_core::SC_PS);
-        sc_core::sc_trace(trace_file_, host_free_signal_, "host.free_bytes");
+        vcd_writer_ = std::make_unique<VcdWriter>(vcd_sink_->pipe_path());
+        vcd_writer_->trace(host_free_signal_, "host.free_bytes");
         for (auto& node : guests_) {
             trace_signals_.push_back(std::make_unique<TraceSignals>());
             TraceSignals& signals = *trace_signals_.back();
             const std::string prefix = node->guest_name() + ".";
             // Every raise and clear, as the driver sees them (see VirtioMmio::irq_for_trace).
-            sc_core::sc_trace(trace_file_, node->transport().irq_for_trace(), prefix + "irq");
-            sc_core::sc_trace(trace_file_, signals.target_pages, prefix + "target_pages");
-            sc_core::sc_trace(trace_file_, signals.actual_pages, prefix + "actual_pages");
-            sc_core::sc_trace(trace_file_, signals.ballooned_pages, prefix + "ballooned_pages");
-            sc_core::sc_trace(trace_file_, signals.free_pages, prefix + "free_pages");
+            vcd_writer_->trace(node->transport().irq_for_trace(), prefix + "irq");
+            vcd_writer_->trace(signals.target_pages, prefix + "target_pages");
+            vcd_writer_->trace(signals.actual_pages, prefix + "actual_pages");
+            vcd_writer_->trace(signals.ballooned_pages, prefix + "ballooned_pages");
+            vcd_writer_->trace(signals.free_pages, prefix + "free_pages");
         }
     }
 
@@ -233,12 +233,8 @@ ScenarioRun::ScenarioRun(const sc_core::sc_module_name& name, const ScenarioConf
     SC_THREAD(end_thread);
 }
 
-ScenarioRun::~ScenarioRun() {
-    // The sink waits for SystemC to close its end of the pipe.
-    if (trace_file_ != nullptr) {
-        sc_core::sc_close_vcd_trace_file(trace_file_);
-    }
-}
+// The writer closes its end of the pipe before the sink (declared earlier) waits for it.
+ScenarioRun::~ScenarioRun() = default;
 
 size_t ScenarioRun::guest_index(const std::string& name) const {
     for (size_t i = 0; i < config_.guests.size(); ++i) {
@@ -361,7 +357,7 @@ void ScenarioRun::take_sample() {
                 (host_.guest_counters(node->host_id()).pages_freed - by_reporting) *
                 models::HostMemory::kPageSize;
         }
-        if (trace_file_ != nullptr) {
+        if (vcd_writer_ != nullptr) {
             TraceSignals& signals = *trace_signals_[sample.guests.size()];
             signals.target_pages.write(guest.target_pages);
             signals.actual_pages.write(guest.actual_pages);
@@ -456,12 +452,16 @@ void ScenarioRun::run(bool progress) {
 }
 
 std::string ScenarioRun::finish() {
-    if (trace_file_ == nullptr) {
+    if (vcd_writer_ == nullptr) {
         return {};
     }
-    sc_core::sc_close_vcd_trace_file(trace_file_);
-    trace_file_ = nullptr;
-    return vcd_sink_->finish();
+    const bool written = vcd_writer_->close();
+    vcd_writer_.reset();
+    std::string error = vcd_sink_->finish();
+    if (!written && error.empty()) {
+        error = "writing to the trace pipe failed";
+    }
+    return error;
 }
 
 std::string ScenarioRun::mmio_trace_file_name(size_t index) const {

@@ -13,12 +13,14 @@
 #include "models/timing/observation_clock.h"
 #include "platform/assembly/guest_node.h"
 #include "platform/config/scenario.h"
+#include "models/tracing/watched_signal.h"
 #include "platform/run/recording.h"
 
 namespace vbsim::platform {
 
 class TargetTracker;
 class VcdSink;
+class VcdWriter;
 
 // A whole scenario, elaborated: the host pool, every guest node, the host's balloon
 // policy, the scenario's event timeline and the sampler that records what happens.
@@ -83,15 +85,15 @@ class ScenarioRun : public sc_core::sc_module {
 
     // Traced in trace.vcd alongside each guest's interrupt line.
     struct TraceSignals {
-        sc_core::sc_signal<uint64_t> target_pages;
-        sc_core::sc_signal<uint64_t> actual_pages;
-        sc_core::sc_signal<uint64_t> ballooned_pages;
-        sc_core::sc_signal<uint64_t> free_pages;
+        models::WatchedSignal<uint64_t> target_pages;
+        models::WatchedSignal<uint64_t> actual_pages;
+        models::WatchedSignal<uint64_t> ballooned_pages;
+        models::WatchedSignal<uint64_t> free_pages;
     };
     std::vector<std::unique_ptr<TraceSignals>> trace_signals_;
-    sc_core::sc_signal<int64_t> host_free_signal_;
-    std::unique_ptr<VcdSink> vcd_sink_;  // before trace_file_: outlives SystemC's writer
-    sc_core::sc_trace_file* trace_file_ = nullptr;
+    models::WatchedSignal<int64_t> host_free_signal_;
+    std::unique_ptr<VcdSink> vcd_sink_;  // before vcd_writer_: outlives the writing end
+    std::unique_ptr<VcdWriter> vcd_writer_;
     Recording recording_;
     bool progress_ = false;
 };

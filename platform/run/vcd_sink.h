@@ -1,9 +1,9 @@
 #pragma once
 
-// trace.vcd as SystemC's sc_trace writes it, passed through a pipe. SystemC's VCD writer
-// ignores write errors (a full disk or a file-size limit would leave a cut file that looks
-// whole), so a thread of ours reads the pipe and writes the file, checking every write. On the
-// way it replaces the wall-clock `$date` of the header, so identical runs give identical files.
+// trace.vcd, passed through a pipe: a thread of ours reads it and writes the file, checking
+// every write (a full disk or a file-size limit must not leave a cut file that looks whole).
+// On the way it replaces the header's `$date` (SystemC's writer stamps the wall clock there),
+// so identical runs give identical files whichever writer fills the pipe.
 
 #include <string>
 #include <thread>
@@ -19,8 +19,8 @@ class VcdSink {
     VcdSink(const VcdSink&) = delete;
     VcdSink& operator=(const VcdSink&) = delete;
 
-    // The name for sc_create_vcd_trace_file (which appends ".vcd" and opens the pipe).
-    const std::string& systemc_name() const { return systemc_name_; }
+    // The writing end's path, for the VcdWriter (or sc_create_vcd_trace_file, without ".vcd").
+    const std::string& pipe_path() const { return pipe_path_; }
     const std::string& path() const { return path_; }
 
     // Call after sc_close_vcd_trace_file: waits until everything written reached the file.
@@ -32,7 +32,6 @@ class VcdSink {
 
     std::string path_;          // directory/trace.vcd
     std::string pipe_path_;     // directory/.trace-pipe.vcd (a FIFO)
-    std::string systemc_name_;  // pipe_path_ without ".vcd"
     int in_ = -1;               // reading end of the pipe (the copier's)
     int keeper_ = -1;           // a writing end of ours, closed by finish()
     int out_ = -1;              // trace.vcd

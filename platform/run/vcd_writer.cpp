@@ -1,0 +1,235 @@
+#include "platform/run/vcd_writer.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace vbsim::platform {
+
+namespace {
+
+constexpr unsigned kCodeLetters = 26;
+constexpr size_t kBufferLimit = 1 << 16;
+
+// SystemC's identifier codes: the trace's index in five base-26 letters, "aaaaa" first.
+std::string code_of(size_t index) {
+    std::string code(5, 'a');
+    for (size_t position = 5; position-- > 0;) {
+        code[position] = static_cast<char>('a' + index % kCodeLetters);
+        index /= kCodeLetters;
+    }
+    return code;
+}
+
+// VCD viewers take no brackets in names; SystemC writes them as parentheses.
+std::string without_brackets(std::string name) {
+    std::replace(name.begin(), name.end(), '[', '(');
+    std::replace(name.begin(), name.end(), ']', ')');
+    return name;
+}
+
+std::vector<std::string> split_dots(const std::string& name) {
+    std::vector<std::string> parts;
+    size_t start = 0;
+    while (true) {
+        const size_t dot = name.find('.', start);
+        parts.push_back(name.substr(start, dot - start));
+        if (dot == std::string::npos) {
+            return parts;
+        }
+        start = dot + 1;
+    }
+}
+
+}  // namespace
+
+VcdWriter::VcdWriter(const std::string& path) : file_(std::fopen(path.c_str(), "w")) {
+    if (file_ == nullptr) {
+        throw std::runtime_error("cannot write " + path);
+    }
+}
+
+VcdWriter::~VcdWriter() {
+    if (file_ != nullptr) {
+        std::fclose(file_);
+    }
+}
+
+void VcdWriter::trace(models::WatchedSignal<bool>& signal, const std::string& name) {
+    const size_t index = add(name, 1, signal.read() ? 1 : 0);
+    signal.watch([this, index](const bool& value) { changed(index, value ? 1 : 0); });
+}
+
+void VcdWriter::trace(models::WatchedSignal<uint64_t>& signal, const std::string& name) {
+    const size_t index = add(name, 64, signal.read());
+    signal.watch([this, index](const uint64_t& value) { changed(index, value); });
+}
+
+void VcdWriter::trace(models::WatchedSignal<int64_t>& signal, const std::string& name) {
+    const size_t index = add(name, 64, static_cast<uint64_t>(signal.read()));
+    signal.watch(
+        [this, index](const int64_t& value) { changed(index, static_cast<uint64_t>(value)); });
+}
+
+size_t VcdWriter::add(const std::string& name, unsigned width, uint64_t value) {
+    const std::vector<std::string> parts = split_dots(name);
+    Scope* scope = &top_;
+    for (size_t part = 0; part + 1 < parts.size(); ++part) {
+        scope = &scope->scopes[parts[part]];
+    }
+    Trace trace;
+    trace.name = without_brackets(parts.back());
+    trace.code = code_of(traces_.size());
+    trace.width = width;
+    trace.value = value;
+    traces_.push_back(trace);
+    scope->traces.push_back(traces_.size() - 1);
+    return traces_.size() - 1;
+}
+
+void VcdWriter::changed(size_t index, uint64_t value) {
+    const sc_core::sc_time now = sc_core::sc_time_stamp();
+    if (!header_written_ && now > sc_core::SC_ZERO_TIME) {
+        write_header();  // the values at the end of time 0 are the initial ones
+    }
+    if (now != pending_time_) {
+        write_pending();
+        pending_time_ = now;
+    }
+    Trace& trace = traces_[index];
+    trace.value = value;
+    if (header_written_ && !trace.pending) {
+        trace.pending = true;
+        pending_.push_back(index);
+    }
+}
+
+void VcdWriter::write_header() {
+    header_written_ = true;
+    buffer_ += "$date\n     (omitted for reproducible output)\n$end\n\n";
+    buffer_ += "$version\n ";
+    buffer_ += sc_core::sc_version();
+    buffer_ += "\n$end\n\n";
+    buffer_ += "$timescale\n     1 ps\n$end\n\n";
+    buffer_ += "$scope module SystemC $end\n";
+    write_scope(top_);
+    buffer_ += "$upscope $end\n";
+    buffer_ += "$enddefinitions  $end\n\n";
+    buffer_ += "$comment\nAll initial values are dumped below at time 0 sec = 0 timescale units.\n";
+    buffer_ += "$end\n\n";
+    buffer_ += "$dumpvars\n";
+    for (Trace& trace : traces_) {
+        append_value(trace);
+        trace.written = trace.value;
+    }
+    buffer_ += "$end\n\n";
+}
+
+void VcdWriter::write_scope(const Scope& scope) {
+    char line[512];
+    for (size_t index : scope.traces) {
+        const Trace& trace = traces_[index];
+        if (trace.width == 1) {
+            std::snprintf(line, sizeof line, "$var wire  % 3d  %s  %s       $end\n", 1,
+                          trace.code.c_str(), trace.name.c_str());
+        } else {
+            std::snprintf(line, sizeof line, "$var wire  % 3d  %s  %s [%u:0]  $end\n",
+                          static_cast<int>(trace.width), trace.code.c_str(), trace.name.c_str(),
+                          trace.width - 1);
+        }
+        buffer_ += line;
+    }
+    for (const auto& [name, child] : scope.scopes) {
+        buffer_ += "$scope module " + without_brackets(name) + " $end\n";
+        write_scope(child);
+        buffer_ += "$upscope $end\n";
+    }
+}
+
+void VcdWriter::write_pending() {
+    std::sort(pending_.begin(), pending_.end());
+    bool time_written = false;
+    for (size_t index : pending_) {
+        Trace& trace = traces_[index];
+        trace.pending = false;
+        if (trace.value == trace.written) {
+            continue;  // changed back within the time step: SystemC compares at its end
+        }
+        if (!time_written) {
+            append_time(pending_time_);
+            time_written = true;
+        }
+        append_value(trace);
+        trace.written = trace.value;
+    }
+    pending_.clear();
+    if (time_written) {
+        buffer_ += '\n';
+    }
+    if (buffer_.size() > kBufferLimit) {
+        flush_buffer();
+    }
+}
+
+void VcdWriter::append_value(const Trace& trace) {
+    if (trace.width == 1) {
+        buffer_ += trace.value != 0 ? '1' : '0';
+    } else {
+        // Binary without leading zeros ("b0" for zero), as SystemC strips them.
+        buffer_ += 'b';
+        int bit = static_cast<int>(trace.width) - 1;
+        while (bit > 0 && ((trace.value >> bit) & 1) == 0) {
+            --bit;
+        }
+        for (; bit >= 0; --bit) {
+            buffer_ += ((trace.value >> bit) & 1) != 0 ? '1' : '0';
+        }
+        buffer_ += ' ';
+    }
+    buffer_ += trace.code;
+    buffer_ += '\n';
+}
+
+void VcdWriter::append_time(const sc_core::sc_time& time) {
+    // SystemC's arithmetic: seconds over the unit in a double, rounded, split at 10^9.
+    static const double kUnit = sc_core::sc_time(1, sc_core::SC_PS).to_seconds();
+    double units = time.to_seconds() / kUnit;
+    units = std::min(std::max(units, 0.0), 5e17) + 0.5;
+    const auto high = static_cast<unsigned>(units / 1e9);
+    const double rest = units - 1e9 * high;
+    const unsigned low = rest < 0 ? 0 : static_cast<unsigned>(rest);
+    char line[64];
+    if (high != 0) {
+        std::snprintf(line, sizeof line, "#%u%09u\n", high, low);
+    } else {
+        std::snprintf(line, sizeof line, "#%u\n", low);
+    }
+    buffer_ += line;
+}
+
+void VcdWriter::flush_buffer() {
+    if (!buffer_.empty() && std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size()) {
+        failed_ = true;
+    }
+    buffer_.clear();
+}
+
+bool VcdWriter::close() {
+    if (file_ == nullptr) {
+        return !failed_;
+    }
+    if (sc_core::sc_start_of_simulation_invoked()) {
+        if (!header_written_) {
+            write_header();
+        }
+        write_pending();
+        append_time(sc_core::sc_time_stamp());
+    }
+    flush_buffer();
+    if (std::fclose(file_) != 0) {
+        failed_ = true;
+    }
+    file_ = nullptr;
+    return !failed_;
+}
+
+}  // namespace vbsim::platform
