@@ -86,7 +86,8 @@ std::string ParamError::to_string() const {
     if (origin.line > 0) {
         text += ":" + std::to_string(origin.line) + ":" + std::to_string(origin.column);
     }
-    if (!origin.key_path.empty()) {
+    // "--set PATH" names the key already.
+    if (!origin.key_path.empty() && origin.file != "--set " + origin.key_path) {
         text += (text.empty() ? "" : ": ") + origin.key_path;
     }
     return text + (text.empty() ? "" : ": ") + message;

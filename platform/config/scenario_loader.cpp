@@ -1216,8 +1216,11 @@ void Walker::host(Map& map, HostConfig& out) {
     const Entry* kind = choice(policy, "kind", kPolicyKinds, out.policy);
     // A section for another policy kind is almost certainly a mistake; an empty one is not.
     const std::string kind_name = kind ? kind->value.Scalar() : std::string("none");
+    // A kind that did not read has its own error; checked against it, each section would be
+    // "for another kind" too.
+    const bool kind_known = kind != nullptr || !policy.has("kind");
     if (const Entry* entry = policy.find("timeline")) {
-        if (entry->value.IsSequence() && entry->value.size() > 0 &&
+        if (kind_known && entry->value.IsSequence() && entry->value.size() > 0 &&
             out.policy != PolicyKind::kTimeline) {
             error(*entry, "a timeline needs policy kind timeline, but kind is " + kind_name);
         }
@@ -1230,7 +1233,7 @@ void Walker::host(Map& map, HostConfig& out) {
              });
     }
     Map auto_map = section(policy, "auto", "the auto policy");
-    if (const Entry* entry = policy.find("auto"); entry && entry->value.IsMap() &&
+    if (const Entry* entry = policy.find("auto"); kind_known && entry && entry->value.IsMap() &&
                                                   entry->value.size() > 0 &&
                                                   out.policy != PolicyKind::kAuto) {
         error(*entry, "auto parameters need policy kind auto, but kind is " + kind_name);
@@ -1253,7 +1256,7 @@ void Walker::host(Map& map, HostConfig& out) {
     auto_map.finish();
     Map balance_map = section(policy, "balance_available", "the balance_available policy");
     if (const Entry* entry = policy.find("balance_available");
-        entry && entry->value.IsMap() && entry->value.size() > 0 &&
+        kind_known && entry && entry->value.IsMap() && entry->value.size() > 0 &&
         out.policy != PolicyKind::kBalanceAvailable) {
         error(*entry,
               "balance_available parameters need policy kind balance_available, but "
@@ -1665,7 +1668,8 @@ std::string LoadError::to_string() const {
         out += ":" + std::to_string(line) + ":" + std::to_string(column);
     }
     out += ": ";
-    if (!key_path.empty()) {
+    // "--set PATH" names the key already.
+    if (!key_path.empty() && file != "--set " + key_path) {
         out += key_path + ": ";
     }
     return out + message;

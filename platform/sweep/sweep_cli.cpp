@@ -186,13 +186,22 @@ int collect(const std::string& folder, bool quiet) {
     }
     if (!quiet) {
         std::cout << printable(folder) << "/sweep.csv: " << results.rows.size() << " variant(s), "
-                  << results.failed() << " failed, " << results.not_run() << " not run\n";
+                  << results.failed() << " failed, " << results.check_failed()
+                  << " failed a check, " << results.not_run() << " not run\n";
     }
+    // As the variants' own statuses: a failed one's (bad input 2, else 3); one that did not
+    // run, or ran without leaving a summary, could not run as asked (3).
     int worst = kExitChecksPassed;
     for (const SweepRow& row : results.rows) {
-        worst = std::max(worst, row.status == "check_failed" ? kExitCheckFailed
-                                : row.status == "passed"     ? kExitChecksPassed
-                                                             : kExitInternalError);
+        int status = kExitInternalError;
+        if (row.status == "check_failed") {
+            status = kExitCheckFailed;
+        } else if (row.status == "passed") {
+            status = kExitChecksPassed;
+        } else if (row.status == "failed" && row.exit_status == std::to_string(kExitBadInput)) {
+            status = kExitBadInput;
+        }
+        worst = std::max(worst, status);
     }
     return worst;
 }
@@ -236,9 +245,11 @@ int run(const SweepCommand& command) {
     if (command.backend == "slurm") {
         SlurmOptions slurm = command.slurm;
         slurm.per_task = command.per_task;
-        status = run_sweep_on_slurm(plan, fs::absolute(command.target).string(), options, slurm);
-        if (!slurm.wait) {
-            return status;
+        bool submitted = false;
+        status = run_sweep_on_slurm(plan, fs::absolute(command.target).string(), options, slurm,
+                                    submitted);
+        if (!submitted || !slurm.wait) {
+            return status;  // nothing ran (no table that looks like results), or collect later
         }
     } else {
         if (command.only) {
@@ -257,9 +268,13 @@ int run(const SweepCommand& command) {
             return status;
         }
     }
-    return std::max(status, collect(options.folder, command.quiet) == kExitBadInput
-                                ? kExitBadInput
-                                : kExitChecksPassed);
+    // The table decides too: a variant that ran but left no summary did not run as asked
+    // (with --only, the others may not have run yet).
+    int table = collect(options.folder, command.quiet);
+    if (command.only && table != kExitBadInput) {
+        table = kExitChecksPassed;
+    }
+    return std::max(status, table);
 }
 
 int dispatch(const SweepCommand& command) {

@@ -155,8 +155,8 @@ void write_sweep_html(const SweepResults& results, std::ostream& out) {
            ".check_failed{background:#ffe9c6}.not_run{color:#999}figure{display:inline-block;"
            "margin:0.5em}figcaption{font-size:12px;color:#555}</style></head><body>\n";
     out << "<h1>Sweep " << escape_html(results.sweep) << "</h1>\n<p>" << results.rows.size()
-        << " variant(s), " << results.failed() << " failed, " << results.not_run()
-        << " not run.</p>\n";
+        << " variant(s), " << results.failed() << " failed, " << results.check_failed()
+        << " failed a check, " << results.not_run() << " not run.</p>\n";
     out << "<h2>Plots</h2>\n";
     for (size_t metric = 0; metric < sweep_metrics().size(); ++metric) {
         for (size_t column = 0; column < results.varied.size(); ++column) {

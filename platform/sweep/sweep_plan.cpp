@@ -102,6 +102,18 @@ void cut_inline_base(const YAML::Node& base, const std::vector<std::string>& lin
 }
 
 // The loader's errors for the base or a variant, placed in the sweep file where possible.
+// Where `path` is written in the grid or zip (line 0 when not found).
+SweepValue path_key(const SweepFile& sweep, const std::string& path) {
+    for (const SweepAxis& axis : sweep.axes) {
+        for (size_t i = 0; i < axis.paths.size() && i < axis.path_keys.size(); ++i) {
+            if (axis.paths[i] == path) {
+                return axis.path_keys[i];
+            }
+        }
+    }
+    return {};
+}
+
 void place_errors(const SweepFile& sweep, const std::vector<LoadError>& loader_errors,
                   const std::map<std::string, SweepValue>& value_of_path,
                   const std::string& variant, std::vector<LoadError>& errors,
@@ -112,7 +124,14 @@ void place_errors(const SweepFile& sweep, const std::vector<LoadError>& loader_e
             const std::string path = error.file.substr(set_prefix.size());
             const auto value = value_of_path.find(path);
             error.file = sweep.file;
-            if (value != value_of_path.end()) {
+            // A path that names nothing is wrong whatever its value: said once, at the path.
+            const SweepValue key = path_key(sweep, path);
+            const bool names_nothing = error.message.rfind("unknown key", 0) == 0 ||
+                                       error.message.rfind("no parameter named", 0) == 0;
+            if (names_nothing && key.line > 0) {
+                error.line = key.line;
+                error.column = key.column;
+            } else if (value != value_of_path.end()) {
                 error.line = value->second.line;
                 error.column = value->second.column;
             }
@@ -207,6 +226,11 @@ bool check_path(SweepReader& reader, const YAML::Node& key, const std::string& w
     return true;
 }
 
+SweepValue key_of(const YAML::Node& key) {
+    const YAML::Mark mark = key.Mark();
+    return {key.Scalar(), mark.line + 1, mark.column + 1};
+}
+
 bool read_values(SweepReader& reader, const YAML::Node& list, const std::string& key_path,
                  std::vector<SweepValue>& values) {
     if (!list.IsSequence() || list.size() == 0) {
@@ -241,6 +265,7 @@ void read_grid(SweepReader& reader, const YAML::Node& node, std::set<std::string
         }
         SweepAxis axis;
         axis.paths.push_back(entry.first.Scalar());
+        axis.path_keys.push_back(key_of(entry.first));
         axis.values.emplace_back();
         if (read_values(reader, entry.second, "grid." + entry.first.Scalar(), axis.values[0])) {
             out.axes.push_back(std::move(axis));
@@ -277,6 +302,7 @@ void read_zip(SweepReader& reader, const YAML::Node& node, std::set<std::string>
             continue;
         }
         axis.paths.push_back(entry.first.Scalar());
+        axis.path_keys.push_back(key_of(entry.first));
         axis.values.push_back(std::move(values));
     }
     if (!axis.paths.empty()) {
@@ -592,7 +618,16 @@ bool load_sweep_plan(const std::string& path, SweepPlan& plan, std::vector<LoadE
         }
         ScenarioConfig config;
         std::vector<LoadError> variant_errors;
-        if (!load_variant(file, variant.overrides(), config, variant_errors)) {
+        if (load_variant(file, variant.overrides(), config, variant_errors) &&
+            !config.output.summary_json) {
+            // A variant's own output.files must keep it too (the base's was checked above).
+            LoadError error;
+            error.file = "--set output.files";
+            error.key_path = "output.files";
+            error.message = "a sweep reads each variant's summary.json: keep it in output.files";
+            variant_errors.push_back(error);
+        }
+        if (!variant_errors.empty()) {
             place_errors(file, variant_errors, value_position, variant.name, errors, seen);
             all_loaded = false;
         }

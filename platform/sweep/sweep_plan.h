@@ -22,6 +22,7 @@ struct SweepValue {
 // Paths varied together: a grid axis has one path, a zip axis several, the seed axis none.
 struct SweepAxis {
     std::vector<std::string> paths;
+    std::vector<SweepValue> path_keys;            // where each path is written (text: the path)
     std::vector<std::vector<SweepValue>> values;  // values[path][step]
     size_t steps() const { return values.empty() ? 0 : values.front().size(); }
 };

@@ -223,6 +223,12 @@ size_t SweepResults::failed() const {
         rows.begin(), rows.end(), [](const SweepRow& row) { return row.status == "failed"; }));
 }
 
+size_t SweepResults::check_failed() const {
+    return static_cast<size_t>(std::count_if(rows.begin(), rows.end(), [](const SweepRow& row) {
+        return row.status == "check_failed";
+    }));
+}
+
 size_t SweepResults::not_run() const {
     return static_cast<size_t>(std::count_if(
         rows.begin(), rows.end(), [](const SweepRow& row) { return row.status == "not_run"; }));
@@ -242,7 +248,8 @@ bool read_sweep_results(const std::string& folder, SweepResults& results, std::s
         results.varied = plan["varied"].as<std::vector<std::string>>();
         const bool varies_seed = plan["varies_seed"].as<bool>();
         if (varies_seed) {
-            results.varied.push_back("seed");
+            // The listed value; `seed` (the variant's own, derived from it) is a column already.
+            results.varied.push_back("base_seed");
         }
         for (const YAML::Node& variant : plan["variants"]) {
             SweepRow row;

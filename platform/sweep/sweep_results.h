@@ -35,6 +35,7 @@ struct SweepResults {
     std::vector<std::string> varied;  // parameter paths, then "seed" when the sweep varies it
     std::vector<SweepRow> rows;
     size_t failed() const;
+    size_t check_failed() const;
     size_t not_run() const;
 };
 

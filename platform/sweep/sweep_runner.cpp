@@ -292,6 +292,13 @@ int run_sweep_variants(const SweepPlan& plan, const SweepRunOptions& options) {
                       << status << "); its stderr: " << options.folder << "/logs/" << variant.name
                       << ".stderr\n";
         }
+        if (status == kExitCheckFailed) {
+            if (options.progress) {
+                std::cerr << "\n";
+            }
+            std::cerr << "vbsim sweep: variant " << variant.name << ": a check failed; its stderr: "
+                      << options.folder << "/logs/" << variant.name << ".stderr\n";
+        }
         worst = std::max(worst, ran ? status : std::min(status, kExitInternalError));
         char wall_text[32];
         std::snprintf(wall_text, sizeof wall_text, "%.3f", wall);

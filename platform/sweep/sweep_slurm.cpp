@@ -105,7 +105,9 @@ std::string slurm_job_script(const SweepPlan& plan, const std::string& sweep_fil
 }
 
 int run_sweep_on_slurm(const SweepPlan& plan, const std::string& sweep_file,
-                       const SweepRunOptions& options, const SlurmOptions& slurm) {
+                       const SweepRunOptions& options, const SlurmOptions& slurm,
+                       bool& submitted) {
+    submitted = false;
     const size_t per_task =
         slurm.per_task > 0 ? slurm.per_task : default_variants_per_task(plan.variants.size());
     const std::string slurm_folder = options.folder + "/slurm";
@@ -134,6 +136,7 @@ int run_sweep_on_slurm(const SweepPlan& plan, const std::string& sweep_file,
                   << "); is Slurm reachable from here?\n";
         return kExitBadInput;
     }
+    submitted = true;
     const size_t tasks = task_count(plan, per_task);
     if (!slurm.wait) {
         std::cout << "submitted Slurm job " << job << " (" << tasks << " array task(s) for "

@@ -170,10 +170,17 @@ TEST_F(SweepPlanTest, AValueThatDoesNotFitItsPathIsReportedAtTheValue) {
     EXPECT_NE(errors.find("(variant 1-ram_lots)"), std::string::npos) << errors;
 }
 
-TEST_F(SweepPlanTest, AMisspeltPathIsReportedAtItsValue) {
-    const std::string errors = load("base: base.yaml\ngrid:\n  guests[0].rma: [64MiB]\n");
-    EXPECT_EQ(errors.rfind(sweep_file() + ":3:19: ", 0), 0u) << errors;
-    EXPECT_NE(errors.find("rma"), std::string::npos) << errors;
+TEST_F(SweepPlanTest, AMisspeltPathIsReportedOnceAtThePath) {
+    const std::string errors =
+        load("base: base.yaml\ngrid:\n  guests[0].rma: [64MiB, 96MiB, 128MiB]\n");
+    EXPECT_EQ(errors,
+              sweep_file() +
+                  ":3:3: guests[0].rma: unknown key 'rma' (did you mean 'ram'?) (variant "
+                  "0-rma_64MiB)\n");
+    // A parameter name that names nothing, too.
+    EXPECT_EQ(load("base: base.yaml\ngrid:\n  vm0.balloon.frob: [1, 2]\n")
+                  .rfind(sweep_file() + ":3:3: vm0.balloon.frob: no parameter named", 0),
+              0u);
 }
 
 TEST_F(SweepPlanTest, AnInlineBaseIsCheckedWithLinesOfTheSweepFile) {
@@ -240,6 +247,17 @@ TEST_F(SweepPlanTest, ASweepOfTooManyVariantsIsRefusedBeforeExpanding) {
                    "\n  host.ram: " + values + "\nseeds: [1]\n")
                   .find("more than 100000 variants"),
               std::string::npos);
+}
+
+TEST_F(SweepPlanTest, AVariantWithoutSummaryJsonIsRefusedAtItsValue) {
+    const std::string errors =
+        load("base: base.yaml\ngrid:\n  output.files: [[summary.json], [report.html]]\n");
+    EXPECT_EQ(errors, sweep_file() +
+                          ":3:34: output.files: a sweep reads each variant's summary.json: keep "
+                          "it in output.files (variant 1-files__report.html_)\n");
+    EXPECT_EQ(load("base: base.yaml\ngrid:\n  output.files: [[summary.json], [summary.json, "
+                   "report.html]]\n"),
+              "");
 }
 
 TEST_F(SweepPlanTest, ABaseWithoutSummaryJsonIsRefused) {

@@ -2,7 +2,9 @@
 // sweep.csv and sweep.html gathered from them, a re-run that skips what is complete, a failed
 // variant that does not stop the others, one variant re-run alone with the same bytes.
 
+#include <algorithm>
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <sstream>
 #include <string>
@@ -80,7 +82,17 @@ TEST_F(SweepProcess, RunsEveryVariantIntoItsFolderAndGathersTheirSummaries) {
     const fs::path out = dir_ / "out";
     const Outcome outcome = run({"sweep", "run", sweep_, "--out", out, "--jobs", "2"});
     EXPECT_EQ(outcome.status, 1) << outcome.err;  // two variants fail their check
-    EXPECT_EQ(outcome.out, out.string() + "/sweep.csv: 4 variant(s), 0 failed, 0 not run\n");
+    EXPECT_EQ(outcome.out,
+              out.string() + "/sweep.csv: 4 variant(s), 0 failed, 2 failed a check, 0 not run\n");
+    // Each is named with its log (where its FAIL lines are).
+    for (const char* name : {"2-transport_cost_20ms-ram_64MiB", "3-transport_cost_20ms-ram_96MiB"}) {
+        const std::string log = (out / "logs" / (std::string(name) + ".stderr")).string();
+        EXPECT_NE(outcome.err.find("vbsim sweep: variant " + std::string(name) +
+                                   ": a check failed; its stderr: " + log + "\n"),
+                  std::string::npos)
+            << outcome.err;
+        EXPECT_NE(read_file(log).find("FAIL"), std::string::npos);
+    }
     EXPECT_EQ(names_in(out / "variants"),
               (std::vector<std::string>{
                   "0-transport_cost_100us-ram_64MiB", "1-transport_cost_100us-ram_96MiB",
@@ -236,6 +248,36 @@ TEST_F(SweepProcess, HostSwapFiguresAreColumnsToo) {
     EXPECT_EQ(column(rows, 2, "host_swap_in_bytes"), "0");
     EXPECT_EQ(column(rows, 2, "host_swap_out_bytes"), "0");
     EXPECT_EQ(column(rows, 2, "host_oom_kills"), "0");
+}
+
+TEST_F(SweepProcess, ASeedsListIsOneBaseSeedColumnBesideEachVariantsOwnSeed) {
+    const fs::path sweep = scenario("seeds.yaml", "base: base.yaml\nseeds: [11, 12]\n");
+    const fs::path out = dir_ / "out";
+    ASSERT_EQ(run({"sweep", "run", sweep, "--out", out, "--quiet"}).status, 0);
+    const auto rows = csv_rows(read_file(out / "sweep.csv"));
+    ASSERT_EQ(rows.size(), 3u);
+    EXPECT_EQ(std::count(rows[0].begin(), rows[0].end(), "seed"), 1);
+    EXPECT_EQ(column(rows, 1, "base_seed"), "11");
+    EXPECT_EQ(column(rows, 2, "base_seed"), "12");
+    EXPECT_NE(column(rows, 1, "seed"), "11");  // derived from 11 and the index
+}
+
+TEST_F(SweepProcess, ASlurmSubmissionThatFailsLeavesNoResultTable) {
+    // An sbatch that submits nothing, as when no controller answers.
+    const fs::path bin = dir_ / "bin";
+    fs::create_directories(bin);
+    write_file(bin / "sbatch", "#!/bin/sh\necho 'sbatch: error: no controller' >&2\nexit 1\n");
+    fs::permissions(bin / "sbatch", fs::perms::owner_all);
+    const fs::path out = dir_ / "out";
+    const Outcome outcome =
+        run({"sweep", "run", sweep_, "--out", out, "--backend", "slurm"},
+            {{"PATH", bin.string() + ":" + std::string(std::getenv("PATH"))}});
+    EXPECT_EQ(outcome.status, 2);
+    EXPECT_NE(outcome.err.find("sbatch did not submit the job"), std::string::npos)
+        << outcome.err;
+    EXPECT_EQ(outcome.out, "");
+    EXPECT_FALSE(fs::exists(out / "sweep.csv"));
+    EXPECT_FALSE(fs::exists(out / "sweep.html"));
 }
 
 TEST_F(SweepProcess, RefusesAFolderHoldingOtherFilesAndBadArguments) {

@@ -116,7 +116,7 @@ TEST(ParamBroker, APresetNoParameterTookNamesTheClosestParameter) {
     const std::vector<ParamError> errors = broker.check();
     ASSERT_EQ(errors.size(), 1u);
     EXPECT_EQ(errors[0].to_string(),
-              "--set vm0.balloon.inflate.transport_cots: vm0.balloon.inflate.transport_cots: "
+              "--set vm0.balloon.inflate.transport_cots: "
               "no parameter named 'vm0.balloon.inflate.transport_cots' (did you mean "
               "'vm0.balloon.inflate.transport_cost'?)");
     EXPECT_EQ(cost.get_value(), sc_time(385, SC_US));
