@@ -11,9 +11,9 @@
 #include "models/host/balloon_policy.h"
 #include "models/host/host_memory.h"
 #include "models/timing/observation_clock.h"
+#include "models/tracing/watched_signal.h"
 #include "platform/assembly/guest_node.h"
 #include "platform/config/scenario.h"
-#include "models/tracing/watched_signal.h"
 #include "platform/run/recording.h"
 
 namespace vbsim::platform {

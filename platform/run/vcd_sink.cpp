@@ -43,8 +43,7 @@ void replace_date(std::string& header) {
 }  // namespace
 
 VcdSink::VcdSink(const std::string& directory)
-    : path_(directory + "/trace.vcd"),
-      pipe_path_(directory + "/.trace-pipe.vcd") {
+    : path_(directory + "/trace.vcd"), pipe_path_(directory + "/.trace-pipe.vcd") {
     const auto fail = [&](const std::string& what) {
         const std::string reason = std::strerror(errno);
         for (const int fd : {in_, keeper_, out_}) {

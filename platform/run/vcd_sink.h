@@ -30,11 +30,11 @@ class VcdSink {
   private:
     void copy();
 
-    std::string path_;          // directory/trace.vcd
-    std::string pipe_path_;     // directory/.trace-pipe.vcd (a FIFO)
-    int in_ = -1;               // reading end of the pipe (the copier's)
-    int keeper_ = -1;           // a writing end of ours, closed by finish()
-    int out_ = -1;              // trace.vcd
+    std::string path_;       // directory/trace.vcd
+    std::string pipe_path_;  // directory/.trace-pipe.vcd (a FIFO)
+    int in_ = -1;            // reading end of the pipe (the copier's)
+    int keeper_ = -1;        // a writing end of ours, closed by finish()
+    int out_ = -1;           // trace.vcd
     std::thread copier_;
     std::string error_;
     bool finished_ = false;

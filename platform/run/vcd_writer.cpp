@@ -207,7 +207,8 @@ void VcdWriter::append_time(const sc_core::sc_time& time) {
 }
 
 void VcdWriter::flush_buffer() {
-    if (!buffer_.empty() && std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size()) {
+    if (!buffer_.empty() &&
+        std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size()) {
         failed_ = true;
     }
     buffer_.clear();

@@ -45,7 +45,7 @@ class VcdWriter {
         bool pending = false;  // changed in the time step not yet written
     };
     struct Scope {
-        std::vector<size_t> traces;            // in the order traced
+        std::vector<size_t> traces;           // in the order traced
         std::map<std::string, Scope> scopes;  // by name, as SystemC prints them
     };
 

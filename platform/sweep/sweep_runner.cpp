@@ -296,8 +296,9 @@ int run_sweep_variants(const SweepPlan& plan, const SweepRunOptions& options) {
             if (options.progress) {
                 std::cerr << "\n";
             }
-            std::cerr << "vbsim sweep: variant " << variant.name << ": a check failed; its stderr: "
-                      << options.folder << "/logs/" << variant.name << ".stderr\n";
+            std::cerr << "vbsim sweep: variant " << variant.name
+                      << ": a check failed; its stderr: " << options.folder << "/logs/"
+                      << variant.name << ".stderr\n";
         }
         worst = std::max(worst, ran ? status : std::min(status, kExitInternalError));
         char wall_text[32];

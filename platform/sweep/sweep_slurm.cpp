@@ -105,8 +105,7 @@ std::string slurm_job_script(const SweepPlan& plan, const std::string& sweep_fil
 }
 
 int run_sweep_on_slurm(const SweepPlan& plan, const std::string& sweep_file,
-                       const SweepRunOptions& options, const SlurmOptions& slurm,
-                       bool& submitted) {
+                       const SweepRunOptions& options, const SlurmOptions& slurm, bool& submitted) {
     submitted = false;
     const size_t per_task =
         slurm.per_task > 0 ? slurm.per_task : default_variants_per_task(plan.variants.size());

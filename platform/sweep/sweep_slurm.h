@@ -30,7 +30,6 @@ std::string slurm_job_script(const SweepPlan& plan, const std::string& sweep_fil
 // waits for the array; then reports the array tasks whose variants did not all run. Returns the
 // worst exit status, as run_sweep_variants does.
 int run_sweep_on_slurm(const SweepPlan& plan, const std::string& sweep_file,
-                       const SweepRunOptions& options, const SlurmOptions& slurm,
-                       bool& submitted);
+                       const SweepRunOptions& options, const SlurmOptions& slurm, bool& submitted);
 
 }  // namespace vbsim::platform

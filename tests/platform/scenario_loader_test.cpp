@@ -625,9 +625,8 @@ TEST(ScenarioLoaderTest, BadOverridesAreReportedAtTheOverride) {
               std::vector<std::string>{"--set guests[0].ramm: unknown key 'ramm' "
                                        "(did you mean 'ram'?)"});
     EXPECT_EQ(errors_of({"guests[3].ram=1GiB"}),
-              std::vector<std::string>{
-                  "--set guests[3].ram: there is no guests[3]: guests has 1 "
-                  "entries"});
+              std::vector<std::string>{"--set guests[3].ram: there is no guests[3]: guests has 1 "
+                                       "entries"});
     EXPECT_EQ(errors_of({"guests[0].ram"}),
               std::vector<std::string>{
                   "--set guests[0].ram: expected PATH=VALUE, such as guests[0].ram=2GiB"});
@@ -635,9 +634,8 @@ TEST(ScenarioLoaderTest, BadOverridesAreReportedAtTheOverride) {
               std::vector<std::string>{"--set guests..ram: expected a key path such as "
                                        "guests[0].ram or platform.memory.dmi, got 'guests..ram'"});
     EXPECT_EQ(errors_of({"guests[0].ram.x=1"}),
-              std::vector<std::string>{
-                  "--set guests[0].ram.x: guests[0].ram is '1GiB', not a "
-                  "mapping"});
+              std::vector<std::string>{"--set guests[0].ram.x: guests[0].ram is '1GiB', not a "
+                                       "mapping"});
     EXPECT_EQ(errors_of({"host[0]=1"}),
               std::vector<std::string>{"--set host[0]: host is not a list"});
     EXPECT_EQ(errors_of({"name=[unclosed"}),

@@ -173,10 +173,9 @@ TEST_F(SweepPlanTest, AValueThatDoesNotFitItsPathIsReportedAtTheValue) {
 TEST_F(SweepPlanTest, AMisspeltPathIsReportedOnceAtThePath) {
     const std::string errors =
         load("base: base.yaml\ngrid:\n  guests[0].rma: [64MiB, 96MiB, 128MiB]\n");
-    EXPECT_EQ(errors,
-              sweep_file() +
-                  ":3:3: guests[0].rma: unknown key 'rma' (did you mean 'ram'?) (variant "
-                  "0-rma_64MiB)\n");
+    EXPECT_EQ(errors, sweep_file() +
+                          ":3:3: guests[0].rma: unknown key 'rma' (did you mean 'ram'?) (variant "
+                          "0-rma_64MiB)\n");
     // A parameter name that names nothing, too.
     EXPECT_EQ(load("base: base.yaml\ngrid:\n  vm0.balloon.frob: [1, 2]\n")
                   .rfind(sweep_file() + ":3:3: vm0.balloon.frob: no parameter named", 0),

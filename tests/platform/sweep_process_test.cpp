@@ -85,7 +85,8 @@ TEST_F(SweepProcess, RunsEveryVariantIntoItsFolderAndGathersTheirSummaries) {
     EXPECT_EQ(outcome.out,
               out.string() + "/sweep.csv: 4 variant(s), 0 failed, 2 failed a check, 0 not run\n");
     // Each is named with its log (where its FAIL lines are).
-    for (const char* name : {"2-transport_cost_20ms-ram_64MiB", "3-transport_cost_20ms-ram_96MiB"}) {
+    for (const char* name :
+         {"2-transport_cost_20ms-ram_64MiB", "3-transport_cost_20ms-ram_96MiB"}) {
         const std::string log = (out / "logs" / (std::string(name) + ".stderr")).string();
         EXPECT_NE(outcome.err.find("vbsim sweep: variant " + std::string(name) +
                                    ": a check failed; its stderr: " + log + "\n"),
@@ -269,12 +270,10 @@ TEST_F(SweepProcess, ASlurmSubmissionThatFailsLeavesNoResultTable) {
     write_file(bin / "sbatch", "#!/bin/sh\necho 'sbatch: error: no controller' >&2\nexit 1\n");
     fs::permissions(bin / "sbatch", fs::perms::owner_all);
     const fs::path out = dir_ / "out";
-    const Outcome outcome =
-        run({"sweep", "run", sweep_, "--out", out, "--backend", "slurm"},
-            {{"PATH", bin.string() + ":" + std::string(std::getenv("PATH"))}});
+    const Outcome outcome = run({"sweep", "run", sweep_, "--out", out, "--backend", "slurm"},
+                                {{"PATH", bin.string() + ":" + std::string(std::getenv("PATH"))}});
     EXPECT_EQ(outcome.status, 2);
-    EXPECT_NE(outcome.err.find("sbatch did not submit the job"), std::string::npos)
-        << outcome.err;
+    EXPECT_NE(outcome.err.find("sbatch did not submit the job"), std::string::npos) << outcome.err;
     EXPECT_EQ(outcome.out, "");
     EXPECT_FALSE(fs::exists(out / "sweep.csv"));
     EXPECT_FALSE(fs::exists(out / "sweep.html"));
