@@ -307,8 +307,12 @@ void BalloonDevice::queue_notify(unsigned int index, const sc_core::sc_time& del
         return;
     }
     pending_queues_ |= 1u << index;
+    if (handed_over_) {
+        return;  // the worker is busy with a buffer until its time, then looks at the queues
+    }
     // The kick happened at the driver's local time, `delay` ahead of the kernel's.
     work_event_.notify(delay);
+    work_due_ = std::min(work_due_, sc_core::sc_time_stamp() + delay);
 }
 
 void BalloonDevice::queue_reset(unsigned int index) {
@@ -341,12 +345,13 @@ void BalloonDevice::reset() {
     stats_buffer_held_ = false;
     first_stats_buffer_ = true;
     pending_queues_ = 0;
+    handed_over_ = false;
     for (uint64_t& epoch : queue_epoch_) {
         ++epoch;
     }
     for (BalloonObserver* observer : observers_) {
         if (!released.empty()) {
-            observer->pages_deflated(released.data(), released.size());
+            observer->pages_deflated(released.data(), released.size(), sc_core::sc_time_stamp());
         }
         observer->device_reset();
     }
@@ -356,8 +361,21 @@ void BalloonDevice::reset() {
 
 void BalloonDevice::worker() {
     while (true) {
+        if (handed_over_) {
+            // A buffer a guest's run-ahead took: the host's work on it ends now.
+            handed_over_ = false;
+            const PageBuffer buffer = handover_;
+            if (finish_page_buffer(buffer)) {
+                drain_page_queue(buffer.index, buffer.kind);
+            }
+            draining_ = false;
+            continue;
+        }
         if (pending_queues_ == 0) {
+            worker_idle_ = true;
             wait(work_event_);
+            worker_idle_ = false;
+            work_due_ = sc_core::sc_max_time();
             continue;
         }
         const unsigned int index = static_cast<unsigned int>(__builtin_ctz(pending_queues_));
@@ -414,78 +432,150 @@ BalloonDevice::Take BalloonDevice::take_chain(unsigned int index, const char* qu
 }
 
 bool BalloonDevice::drain_page_queue(unsigned int index, PageQueue kind) {
-    const uint64_t epoch = queue_epoch_[index];
-    const char* queue_name = kind == PageQueue::kInflate ? "inflateq" : "deflateq";
-    DescriptorChain& chain = page_chain_;  // a member: next_chain() reuses its storage
     while (true) {
-        SplitVirtqueue* queue = nullptr;
-        sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
-        const Take take =
-            take_readable_chain(index, queue_name, "device-readable PFNs", chain, queue, delay);
+        PageBuffer buffer;
+        const Take take = take_page_buffer(index, kind, buffer);
         if (take != Take::kChain) {
             return take == Take::kNone;
         }
-        const sc_core::sc_time taken_at = sc_core::sc_time_stamp() + delay;
-        const uint64_t bytes = chain.readable_bytes();
-        counters_.truncated_pfn_bytes += bytes % 4;
-        const uint64_t total = bytes / 4;
-        if (total > kMaxPfnsPerBuffer) {
-            transport_->needs_reset(std::string(queue_name) + ": buffer of " +
-                                    std::to_string(total) + " PFNs, more than the " +
-                                    std::to_string(kMaxPfnsPerBuffer) + " the device takes");
+        if (ahead_ && buffer.done_at >= ahead_limit_) {
+            // Its end is not the guest's to decide: the worker finishes it at its time.
+            handover_ = buffer;
+            handed_over_ = true;
+            draining_ = true;
+            work_event_.notify(buffer.done_at - sc_core::sc_time_stamp());
+            return true;
+        }
+        spend(buffer.done_at - device_time());
+        if (!finish_page_buffer(buffer)) {
             return false;
-        }
-        const size_t count = static_cast<size_t>(total);
-        if (pfns_.size() < count) {
-            raw_pfns_.resize(count * 4);
-            pfns_.resize(count);
-            applied_pfns_.resize(count);
-        }
-        const BalloonDeviceParams::BufferCosts& costs =
-            kind == PageQueue::kInflate ? params_.inflate_costs : params_.deflate_costs;
-        delay += costs.transport + costs.host_per_buffer;
-
-        // Read the whole buffer, take the time, then apply: the pages change hands only
-        // once the host has done the work, and not at all if a DMA error (like QEMU, which
-        // maps the whole buffer before it looks at a PFN) or a reset overtook it.
-        if (queue->read_chain(chain, 0, raw_pfns_.data(), count * 4, delay) !=
-            static_cast<int64_t>(count * 4)) {
-            transport_->needs_reset(std::string(queue_name) + ": " + queue->broken_reason());
-            return false;
-        }
-        for (size_t i = 0; i < count; ++i) {
-            pfns_[i] = load_le32(&raw_pfns_[i * 4]);
-        }
-        delay += costs.host_per_page * static_cast<double>(count);
-        wait(delay);
-        delay = sc_core::SC_ZERO_TIME;
-        if (queue_epoch_[index] != epoch) {
-            return false;
-        }
-        apply_pages(kind, pfns_.data(), count);
-        queue = transport_->queue(index);
-        if (queue == nullptr || queue_epoch_[index] != epoch) {
-            return false;
-        }
-        if (kind == PageQueue::kInflate) {
-            ++counters_.inflate_buffers;
-            ++counters_.inflate_pfns_per_buffer[total];
-        } else {
-            ++counters_.deflate_buffers;
-            ++counters_.deflate_pfns_per_buffer[total];
-        }
-        if (!queue->push_used(chain.head, 0, delay)) {
-            transport_->needs_reset(std::string(queue_name) + ": " + queue->broken_reason());
-            return false;
-        }
-        transport_->used_buffers(index);
-        for (BalloonObserver* observer : observers_) {
-            observer->buffer_handled(index, total, taken_at, sc_core::sc_time_stamp() + delay);
         }
     }
 }
 
-void BalloonDevice::apply_pages(PageQueue kind, const uint32_t* pfns, size_t count) {
+BalloonDevice::Take BalloonDevice::take_page_buffer(unsigned int index, PageQueue kind,
+                                                    PageBuffer& buffer) {
+    const char* queue_name = kind == PageQueue::kInflate ? "inflateq" : "deflateq";
+    DescriptorChain& chain = page_chain_;  // a member: next_chain() reuses its storage
+    SplitVirtqueue* queue = nullptr;
+    sc_core::sc_time delay = device_time() - sc_core::sc_time_stamp();
+    const Take take =
+        take_readable_chain(index, queue_name, "device-readable PFNs", chain, queue, delay);
+    if (take != Take::kChain) {
+        return take;
+    }
+    buffer.index = index;
+    buffer.kind = kind;
+    buffer.epoch = queue_epoch_[index];
+    buffer.taken_at = sc_core::sc_time_stamp() + delay;
+    const uint64_t bytes = chain.readable_bytes();
+    counters_.truncated_pfn_bytes += bytes % 4;
+    buffer.total = bytes / 4;
+    if (buffer.total > kMaxPfnsPerBuffer) {
+        transport_->needs_reset(std::string(queue_name) + ": buffer of " +
+                                std::to_string(buffer.total) + " PFNs, more than the " +
+                                std::to_string(kMaxPfnsPerBuffer) + " the device takes");
+        return Take::kFailed;
+    }
+    const size_t count = static_cast<size_t>(buffer.total);
+    if (pfns_.size() < count) {
+        raw_pfns_.resize(count * 4);
+        pfns_.resize(count);
+        applied_pfns_.resize(count);
+    }
+    const BalloonDeviceParams::BufferCosts& costs =
+        kind == PageQueue::kInflate ? params_.inflate_costs : params_.deflate_costs;
+    delay += costs.transport + costs.host_per_buffer;
+
+    // Read the whole buffer, take the time, then apply: the pages change hands only
+    // once the host has done the work, and not at all if a DMA error (like QEMU, which
+    // maps the whole buffer before it looks at a PFN) or a reset overtook it.
+    if (queue->read_chain(chain, 0, raw_pfns_.data(), count * 4, delay) !=
+        static_cast<int64_t>(count * 4)) {
+        transport_->needs_reset(std::string(queue_name) + ": " + queue->broken_reason());
+        return Take::kFailed;
+    }
+    for (size_t i = 0; i < count; ++i) {
+        pfns_[i] = load_le32(&raw_pfns_[i * 4]);
+    }
+    delay += costs.host_per_page * static_cast<double>(count);
+    buffer.done_at = sc_core::sc_time_stamp() + delay;
+    return Take::kChain;
+}
+
+bool BalloonDevice::finish_page_buffer(const PageBuffer& buffer) {
+    const char* queue_name = buffer.kind == PageQueue::kInflate ? "inflateq" : "deflateq";
+    if (queue_epoch_[buffer.index] != buffer.epoch) {
+        return false;
+    }
+    const sc_core::sc_time now = device_time();
+    apply_pages(buffer.kind, pfns_.data(), static_cast<size_t>(buffer.total), now);
+    SplitVirtqueue* queue = transport_->queue(buffer.index);
+    if (queue == nullptr || queue_epoch_[buffer.index] != buffer.epoch) {
+        return false;
+    }
+    if (buffer.kind == PageQueue::kInflate) {
+        ++counters_.inflate_buffers;
+        ++counters_.inflate_pfns_per_buffer[buffer.total];
+    } else {
+        ++counters_.deflate_buffers;
+        ++counters_.deflate_pfns_per_buffer[buffer.total];
+    }
+    const sc_core::sc_time ahead = now - sc_core::sc_time_stamp();
+    sc_core::sc_time delay = ahead;
+    if (!queue->push_used(page_chain_.head, 0, delay)) {
+        transport_->needs_reset(std::string(queue_name) + ": " + queue->broken_reason());
+        return false;
+    }
+    transport_->used_buffers(buffer.index, ahead);
+    for (BalloonObserver* observer : observers_) {
+        observer->buffer_handled(buffer.index, buffer.total, buffer.taken_at,
+                                 sc_core::sc_time_stamp() + delay);
+    }
+    return true;
+}
+
+sc_core::sc_time BalloonDevice::device_time() const {
+    return ahead_ ? ahead_time_ : sc_core::sc_time_stamp();
+}
+
+void BalloonDevice::spend(const sc_core::sc_time& time) {
+    if (ahead_) {
+        ahead_time_ += time;
+    } else {
+        wait(time);
+    }
+}
+
+bool BalloonDevice::work_ahead(const sc_core::sc_time& limit) {
+    // Only kicked inflate/deflate queues, the worker asleep and not yet woken by the kick
+    // (it is due later than now), and the guest's run-ahead covering the kick's time.
+    constexpr uint32_t kPageQueues =
+        (1u << balloon::kInflateQueue) | (1u << balloon::kDeflateQueue);
+    const sc_core::sc_time now = sc_core::sc_time_stamp();
+    if (pending_queues_ == 0 || (pending_queues_ & ~kPageQueues) != 0 || !worker_idle_ ||
+        draining_ || handed_over_ || work_due_ <= now || work_due_ >= limit) {
+        return false;
+    }
+    work_event_.cancel();
+    ahead_ = true;
+    ahead_time_ = work_due_;
+    ahead_limit_ = limit;
+    work_due_ = sc_core::sc_max_time();
+    // In the worker's order: lowest queue first, each drained.
+    while (pending_queues_ != 0 && !handed_over_) {
+        const unsigned int index = static_cast<unsigned int>(__builtin_ctz(pending_queues_));
+        pending_queues_ &= ~(1u << index);
+        drain_page_queue(
+            index, index == balloon::kInflateQueue ? PageQueue::kInflate : PageQueue::kDeflate);
+    }
+    ahead_ = false;
+    ++counters_.work_ahead_runs;
+    return true;
+}
+
+void BalloonDevice::apply_pages(PageQueue kind, const uint32_t* pfns, size_t count,
+                                const sc_core::sc_time& at) {
     // The PFN range check and bitmap update inline, into a reused buffer: this runs for every
     // page moved.
     const bool inflate = kind == PageQueue::kInflate;
@@ -530,9 +620,9 @@ void BalloonDevice::apply_pages(PageQueue kind, const uint32_t* pfns, size_t cou
     }
     for (BalloonObserver* observer : observers_) {
         if (inflate) {
-            observer->pages_inflated(applied, applied_count);
+            observer->pages_inflated(applied, applied_count, at);
         } else {
-            observer->pages_deflated(applied, applied_count);
+            observer->pages_deflated(applied, applied_count, at);
         }
     }
 }
@@ -624,7 +714,7 @@ void BalloonDevice::return_stats_buffer() {
         transport_->needs_reset("statsq: " + queue->broken_reason());
         return;
     }
-    transport_->used_buffers(static_cast<unsigned int>(index));
+    transport_->used_buffers(static_cast<unsigned int>(index), sc_core::SC_ZERO_TIME);
 }
 
 void BalloonDevice::stats_poller() {
@@ -724,7 +814,7 @@ bool BalloonDevice::drain_reporting_queue(unsigned int index) {
             transport_->needs_reset("reporting_vq: " + queue->broken_reason());
             return false;
         }
-        transport_->used_buffers(index);
+        transport_->used_buffers(index, sc_core::SC_ZERO_TIME);
         for (BalloonObserver* observer : observers_) {
             observer->report_handled(index, blocks, pages, taken_at,
                                      sc_core::sc_time_stamp() + delay);
@@ -802,7 +892,7 @@ bool BalloonDevice::drain_free_page_queue(unsigned int index) {
             transport_->needs_reset("free_page_vq: " + queue->broken_reason());
             return false;
         }
-        transport_->used_buffers(index);
+        transport_->used_buffers(index, sc_core::SC_ZERO_TIME);
     }
 }
 

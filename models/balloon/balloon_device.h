@@ -94,6 +94,8 @@ struct BalloonCounters {
     uint64_t hint_buffers = 0;              // buffers of hinted pages, in or out of a round
     uint64_t hinted_pages = 0;              // 4 KiB pages hinted during a started round
     uint64_t hint_pages_outside_round = 0;  // hints that came when no round had started
+    // Kicks whose page buffers were handled in a guest's run-ahead (work_ahead()).
+    uint64_t work_ahead_runs = 0;
 };
 
 // One free page hinting round: the host's command id, and what the guest hinted under it.
@@ -114,9 +116,12 @@ class BalloonObserver {
     virtual ~BalloonObserver() = default;
     virtual void target_changed(uint32_t /*pages*/) {}
     virtual void actual_changed(uint32_t /*pages*/) {}
-    // Pages the host took (inflate) or gave back (deflate), as 4 KiB PFNs.
-    virtual void pages_inflated(const uint32_t* /*pfns*/, size_t /*count*/) {}
-    virtual void pages_deflated(const uint32_t* /*pfns*/, size_t /*count*/) {}
+    // Pages the host took (inflate) or gave back (deflate), as 4 KiB PFNs, at `at` (SystemC's
+    // time, or later when the device works ahead of it for a guest running ahead).
+    virtual void pages_inflated(const uint32_t* /*pfns*/, size_t /*count*/,
+                                const sc_core::sc_time& /*at*/) {}
+    virtual void pages_deflated(const uint32_t* /*pfns*/, size_t /*count*/,
+                                const sc_core::sc_time& /*at*/) {}
     virtual void stats_received(const BalloonStats& /*stats*/) {}
     // The host discarded a reported free block of `bytes` at guest-physical `address`.
     virtual void pages_reported(uint64_t /*address*/, uint64_t /*bytes*/) {}
@@ -154,6 +159,13 @@ class BalloonDevice : public sc_core::sc_module, public VirtioDevice {
     // For a guest's lookahead: queues notified and not yet done (the device will act on the
     // guest soon), and when the stats poller next asks for stats (sc_max_time(): never).
     bool busy() const { return pending_queues_ != 0 || draining_; }
+    // For a guest running ahead that is about to idle, whose next own activity (a timer) or
+    // outside observation is at `limit`: the device handles the inflate/deflate buffers the
+    // guest kicked now, in the caller's thread, at the times its worker would (from the kick's
+    // time on; nothing of the guest runs in between). A buffer whose host work would end at or
+    // after `limit` is left to the worker from that time. False (nothing done) unless only page
+    // queues were kicked, the worker sleeps, and the kick is due after now and before `limit`.
+    bool work_ahead(const sc_core::sc_time& limit);
     const sc_core::sc_time& next_stats_request() const { return next_stats_request_; }
     void add_observer(BalloonObserver& observer) { observers_.push_back(&observer); }
 
@@ -199,6 +211,16 @@ class BalloonDevice : public sc_core::sc_module, public VirtioDevice {
     // Handles every available buffer of an inflate/deflate queue; false when a reset
     // overtook the work.
     bool drain_page_queue(unsigned int index, PageQueue kind);
+    // One buffer of an inflate/deflate queue: taken and read at device_time() (done_at: when
+    // the host's work on it ends), then applied and returned at device_time().
+    struct PageBuffer {
+        unsigned int index = 0;
+        PageQueue kind = PageQueue::kInflate;
+        uint64_t epoch = 0;
+        uint64_t total = 0;  // PFNs
+        sc_core::sc_time taken_at = sc_core::SC_ZERO_TIME;
+        sc_core::sc_time done_at = sc_core::SC_ZERO_TIME;
+    };
     bool drain_stats_queue(unsigned int index);
     // reporting_vq / free_page_vq: every available buffer; false when a reset overtook the work
     // or the device now needs a reset.
@@ -218,7 +240,14 @@ class BalloonDevice : public sc_core::sc_module, public VirtioDevice {
     // Takes the next chain of `index` whatever its direction (kFailed: broken ring).
     Take take_chain(unsigned int index, const char* queue_name, DescriptorChain& chain,
                     SplitVirtqueue*& queue, sc_core::sc_time& delay);
-    void apply_pages(PageQueue kind, const uint32_t* pfns, size_t count);
+    Take take_page_buffer(unsigned int index, PageQueue kind, PageBuffer& buffer);
+    bool finish_page_buffer(const PageBuffer& buffer);
+    // The device's time: SystemC's in the worker, its own while working ahead (spend() waits
+    // in the one, advances the other).
+    sc_core::sc_time device_time() const;
+    void spend(const sc_core::sc_time& time);
+    void apply_pages(PageQueue kind, const uint32_t* pfns, size_t count,
+                     const sc_core::sc_time& at);
     void parse_stats(const std::vector<uint8_t>& bytes);
     void return_stats_buffer();
     bool page_index(uint32_t pfn, uint64_t& index) const;
@@ -266,6 +295,15 @@ class BalloonDevice : public sc_core::sc_module, public VirtioDevice {
 
     uint32_t pending_queues_ = 0;  // bit per queue notified and not yet drained
     bool draining_ = false;        // the worker is inside a queue's processing
+    bool worker_idle_ = false;     // the worker waits for work_event_
+    sc_core::sc_time work_due_ = sc_core::sc_max_time();  // earliest pending kick
+    // Working ahead (work_ahead()): the device's own time and how far it may go.
+    bool ahead_ = false;
+    sc_core::sc_time ahead_time_ = sc_core::SC_ZERO_TIME;
+    sc_core::sc_time ahead_limit_ = sc_core::SC_ZERO_TIME;
+    // A buffer taken ahead whose host work ends at or after the limit: the worker finishes it.
+    bool handed_over_ = false;
+    PageBuffer handover_;
     sc_core::sc_time next_stats_request_ = sc_core::sc_max_time();
     // Bumped when a queue (or the device) is reset: work begun before is dropped.
     std::array<uint64_t, spec::balloon::kMaxQueues> queue_epoch_{};

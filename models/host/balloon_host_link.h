@@ -16,12 +16,12 @@ class BalloonHostLink : public BalloonObserver {
     BalloonHostLink(HostMemory& host, GuestId guest) : host_(host), guest_(guest) {}
 
     // One host call per buffer, not per PFN.
-    void pages_inflated(const uint32_t* pfns, size_t count) override {
-        host_.release_frames(guest_, pfns, count);
+    void pages_inflated(const uint32_t* pfns, size_t count, const sc_core::sc_time& at) override {
+        host_.release_frames(guest_, pfns, count, at);
     }
 
-    void pages_deflated(const uint32_t* pfns, size_t count) override {
-        host_.reclaim_frames(guest_, pfns, count);
+    void pages_deflated(const uint32_t* pfns, size_t count, const sc_core::sc_time& at) override {
+        host_.reclaim_frames(guest_, pfns, count, at);
     }
 
     // Free page reporting: the host discards the block as it does an inflated page, but the

@@ -517,6 +517,16 @@ PageRangeResult HostMemory::release_frames(GuestId id, const uint32_t* frames, s
     return apply_frames(id, frames, count, Op::kRelease, "release_frames");
 }
 
+PageRangeResult HostMemory::release_frames(GuestId id, const uint32_t* frames, size_t count,
+                                           const sc_core::sc_time& at) {
+    return at_time(at, [&] { return release_frames(id, frames, count); });
+}
+
+PageRangeResult HostMemory::reclaim_frames(GuestId id, const uint32_t* frames, size_t count,
+                                           const sc_core::sc_time& at) {
+    return at_time(at, [&] { return reclaim_frames(id, frames, count); });
+}
+
 PageRangeResult HostMemory::reclaim_frames(GuestId id, const uint32_t* frames, size_t count) {
     return apply_frames(id, frames, count, Op::kReclaim, "reclaim_frames");
 }

@@ -132,6 +132,11 @@ class HostMemory {
     // notification for a whole balloon buffer, runs of consecutive frames a word at a time.
     PageRangeResult release_frames(GuestId id, const uint32_t* frames, size_t count);
     PageRangeResult reclaim_frames(GuestId id, const uint32_t* frames, size_t count);
+    // The same, done at `at` by a device working ahead of SystemC time (see touch(..., at)).
+    PageRangeResult release_frames(GuestId id, const uint32_t* frames, size_t count,
+                                   const sc_core::sc_time& at);
+    PageRangeResult reclaim_frames(GuestId id, const uint32_t* frames, size_t count,
+                                   const sc_core::sc_time& at);
 
     // Host-wide state.
     uint64_t host_ram_bytes() const { return params_.host_ram_bytes; }

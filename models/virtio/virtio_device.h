@@ -20,8 +20,8 @@ class VirtioTransport {
     // Guest memory, for data the device reads or writes outside the rings.
     virtual DmaPort& dma() = 0;
     // The device put buffers on the used ring of `index`: interrupt the driver if it
-    // asked for one.
-    virtual void used_buffers(unsigned int index) = 0;
+    // asked for one. `delay`: how far the device's time is ahead of SystemC's.
+    virtual void used_buffers(unsigned int index, const sc_core::sc_time& delay) = 0;
     // The device changed its config space: bump ConfigGeneration, interrupt.
     virtual void config_changed() = 0;
     // The device hit a driver error it cannot recover from: DEVICE_NEEDS_RESET.

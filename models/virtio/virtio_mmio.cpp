@@ -678,11 +678,11 @@ SplitVirtqueue* VirtioMmio::queue(unsigned int index) {
     return queues_[index].virtqueue.get();
 }
 
-void VirtioMmio::used_buffers(unsigned int index) {
+void VirtioMmio::used_buffers(unsigned int index, const sc_core::sc_time& delay) {
     SplitVirtqueue* virtqueue = queue(index);
-    sc_core::sc_time ignored = sc_core::SC_ZERO_TIME;  // the device thread is in sync already
-    if (virtqueue != nullptr && virtqueue->should_interrupt(ignored)) {
-        raise_interrupt(reg::kInterruptUsedBuffer);
+    sc_core::sc_time read_delay = delay;  // the interrupt does not wait for this read
+    if (virtqueue != nullptr && virtqueue->should_interrupt(read_delay)) {
+        raise_interrupt(reg::kInterruptUsedBuffer, delay);
     }
     if (virtqueue != nullptr && virtqueue->broken()) {
         needs_reset(virtqueue->broken_reason());
@@ -723,7 +723,7 @@ void VirtioMmio::guest_error(const char* kind, const std::string& what) {
 
 // ---- interrupt line -------------------------------------------------------------
 
-void VirtioMmio::raise_interrupt(uint32_t bits) {
+void VirtioMmio::raise_interrupt(uint32_t bits, const sc_core::sc_time& delay) {
     const uint32_t before = interrupt_status_;
     const uint32_t added = bits & ~before;
     if ((added & reg::kInterruptUsedBuffer) != 0) {
@@ -734,11 +734,11 @@ void VirtioMmio::raise_interrupt(uint32_t bits) {
     }
     interrupt_status_ |= bits;
     if (observer_ != nullptr && added != 0) {
-        observer_->interrupt_raised(added, sc_core::sc_time_stamp());
+        observer_->interrupt_raised(added, sc_core::sc_time_stamp() + delay);
     }
     if (before == 0 && interrupt_status_ != 0) {
         ++counters_.interrupts_raised;
-        irq_update_event_.notify(params_.interrupt_latency);
+        irq_update_event_.notify(delay + params_.interrupt_latency);
     }
 }
 

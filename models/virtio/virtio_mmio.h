@@ -12,8 +12,8 @@
 #include <systemc>
 #include <tlm>
 
-#include "models/tracing/watched_signal.h"
 #include "models/interconnect/bus_accessor.h"
+#include "models/tracing/watched_signal.h"
 #include "models/virtio/dma_port.h"
 #include "models/virtio/split_virtqueue.h"
 #include "models/virtio/virtio_device.h"
@@ -88,7 +88,7 @@ class VirtioMmio : public sc_core::sc_module, public VirtioTransport, private Dm
     // VirtioTransport
     SplitVirtqueue* queue(unsigned int index) override;
     DmaPort& dma() override { return *this; }
-    void used_buffers(unsigned int index) override;
+    void used_buffers(unsigned int index, const sc_core::sc_time& delay) override;
     void config_changed() override;
     void needs_reset(const std::string& reason) override;
     void guest_error(const char* kind, const std::string& what) override;
@@ -128,7 +128,8 @@ class VirtioMmio : public sc_core::sc_module, public VirtioTransport, private Dm
     QueueRegisters* selected_queue();
 
     // Interrupt line.
-    void raise_interrupt(uint32_t bits);
+    // At `delay` after SystemC's time (a device working ahead of it).
+    void raise_interrupt(uint32_t bits, const sc_core::sc_time& delay = sc_core::SC_ZERO_TIME);
     void drive_irq();
 
     // DMA (DmaPort), through DMI when the memory grants it.

@@ -258,12 +258,23 @@ void GuestCpu::take_interrupts() {
     }
 }
 
-void GuestCpu::wait_for_something() {
-    synchronize_or_run_ahead();
+bool GuestCpu::any_line_high() const {
     for (unsigned int line = 0; line < interrupt.size(); ++line) {
         if (interrupt[line].read()) {
-            return;  // raised while we ran ahead
+            return true;
         }
+    }
+    return false;
+}
+
+void GuestCpu::wait_for_something() {
+    if (idle_hook_ && !halted_ && actions_.empty() && kernel_.idle() && !any_line_high()) {
+        const uint64_t deadline = kernel_.next_deadline_ns();
+        idle_hook_(deadline == kNoDeadline ? sc_core::sc_max_time() : from_ns(deadline));
+    }
+    synchronize_or_run_ahead();
+    if (any_line_high()) {
+        return;  // raised while we ran ahead
     }
     if (!actions_.empty() || !kernel_.idle()) {
         return;

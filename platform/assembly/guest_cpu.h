@@ -65,6 +65,12 @@ class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
     void set_lookahead_horizon(std::function<sc_core::sc_time()> horizon) {
         lookahead_horizon_ = std::move(horizon);
     }
+    // Called when the guest is about to idle (nothing to run, no interrupt line high), before
+    // it synchronises, with the time of its next timer (sc_max_time(): none): a device of the
+    // guest may do the work the guest left it, in this thread (see BalloonDevice::work_ahead).
+    void set_idle_hook(std::function<void(const sc_core::sc_time& next_timer)> hook) {
+        idle_hook_ = std::move(hook);
+    }
     // Where the guest is: the SystemC time it would have reached without lookahead (equal to
     // sc_time_stamp() when in step), and its local time ahead of that.
     const sc_core::sc_time& kernel_time() const { return kernel_time_; }
@@ -115,6 +121,7 @@ class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
     // Guest time spent waiting for the host (swap), doing no work.
     void stall_on_host(const sc_core::sc_time& stall);
     void take_interrupts();
+    bool any_line_high() const;
     void wait_for_something();
     // Makes timer_event_ fire at or before `due` (SystemC time).
     void arm_timer_event(const sc_core::sc_time& due);
@@ -125,6 +132,7 @@ class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
     sc_core::sc_time local_time_;       // decoupled: ahead of kernel_time_
     sc_core::sc_time next_sync_point_;  // as tlm_quantumkeeper's
     std::function<sc_core::sc_time()> lookahead_horizon_;
+    std::function<void(const sc_core::sc_time&)> idle_hook_;
     models::BusAccessor ram_;
     GuestCpuCounters counters_;
     std::deque<std::function<void()>> actions_;

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <algorithm>
 
 #include <array>
 #include <cstdint>
@@ -350,6 +351,47 @@ TEST(GuestCpu, WithAHorizonTheGuestRunsItsTimersAheadAtTheSameGuestTimes) {
     EXPECT_EQ(ticker.systemc_ns,
               (std::vector<uint64_t>{0, 0, 0, 0, 0, 0, 7000, 8000, 9000, 10000}));
     EXPECT_GE(bench.cpu.counters().run_ahead_steps, 6u);
+}
+
+// The idle hook runs each time the guest goes to sleep, with its next timer's time, and not
+// while an interrupt line is high (the guest is about to take it, not to sleep).
+TEST(GuestCpu, TheIdleHookTellsTheNextTimerWhenTheGuestGoesToSleep) {
+    CpuBench bench;
+    Ticker ticker;
+    ticker.cpu = &bench.cpu;
+    std::vector<std::pair<uint64_t, sc_time>> calls;  // guest ns, next timer
+    bench.cpu.set_idle_hook(
+        [&](const sc_time& next_timer) { calls.emplace_back(bench.cpu.now_ns(), next_timer); });
+    ticker.start();
+    sc_core::sc_start(sc_time(20, SC_US));
+    ASSERT_EQ(ticker.guest_ns, kTickTimes);
+    ASSERT_GE(calls.size(), 10u);
+    // After the tick at 3 µs the guest sleeps towards the one at 4 µs.
+    const auto after_third = std::find_if(calls.begin(), calls.end(), [](const auto& call) {
+        return call.first >= 3000 && call.first < 4000;
+    });
+    ASSERT_NE(after_third, calls.end());
+    EXPECT_EQ(after_third->second, sc_time(4000, SC_NS));
+    EXPECT_EQ(calls.back().second, sc_core::sc_max_time());  // no timer after the tenth
+}
+
+TEST(GuestCpu, TheIdleHookIsNotCalledWhileALineIsHigh) {
+    CpuBench bench;
+    InterruptSource source("source", bench.line);
+    Recorder recorder{{}, &bench.cpu};
+    std::vector<bool> line_at_call;
+    bench.cpu.set_idle_hook([&](const sc_time&) { line_at_call.push_back(bench.line.read()); });
+    bench.cpu.run_in_guest([&] {
+        // A handler that does not acknowledge: the line stays high from 3 µs on, the guest
+        // idle between the interrupts it keeps taking.
+        bench.cpu.kernel().register_interrupt(0, &Recorder::record, &recorder);
+    });
+    sc_core::sc_start(sc_time(6, SC_US));
+    ASSERT_GE(recorder.times_ns.size(), 2u);
+    ASSERT_FALSE(line_at_call.empty());  // it slept before 3 µs
+    for (const bool high : line_at_call) {
+        EXPECT_FALSE(high);
+    }
 }
 
 TEST(GuestCpu, AHorizonAtNowKeepsTheGuestInStep) {

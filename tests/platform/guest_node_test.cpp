@@ -126,7 +126,7 @@ namespace {
 // reused them: with tell-host-first it never has.
 struct DeflateOrderProbe : models::BalloonObserver {
     explicit DeflateOrderProbe(GuestNode& guest) : node(guest) {}
-    void pages_deflated(const uint32_t* pfns, size_t count) override {
+    void pages_deflated(const uint32_t* pfns, size_t count, const sc_core::sc_time&) override {
         for (size_t i = 0; i < count; ++i) {
             const uint64_t address = uint64_t{pfns[i]} << 12;
             // The page is still the balloon's in the guest: allocated and not free.

@@ -341,8 +341,12 @@ TEST(BalloonDevice, ResetInTheMiddleOfAnInflateDropsTheBuffer) {
 struct PageLog : BalloonObserver {
     uint64_t inflated = 0;
     uint64_t deflated = 0;
-    void pages_inflated(const uint32_t*, size_t count) override { inflated += count; }
-    void pages_deflated(const uint32_t*, size_t count) override { deflated += count; }
+    void pages_inflated(const uint32_t*, size_t count, const sc_core::sc_time&) override {
+        inflated += count;
+    }
+    void pages_deflated(const uint32_t*, size_t count, const sc_core::sc_time&) override {
+        deflated += count;
+    }
 };
 
 TEST(BalloonDevice, ABufferIsAppliedWholeAcrossDescriptors) {
@@ -421,6 +425,118 @@ TEST(BalloonDevice, RejectsOfferingFeaturesItDoesNotModel) {
     } catch (const sc_core::sc_report& report) {
         EXPECT_NE(std::string(report.get_msg()).find("not modelled"), std::string::npos);
     }
+}
+
+// ---- working ahead for a guest that sleeps (BalloonDevice::work_ahead) ---------------------
+
+// When each step of a page buffer's round trip happened.
+struct RoundTrip : BalloonObserver, VirtioMmioObserver {
+    sc_time kicked, taken, applied, returned, raised;
+    void pages_inflated(const uint32_t*, size_t, const sc_time& at) override { applied = at; }
+    void buffer_handled(unsigned int, uint64_t, const sc_time& taken_at,
+                        const sc_time& returned_at) override {
+        taken = taken_at;
+        returned = returned_at;
+    }
+    void register_access(bool, uint32_t, unsigned int, uint32_t, const sc_time&) override {}
+    void queue_notified(uint32_t, const sc_time& at) override { kicked = at; }
+    void interrupt_raised(uint32_t, const sc_time& at) override { raised = at; }
+    void interrupt_acked(uint32_t, const sc_time&) override {}
+    void dma(bool, uint64_t, size_t, const sc_time&) override {}
+    // Each step's time from the kick.
+    std::vector<sc_time> steps() const {
+        return {taken - kicked, applied - kicked, returned - kicked, raised - kicked};
+    }
+};
+
+// One 256-PFN inflate by the worker, acknowledged: the reference for the same work ahead.
+std::vector<sc_time> worker_round_trip(Balloon& balloon, RoundTrip& log) {
+    balloon.send(0, 0, test::kBufferArea, consecutive_pfns(kVictimPfn, 256));
+    balloon.bench.run(sc_time(1, SC_MS));
+    EXPECT_EQ(balloon.device.ballooned_pages(), 256u);
+    balloon.bench.write(reg::kInterruptAck, reg::kInterruptUsedBuffer);
+    balloon.bench.run(sc_time(1, SC_MS));
+    EXPECT_FALSE(balloon.bench.irq.read());
+    return log.steps();
+}
+
+TEST(BalloonDeviceWorkAhead, HandlesAKickedBufferNowAtTheTimesItsWorkerWould) {
+    Balloon balloon;
+    RoundTrip log;
+    balloon.device.add_observer(log);
+    balloon.bench.mmio.set_observer(&log);
+    const std::vector<sc_time> by_worker = worker_round_trip(balloon, log);
+    const int64_t host_free = balloon.host.host_free_bytes();
+
+    balloon.send(0, 1, test::kBufferArea + 0x1000, consecutive_pfns(kVictimPfn + 256, 256));
+    const sc_time now = sc_core::sc_time_stamp();
+    ASSERT_GT(log.kicked, now);  // the kick's own time, after the register access
+    EXPECT_TRUE(balloon.device.work_ahead(now + sc_time(1, SC_MS)));
+    // All done before SystemC moved on: pages, host pool, used ring, interrupt cause...
+    EXPECT_EQ(sc_core::sc_time_stamp(), now);
+    EXPECT_EQ(balloon.device.counters().work_ahead_runs, 1u);
+    EXPECT_EQ(balloon.device.ballooned_pages(), 512u);
+    EXPECT_EQ(balloon.host.host_free_bytes(), host_free + 256 * 4096);
+    EXPECT_EQ(balloon.bench.used_idx(0), 2u);
+    EXPECT_FALSE(balloon.device.busy());
+    // ...each at the time the worker took for the first buffer.
+    EXPECT_EQ(log.steps(), by_worker);
+    // The line rises at its time, in SystemC: the interrupt latency after the cause.
+    const sc_time rises = log.raised + sc_time(500, SC_NS);
+    balloon.bench.run(rises - now - sc_time(1, SC_NS));
+    EXPECT_FALSE(balloon.bench.irq.read());
+    balloon.bench.run(sc_time(2, SC_NS));  // sc_start stops before its end time's events
+    EXPECT_TRUE(balloon.bench.irq.read());
+    balloon.bench.run(sc_time(1, SC_MS));
+    EXPECT_EQ(balloon.device.counters().inflate_buffers, 2u);  // the worker did not redo it
+}
+
+TEST(BalloonDeviceWorkAhead, LeavesABufferWhoseHostWorkEndsAtTheLimitToTheWorker) {
+    Balloon balloon;
+    RoundTrip log;
+    balloon.device.add_observer(log);
+    balloon.bench.mmio.set_observer(&log);
+    const std::vector<sc_time> by_worker = worker_round_trip(balloon, log);
+    const sc_time ends = by_worker[1];  // kick to applied
+
+    balloon.send(0, 1, test::kBufferArea + 0x1000, consecutive_pfns(kVictimPfn + 256, 256));
+    EXPECT_TRUE(balloon.device.work_ahead(log.kicked + ends));  // taken, not finished
+    EXPECT_TRUE(balloon.device.busy());
+    EXPECT_EQ(balloon.device.ballooned_pages(), 256u);
+    balloon.bench.run(log.kicked + ends - sc_core::sc_time_stamp() - sc_time(1, SC_NS));
+    EXPECT_EQ(balloon.device.ballooned_pages(), 256u);
+    balloon.bench.run(sc_time(1, SC_MS));
+    EXPECT_EQ(balloon.device.ballooned_pages(), 512u);
+    EXPECT_FALSE(balloon.device.busy());
+    EXPECT_EQ(log.steps(), by_worker);
+    EXPECT_EQ(balloon.bench.used_idx(0), 2u);
+    EXPECT_EQ(balloon.device.counters().inflate_buffers, 2u);
+}
+
+TEST(BalloonDeviceWorkAhead, DoesNothingUnlessThePageKickIsStillAheadAndBeforeTheLimit) {
+    Balloon balloon;
+    RoundTrip log;
+    balloon.device.add_observer(log);
+    balloon.bench.mmio.set_observer(&log);
+    EXPECT_FALSE(balloon.device.work_ahead(sc_time(1, SC_MS)));  // nothing kicked
+
+    balloon.send(0, 0, test::kBufferArea, consecutive_pfns(kVictimPfn, 16));
+    EXPECT_FALSE(balloon.device.work_ahead(log.kicked));  // the limit is the kick's time
+    balloon.bench.run(log.kicked - sc_core::sc_time_stamp());
+    // The worker is due now: too late to take its work.
+    EXPECT_FALSE(balloon.device.work_ahead(sc_core::sc_time_stamp() + sc_time(1, SC_MS)));
+    balloon.bench.run(sc_time(1, SC_MS));
+    EXPECT_EQ(balloon.device.ballooned_pages(), 16u);
+
+    // statsq kicked too: the worker's (its buffer is held, not a page buffer).
+    balloon.bench.write(reg::kInterruptAck, reg::kInterruptUsedBuffer);
+    balloon.send(0, 1, test::kBufferArea + 0x1000, consecutive_pfns(kVictimPfn + 16, 16));
+    balloon.bench.post(2, 0, {{test::kBufferArea + 0x2000, 10, false}});
+    balloon.bench.notify(2);
+    EXPECT_FALSE(balloon.device.work_ahead(sc_core::sc_time_stamp() + sc_time(1, SC_MS)));
+    balloon.bench.run(sc_time(1, SC_MS));
+    EXPECT_EQ(balloon.device.ballooned_pages(), 32u);
+    EXPECT_EQ(balloon.device.counters().work_ahead_runs, 0u);
 }
 
 }  // namespace

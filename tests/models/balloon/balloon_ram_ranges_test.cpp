@@ -34,7 +34,7 @@ BalloonDeviceParams two_bank_params() {
 
 struct DeflatedPfns : BalloonObserver {
     std::vector<uint32_t> pfns;
-    void pages_deflated(const uint32_t* deflated, size_t count) override {
+    void pages_deflated(const uint32_t* deflated, size_t count, const sc_core::sc_time&) override {
         pfns.insert(pfns.end(), deflated, deflated + count);
     }
 };
