@@ -449,6 +449,16 @@ struct RoundTrip : BalloonObserver, VirtioMmioObserver {
     }
 };
 
+// A balloon whose round trips are logged.
+struct ObservedBalloon {
+    ObservedBalloon() {
+        balloon.device.add_observer(log);
+        balloon.bench.mmio.set_observer(&log);
+    }
+    Balloon balloon;
+    RoundTrip log;
+};
+
 // One 256-PFN inflate by the worker, acknowledged: the reference for the same work ahead.
 std::vector<sc_time> worker_round_trip(Balloon& balloon, RoundTrip& log) {
     balloon.send(0, 0, test::kBufferArea, consecutive_pfns(kVictimPfn, 256));
@@ -461,10 +471,9 @@ std::vector<sc_time> worker_round_trip(Balloon& balloon, RoundTrip& log) {
 }
 
 TEST(BalloonDeviceWorkAhead, HandlesAKickedBufferNowAtTheTimesItsWorkerWould) {
-    Balloon balloon;
-    RoundTrip log;
-    balloon.device.add_observer(log);
-    balloon.bench.mmio.set_observer(&log);
+    ObservedBalloon observed;
+    Balloon& balloon = observed.balloon;
+    RoundTrip& log = observed.log;
     const std::vector<sc_time> by_worker = worker_round_trip(balloon, log);
     const int64_t host_free = balloon.host.host_free_bytes();
 
@@ -492,10 +501,9 @@ TEST(BalloonDeviceWorkAhead, HandlesAKickedBufferNowAtTheTimesItsWorkerWould) {
 }
 
 TEST(BalloonDeviceWorkAhead, LeavesABufferWhoseHostWorkEndsAtTheLimitToTheWorker) {
-    Balloon balloon;
-    RoundTrip log;
-    balloon.device.add_observer(log);
-    balloon.bench.mmio.set_observer(&log);
+    ObservedBalloon observed;
+    Balloon& balloon = observed.balloon;
+    RoundTrip& log = observed.log;
     const std::vector<sc_time> by_worker = worker_round_trip(balloon, log);
     const sc_time ends = by_worker[1];  // kick to applied
 
@@ -514,10 +522,9 @@ TEST(BalloonDeviceWorkAhead, LeavesABufferWhoseHostWorkEndsAtTheLimitToTheWorker
 }
 
 TEST(BalloonDeviceWorkAhead, DoesNothingUnlessThePageKickIsStillAheadAndBeforeTheLimit) {
-    Balloon balloon;
-    RoundTrip log;
-    balloon.device.add_observer(log);
-    balloon.bench.mmio.set_observer(&log);
+    ObservedBalloon observed;
+    Balloon& balloon = observed.balloon;
+    const RoundTrip& log = observed.log;
     EXPECT_FALSE(balloon.device.work_ahead(sc_time(1, SC_MS)));  // nothing kicked
 
     balloon.send(0, 0, test::kBufferArea, consecutive_pfns(kVictimPfn, 16));
