@@ -52,7 +52,7 @@ VirtioMmio::VirtioMmio(const sc_core::sc_module_name& name, const VirtioMmioPara
 
     SC_HAS_PROCESS(VirtioMmio);
     SC_METHOD(drive_irq);
-    sensitive << irq_update_event_ << irq_trace_low_event_;
+    sensitive << irq_update_event_ << irq_trace_low_event_ << irq_rise_event_;
     dont_initialize();
 
     device_.attach(*this);
@@ -374,6 +374,7 @@ bool VirtioMmio::write_register(uint32_t offset, uint32_t value, const sc_core::
             if ((interrupt_status_ & value) != 0) {
                 interrupt_status_ &= ~value;
                 if (interrupt_status_ == 0) {
+                    rise_due_ = sc_core::sc_max_time();
                     irq_trace_low_at_ = sc_core::sc_time_stamp() + delay;
                     irq_update_event_.notify(sc_core::SC_ZERO_TIME);
                 }
@@ -664,6 +665,7 @@ void VirtioMmio::reset_device() {
     needs_reset_reason_.clear();
     if (interrupt_status_ != 0) {
         interrupt_status_ = 0;
+        rise_due_ = sc_core::sc_max_time();
         irq_trace_low_at_ = sc_core::sc_time_stamp();
         irq_update_event_.notify(sc_core::SC_ZERO_TIME);
     }
@@ -738,19 +740,36 @@ void VirtioMmio::raise_interrupt(uint32_t bits, const sc_core::sc_time& delay) {
     }
     if (before == 0 && interrupt_status_ != 0) {
         ++counters_.interrupts_raised;
-        irq_update_event_.notify(delay + params_.interrupt_latency);
+        rise_due_ = sc_core::sc_time_stamp() + delay + params_.interrupt_latency;
+        if (delay == sc_core::SC_ZERO_TIME) {
+            irq_update_event_.notify(params_.interrupt_latency);
+        } else {
+            // Raised ahead of SystemC's time (a device working ahead for its guest): the cause
+            // is not there for the line before its time, and its rise must not be lost to a
+            // drop still pending on the update event.
+            ahead_bits_ = interrupt_status_;
+            ahead_visible_at_ = sc_core::sc_time_stamp() + delay;
+            irq_rise_event_.notify(delay + params_.interrupt_latency);
+        }
     }
 }
 
 void VirtioMmio::drive_irq() {
-    const bool level = interrupt_status_ != 0;
+    const sc_core::sc_time now = sc_core::sc_time_stamp();
+    ahead_bits_ &= interrupt_status_;  // acknowledged ones are gone
+    if (ahead_bits_ != 0 && now >= ahead_visible_at_) {
+        ahead_bits_ = 0;
+    }
+    const bool level = (interrupt_status_ & ~ahead_bits_) != 0;
     irq.write(level);
+    if (level || interrupt_status_ == 0) {
+        rise_due_ = sc_core::sc_max_time();  // risen, or its cause gone
+    }
     if (level) {
         irq_trace_low_event_.cancel();
         irq_trace_.write(true);
         return;
     }
-    const sc_core::sc_time now = sc_core::sc_time_stamp();
     if (irq_trace_low_at_ > now) {
         irq_trace_low_event_.notify(irq_trace_low_at_ - now);
     } else {

@@ -84,6 +84,9 @@ class VirtioMmio : public sc_core::sc_module, public VirtioTransport, private Dm
     // arrives, and under temporal decoupling a driver running ahead ACKs in the same time
     // step as the raise, so a VCD of `irq` (sampled once per time step) misses most pulses.
     models::WatchedSignal<bool>& irq_for_trace() { return irq_trace_; }
+    // When the line rises for a cause raised and not yet visible on it (the interrupt
+    // latency after the cause); sc_max_time() when none is on its way.
+    const sc_core::sc_time& interrupt_rise_due() const { return rise_due_; }
 
     // VirtioTransport
     SplitVirtqueue* queue(unsigned int index) override;
@@ -161,8 +164,13 @@ class VirtioMmio : public sc_core::sc_module, public VirtioTransport, private Dm
 
     sc_core::sc_event irq_update_event_;
     WatchedSignal<bool> irq_trace_;
+    sc_core::sc_time rise_due_ = sc_core::sc_max_time();
     sc_core::sc_time irq_trace_low_at_ = sc_core::SC_ZERO_TIME;  // the last clear, annotated
     sc_core::sc_event irq_trace_low_event_;
+    // Causes raised ahead of SystemC's time, not yet there for the line, and when they are.
+    uint32_t ahead_bits_ = 0;
+    sc_core::sc_time ahead_visible_at_ = sc_core::SC_ZERO_TIME;
+    sc_core::sc_event irq_rise_event_;
     BusAccessor bus_;
 };
 

@@ -14,6 +14,7 @@ GuestCpu::GuestCpu(const sc_core::sc_module_name& name, const GuestCpuParams& pa
       interrupt("interrupt", params.interrupt_lines),
       params_(params),
       kernel_(*this),
+      line_levels_(params.interrupt_lines),
       ticks_per_ns_(sc_core::sc_time(1, sc_core::SC_NS).value()),
       line_blocked_until_(params.interrupt_lines, 0) {
     if (params_.interrupt_lines == 0 ||
@@ -245,11 +246,13 @@ void GuestCpu::come_back_in_step() {
 }
 
 void GuestCpu::take_interrupts() {
+    const unsigned int woken_by = woken_by_line_;
+    woken_by_line_ = kNoLine;
     for (unsigned int line = 0; line < interrupt.size(); ++line) {
         // Level-sensitive, but a line the guest serviced only drops once the device's
         // ACK has settled at a synchronisation *after* the handler ran: until then the
         // high level is the old interrupt, not a new one.
-        if (interrupt[line].read() && sync_epoch_ > line_blocked_until_[line]) {
+        if ((line_high(line) || line == woken_by) && sync_epoch_ > line_blocked_until_[line]) {
             line_blocked_until_[line] = kBlockedUntilHandled;
             ++counters_.interrupts_taken;
             cpu_cost(static_cast<uint64_t>(params_.interrupt_entry_cost.to_seconds() * 1e9));
@@ -258,9 +261,13 @@ void GuestCpu::take_interrupts() {
     }
 }
 
+bool GuestCpu::line_high(unsigned int line) const {
+    return line_levels_[line] ? line_levels_[line]() : interrupt[line].read();
+}
+
 bool GuestCpu::any_line_high() const {
     for (unsigned int line = 0; line < interrupt.size(); ++line) {
-        if (interrupt[line].read()) {
+        if (line_high(line)) {
             return true;
         }
     }
@@ -270,7 +277,16 @@ bool GuestCpu::any_line_high() const {
 void GuestCpu::wait_for_something() {
     if (idle_hook_ && !halted_ && actions_.empty() && kernel_.idle() && !any_line_high()) {
         const uint64_t deadline = kernel_.next_deadline_ns();
-        idle_hook_(deadline == kNoDeadline ? sc_core::sc_max_time() : from_ns(deadline));
+        const IdleWake wake =
+            idle_hook_(deadline == kNoDeadline ? sc_core::sc_max_time() : from_ns(deadline));
+        if (wake.at != sc_core::sc_max_time() && wake.line < interrupt.size()) {
+            // It would sleep until the line rises and wakes it (or, already later than that,
+            // see it high at once after synchronising): it goes on from there now.
+            continue_at(std::max(kernel_time_ + local_time_, wake.at));
+            woken_by_line_ = wake.line;
+            ++counters_.run_ahead_steps;
+            return;
+        }
     }
     synchronize_or_run_ahead();
     if (any_line_high()) {

@@ -68,8 +68,20 @@ class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
     // Called when the guest is about to idle (nothing to run, no interrupt line high), before
     // it synchronises, with the time of its next timer (sc_max_time(): none): a device of the
     // guest may do the work the guest left it, in this thread (see BalloonDevice::work_ahead).
-    void set_idle_hook(std::function<void(const sc_core::sc_time& next_timer)> hook) {
+    // It returns when a line will rise and wake the guest, if that comes before anything else
+    // can reach it; the guest then goes on from there without sleeping in SystemC.
+    struct IdleWake {
+        sc_core::sc_time at = sc_core::sc_max_time();  // none
+        unsigned int line = 0;
+    };
+    void set_idle_hook(std::function<IdleWake(const sc_core::sc_time& next_timer)> hook) {
         idle_hook_ = std::move(hook);
+    }
+    // The level of `line` as the guest sees it, when the line's signal can lag behind its
+    // cause: a device whose acknowledged cause has not yet dropped the line (the drop is one
+    // delta away) reports it low, so a guest running ahead does not take it again.
+    void set_line_level(unsigned int line, std::function<bool()> level) {
+        line_levels_.at(line) = std::move(level);
     }
     // Where the guest is: the SystemC time it would have reached without lookahead (equal to
     // sc_time_stamp() when in step), and its local time ahead of that.
@@ -122,6 +134,7 @@ class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
     void stall_on_host(const sc_core::sc_time& stall);
     void take_interrupts();
     bool any_line_high() const;
+    bool line_high(unsigned int line) const;
     void wait_for_something();
     // Makes timer_event_ fire at or before `due` (SystemC time).
     void arm_timer_event(const sc_core::sc_time& due);
@@ -132,7 +145,11 @@ class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
     sc_core::sc_time local_time_;       // decoupled: ahead of kernel_time_
     sc_core::sc_time next_sync_point_;  // as tlm_quantumkeeper's
     std::function<sc_core::sc_time()> lookahead_horizon_;
-    std::function<void(const sc_core::sc_time&)> idle_hook_;
+    std::function<IdleWake(const sc_core::sc_time&)> idle_hook_;
+    std::vector<std::function<bool()>> line_levels_;
+    // A line the idle hook said rises when the guest wakes (taken as high once).
+    static constexpr unsigned int kNoLine = ~0u;
+    unsigned int woken_by_line_ = kNoLine;
     models::BusAccessor ram_;
     GuestCpuCounters counters_;
     std::deque<std::function<void()>> actions_;

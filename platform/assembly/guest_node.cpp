@@ -278,22 +278,31 @@ void GuestNode::enable_lookahead(const models::ObservationClock& clock, Lookahea
         return;
     }
     cpu_.set_lookahead_horizon([this, &clock, &gate]() -> sc_core::sc_time {
-        // Busy device, or an interrupt raised or still high: it reaches the guest any moment.
+        // Busy device, or an interrupt raised: it reaches the guest any moment.
         // A closed gate: the host might have to reclaim before the next observation.
-        if (balloon_.busy() || transport_.interrupt_status() != 0 || irq_.read() || !gate.open()) {
+        if (balloon_.busy() || transport_.interrupt_status() != 0 || !gate.open()) {
             return sc_core::sc_time_stamp();
         }
         return std::min(clock.next_observation(), balloon_.next_stats_request());
     });
+    // The line still high after the guest's ACK (its drop is a delta away) is low to the guest:
+    // a guest running ahead on from its handler must not take it again.
+    cpu_.set_line_level(0, [this] { return irq_.read() && transport_.interrupt_status() != 0; });
     // The guest kicked its balloon and sleeps: the device's work up to the guest's next timer,
     // interrupt or observation touches nothing else, so it is done here, in the guest's
-    // thread, not in two wake-ups of the device's.
+    // thread, not in two wake-ups of the device's; and the interrupt for it, if it comes
+    // before anything else, wakes the guest without its sleeping in SystemC.
     cpu_.set_idle_hook([this, &clock, &gate](const sc_core::sc_time& next_timer) {
-        if (transport_.interrupt_status() != 0 || irq_.read() || !gate.open()) {
-            return;  // the guest wakes for that interrupt first; or the host may reclaim
+        GuestCpu::IdleWake wake;
+        if (transport_.interrupt_status() != 0 || !gate.open()) {
+            return wake;  // the guest wakes for that interrupt first; or the host may reclaim
         }
-        balloon_.work_ahead(
-            std::min({next_timer, clock.next_observation(), balloon_.next_stats_request()}));
+        const sc_core::sc_time limit =
+            std::min({next_timer, clock.next_observation(), balloon_.next_stats_request()});
+        if (balloon_.work_ahead(limit) && transport_.interrupt_rise_due() < limit) {
+            wake.at = transport_.interrupt_rise_due();
+        }
+        return wake;
     });
 }
 

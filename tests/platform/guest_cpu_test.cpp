@@ -360,8 +360,10 @@ TEST(GuestCpu, TheIdleHookTellsTheNextTimerWhenTheGuestGoesToSleep) {
     Ticker ticker;
     ticker.cpu = &bench.cpu;
     std::vector<std::pair<uint64_t, sc_time>> calls;  // guest ns, next timer
-    bench.cpu.set_idle_hook(
-        [&](const sc_time& next_timer) { calls.emplace_back(bench.cpu.now_ns(), next_timer); });
+    bench.cpu.set_idle_hook([&](const sc_time& next_timer) {
+        calls.emplace_back(bench.cpu.now_ns(), next_timer);
+        return GuestCpu::IdleWake{};
+    });
     ticker.start();
     sc_core::sc_start(sc_time(20, SC_US));
     ASSERT_EQ(ticker.guest_ns, kTickTimes);
@@ -380,7 +382,10 @@ TEST(GuestCpu, TheIdleHookIsNotCalledWhileALineIsHigh) {
     InterruptSource source("source", bench.line);
     Recorder recorder{{}, &bench.cpu};
     std::vector<bool> line_at_call;
-    bench.cpu.set_idle_hook([&](const sc_time&) { line_at_call.push_back(bench.line.read()); });
+    bench.cpu.set_idle_hook([&](const sc_time&) {
+        line_at_call.push_back(bench.line.read());
+        return GuestCpu::IdleWake{};
+    });
     bench.cpu.run_in_guest([&] {
         // A handler that does not acknowledge: the line stays high from 3 µs on, the guest
         // idle between the interrupts it keeps taking.
@@ -392,6 +397,68 @@ TEST(GuestCpu, TheIdleHookIsNotCalledWhileALineIsHigh) {
     for (const bool high : line_at_call) {
         EXPECT_FALSE(high);
     }
+}
+
+// The idle hook says the line rises at 5 µs, before anything else: the guest takes that
+// interrupt at 5 µs (plus its entry cost) without sleeping in SystemC, and only once.
+TEST(GuestCpu, AnIdleWakeTakesTheLineAtItsTimeWithoutSleeping) {
+    CpuBench bench;
+    Recorder recorder{{}, &bench.cpu};
+    std::vector<uint64_t> systemc_ns;
+    struct Handler {
+        Recorder* recorder;
+        std::vector<uint64_t>* systemc_ns;
+        static void run(void* self) {
+            auto* handler = static_cast<Handler*>(self);
+            Recorder::record(handler->recorder);
+            handler->systemc_ns->push_back(
+                static_cast<uint64_t>(sc_core::sc_time_stamp().to_seconds() * 1e9 + 0.5));
+        }
+    } handler{&recorder, &systemc_ns};
+    bool woken = false;
+    bench.cpu.set_idle_hook([&](const sc_time&) {
+        GuestCpu::IdleWake wake;
+        if (!woken) {
+            woken = true;
+            wake.at = sc_time(5, SC_US);
+        }
+        return wake;
+    });
+    bench.cpu.run_in_guest(
+        [&] { bench.cpu.kernel().register_interrupt(0, &Handler::run, &handler); });
+    sc_core::sc_start(sc_time(20, SC_US));
+    EXPECT_EQ(recorder.times_ns, std::vector<uint64_t>{5500});
+    EXPECT_EQ(systemc_ns, std::vector<uint64_t>{0});  // it did not wait for 5 µs
+    EXPECT_EQ(bench.cpu.counters().interrupts_taken, 1u);
+    EXPECT_FALSE(bench.line.read());
+}
+
+// A line whose level the platform gives: high on the signal but low by that level (an ACK's
+// drop still a delta away) is not taken; high by both is.
+TEST(GuestCpu, ALineLevelFromThePlatformDecidesOverTheSignal) {
+    CpuBench bench;
+    InterruptSource source("source", bench.line);
+    Recorder recorder{{}, &bench.cpu};
+    bool cause = false;
+    bench.cpu.set_line_level(0, [&] { return bench.line.read() && cause; });
+    struct AckingHandler {  // acknowledges the cause; the signal stays high
+        Recorder* recorder;
+        bool* cause;
+        static void run(void* self) {
+            auto* handler = static_cast<AckingHandler*>(self);
+            Recorder::record(handler->recorder);
+            *handler->cause = false;
+        }
+    } handler{&recorder, &cause};
+    bench.cpu.run_in_guest(
+        [&] { bench.cpu.kernel().register_interrupt(0, &AckingHandler::run, &handler); });
+    sc_core::sc_start(sc_time(6, SC_US));  // the line went high at 3 µs
+    EXPECT_TRUE(recorder.times_ns.empty());
+    cause = true;
+    bench.cpu.run_in_guest([] {});  // wakes the guest to look again
+    sc_core::sc_start(sc_time(1, SC_US));
+    EXPECT_EQ(recorder.times_ns.size(), 1u);
+    EXPECT_TRUE(bench.line.read());
 }
 
 TEST(GuestCpu, AHorizonAtNowKeepsTheGuestInStep) {

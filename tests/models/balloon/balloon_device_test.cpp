@@ -521,6 +521,32 @@ TEST(BalloonDeviceWorkAhead, LeavesABufferWhoseHostWorkEndsAtTheLimitToTheWorker
     EXPECT_EQ(balloon.device.counters().inflate_buffers, 2u);
 }
 
+// A config interrupt acknowledged just before (its line drop still a delta away), then a
+// buffer handled ahead: the line drops, then rises for the buffer at its time, not at once.
+TEST(BalloonDeviceWorkAhead, ItsInterruptRisesAtItsTimeEvenWithADropPending) {
+    ObservedBalloon observed;
+    Balloon& balloon = observed.balloon;
+    const RoundTrip& log = observed.log;
+    balloon.device.set_target_pages(300);
+    balloon.bench.run(sc_time(10, SC_US));
+    ASSERT_TRUE(balloon.bench.irq.read());
+    balloon.bench.write(reg::kInterruptAck, reg::kInterruptConfigChange);
+    EXPECT_EQ(balloon.bench.mmio.interrupt_rise_due(), sc_core::sc_max_time());
+
+    balloon.send(0, 0, test::kBufferArea, consecutive_pfns(kVictimPfn, 256));
+    const sc_time now = sc_core::sc_time_stamp();
+    ASSERT_TRUE(balloon.device.work_ahead(now + sc_time(1, SC_MS)));
+    const sc_time rises = log.raised + sc_time(500, SC_NS);
+    EXPECT_EQ(balloon.bench.mmio.interrupt_rise_due(), rises);
+    balloon.bench.run(sc_time(1, SC_NS));
+    EXPECT_FALSE(balloon.bench.irq.read());  // dropped for the ACK, not kept up by the buffer
+    balloon.bench.run(rises - sc_core::sc_time_stamp() - sc_time(1, SC_NS));
+    EXPECT_FALSE(balloon.bench.irq.read());
+    balloon.bench.run(sc_time(2, SC_NS));
+    EXPECT_TRUE(balloon.bench.irq.read());
+    EXPECT_EQ(balloon.bench.mmio.interrupt_rise_due(), sc_core::sc_max_time());
+}
+
 TEST(BalloonDeviceWorkAhead, DoesNothingUnlessThePageKickIsStillAheadAndBeforeTheLimit) {
     ObservedBalloon observed;
     Balloon& balloon = observed.balloon;
