@@ -155,7 +155,11 @@ void GuestCpu::stall_on_host(const sc_core::sc_time& stall) {
 }
 
 uint64_t GuestCpu::now_ns() {
-    return static_cast<uint64_t>((kernel_time_ + local_time_).value() / ticks_per_ns_);
+    const uint64_t ticks = (kernel_time_ + local_time_).value();
+    // The guest asks for the time several times a step: at the usual 1 ps resolution, a
+    // division by a constant (a multiply) instead of a 64-bit division.
+    constexpr uint64_t kTicksPerNsAtPs = 1000;
+    return ticks_per_ns_ == kTicksPerNsAtPs ? ticks / kTicksPerNsAtPs : ticks / ticks_per_ns_;
 }
 
 sc_core::sc_time GuestCpu::from_ns(uint64_t nanoseconds) const {
