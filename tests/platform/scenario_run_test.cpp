@@ -752,5 +752,39 @@ TEST(ScenarioLookahead, AHostThatCouldRunOutKeepsTheGuestsInStep) {
     EXPECT_GT(run.host().host_oom_kills(), 0u);
 }
 
+// 64 MiB inflated at 10 ms (64 buffers of 256 PFNs), nothing else until the sample at 100 ms.
+std::string ballooning_guest(const std::string& cpu) {
+    return "name: ahead\nduration: 300ms\nguests:\n"
+           "  - {name: vm0, ram: 256MiB, resident_at_start: 100%" +
+           cpu +
+           "}\n"
+           "host:\n  ram: 1GiB\n  policy:\n    kind: timeline\n    timeline:\n"
+           "      - {at: 10ms, guest: vm0, balloon: 64MiB}\n"
+           "output: {sample_interval: 100ms, files: [summary.json]}\n";
+}
+
+TEST(ScenarioLookahead, TheBalloonsRoundTripsRunAheadWithTheGuest) {
+    ScenarioRun run("scenario", load_scenario(ballooning_guest("")));
+    run.run(false);
+    const models::BalloonCounters& device = run.guest(0).balloon().counters();
+    EXPECT_EQ(device.inflate_buffers, 64u);
+    EXPECT_EQ(device.pages_inflated, 16384u);
+    // The first kick comes from the config interrupt's handler, in step; the others are
+    // handled in the guest's run-ahead as it goes to sleep, and it wakes from their interrupts
+    // there too: no SystemC sleep per buffer.
+    EXPECT_GE(device.work_ahead_runs, 60u);
+    EXPECT_GE(run.guest(0).cpu().counters().run_ahead_steps, 60u);
+    EXPECT_LE(run.guest(0).cpu().counters().idle_waits, 10u);
+}
+
+TEST(ScenarioLookahead, WithoutLookaheadTheDevicesWorkerDoesEveryBuffer) {
+    ScenarioRun run("scenario", load_scenario(ballooning_guest(", cpu: {lookahead: false}")));
+    run.run(false);
+    const models::BalloonCounters& device = run.guest(0).balloon().counters();
+    EXPECT_EQ(device.inflate_buffers, 64u);
+    EXPECT_EQ(device.work_ahead_runs, 0u);
+    EXPECT_GE(run.guest(0).cpu().counters().idle_waits, 64u);  // a sleep per round trip
+}
+
 }  // namespace
 }  // namespace vbsim::platform
