@@ -80,7 +80,7 @@ class GoalWatcher : public vbsim::models::BalloonObserver {
         goal_ = goal;
         reached_ = false;
     }
-    void actual_changed(uint32_t pages) override {
+    void actual_changed(uint32_t pages, const sc_core::sc_time&) override {
         if (!reached_ && pages == goal_) {
             reached_ = true;
             if (--*remaining_ == 0) {

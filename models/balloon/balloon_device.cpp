@@ -296,7 +296,8 @@ bool BalloonDevice::write_config(uint32_t offset, unsigned int width, uint32_t v
     if (completes_field && actual_staged_ != actual_) {
         actual_ = actual_staged_;
         for (BalloonObserver* observer : observers_) {
-            observer->actual_changed(actual_);
+            observer->actual_changed(actual_, transport_ != nullptr ? transport_->access_time()
+                                                                    : sc_core::sc_time_stamp());
         }
     }
     return true;
@@ -406,8 +407,8 @@ BalloonDevice::Take BalloonDevice::take_readable_chain(unsigned int index, const
     }
     // The traditional queues carry data to the device only.
     if (chain.writable_bytes() != 0) {
-        transport_->needs_reset(std::string(queue_name) + ": buffer is device-writable, expected " +
-                                expected);
+        device_needs_reset(std::string(queue_name) + ": buffer is device-writable, expected " +
+                           expected);
         return Take::kFailed;
     }
     return Take::kChain;
@@ -425,7 +426,7 @@ BalloonDevice::Take BalloonDevice::take_chain(unsigned int index, const char* qu
         return Take::kNone;
     }
     if (fetch == SplitVirtqueue::Fetch::kBroken) {
-        transport_->needs_reset(std::string(queue_name) + ": " + queue->broken_reason());
+        device_needs_reset(std::string(queue_name) + ": " + queue->broken_reason());
         return Take::kFailed;
     }
     return Take::kChain;
@@ -472,9 +473,9 @@ BalloonDevice::Take BalloonDevice::take_page_buffer(unsigned int index, PageQueu
     counters_.truncated_pfn_bytes += bytes % 4;
     buffer.total = bytes / 4;
     if (buffer.total > kMaxPfnsPerBuffer) {
-        transport_->needs_reset(std::string(queue_name) + ": buffer of " +
-                                std::to_string(buffer.total) + " PFNs, more than the " +
-                                std::to_string(kMaxPfnsPerBuffer) + " the device takes");
+        device_needs_reset(std::string(queue_name) + ": buffer of " + std::to_string(buffer.total) +
+                           " PFNs, more than the " + std::to_string(kMaxPfnsPerBuffer) +
+                           " the device takes");
         return Take::kFailed;
     }
     const size_t count = static_cast<size_t>(buffer.total);
@@ -492,7 +493,7 @@ BalloonDevice::Take BalloonDevice::take_page_buffer(unsigned int index, PageQueu
     // maps the whole buffer before it looks at a PFN) or a reset overtook it.
     if (queue->read_chain(chain, 0, raw_pfns_.data(), count * 4, delay) !=
         static_cast<int64_t>(count * 4)) {
-        transport_->needs_reset(std::string(queue_name) + ": " + queue->broken_reason());
+        device_needs_reset(std::string(queue_name) + ": " + queue->broken_reason());
         return Take::kFailed;
     }
     for (size_t i = 0; i < count; ++i) {
@@ -524,7 +525,7 @@ bool BalloonDevice::finish_page_buffer(const PageBuffer& buffer) {
     const sc_core::sc_time ahead = now - sc_core::sc_time_stamp();
     sc_core::sc_time delay = ahead;
     if (!queue->push_used(page_chain_.head, 0, delay)) {
-        transport_->needs_reset(std::string(queue_name) + ": " + queue->broken_reason());
+        device_needs_reset(std::string(queue_name) + ": " + queue->broken_reason());
         return false;
     }
     transport_->used_buffers(buffer.index, ahead);
@@ -533,6 +534,10 @@ bool BalloonDevice::finish_page_buffer(const PageBuffer& buffer) {
                                  sc_core::sc_time_stamp() + delay);
     }
     return true;
+}
+
+void BalloonDevice::device_needs_reset(const std::string& reason) {
+    transport_->needs_reset(reason, device_time() - sc_core::sc_time_stamp());
 }
 
 sc_core::sc_time BalloonDevice::device_time() const {
@@ -667,7 +672,7 @@ bool BalloonDevice::drain_stats_queue(unsigned int index) {
             static_cast<size_t>(std::min(chain.readable_bytes(), kMaxStatsBytes)));
         if (queue->read_chain(chain, 0, bytes.data(), bytes.size(), delay) !=
             static_cast<int64_t>(bytes.size())) {
-            transport_->needs_reset("statsq: " + queue->broken_reason());
+            device_needs_reset("statsq: " + queue->broken_reason());
             return false;
         }
         wait(delay);
@@ -711,7 +716,7 @@ void BalloonDevice::return_stats_buffer() {
     ++counters_.stats_requests;
     sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
     if (!queue->push_used(stats_head_, 0, delay)) {
-        transport_->needs_reset("statsq: " + queue->broken_reason());
+        device_needs_reset("statsq: " + queue->broken_reason());
         return;
     }
     transport_->used_buffers(static_cast<unsigned int>(index), sc_core::SC_ZERO_TIME);
@@ -811,7 +816,7 @@ bool BalloonDevice::drain_reporting_queue(unsigned int index) {
             return false;
         }
         if (!queue->push_used(chain.head, 0, delay)) {
-            transport_->needs_reset("reporting_vq: " + queue->broken_reason());
+            device_needs_reset("reporting_vq: " + queue->broken_reason());
             return false;
         }
         transport_->used_buffers(index, sc_core::SC_ZERO_TIME);
@@ -839,13 +844,13 @@ bool BalloonDevice::drain_free_page_queue(unsigned int index) {
         uint32_t id = 0;
         if (readable != 0) {
             if (readable != 4) {
-                transport_->needs_reset("free_page_vq: command id buffer of " +
-                                        std::to_string(readable) + " bytes, expected 4");
+                device_needs_reset("free_page_vq: command id buffer of " +
+                                   std::to_string(readable) + " bytes, expected 4");
                 return false;
             }
             uint8_t bytes[4] = {};
             if (queue->read_chain(chain, 0, bytes, 4, delay) != 4) {
-                transport_->needs_reset("free_page_vq: " + queue->broken_reason());
+                device_needs_reset("free_page_vq: " + queue->broken_reason());
                 return false;
             }
             id = load_le32(bytes);
@@ -889,7 +894,7 @@ bool BalloonDevice::drain_free_page_queue(unsigned int index) {
             return false;
         }
         if (!queue->push_used(chain.head, 0, delay)) {
-            transport_->needs_reset("free_page_vq: " + queue->broken_reason());
+            device_needs_reset("free_page_vq: " + queue->broken_reason());
             return false;
         }
         transport_->used_buffers(index, sc_core::SC_ZERO_TIME);

@@ -115,7 +115,9 @@ class BalloonObserver {
   public:
     virtual ~BalloonObserver() = default;
     virtual void target_changed(uint32_t /*pages*/) {}
-    virtual void actual_changed(uint32_t /*pages*/) {}
+    // The driver's write completing `actual`, at the write's time (its kernel time; see
+    // VirtioTransport::access_time).
+    virtual void actual_changed(uint32_t /*pages*/, const sc_core::sc_time& /*at*/) {}
     // Pages the host took (inflate) or gave back (deflate), as 4 KiB PFNs, at `at` (SystemC's
     // time, or later when the device works ahead of it for a guest running ahead).
     virtual void pages_inflated(const uint32_t* /*pfns*/, size_t /*count*/,
@@ -245,6 +247,7 @@ class BalloonDevice : public sc_core::sc_module, public VirtioDevice {
     // The device's time: SystemC's in the worker, its own while working ahead (spend() waits
     // in the one, advances the other).
     sc_core::sc_time device_time() const;
+    void device_needs_reset(const std::string& reason);
     void spend(const sc_core::sc_time& time);
     void apply_pages(PageQueue kind, const uint32_t* pfns, size_t count,
                      const sc_core::sc_time& at);

@@ -24,8 +24,13 @@ class VirtioTransport {
     virtual void used_buffers(unsigned int index, const sc_core::sc_time& delay) = 0;
     // The device changed its config space: bump ConfigGeneration, interrupt.
     virtual void config_changed() = 0;
-    // The device hit a driver error it cannot recover from: DEVICE_NEEDS_RESET.
-    virtual void needs_reset(const std::string& reason) = 0;
+    // The device hit a driver error it cannot recover from: DEVICE_NEEDS_RESET. `delay`: how
+    // far the device's time is ahead of SystemC's.
+    virtual void needs_reset(const std::string& reason, const sc_core::sc_time& delay) = 0;
+    void needs_reset(const std::string& reason) { needs_reset(reason, sc_core::SC_ZERO_TIME); }
+    // The time the register access being served counts at (the driver's, see
+    // models::InitiatorTime); sc_time_stamp() outside one.
+    virtual sc_core::sc_time access_time() const = 0;
     // The driver did something the spec frowns on that the device serves anyway (what
     // QEMU logs under -d guest_errors): counted, reported once per `kind`.
     virtual void guest_error(const char* kind, const std::string& what) = 0;

@@ -1,7 +1,9 @@
 #include "models/virtio/virtio_mmio.h"
 
+#include <algorithm>
 #include <sstream>
 
+#include "models/timing/initiator_time.h"
 #include "spec/little_endian.h"
 #include "spec/virtio.h"
 
@@ -52,7 +54,7 @@ VirtioMmio::VirtioMmio(const sc_core::sc_module_name& name, const VirtioMmioPara
 
     SC_HAS_PROCESS(VirtioMmio);
     SC_METHOD(drive_irq);
-    sensitive << irq_update_event_ << irq_trace_low_event_ << irq_rise_event_;
+    sensitive << irq_update_event_ << irq_trace_low_event_ << ahead_update_event_;
     dont_initialize();
 
     device_.attach(*this);
@@ -135,7 +137,23 @@ bool VirtioMmio::check_access(tlm::tlm_generic_payload& trans) {
     return true;
 }
 
+sc_core::sc_time VirtioMmio::access_time() const {
+    return serving_access_ ? access_time_ : sc_core::sc_time_stamp();
+}
+
 void VirtioMmio::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
+    // The access's own "now": SystemC's, or its initiator's kernel time when that runs ahead.
+    struct Serving {
+        explicit Serving(VirtioMmio& transport, const tlm::tlm_generic_payload& payload)
+            : mmio(transport) {
+            mmio.access_time_ = access_base_time(payload);
+            mmio.serving_access_ = true;
+        }
+        ~Serving() { mmio.serving_access_ = false; }
+        Serving(const Serving&) = delete;
+        Serving& operator=(const Serving&) = delete;
+        VirtioMmio& mmio;
+    } serving(*this, trans);
     delay += params_.register_latency;
     if (!check_access(trans)) {
         return;
@@ -372,12 +390,7 @@ bool VirtioMmio::write_register(uint32_t offset, uint32_t value, const sc_core::
                                            sc_core::sc_time_stamp() + delay);
             }
             if ((interrupt_status_ & value) != 0) {
-                interrupt_status_ &= ~value;
-                if (interrupt_status_ == 0) {
-                    rise_due_ = sc_core::sc_max_time();
-                    irq_trace_low_at_ = sc_core::sc_time_stamp() + delay;
-                    irq_update_event_.notify(sc_core::SC_ZERO_TIME);
-                }
+                acknowledge_interrupt(value, access_time_, sc_core::sc_time_stamp() + delay);
             }
             return true;
         default:
@@ -664,10 +677,8 @@ void VirtioMmio::reset_device() {
     early_notified_queues_ = 0;
     needs_reset_reason_.clear();
     if (interrupt_status_ != 0) {
-        interrupt_status_ = 0;
-        rise_due_ = sc_core::sc_max_time();
-        irq_trace_low_at_ = sc_core::sc_time_stamp();
-        irq_update_event_.notify(sc_core::SC_ZERO_TIME);
+        acknowledge_interrupt(interrupt_status_, sc_core::sc_time_stamp(),
+                              sc_core::sc_time_stamp());
     }
 }
 
@@ -699,7 +710,7 @@ void VirtioMmio::config_changed() {
     }
 }
 
-void VirtioMmio::needs_reset(const std::string& reason) {
+void VirtioMmio::needs_reset(const std::string& reason, const sc_core::sc_time& delay) {
     if ((status_ & spec::status::kDeviceNeedsReset) != 0) {
         return;  // report once
     }
@@ -710,7 +721,7 @@ void VirtioMmio::needs_reset(const std::string& reason) {
                       (std::string(name()) + ": DEVICE_NEEDS_RESET: " + reason).c_str());
     if ((status_ & spec::status::kDriverOk) != 0) {
         ++config_generation_;
-        raise_interrupt(reg::kInterruptConfigChange);
+        raise_interrupt(reg::kInterruptConfigChange, delay);
     }
 }
 
@@ -735,32 +746,80 @@ void VirtioMmio::raise_interrupt(uint32_t bits, const sc_core::sc_time& delay) {
         ++counters_.config_interrupts;
     }
     interrupt_status_ |= bits;
+    const sc_core::sc_time at = sc_core::sc_time_stamp() + delay;
     if (observer_ != nullptr && added != 0) {
-        observer_->interrupt_raised(added, sc_core::sc_time_stamp() + delay);
+        observer_->interrupt_raised(added, at);
     }
+    change_line_status(at, bits, 0, irq_trace_low_at_);
     if (before == 0 && interrupt_status_ != 0) {
         ++counters_.interrupts_raised;
-        rise_due_ = sc_core::sc_time_stamp() + delay + params_.interrupt_latency;
-        if (delay == sc_core::SC_ZERO_TIME) {
-            irq_update_event_.notify(params_.interrupt_latency);
-        } else {
-            // Raised ahead of SystemC's time (a device working ahead for its guest): the cause
-            // is not there for the line before its time, and its rise must not be lost to a
-            // drop still pending on the update event.
-            ahead_bits_ = interrupt_status_;
-            ahead_visible_at_ = sc_core::sc_time_stamp() + delay;
-            irq_rise_event_.notify(delay + params_.interrupt_latency);
-        }
+        rise_due_ = at + params_.interrupt_latency;
+        update_line_at(rise_due_);
     }
+}
+
+void VirtioMmio::acknowledge_interrupt(uint32_t bits, const sc_core::sc_time& at,
+                                       const sc_core::sc_time& annotated) {
+    interrupt_status_ &= ~bits;
+    if (interrupt_status_ != 0) {
+        change_line_status(at, 0, bits, irq_trace_low_at_);
+        return;
+    }
+    rise_due_ = sc_core::sc_max_time();
+    change_line_status(at, 0, bits, annotated);
+    update_line_at(at);  // a delta cycle after the access when in step
+}
+
+void VirtioMmio::change_line_status(const sc_core::sc_time& at, uint32_t set, uint32_t clear,
+                                    const sc_core::sc_time& trace_low_at) {
+    if (at <= sc_core::sc_time_stamp() && ahead_changes_.empty()) {
+        line_status_ = (line_status_ | set) & ~clear;
+        if (clear != 0) {
+            irq_trace_low_at_ = trace_low_at;
+        }
+        return;
+    }
+    // In time order (one guest's changes come in order; equal times keep theirs).
+    const auto later = std::upper_bound(
+        ahead_changes_.begin(), ahead_changes_.end(), at,
+        [](const sc_core::sc_time& time, const StatusChange& change) { return time < change.at; });
+    ahead_changes_.insert(later, StatusChange{at, set, clear, trace_low_at});
+}
+
+void VirtioMmio::update_line_at(const sc_core::sc_time& at) {
+    const sc_core::sc_time now = sc_core::sc_time_stamp();
+    if (at <= now) {
+        irq_update_event_.notify(sc_core::SC_ZERO_TIME);
+        return;
+    }
+    if (ahead_changes_.empty()) {
+        // Only a raise in step: its update the interrupt latency later, as ever.
+        irq_update_event_.notify(at - now);
+        return;
+    }
+    const auto later = std::upper_bound(ahead_updates_.begin(), ahead_updates_.end(), at);
+    ahead_updates_.insert(later, at);
+    ahead_update_event_.notify(ahead_updates_.front() - now);
 }
 
 void VirtioMmio::drive_irq() {
     const sc_core::sc_time now = sc_core::sc_time_stamp();
-    ahead_bits_ &= interrupt_status_;  // acknowledged ones are gone
-    if (ahead_bits_ != 0 && now >= ahead_visible_at_) {
-        ahead_bits_ = 0;
+    // Changes made ahead that SystemC has reached; the updates they asked for.
+    while (!ahead_changes_.empty() && ahead_changes_.front().at <= now) {
+        const StatusChange& change = ahead_changes_.front();
+        line_status_ = (line_status_ | change.set) & ~change.clear;
+        if (change.clear != 0) {
+            irq_trace_low_at_ = change.trace_low_at;
+        }
+        ahead_changes_.pop_front();
     }
-    const bool level = (interrupt_status_ & ~ahead_bits_) != 0;
+    while (!ahead_updates_.empty() && ahead_updates_.front() <= now) {
+        ahead_updates_.pop_front();
+    }
+    if (!ahead_updates_.empty()) {
+        ahead_update_event_.notify(ahead_updates_.front() - now);
+    }
+    const bool level = line_status_ != 0;
     irq.write(level);
     if (level || interrupt_status_ == 0) {
         rise_due_ = sc_core::sc_max_time();  // risen, or its cause gone

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <set>
 #include <string>
@@ -93,7 +94,9 @@ class VirtioMmio : public sc_core::sc_module, public VirtioTransport, private Dm
     DmaPort& dma() override { return *this; }
     void used_buffers(unsigned int index, const sc_core::sc_time& delay) override;
     void config_changed() override;
-    void needs_reset(const std::string& reason) override;
+    using VirtioTransport::needs_reset;
+    void needs_reset(const std::string& reason, const sc_core::sc_time& delay) override;
+    sc_core::sc_time access_time() const override;
     void guest_error(const char* kind, const std::string& what) override;
     uint64_t negotiated_features() const override { return driver_features_; }
     bool is_legacy() const override { return params_.version == 1; }
@@ -133,6 +136,15 @@ class VirtioMmio : public sc_core::sc_module, public VirtioTransport, private Dm
     // Interrupt line.
     // At `delay` after SystemC's time (a device working ahead of it).
     void raise_interrupt(uint32_t bits, const sc_core::sc_time& delay = sc_core::SC_ZERO_TIME);
+    // The driver acknowledged `bits` at `at` (its kernel time; SystemC's unless it runs ahead),
+    // the access annotated to `annotated`.
+    void acknowledge_interrupt(uint32_t bits, const sc_core::sc_time& at,
+                               const sc_core::sc_time& annotated);
+    // A status change at `at`: the line sees it now, or when SystemC gets there.
+    void change_line_status(const sc_core::sc_time& at, uint32_t set, uint32_t clear,
+                            const sc_core::sc_time& trace_low_at);
+    // A line update (drive_irq) at `at`, SystemC's time or later.
+    void update_line_at(const sc_core::sc_time& at);
     void drive_irq();
 
     // DMA (DmaPort), through DMI when the memory grants it.
@@ -167,10 +179,23 @@ class VirtioMmio : public sc_core::sc_module, public VirtioTransport, private Dm
     sc_core::sc_time rise_due_ = sc_core::sc_max_time();
     sc_core::sc_time irq_trace_low_at_ = sc_core::SC_ZERO_TIME;  // the last clear, annotated
     sc_core::sc_event irq_trace_low_event_;
-    // Causes raised ahead of SystemC's time, not yet there for the line, and when they are.
-    uint32_t ahead_bits_ = 0;
-    sc_core::sc_time ahead_visible_at_ = sc_core::SC_ZERO_TIME;
-    sc_core::sc_event irq_rise_event_;
+    // InterruptStatus as the line follows it: interrupt_status_ as of SystemC's time. Changes
+    // made ahead of it (a device working ahead for its guest, or the guest's ACK from ahead;
+    // see models::InitiatorTime) wait in ahead_changes_ until SystemC reaches them, and the
+    // line updates they cause in ahead_updates_ (woken by ahead_update_event_).
+    struct StatusChange {
+        sc_core::sc_time at;
+        uint32_t set = 0;
+        uint32_t clear = 0;
+        sc_core::sc_time trace_low_at;  // an ACK's annotated time, for irq_trace_
+    };
+    uint32_t line_status_ = 0;
+    std::deque<StatusChange> ahead_changes_;
+    std::deque<sc_core::sc_time> ahead_updates_;
+    sc_core::sc_event ahead_update_event_;
+    // The time of the register access being served (its initiator's kernel time).
+    sc_core::sc_time access_time_ = sc_core::SC_ZERO_TIME;
+    bool serving_access_ = false;
     BusAccessor bus_;
 };
 

@@ -49,12 +49,12 @@ class TargetTracker : public models::BalloonObserver {
         episodes_.push_back(episode);
     }
 
-    void actual_changed(uint32_t pages) override {
-        actual_changes_.push_back({sc_core::sc_time_stamp(), pages});
+    void actual_changed(uint32_t pages, const sc_core::sc_time& at) override {
+        actual_changes_.push_back({at, pages});
         if (!episodes_.empty() && !episodes_.back().reached &&
             episodes_.back().aligned_to_pages == pages) {
             episodes_.back().reached = true;
-            episodes_.back().reached_at = sc_core::sc_time_stamp();
+            episodes_.back().reached_at = at;
             split_last(episodes_.back().reached_at);
         }
     }

@@ -103,7 +103,9 @@ class Replay : public sc_core::sc_module {
 
     struct ActualLog : BalloonObserver {
         std::vector<uint32_t> values;
-        void actual_changed(uint32_t pages) override { values.push_back(pages); }
+        void actual_changed(uint32_t pages, const sc_core::sc_time&) override {
+            values.push_back(pages);
+        }
     } actual_log;
 
     uint16_t used_idx(unsigned int queue) {

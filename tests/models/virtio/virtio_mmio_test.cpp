@@ -343,7 +343,9 @@ unsigned int warnings_of(const char* type) {
 // Records what the host side is told about `actual`.
 struct ActualLog : BalloonObserver {
     std::vector<uint32_t> values;
-    void actual_changed(uint32_t pages) override { values.push_back(pages); }
+    void actual_changed(uint32_t pages, const sc_core::sc_time&) override {
+        values.push_back(pages);
+    }
 };
 
 // The config image: num_pages, actual, free_page_hint_cmd_id, poison_val (le32 each).
