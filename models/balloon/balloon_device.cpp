@@ -125,6 +125,7 @@ BalloonDevice::BalloonDevice(const sc_core::sc_module_name& name, const BalloonD
 
     SC_HAS_PROCESS(BalloonDevice);
     SC_THREAD(worker);
+    SC_THREAD(handover_worker);
     SC_THREAD(stats_poller);
 }
 
@@ -308,12 +309,15 @@ void BalloonDevice::queue_notify(unsigned int index, const sc_core::sc_time& del
         return;
     }
     pending_queues_ |= 1u << index;
-    if (handed_over_) {
-        return;  // the worker is busy with a buffer until its time, then looks at the queues
-    }
     // The kick happened at the driver's local time, `delay` ahead of the kernel's.
     work_event_.notify(delay);
-    work_due_ = std::min(work_due_, sc_core::sc_time_stamp() + delay);
+    // work_event_'s pending notification, as SystemC keeps it: an earlier one stays.
+    const sc_core::sc_time now = sc_core::sc_time_stamp();
+    const sc_core::sc_time at = now + delay;
+    if (work_notified_at_ == now) {
+        woken_now_at_ = now;  // that wake-up fired at this instant: the worker may not have run
+    }
+    work_notified_at_ = work_notified_at_ > now ? std::min(work_notified_at_, at) : at;
 }
 
 void BalloonDevice::queue_reset(unsigned int index) {
@@ -346,7 +350,6 @@ void BalloonDevice::reset() {
     stats_buffer_held_ = false;
     first_stats_buffer_ = true;
     pending_queues_ = 0;
-    handed_over_ = false;
     for (uint64_t& epoch : queue_epoch_) {
         ++epoch;
     }
@@ -362,39 +365,56 @@ void BalloonDevice::reset() {
 
 void BalloonDevice::worker() {
     while (true) {
-        if (handed_over_) {
-            // A buffer a guest's run-ahead took: the host's work on it ends now.
-            handed_over_ = false;
-            const PageBuffer buffer = handover_;
-            if (finish_page_buffer(buffer)) {
-                drain_page_queue(buffer.index, buffer.kind);
-            }
-            draining_ = false;
-            continue;
-        }
-        if (pending_queues_ == 0) {
+        // While a handed-over buffer is in the host's hands, the worker is busy as it would
+        // be in its own wait for that work: kicks meanwhile only wake it for nothing.
+        if (handed_over_ || pending_queues_ == 0) {
             worker_idle_ = true;
             wait(work_event_);
             worker_idle_ = false;
-            work_due_ = sc_core::sc_max_time();
+            woken_now_at_ = sc_core::sc_max_time();
+            // A kick's wake-up lands on the time the driver annotated, where the driver itself
+            // often synchronises too: the driver goes first (a delta cycle), whatever the
+            // order SystemC's queue would give two processes at one instant.
+            wait(sc_core::SC_ZERO_TIME);
             continue;
         }
-        const unsigned int index = static_cast<unsigned int>(__builtin_ctz(pending_queues_));
-        pending_queues_ &= ~(1u << index);
-        draining_ = true;
-        if (index == balloon::kInflateQueue) {
-            drain_page_queue(index, PageQueue::kInflate);
-        } else if (index == balloon::kDeflateQueue) {
-            drain_page_queue(index, PageQueue::kDeflate);
-        } else if (static_cast<int>(index) == stats_queue()) {
-            drain_stats_queue(index);
-        } else if (static_cast<int>(index) == reporting_queue()) {
-            drain_reporting_queue(index);
-        } else if (static_cast<int>(index) == free_page_queue()) {
-            drain_free_page_queue(index);
+        work_next_queue();
+    }
+}
+
+void BalloonDevice::handover_worker() {
+    while (true) {
+        wait(handover_event_);
+        // A buffer a guest's run-ahead took: the host's work on it ends now. From here this
+        // thread goes on as the worker would after that wait, until nothing is pending.
+        const PageBuffer buffer = handover_;
+        if (finish_page_buffer(buffer)) {
+            drain_page_queue(buffer.index, buffer.kind);
         }
         draining_ = false;
+        while (pending_queues_ != 0) {
+            work_next_queue();
+        }
+        handed_over_ = false;
     }
+}
+
+void BalloonDevice::work_next_queue() {
+    const unsigned int index = static_cast<unsigned int>(__builtin_ctz(pending_queues_));
+    pending_queues_ &= ~(1u << index);
+    draining_ = true;
+    if (index == balloon::kInflateQueue) {
+        drain_page_queue(index, PageQueue::kInflate);
+    } else if (index == balloon::kDeflateQueue) {
+        drain_page_queue(index, PageQueue::kDeflate);
+    } else if (static_cast<int>(index) == stats_queue()) {
+        drain_stats_queue(index);
+    } else if (static_cast<int>(index) == reporting_queue()) {
+        drain_reporting_queue(index);
+    } else if (static_cast<int>(index) == free_page_queue()) {
+        drain_free_page_queue(index);
+    }
+    draining_ = false;
 }
 
 BalloonDevice::Take BalloonDevice::take_readable_chain(unsigned int index, const char* queue_name,
@@ -444,12 +464,17 @@ bool BalloonDevice::drain_page_queue(unsigned int index, PageQueue kind) {
             handover_ = buffer;
             handed_over_ = true;
             draining_ = true;
-            work_event_.notify(buffer.done_at - sc_core::sc_time_stamp());
+            handover_event_.notify(buffer.done_at - sc_core::sc_time_stamp());
             return true;
         }
         spend(buffer.done_at - device_time());
         if (!finish_page_buffer(buffer)) {
             return false;
+        }
+        if (ahead_) {
+            // Its interrupt may wake the guest: what the device does from then on, the guest
+            // must not see before it would.
+            ahead_limit_ = std::min(ahead_limit_, transport_->interrupt_rise_due());
         }
     }
 }
@@ -559,14 +584,15 @@ bool BalloonDevice::work_ahead(const sc_core::sc_time& limit) {
         (1u << balloon::kInflateQueue) | (1u << balloon::kDeflateQueue);
     const sc_core::sc_time now = sc_core::sc_time_stamp();
     if (pending_queues_ == 0 || (pending_queues_ & ~kPageQueues) != 0 || !worker_idle_ ||
-        draining_ || handed_over_ || work_due_ <= now || work_due_ >= limit) {
+        draining_ || handed_over_ || work_notified_at_ <= now || work_notified_at_ >= limit ||
+        woken_now_at_ == now) {
         return false;
     }
     work_event_.cancel();
     ahead_ = true;
-    ahead_time_ = work_due_;
+    ahead_time_ = work_notified_at_;  // when the worker would wake
     ahead_limit_ = limit;
-    work_due_ = sc_core::sc_max_time();
+    work_notified_at_ = sc_core::SC_ZERO_TIME;  // cancelled
     // In the worker's order: lowest queue first, each drained.
     while (pending_queues_ != 0 && !handed_over_) {
         const unsigned int index = static_cast<unsigned int>(__builtin_ctz(pending_queues_));

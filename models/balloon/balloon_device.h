@@ -168,6 +168,13 @@ class BalloonDevice : public sc_core::sc_module, public VirtioDevice {
     // after `limit` is left to the worker from that time. False (nothing done) unless only page
     // queues were kicked, the worker sleeps, and the kick is due after now and before `limit`.
     bool work_ahead(const sc_core::sc_time& limit);
+    // Whether a kick made now from ahead of SystemC's time would reach the worker as it would
+    // in step: the device is idle, and no earlier kick's wake-up of the worker is still to come
+    // or due now (a worker woken now but not yet run would see the kick early).
+    bool kick_may_go_ahead() const {
+        return !busy() && work_notified_at_ < sc_core::sc_time_stamp() &&
+               woken_now_at_ != sc_core::sc_time_stamp();
+    }
     const sc_core::sc_time& next_stats_request() const { return next_stats_request_; }
     void add_observer(BalloonObserver& observer) { observers_.push_back(&observer); }
 
@@ -209,6 +216,11 @@ class BalloonDevice : public sc_core::sc_module, public VirtioDevice {
     enum class PageQueue { kInflate, kDeflate };
 
     void worker();
+    // Finishes a buffer handed over by work_ahead() at its time, then works like the worker
+    // until nothing is pending (the worker meanwhile counts as busy).
+    void handover_worker();
+    // One pending queue, lowest first, drained.
+    void work_next_queue();
     void stats_poller();
     // Handles every available buffer of an inflate/deflate queue; false when a reset
     // overtook the work.
@@ -299,7 +311,10 @@ class BalloonDevice : public sc_core::sc_module, public VirtioDevice {
     uint32_t pending_queues_ = 0;  // bit per queue notified and not yet drained
     bool draining_ = false;        // the worker is inside a queue's processing
     bool worker_idle_ = false;     // the worker waits for work_event_
-    sc_core::sc_time work_due_ = sc_core::sc_max_time();  // earliest pending kick
+    // When work_event_'s pending notification wakes the worker (not after now: none).
+    sc_core::sc_time work_notified_at_ = sc_core::SC_ZERO_TIME;
+    // A wake-up of the worker that fired at this time, which it may not have run yet.
+    sc_core::sc_time woken_now_at_ = sc_core::sc_max_time();
     // Working ahead (work_ahead()): the device's own time and how far it may go.
     bool ahead_ = false;
     sc_core::sc_time ahead_time_ = sc_core::SC_ZERO_TIME;
@@ -307,6 +322,7 @@ class BalloonDevice : public sc_core::sc_module, public VirtioDevice {
     // A buffer taken ahead whose host work ends at or after the limit: the worker finishes it.
     bool handed_over_ = false;
     PageBuffer handover_;
+    sc_core::sc_event handover_event_;
     sc_core::sc_time next_stats_request_ = sc_core::sc_max_time();
     // Bumped when a queue (or the device) is reset: work begun before is dropped.
     std::array<uint64_t, spec::balloon::kMaxQueues> queue_epoch_{};

@@ -28,6 +28,9 @@ class VirtioTransport {
     // far the device's time is ahead of SystemC's.
     virtual void needs_reset(const std::string& reason, const sc_core::sc_time& delay) = 0;
     void needs_reset(const std::string& reason) { needs_reset(reason, sc_core::SC_ZERO_TIME); }
+    // When the interrupt line rises for a cause raised and not yet on it; sc_max_time() when
+    // none is on its way.
+    virtual sc_core::sc_time interrupt_rise_due() const = 0;
     // The time the register access being served counts at (the driver's, see
     // models::InitiatorTime); sc_time_stamp() outside one.
     virtual sc_core::sc_time access_time() const = 0;

@@ -54,7 +54,7 @@ VirtioMmio::VirtioMmio(const sc_core::sc_module_name& name, const VirtioMmioPara
 
     SC_HAS_PROCESS(VirtioMmio);
     SC_METHOD(drive_irq);
-    sensitive << irq_update_event_ << irq_trace_low_event_ << ahead_update_event_;
+    sensitive << irq_update_event_ << irq_trace_low_event_ << ahead_event_;
     dont_initialize();
 
     device_.attach(*this);
@@ -772,53 +772,61 @@ void VirtioMmio::acknowledge_interrupt(uint32_t bits, const sc_core::sc_time& at
 
 void VirtioMmio::change_line_status(const sc_core::sc_time& at, uint32_t set, uint32_t clear,
                                     const sc_core::sc_time& trace_low_at) {
-    if (at <= sc_core::sc_time_stamp() && ahead_changes_.empty()) {
+    if (at <= sc_core::sc_time_stamp() && ahead_.empty()) {
         line_status_ = (line_status_ | set) & ~clear;
         if (clear != 0) {
             irq_trace_low_at_ = trace_low_at;
         }
         return;
     }
-    // In time order (one guest's changes come in order; equal times keep theirs).
-    const auto later = std::upper_bound(
-        ahead_changes_.begin(), ahead_changes_.end(), at,
-        [](const sc_core::sc_time& time, const StatusChange& change) { return time < change.at; });
-    ahead_changes_.insert(later, StatusChange{at, set, clear, trace_low_at});
+    add_ahead(AheadEvent{at, false, set, clear, trace_low_at});
 }
 
 void VirtioMmio::update_line_at(const sc_core::sc_time& at) {
     const sc_core::sc_time now = sc_core::sc_time_stamp();
     if (at <= now) {
         irq_update_event_.notify(sc_core::SC_ZERO_TIME);
-        return;
+    } else if (ahead_.empty()) {
+        irq_update_event_.notify(at - now);  // a raise in step: the interrupt latency later
+    } else {
+        add_ahead(AheadEvent{at, true, 0, 0, sc_core::SC_ZERO_TIME});
     }
-    if (ahead_changes_.empty()) {
-        // Only a raise in step: its update the interrupt latency later, as ever.
-        irq_update_event_.notify(at - now);
-        return;
-    }
-    const auto later = std::upper_bound(ahead_updates_.begin(), ahead_updates_.end(), at);
-    ahead_updates_.insert(later, at);
-    ahead_update_event_.notify(ahead_updates_.front() - now);
+}
+
+void VirtioMmio::add_ahead(const AheadEvent& event) {
+    // After everything at or before its time: one guest's changes come in their order.
+    const auto later = std::upper_bound(
+        ahead_.begin(), ahead_.end(), event.at,
+        [](const sc_core::sc_time& time, const AheadEvent& queued) { return time < queued.at; });
+    ahead_.insert(later, event);
+    ahead_event_.notify(ahead_.front().at - sc_core::sc_time_stamp());
 }
 
 void VirtioMmio::drive_irq() {
     const sc_core::sc_time now = sc_core::sc_time_stamp();
-    // Changes made ahead that SystemC has reached; the updates they asked for.
-    while (!ahead_changes_.empty() && ahead_changes_.front().at <= now) {
-        const StatusChange& change = ahead_changes_.front();
-        line_status_ = (line_status_ | change.set) & ~change.clear;
-        if (change.clear != 0) {
-            irq_trace_low_at_ = change.trace_low_at;
+    // What happened ahead up to now, in its order: an update sees the changes before it.
+    while (!ahead_.empty() && ahead_.front().at <= now) {
+        const AheadEvent event = ahead_.front();
+        ahead_.pop_front();
+        if (event.update) {
+            update_line();
+            continue;
         }
-        ahead_changes_.pop_front();
+        line_status_ = (line_status_ | event.set) & ~event.clear;
+        if (event.clear != 0) {
+            irq_trace_low_at_ = event.trace_low_at;
+        }
     }
-    while (!ahead_updates_.empty() && ahead_updates_.front() <= now) {
-        ahead_updates_.pop_front();
+    if (!ahead_.empty()) {
+        ahead_event_.notify(ahead_.front().at - now);
     }
-    if (!ahead_updates_.empty()) {
-        ahead_update_event_.notify(ahead_updates_.front() - now);
+    if (irq_update_event_.triggered() || irq_trace_low_event_.triggered()) {
+        update_line();
     }
+}
+
+void VirtioMmio::update_line() {
+    const sc_core::sc_time now = sc_core::sc_time_stamp();
     const bool level = line_status_ != 0;
     irq.write(level);
     if (level || interrupt_status_ == 0) {

@@ -87,7 +87,7 @@ class VirtioMmio : public sc_core::sc_module, public VirtioTransport, private Dm
     models::WatchedSignal<bool>& irq_for_trace() { return irq_trace_; }
     // When the line rises for a cause raised and not yet visible on it (the interrupt
     // latency after the cause); sc_max_time() when none is on its way.
-    const sc_core::sc_time& interrupt_rise_due() const { return rise_due_; }
+    sc_core::sc_time interrupt_rise_due() const override { return rise_due_; }
 
     // VirtioTransport
     SplitVirtqueue* queue(unsigned int index) override;
@@ -143,8 +143,22 @@ class VirtioMmio : public sc_core::sc_module, public VirtioTransport, private Dm
     // A status change at `at`: the line sees it now, or when SystemC gets there.
     void change_line_status(const sc_core::sc_time& at, uint32_t set, uint32_t clear,
                             const sc_core::sc_time& trace_low_at);
+    // The line follows InterruptStatus as of SystemC's time (line_status_). Status
+    // changes made ahead of it (a device working ahead for its guest, the guest's ACK from
+    // ahead; see models::InitiatorTime) and the line updates they cause wait in ahead_, in the
+    // order they happen (time, then the order made), until SystemC reaches them.
+    struct AheadEvent {
+        sc_core::sc_time at;
+        bool update = false;  // a line update (drive_irq's work); else a status change
+        uint32_t set = 0;
+        uint32_t clear = 0;
+        sc_core::sc_time trace_low_at;  // an ACK's annotated time, for irq_trace_
+    };
     // A line update (drive_irq) at `at`, SystemC's time or later.
     void update_line_at(const sc_core::sc_time& at);
+    void add_ahead(const AheadEvent& event);
+    // drive_irq's work: the line (and its trace) to line_status_, at SystemC's time.
+    void update_line();
     void drive_irq();
 
     // DMA (DmaPort), through DMI when the memory grants it.
@@ -179,20 +193,10 @@ class VirtioMmio : public sc_core::sc_module, public VirtioTransport, private Dm
     sc_core::sc_time rise_due_ = sc_core::sc_max_time();
     sc_core::sc_time irq_trace_low_at_ = sc_core::SC_ZERO_TIME;  // the last clear, annotated
     sc_core::sc_event irq_trace_low_event_;
-    // InterruptStatus as the line follows it: interrupt_status_ as of SystemC's time. Changes
-    // made ahead of it (a device working ahead for its guest, or the guest's ACK from ahead;
-    // see models::InitiatorTime) wait in ahead_changes_ until SystemC reaches them, and the
-    // line updates they cause in ahead_updates_ (woken by ahead_update_event_).
-    struct StatusChange {
-        sc_core::sc_time at;
-        uint32_t set = 0;
-        uint32_t clear = 0;
-        sc_core::sc_time trace_low_at;  // an ACK's annotated time, for irq_trace_
-    };
+    // InterruptStatus as the line follows it (see AheadEvent).
     uint32_t line_status_ = 0;
-    std::deque<StatusChange> ahead_changes_;
-    std::deque<sc_core::sc_time> ahead_updates_;
-    sc_core::sc_event ahead_update_event_;
+    std::deque<AheadEvent> ahead_;
+    sc_core::sc_event ahead_event_;
     // The time of the register access being served (its initiator's kernel time).
     sc_core::sc_time access_time_ = sc_core::SC_ZERO_TIME;
     bool serving_access_ = false;

@@ -60,11 +60,17 @@ bool GuestCpu::mmio(tlm::tlm_command command, uint64_t address, unsigned char* d
     trans.set_byte_enable_length(0);
     trans.set_dmi_allowed(false);
     trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-    come_back_in_step();
-    sc_core::sc_time delay = local_time_;
+    sc_core::sc_time delay = access_delay(address, command == tlm::TLM_WRITE_COMMAND);
+    const bool ahead = kernel_time_ > sc_core::sc_time_stamp();
+    if (ahead) {
+        initiator_time_.kernel_time = kernel_time_;
+        trans.set_extension(&initiator_time_);
+    }
     socket->b_transport(trans, delay);
-    follow_blocking_target();
-    local_time_ = delay;
+    if (ahead) {
+        trans.clear_extension(&initiator_time_);
+    }
+    after_access(delay);
     if (need_sync()) {
         synchronize_or_run_ahead();
     }
@@ -105,26 +111,22 @@ void GuestCpu::mmio_write8(uint64_t physical_address, uint8_t value) {
 }
 
 void GuestCpu::ram_read(uint64_t physical_address, void* destination, size_t length) {
-    come_back_in_step();
-    sc_core::sc_time delay = local_time_;
+    sc_core::sc_time delay = access_delay(physical_address, false);
     if (!ram_.read(*socket[0], physical_address, destination, length, delay)) {
         ++counters_.ram_errors;
     }
-    follow_blocking_target();
-    local_time_ = delay;
+    after_access(delay);
     if (need_sync()) {
         synchronize_or_run_ahead();
     }
 }
 
 void GuestCpu::ram_write(uint64_t physical_address, const void* source, size_t length) {
-    come_back_in_step();
-    sc_core::sc_time delay = local_time_;
+    sc_core::sc_time delay = access_delay(physical_address, true);
     if (!ram_.write(*socket[0], physical_address, source, length, delay)) {
         ++counters_.ram_errors;
     }
-    follow_blocking_target();
-    local_time_ = delay;
+    after_access(delay);
     if (need_sync()) {
         synchronize_or_run_ahead();
     }
@@ -237,6 +239,22 @@ void GuestCpu::follow_blocking_target() {
     if (sc_core::sc_time_stamp() > kernel_time_) {
         kernel_time_ = sc_core::sc_time_stamp();
     }
+}
+
+sc_core::sc_time GuestCpu::access_delay(uint64_t address, bool write) {
+    const sc_core::sc_time now = sc_core::sc_time_stamp();
+    if (kernel_time_ > now && ahead_access_ && ahead_access_(address, write)) {
+        ++counters_.ahead_accesses;
+        return kernel_time_ - now + local_time_;
+    }
+    come_back_in_step();
+    return local_time_;
+}
+
+void GuestCpu::after_access(const sc_core::sc_time& delay) {
+    follow_blocking_target();
+    // The annotation counted from SystemC's time; the local time counts from the kernel's.
+    local_time_ = delay - (kernel_time_ - sc_core::sc_time_stamp());
 }
 
 void GuestCpu::come_back_in_step() {

@@ -10,6 +10,7 @@
 #include <tlm>
 
 #include "models/interconnect/bus_accessor.h"
+#include "models/timing/initiator_time.h"
 #include "platform/config/guest_cpu_params.h"
 #include "sw/guest/kernel.h"
 #include "sw/hal/hal.h"
@@ -25,6 +26,7 @@ struct GuestCpuCounters {
     uint64_t idle_waits = 0;
     uint64_t run_ahead_steps = 0;      // synchronisations and timer waits skipped (lookahead)
     uint64_t timer_notifications = 0;  // timed notifications issued for the guest's timer
+    uint64_t ahead_accesses = 0;       // bus accesses made from ahead of SystemC's time
     sc_core::sc_time cpu_time = sc_core::SC_ZERO_TIME;         // annotated guest work
     sc_core::sc_time host_swap_stall = sc_core::SC_ZERO_TIME;  // waits on host swap
 };
@@ -77,6 +79,13 @@ class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
     void set_idle_hook(std::function<IdleWake(const sc_core::sc_time& next_timer)> hook) {
         idle_hook_ = std::move(hook);
     }
+    // Bus accesses `may_go_ahead` allows are made from the guest's own time while it runs
+    // ahead (annotated that far past SystemC's, with a models::InitiatorTime extension giving
+    // its kernel time), instead of waiting until SystemC catches up: for targets that nothing
+    // else reaches before the guest's horizon and that book every effect at the access's time.
+    void set_ahead_access(std::function<bool(uint64_t address, bool write)> may_go_ahead) {
+        ahead_access_ = std::move(may_go_ahead);
+    }
     // The level of `line` as the guest sees it, when the line's signal can lag behind its
     // cause: a device whose acknowledged cause has not yet dropped the line (the drop is one
     // delta away) reports it low, so a guest running ahead does not take it again.
@@ -124,6 +133,11 @@ class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
     // When running ahead: waits until SystemC reaches the guest's kernel time (local time
     // kept), so that a bus access carries the right annotation.
     void come_back_in_step();
+    // Before a bus access to `address`: the annotation to give it (the local time, or the
+    // distance to the guest's time when it may go ahead; else comes back in step first).
+    sc_core::sc_time access_delay(uint64_t address, bool write);
+    // After it: the local time again, from the annotation the target returned.
+    void after_access(const sc_core::sc_time& delay);
     // After a bus access: a target that waited inside b_transport took the guest along.
     void follow_blocking_target();
     bool may_run_ahead_to(const sc_core::sc_time& time) const;
@@ -147,6 +161,8 @@ class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
     std::function<sc_core::sc_time()> lookahead_horizon_;
     std::function<IdleWake(const sc_core::sc_time&)> idle_hook_;
     std::vector<std::function<bool()>> line_levels_;
+    std::function<bool(uint64_t, bool)> ahead_access_;
+    models::InitiatorTime initiator_time_;  // attached to MMIO made from ahead
     // A line the idle hook said rises when the guest wakes (taken as high once).
     static constexpr unsigned int kNoLine = ~0u;
     unsigned int woken_by_line_ = kNoLine;

@@ -113,6 +113,10 @@ GuestNode::GuestNode(const sc_core::sc_module_name& name, const GuestConfig& gue
     bus_.initiator_socket.bind(transport_.target_socket);
     transport_.irq.bind(irq_);
     cpu_.interrupt[0].bind(irq_);
+    // The line still high after the guest's ACK (its drop is a delta cycle away) is low to the
+    // guest, as on hardware where the ACK drops it: no spurious interrupt when the guest looks
+    // again within that delta (with no local time), and none for a guest running ahead.
+    cpu_.set_line_level(0, [this] { return irq_.read() && transport_.interrupt_status() != 0; });
     balloon_.add_observer(host_link_);
     cpu_.on_touch_memory([this](uint64_t address, uint64_t length) {
         // At the guest's kernel time: ahead of SystemC's when it runs ahead.
@@ -285,9 +289,32 @@ void GuestNode::enable_lookahead(const models::ObservationClock& clock, Lookahea
         }
         return std::min(clock.next_observation(), balloon_.next_stats_request());
     });
-    // The line still high after the guest's ACK (its drop is a delta away) is low to the guest:
-    // a guest running ahead on from its handler must not take it again.
-    cpu_.set_line_level(0, [this] { return irq_.read() && transport_.interrupt_status() != 0; });
+    // Its RAM, and the transport registers that book what they do at the access's time (the
+    // interrupt status and its ACK, a kick, config reads and `actual`), the guest reaches from
+    // ahead, as long as its device is idle: nothing else touches them before the horizon.
+    cpu_.set_ahead_access([this](uint64_t address, bool write) {
+        if (balloon_.busy()) {
+            return false;  // its worker reads the rings and the buffers in SystemC's time
+        }
+        if (address >= config_.ram_base && address - config_.ram_base < config_.ram_bytes) {
+            return true;
+        }
+        const uint64_t base = config_.balloon.mmio_base;
+        if (address < base || address - base >= spec::mmio::kWindowSize) {
+            return false;
+        }
+        namespace reg = spec::mmio;
+        const uint64_t offset = address - base;
+        if (!write) {
+            return offset == reg::kInterruptStatus || offset == reg::kConfigGeneration ||
+                   offset >= reg::kConfig;
+        }
+        const uint64_t actual = reg::kConfig + spec::balloon::kConfigActual;
+        if (offset == reg::kQueueNotify) {
+            return balloon_.kick_may_go_ahead();
+        }
+        return offset == reg::kInterruptAck || (offset >= actual && offset < actual + 4);
+    });
     // The guest kicked its balloon and sleeps: the device's work up to the guest's next timer,
     // interrupt or observation touches nothing else, so it is done here, in the guest's
     // thread, not in two wake-ups of the device's; and the interrupt for it, if it comes

@@ -473,6 +473,68 @@ TEST(GuestCpu, AHorizonAtNowKeepsTheGuestInStep) {
     EXPECT_EQ(bench.cpu.counters().run_ahead_steps, 0u);
 }
 
+// A target the platform lets the guest reach from ahead: the access goes out at once,
+// annotated to the guest's own time, with its kernel time in an InitiatorTime extension.
+struct KernelTimeProbe : sc_core::sc_module {
+    tlm_utils::simple_target_socket<KernelTimeProbe> socket{"socket"};
+    std::vector<std::pair<sc_time, sc_time>> seen;  // (access time, extension's kernel time)
+    explicit KernelTimeProbe(const sc_core::sc_module_name& name) : sc_module(name) {
+        socket.register_b_transport(this, &KernelTimeProbe::b_transport);
+    }
+    void b_transport(tlm::tlm_generic_payload& trans, sc_time& delay) {
+        const models::InitiatorTime* ahead = trans.get_extension<models::InitiatorTime>();
+        seen.emplace_back(sc_core::sc_time_stamp() + delay,
+                          ahead != nullptr ? ahead->kernel_time : sc_core::SC_ZERO_TIME);
+        trans.set_response_status(tlm::TLM_OK_RESPONSE);
+    }
+};
+
+TEST(GuestCpu, AnAccessAllowedFromAheadGoesOutAtTheGuestsTimeWithoutWaiting) {
+    CpuBench bench;
+    Ticker ticker;
+    ticker.cpu = &bench.cpu;
+    ticker.mmio_at = 3000;
+    std::vector<std::pair<uint64_t, bool>> asked;
+    bench.cpu.set_ahead_access([&](uint64_t address, bool write) {
+        asked.emplace_back(address, write);
+        return true;
+    });
+    bench.cpu.set_lookahead_horizon([] { return sc_time(6500, SC_NS); });
+    ticker.start();
+    sc_core::sc_start(sc_time(20, SC_US));
+    // The same guest times as in step; SystemC's time did not move for the write at 3 µs.
+    EXPECT_EQ(ticker.guest_ns,
+              (std::vector<uint64_t>{1000, 2000, 3000, 4025, 5025, 6025, 7025, 8025, 9025, 10025}));
+    EXPECT_EQ(ticker.systemc_ns_after_mmio, 0u);
+    EXPECT_EQ(asked, (std::vector<std::pair<uint64_t, bool>>{{kRegsBase, true}}));
+    EXPECT_EQ(bench.cpu.counters().ahead_accesses, 1u);
+    EXPECT_EQ(bench.regs.counters().writes, 1u);
+}
+
+TEST(GuestCpu, AnAccessFromAheadCarriesTheGuestsKernelTime) {
+    GuestCpu cpu("cpu", CpuBench::cpu_params());
+    KernelTimeProbe probe("probe");
+    sc_core::sc_signal<bool> line("line");
+    cpu.socket.bind(probe.socket);
+    cpu.interrupt[0].bind(line);
+    cpu.set_ahead_access([](uint64_t, bool) { return true; });
+    cpu.set_lookahead_horizon([] { return sc_time(1, sc_core::SC_MS); });
+    struct Writer {
+        GuestCpu* cpu;
+        sw::guest::Timer timer{&Writer::write, this};
+        static void write(void* self) {
+            auto* writer = static_cast<Writer*>(self);
+            writer->cpu->cpu_cost(300);  // local time: the access is at 5.3 µs
+            writer->cpu->mmio_write32(0x1000, 1);
+        }
+    } writer{&cpu};
+    cpu.run_in_guest([&] { cpu.kernel().arm(writer.timer, 5000); });
+    sc_core::sc_start(sc_time(20, SC_US));
+    ASSERT_EQ(probe.seen.size(), 1u);
+    EXPECT_EQ(probe.seen[0].first, sc_time(5300, SC_NS));   // now + delay: the guest's time
+    EXPECT_EQ(probe.seen[0].second, sc_time(5000, SC_NS));  // without its local 300 ns
+}
+
 TEST(GuestCpu, ABusAccessFromAheadWaitsUntilSystemCHasCaughtUp) {
     CpuBench bench;
     Ticker ticker;

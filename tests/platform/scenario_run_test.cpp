@@ -775,6 +775,8 @@ TEST(ScenarioLookahead, TheBalloonsRoundTripsRunAheadWithTheGuest) {
     EXPECT_GE(device.work_ahead_runs, 60u);
     EXPECT_GE(run.guest(0).cpu().counters().run_ahead_steps, 60u);
     EXPECT_LE(run.guest(0).cpu().counters().idle_waits, 10u);
+    // Its RAM and its device's registers it reaches from ahead (about 15 accesses a buffer).
+    EXPECT_GE(run.guest(0).cpu().counters().ahead_accesses, 64u * 10);
 }
 
 TEST(ScenarioLookahead, WithoutLookaheadTheDevicesWorkerDoesEveryBuffer) {
@@ -784,6 +786,7 @@ TEST(ScenarioLookahead, WithoutLookaheadTheDevicesWorkerDoesEveryBuffer) {
     EXPECT_EQ(device.inflate_buffers, 64u);
     EXPECT_EQ(device.work_ahead_runs, 0u);
     EXPECT_GE(run.guest(0).cpu().counters().idle_waits, 64u);  // a sleep per round trip
+    EXPECT_EQ(run.guest(0).cpu().counters().ahead_accesses, 0u);
 }
 
 }  // namespace
