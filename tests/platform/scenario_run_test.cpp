@@ -763,30 +763,38 @@ std::string ballooning_guest(const std::string& cpu) {
            "output: {sample_interval: 100ms, files: [summary.json]}\n";
 }
 
-TEST(ScenarioLookahead, TheBalloonsRoundTripsRunAheadWithTheGuest) {
-    ScenarioRun run("scenario", load_scenario(ballooning_guest("")));
+// The guest's and its device's counters after a run of ballooning_guest(cpu).
+struct BalloonRoundTrips {
+    models::BalloonCounters device;
+    GuestCpuCounters cpu;
+};
+
+BalloonRoundTrips run_ballooning_guest(const std::string& cpu) {
+    ScenarioRun run("scenario", load_scenario(ballooning_guest(cpu)));
     run.run(false);
-    const models::BalloonCounters& device = run.guest(0).balloon().counters();
-    EXPECT_EQ(device.inflate_buffers, 64u);
-    EXPECT_EQ(device.pages_inflated, 16384u);
+    return {run.guest(0).balloon().counters(), run.guest(0).cpu().counters()};
+}
+
+TEST(ScenarioLookahead, TheBalloonsRoundTripsRunAheadWithTheGuest) {
+    const BalloonRoundTrips counted = run_ballooning_guest("");
+    EXPECT_EQ(counted.device.inflate_buffers, 64u);
+    EXPECT_EQ(counted.device.pages_inflated, 16384u);
     // The first kick comes from the config interrupt's handler, in step; the others are
     // handled in the guest's run-ahead as it goes to sleep, and it wakes from their interrupts
     // there too: no SystemC sleep per buffer.
-    EXPECT_GE(device.work_ahead_runs, 60u);
-    EXPECT_GE(run.guest(0).cpu().counters().run_ahead_steps, 60u);
-    EXPECT_LE(run.guest(0).cpu().counters().idle_waits, 10u);
+    EXPECT_GE(counted.device.work_ahead_runs, 60u);
+    EXPECT_GE(counted.cpu.run_ahead_steps, 60u);
+    EXPECT_LE(counted.cpu.idle_waits, 10u);
     // Its RAM and its device's registers it reaches from ahead (about 15 accesses a buffer).
-    EXPECT_GE(run.guest(0).cpu().counters().ahead_accesses, 64u * 10);
+    EXPECT_GE(counted.cpu.ahead_accesses, 64u * 10);
 }
 
 TEST(ScenarioLookahead, WithoutLookaheadTheDevicesWorkerDoesEveryBuffer) {
-    ScenarioRun run("scenario", load_scenario(ballooning_guest(", cpu: {lookahead: false}")));
-    run.run(false);
-    const models::BalloonCounters& device = run.guest(0).balloon().counters();
-    EXPECT_EQ(device.inflate_buffers, 64u);
-    EXPECT_EQ(device.work_ahead_runs, 0u);
-    EXPECT_GE(run.guest(0).cpu().counters().idle_waits, 64u);  // a sleep per round trip
-    EXPECT_EQ(run.guest(0).cpu().counters().ahead_accesses, 0u);
+    const BalloonRoundTrips counted = run_ballooning_guest(", cpu: {lookahead: false}");
+    EXPECT_EQ(counted.device.inflate_buffers, 64u);
+    EXPECT_EQ(counted.device.work_ahead_runs, 0u);
+    EXPECT_GE(counted.cpu.idle_waits, 64u);  // a sleep per round trip
+    EXPECT_EQ(counted.cpu.ahead_accesses, 0u);
 }
 
 }  // namespace
