@@ -758,9 +758,14 @@ void BalloonDevice::stats_poller() {
         const sc_core::sc_time deadline = sc_core::sc_time_stamp() + interval;
         next_stats_request_ = deadline;
         wait(interval, poll_changed_event_);
-        next_stats_request_ = sc_core::sc_max_time();
         if (sc_core::sc_time_stamp() >= deadline) {
+            // The driver at this instant goes first (a delta cycle), as for kicks, whatever
+            // the order SystemC's queue would give: a guest running ahead syncs here too.
+            wait(sc_core::SC_ZERO_TIME);
+            next_stats_request_ = sc_core::sc_max_time();
             request_stats();
+        } else {
+            next_stats_request_ = sc_core::sc_max_time();
         }
     }
 }

@@ -7,7 +7,7 @@ Each seed gives one small scenario mixing what lookahead must get right: several
 and latencies down to zero, stats polling, policies, freeze/restore/reset events, free page
 hinting, legacy transport, host pressure with and without swap, the register trace. Exit status
 0 when all match; 1 names the first seeds that differ (re-run one by hand with its YAML, kept in
-WORK_DIR).
+WORK_DIR). A run that crashes or exits with 3 counts as differing too.
 """
 import filecmp
 import os
@@ -159,8 +159,11 @@ def main():
         status_ahead = run(vbsim, yaml, ahead, True)
         status_in_step = run(vbsim, yaml, in_step, False)
         checked += 1
-        if status_ahead != status_in_step or (status_ahead in (0, 1) and
-                                              not same_outputs(ahead, in_step)):
+        # 0 and 1 (a failed check) leave outputs; 2 is bad input or a limit; anything else
+        # (3, a signal, a sanitizer's abort) is a failure whatever the other run did.
+        crashed = any(status not in (0, 1, 2) for status in (status_ahead, status_in_step))
+        if crashed or status_ahead != status_in_step or (status_ahead in (0, 1) and
+                                                         not same_outputs(ahead, in_step)):
             differing.append(seed)
         else:
             os.remove(yaml)
