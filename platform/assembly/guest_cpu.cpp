@@ -16,6 +16,7 @@ GuestCpu::GuestCpu(const sc_core::sc_module_name& name, const GuestCpuParams& pa
       kernel_(*this),
       line_levels_(params.interrupt_lines),
       ticks_per_ns_(sc_core::sc_time(1, sc_core::SC_NS).value()),
+      max_exact_ns_(ticks_per_ns_ == 0 ? 0 : (uint64_t{1} << 53) / ticks_per_ns_),
       line_blocked_until_(params.interrupt_lines, 0) {
     if (params_.interrupt_lines == 0 ||
         params_.interrupt_lines > sw::guest::Kernel::kMaxInterruptLines) {
@@ -167,8 +168,7 @@ uint64_t GuestCpu::now_ns() {
 sc_core::sc_time GuestCpu::from_ns(uint64_t nanoseconds) const {
     // Both forms give the same value for whole nanoseconds while the product is exact in a
     // double; the integer one skips a resolution lookup and a conversion on every call.
-    constexpr uint64_t kExactInDouble = uint64_t{1} << 53;
-    if (nanoseconds < kExactInDouble / ticks_per_ns_) {
+    if (nanoseconds < max_exact_ns_) {
         return sc_core::sc_time::from_value(nanoseconds * ticks_per_ns_);
     }
     return sc_core::sc_time(static_cast<double>(nanoseconds), sc_core::SC_NS);
@@ -189,11 +189,22 @@ void GuestCpu::restart_quantum() {
     // As tlm_quantumkeeper::reset(), from the guest's kernel time: the next sync point is the
     // next multiple of the global quantum.
     local_time_ = sc_core::SC_ZERO_TIME;
-    const sc_core::sc_time quantum = tlm::tlm_global_quantum::instance().get();
+    const sc_core::sc_time& quantum = tlm::tlm_global_quantum::instance().get();
     if (quantum == sc_core::SC_ZERO_TIME) {
         next_sync_point_ = kernel_time_;
         return;
     }
+    // Most restarts stay in the current quantum or move into the next: no 64-bit division.
+    if (quantum == sync_quantum_) {
+        if (kernel_time_ < next_sync_point_ && kernel_time_ + quantum >= next_sync_point_) {
+            return;
+        }
+        if (kernel_time_ >= next_sync_point_ && kernel_time_ < next_sync_point_ + quantum) {
+            next_sync_point_ += quantum;
+            return;
+        }
+    }
+    sync_quantum_ = quantum;
     const uint64_t q = quantum.value();
     next_sync_point_ = sc_core::sc_time::from_value((kernel_time_.value() / q + 1) * q);
 }

@@ -175,6 +175,8 @@ class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
     sc_core::sc_event halt_event_;
     tlm::tlm_generic_payload mmio_payload_;  // reused by every MMIO access
     uint64_t ticks_per_ns_ = 0;              // time-resolution ticks in 1 ns
+    uint64_t max_exact_ns_ = 0;              // from_ns() exact by integers below this
+    sc_core::sc_time sync_quantum_;          // the quantum next_sync_point_ was found with
     // A taken line counts as new again only after a synchronisation later than the
     // epoch its handler ran in (kBlockedUntilHandled while the handler is pending).
     static constexpr uint64_t kBlockedUntilHandled = ~uint64_t{0};
