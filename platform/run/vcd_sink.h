@@ -23,7 +23,8 @@ class VcdSink {
     const std::string& pipe_path() const { return pipe_path_; }
     const std::string& path() const { return path_; }
 
-    // Call after sc_close_vcd_trace_file: waits until everything written reached the file.
+    // Call after the writer closed its end (VcdWriter::close): waits until everything written
+    // reached the file.
     // Returns an empty string, or what went wrong ("No space left on device").
     std::string finish();
 
