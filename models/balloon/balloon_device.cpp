@@ -459,12 +459,16 @@ bool BalloonDevice::drain_page_queue(unsigned int index, PageQueue kind) {
         if (take != Take::kChain) {
             return take == Take::kNone;
         }
-        if (ahead_ && buffer.done_at >= ahead_limit_) {
-            // Its end is not the guest's to decide: the worker finishes it at its time.
-            handover_ = buffer;
-            handed_over_ = true;
-            draining_ = true;
-            handover_event_.notify(buffer.done_at - sc_core::sc_time_stamp());
+        if (ahead_ && buffer.done_at > ahead_limit_) {
+            // The guest has something to do first; the buffer waits for it (work_ahead()).
+            held_buffer_ = buffer;
+            held_ = true;
+            return true;
+        }
+        if (ahead_ && buffer.done_at == ahead_limit_) {
+            // The guest acts at the very instant the buffer ends: the worker finishes it at
+            // its time, so SystemC orders the two as it would without lookahead.
+            hand_over(buffer);
             return true;
         }
         spend(buffer.done_at - device_time());
@@ -582,6 +586,9 @@ bool BalloonDevice::work_ahead(const sc_core::sc_time& limit) {
     // (it is due later than now), and the guest's run-ahead covering the kick's time.
     constexpr uint32_t kPageQueues =
         (1u << balloon::kInflateQueue) | (1u << balloon::kDeflateQueue);
+    if (held_) {
+        return resume_held_work(limit);
+    }
     const sc_core::sc_time now = sc_core::sc_time_stamp();
     if (pending_queues_ == 0 || (pending_queues_ & ~kPageQueues) != 0 || !worker_idle_ ||
         draining_ || handed_over_ || work_notified_at_ <= now || work_notified_at_ >= limit ||
@@ -593,16 +600,57 @@ bool BalloonDevice::work_ahead(const sc_core::sc_time& limit) {
     ahead_time_ = work_notified_at_;  // when the worker would wake
     ahead_limit_ = limit;
     work_notified_at_ = sc_core::SC_ZERO_TIME;  // cancelled
+    drain_pending_ahead();
+    ahead_ = false;
+    ++counters_.work_ahead_runs;
+    return true;
+}
+
+bool BalloonDevice::resume_held_work(const sc_core::sc_time& limit) {
+    const PageBuffer buffer = held_buffer_;
+    if (buffer.done_at > limit) {
+        return false;  // the guest acts again before the buffer ends
+    }
+    held_ = false;
+    if (buffer.done_at == limit) {
+        hand_over(buffer);
+        return false;
+    }
+    ahead_ = true;
+    ahead_time_ = buffer.done_at;
+    ahead_limit_ = limit;
+    // As drain_page_queue() would have gone on from this buffer, then the other queues.
+    if (finish_page_buffer(buffer)) {
+        ahead_limit_ = std::min(ahead_limit_, transport_->interrupt_rise_due());
+        drain_page_queue(buffer.index, buffer.kind);
+    }
+    drain_pending_ahead();
+    ahead_ = false;
+    return true;
+}
+
+void BalloonDevice::drain_pending_ahead() {
     // In the worker's order: lowest queue first, each drained.
-    while (pending_queues_ != 0 && !handed_over_) {
+    while (pending_queues_ != 0 && !handed_over_ && !held_) {
         const unsigned int index = static_cast<unsigned int>(__builtin_ctz(pending_queues_));
         pending_queues_ &= ~(1u << index);
         drain_page_queue(
             index, index == balloon::kInflateQueue ? PageQueue::kInflate : PageQueue::kDeflate);
     }
-    ahead_ = false;
-    ++counters_.work_ahead_runs;
-    return true;
+}
+
+void BalloonDevice::hand_over(const PageBuffer& buffer) {
+    handover_ = buffer;
+    handed_over_ = true;
+    draining_ = true;
+    handover_event_.notify(buffer.done_at - sc_core::sc_time_stamp());
+}
+
+void BalloonDevice::release_held_work() {
+    if (held_) {
+        held_ = false;
+        hand_over(held_buffer_);
+    }
 }
 
 void BalloonDevice::apply_pages(PageQueue kind, const uint32_t* pfns, size_t count,

@@ -160,14 +160,25 @@ class BalloonDevice : public sc_core::sc_module, public VirtioDevice {
     void set_stats_poll_interval(const sc_core::sc_time& interval);
     // For a guest's lookahead: queues notified and not yet done (the device will act on the
     // guest soon), and when the stats poller next asks for stats (sc_max_time(): never).
-    bool busy() const { return pending_queues_ != 0 || draining_; }
+    bool busy() const { return pending_queues_ != 0 || draining_ || held_; }
     // For a guest running ahead that is about to idle, whose next own activity (a timer) or
     // outside observation is at `limit`: the device handles the inflate/deflate buffers the
     // guest kicked now, in the caller's thread, at the times its worker would (from the kick's
-    // time on; nothing of the guest runs in between). A buffer whose host work would end at or
-    // after `limit` is left to the worker from that time. False (nothing done) unless only page
-    // queues were kicked, the worker sleeps, and the kick is due after now and before `limit`.
+    // time on; nothing of the guest runs in between). A buffer whose host work ends after
+    // `limit` is held (held_until()): the guest may run on to just before that end, and a later
+    // call, with a later limit, goes on with it. One ending exactly at `limit` is left to the
+    // worker, at its time. False (nothing done) unless only page queues were kicked, the worker
+    // sleeps, and the kick is due after now and before `limit`, or a held buffer ends before it.
     bool work_ahead(const sc_core::sc_time& limit);
+    // When a held buffer's host work ends: the device does nothing else before then (nothing
+    // reaches it but its guest); sc_max_time() when none is held.
+    sc_core::sc_time held_until() const {
+        return held_ ? held_buffer_.done_at : sc_core::sc_max_time();
+    }
+    // Gives a held buffer to the worker, which finishes it at its time. The guest calls this
+    // before anything else may run or reach the device: before it waits in SystemC or makes a
+    // bus access in SystemC's time.
+    void release_held_work();
     // Whether a kick made now from ahead of SystemC's time would reach the worker as it would
     // in step: the device is idle, and no earlier kick's wake-up of the worker is still to come
     // or due now (a worker woken now but not yet run would see the kick early).
@@ -255,6 +266,13 @@ class BalloonDevice : public sc_core::sc_module, public VirtioDevice {
     Take take_chain(unsigned int index, const char* queue_name, DescriptorChain& chain,
                     SplitVirtqueue*& queue, sc_core::sc_time& delay);
     Take take_page_buffer(unsigned int index, PageQueue kind, PageBuffer& buffer);
+    // work_ahead() for a held buffer: finished if it ends before `limit`, then the rest.
+    bool resume_held_work(const sc_core::sc_time& limit);
+    // While working ahead: every pending page queue, lowest first, until one buffer is held or
+    // handed over.
+    void drain_pending_ahead();
+    // Gives `buffer` to handover_worker(), which finishes it at its done_at.
+    void hand_over(const PageBuffer& buffer);
     bool finish_page_buffer(const PageBuffer& buffer);
     // The device's time: SystemC's in the worker, its own while working ahead (spend() waits
     // in the one, advances the other).
@@ -319,9 +337,13 @@ class BalloonDevice : public sc_core::sc_module, public VirtioDevice {
     bool ahead_ = false;
     sc_core::sc_time ahead_time_ = sc_core::SC_ZERO_TIME;
     sc_core::sc_time ahead_limit_ = sc_core::SC_ZERO_TIME;
-    // A buffer taken ahead whose host work ends at or after the limit: the worker finishes it.
+    // A buffer taken ahead whose host work ends at the limit: the worker finishes it.
     bool handed_over_ = false;
     PageBuffer handover_;
+    // A buffer taken ahead whose host work ends after the limit, waiting for the next
+    // work_ahead() or release_held_work(); queues kicked with it stay in pending_queues_.
+    bool held_ = false;
+    PageBuffer held_buffer_;
     sc_core::sc_event handover_event_;
     sc_core::sc_time next_stats_request_ = sc_core::sc_max_time();
     // Bumped when a queue (or the device) is reset: work begun before is dropped.

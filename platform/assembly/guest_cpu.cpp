@@ -222,6 +222,7 @@ bool GuestCpu::may_run_ahead_to(const sc_core::sc_time& time) const {
 void GuestCpu::synchronize() {
     // The kernel's time catches up with the guest's (tlm_quantumkeeper::sync(): a delta
     // cycle when the local time is zero).
+    prepare_in_step();
     sc_core::wait(kernel_time_ + local_time_ - sc_core::sc_time_stamp());
     continue_at(sc_core::sc_time_stamp());
 }
@@ -269,6 +270,7 @@ void GuestCpu::after_access(const sc_core::sc_time& delay) {
 }
 
 void GuestCpu::come_back_in_step() {
+    prepare_in_step();
     if (kernel_time_ > sc_core::sc_time_stamp()) {
         // Bus accesses reach devices and RAM at SystemC time plus the local time.
         const sc_core::sc_time local = local_time_;
@@ -329,7 +331,7 @@ void GuestCpu::wait_for_something() {
         return;
     }
     ++counters_.idle_waits;
-    uint64_t now = now_ns();
+    const uint64_t now = now_ns();
     const uint64_t deadline = kernel_.next_deadline_ns();
     if (deadline != kNoDeadline && deadline > now &&
         may_run_ahead_to(kernel_time_ + local_time_ + from_ns(deadline - now))) {
@@ -340,20 +342,33 @@ void GuestCpu::wait_for_something() {
         ++counters_.run_ahead_steps;
         return;
     }
-    if (kernel_time_ > sc_core::sc_time_stamp()) {
-        synchronize();  // back in step before sleeping on SystemC events
-        now = now_ns();
+    if (deadline != kNoDeadline && deadline <= now) {
+        // A timer already due: no sleep, only back in step.
+        if (kernel_time_ > sc_core::sc_time_stamp()) {
+            synchronize();
+        } else {
+            continue_at(sc_core::sc_time_stamp());
+        }
+        return;
     }
+    // The guest sleeps on SystemC events from its own time, which may be ahead of SystemC's: it
+    // got there under its horizon, so nothing wakes it before (no wait to catch up first).
+    // (A wake before its own time would be a stale one: it sleeps on.)
+    prepare_in_step();
+    const sc_core::sc_time from = kernel_time_;
     if (deadline == kNoDeadline) {
-        wait(wake_event_);
-    } else if (deadline > now) {
+        do {
+            wait(wake_event_);
+        } while (sc_core::sc_time_stamp() < from);
+    } else {
         // Sleeps until the wake event, or the timer event at the deadline; a notification
         // left from an earlier deadline wakes it too soon: sleep on.
-        const sc_core::sc_time due = sc_core::sc_time_stamp() + from_ns(deadline - now);
+        const sc_core::sc_time due = from + from_ns(deadline - now);
         do {
             arm_timer_event(due);
             wait();
-        } while (sc_core::sc_time_stamp() < due && !wake_event_.triggered());
+        } while (sc_core::sc_time_stamp() < from ||
+                 (sc_core::sc_time_stamp() < due && !wake_event_.triggered()));
     }
     continue_at(sc_core::sc_time_stamp());
 }

@@ -86,6 +86,9 @@ class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
     void set_ahead_access(std::function<bool(uint64_t address, bool write)> may_go_ahead) {
         ahead_access_ = std::move(may_go_ahead);
     }
+    // Called before the guest lets SystemC go on (it waits) or reaches a target at SystemC's
+    // time: a device holding work it did ahead for the guest hands it back to SystemC here.
+    void set_before_in_step(std::function<void()> hook) { before_in_step_ = std::move(hook); }
     // The level of `line` as the guest sees it, when the line's signal can lag behind its
     // cause: a device whose acknowledged cause has not yet dropped the line (the drop is one
     // delta away) reports it low, so a guest running ahead does not take it again.
@@ -118,7 +121,13 @@ class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
     static constexpr uint64_t kNoDeadline = ~uint64_t{0};
 
     void run();
-    void on_interrupt_edge() { wake_event_.notify(); }
+    // An edge before the guest's own time is of an interrupt it took while running ahead:
+    // nothing else reaches it before then (its horizon), so only later edges wake it.
+    void on_interrupt_edge() {
+        if (sc_core::sc_time_stamp() >= kernel_time_) {
+            wake_event_.notify();
+        }
+    }
     void invalidate_dmi(sc_dt::uint64 start, sc_dt::uint64 end) { ram_.invalidate(start, end); }
     // One access of `width` bytes (1 or 4) at `data`, little-endian as the bus is.
     bool mmio(tlm::tlm_command command, uint64_t address, unsigned char* data, unsigned width);
@@ -126,6 +135,12 @@ class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
     sc_core::sc_time from_ns(uint64_t nanoseconds) const;
     // Hands the local time to the kernel; after it, interrupt lines show their settled level.
     void synchronize();
+    // Before the guest lets SystemC go on or reaches a target at its time.
+    void prepare_in_step() {
+        if (before_in_step_) {
+            before_in_step_();
+        }
+    }
     // The guest goes on from `kernel_time` with no local time, as after a synchronisation.
     void continue_at(const sc_core::sc_time& kernel_time);
     // The same as synchronize(), without waiting when the guest may run ahead that far.
@@ -162,6 +177,7 @@ class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
     std::function<IdleWake(const sc_core::sc_time&)> idle_hook_;
     std::vector<std::function<bool()>> line_levels_;
     std::function<bool(uint64_t, bool)> ahead_access_;
+    std::function<void()> before_in_step_;
     models::InitiatorTime initiator_time_;  // attached to MMIO made from ahead
     // A line the idle hook said rises when the guest wakes (taken as high once).
     static constexpr unsigned int kNoLine = ~0u;

@@ -284,11 +284,16 @@ void GuestNode::enable_lookahead(const models::ObservationClock& clock, Lookahea
     cpu_.set_lookahead_horizon([this, &clock, &gate]() -> sc_core::sc_time {
         // Busy device, or an interrupt raised: it reaches the guest any moment.
         // A closed gate: the host might have to reclaim before the next observation.
-        if (balloon_.busy() || transport_.interrupt_status() != 0 || !gate.open()) {
+        // A device holding a buffer for the guest acts again when that buffer ends.
+        const bool device_acts = balloon_.busy() && balloon_.held_until() == sc_core::sc_max_time();
+        if (device_acts || transport_.interrupt_status() != 0 || !gate.open()) {
             return sc_core::sc_time_stamp();
         }
-        return std::min(clock.next_observation(), balloon_.next_stats_request());
+        return std::min(
+            {clock.next_observation(), balloon_.next_stats_request(), balloon_.held_until()});
     });
+    // The guest goes back to SystemC: the device's held buffer is its worker's again.
+    cpu_.set_before_in_step([this]() { balloon_.release_held_work(); });
     // Its RAM, and the transport registers that book what they do at the access's time (the
     // interrupt status and its ACK, a kick, config reads and `actual`), the guest reaches from
     // ahead, as long as its device is idle: nothing else touches them before the horizon.

@@ -555,6 +555,91 @@ TEST(GuestCpu, ABusAccessFromAheadWaitsUntilSystemCHasCaughtUp) {
     EXPECT_EQ(bench.regs.counters().writes, 1u);
 }
 
+// Ticks every µs with a register write at 3 µs, under a horizon at 6.5 µs; the write may go
+// ahead or not. Records when the platform hears the guest come back in step: guest and
+// SystemC ns at each call.
+std::vector<std::pair<uint64_t, uint64_t>> calls_before_in_step(bool write_goes_ahead) {
+    CpuBench bench;
+    Ticker ticker;
+    ticker.cpu = &bench.cpu;
+    ticker.mmio_at = 3000;
+    std::vector<std::pair<uint64_t, uint64_t>> calls;
+    bench.cpu.set_before_in_step(
+        [&] { calls.emplace_back(bench.cpu.now_ns(), Ticker::systemc_now_ns()); });
+    bench.cpu.set_ahead_access([write_goes_ahead](uint64_t, bool) { return write_goes_ahead; });
+    bench.cpu.set_lookahead_horizon([] { return sc_time(6500, SC_NS); });
+    ticker.start();
+    sc_core::sc_start(sc_time(20, SC_US));
+    EXPECT_EQ(ticker.guest_ns,
+              (std::vector<uint64_t>{1000, 2000, 3000, 4025, 5025, 6025, 7025, 8025, 9025, 10025}));
+    EXPECT_EQ(ticker.systemc_ns[6], 7025u);  // woken in step at its 7 µs tick
+    return calls;
+}
+
+using Calls = std::vector<std::pair<uint64_t, uint64_t>>;
+
+// Before a bus access that may not go ahead (at 3 µs), and before the guest sleeps in SystemC
+// (after its 6 µs tick, past which its horizon does not let it run); not for ticks run ahead.
+TEST(GuestCpu, ThePlatformIsToldBeforeAnAccessInStepAndBeforeASleep) {
+    const Calls calls = calls_before_in_step(false);
+    ASSERT_GE(calls.size(), 3u);
+    EXPECT_EQ(calls[0], (std::pair<uint64_t, uint64_t>{3000, 0}));
+    EXPECT_EQ(calls[1], (std::pair<uint64_t, uint64_t>{6025, 3000}));
+    EXPECT_EQ(calls[2], (std::pair<uint64_t, uint64_t>{7025, 7025}));
+}
+
+// The write goes ahead: the first call is the sleep after the 6 µs tick, with SystemC still
+// at 0: a guest ahead sleeps from its own time, without a wait for SystemC to catch up first.
+TEST(GuestCpu, AGuestAheadSleepsFromItsOwnTimeWithoutCatchingUpFirst) {
+    const Calls calls = calls_before_in_step(true);
+    ASSERT_GE(calls.size(), 2u);
+    EXPECT_EQ(calls[0], (std::pair<uint64_t, uint64_t>{6025, 0}));
+    EXPECT_EQ(calls[1], (std::pair<uint64_t, uint64_t>{7025, 7025}));  // the next sleep
+}
+
+// The guest takes an interrupt from ahead at 5 µs (the idle hook's wake), then sleeps from its
+// own time towards a timer at 12 µs, past its horizon. The line's signal rises at 5 µs in
+// SystemC, behind the guest: that edge is the interrupt it took and must not wake it.
+TEST(GuestCpu, AnEdgeOfAnInterruptTakenAheadDoesNotWakeTheGuestBehindItsTime) {
+    CpuBench bench;
+    InterruptSource source("source", bench.line, sc_time(5, SC_US), 1);
+    Recorder interrupts{{}, &bench.cpu};
+    Recorder timers{{}, &bench.cpu};
+    sw::guest::Timer timer{&Recorder::record, &timers};
+    bool cause = true;
+    bench.cpu.set_line_level(0, [&] { return bench.line.read() && cause; });
+    struct AckingHandler {
+        Recorder* recorder;
+        bool* cause;
+        static void run(void* self) {
+            auto* handler = static_cast<AckingHandler*>(self);
+            Recorder::record(handler->recorder);
+            *handler->cause = false;
+        }
+    } handler{&interrupts, &cause};
+    std::vector<uint64_t> idle_at;
+    bool woken = false;
+    bench.cpu.set_idle_hook([&](const sc_time&) {
+        idle_at.push_back(bench.cpu.now_ns());
+        GuestCpu::IdleWake wake;
+        if (!woken) {
+            woken = true;
+            wake.at = sc_time(5, SC_US);
+        }
+        return wake;
+    });
+    bench.cpu.set_lookahead_horizon([] { return sc_time(10, SC_US); });
+    bench.cpu.run_in_guest([&] {
+        bench.cpu.kernel().register_interrupt(0, &AckingHandler::run, &handler);
+        bench.cpu.kernel().arm(timer, 12000);
+    });
+    sc_core::sc_start(sc_time(20, SC_US));
+    EXPECT_EQ(interrupts.times_ns, std::vector<uint64_t>{5500});
+    EXPECT_EQ(timers.times_ns, std::vector<uint64_t>{12000});
+    EXPECT_EQ(idle_at, (std::vector<uint64_t>{0, 5500, 12000}));
+    EXPECT_EQ(bench.cpu.counters().interrupts_taken, 1u);
+}
+
 TEST(GuestCpu, ReportsTouchedMemoryToThePlatform) {
     CpuBench bench;
     uint64_t touched = 0;
