@@ -799,7 +799,19 @@ void VirtioMmio::add_ahead(const AheadEvent& event) {
         ahead_.begin(), ahead_.end(), event.at,
         [](const sc_core::sc_time& time, const AheadEvent& queued) { return time < queued.at; });
     ahead_.insert(later, event);
-    ahead_event_.notify(ahead_.front().at - sc_core::sc_time_stamp());
+    if (event.update) {
+        notify_next_update();
+    }
+}
+
+void VirtioMmio::notify_next_update() {
+    // Status changes alone move nothing: they wait for the update that shows them.
+    for (const AheadEvent& queued : ahead_) {
+        if (queued.update) {
+            ahead_event_.notify(queued.at - sc_core::sc_time_stamp());
+            return;
+        }
+    }
 }
 
 void VirtioMmio::drive_irq() {
@@ -817,9 +829,7 @@ void VirtioMmio::drive_irq() {
             irq_trace_low_at_ = event.trace_low_at;
         }
     }
-    if (!ahead_.empty()) {
-        ahead_event_.notify(ahead_.front().at - now);
-    }
+    notify_next_update();
     if (irq_update_event_.triggered() || irq_trace_low_event_.triggered()) {
         update_line();
     }

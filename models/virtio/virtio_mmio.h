@@ -157,6 +157,8 @@ class VirtioMmio : public sc_core::sc_module, public VirtioTransport, private Dm
     // A line update (drive_irq) at `at`, SystemC's time or later.
     void update_line_at(const sc_core::sc_time& at);
     void add_ahead(const AheadEvent& event);
+    // Wakes drive_irq for the earliest line update in ahead_.
+    void notify_next_update();
     // drive_irq's work: the line (and its trace) to line_status_, at SystemC's time.
     void update_line();
     void drive_irq();
