@@ -8,6 +8,7 @@
 
 #include <systemc>
 
+#include "models/timing/max_time.h"
 #include "models/virtio/virtio_device.h"
 #include "spec/virtio.h"
 
@@ -172,9 +173,7 @@ class BalloonDevice : public sc_core::sc_module, public VirtioDevice {
     bool work_ahead(const sc_core::sc_time& limit);
     // When a held buffer's host work ends: the device does nothing else before then (nothing
     // reaches it but its guest); sc_max_time() when none is held.
-    sc_core::sc_time held_until() const {
-        return held_ ? held_buffer_.done_at : sc_core::sc_max_time();
-    }
+    const sc_core::sc_time& held_until() const { return held_ ? held_buffer_.done_at : max_time(); }
     // Gives a held buffer to the worker, which finishes it at its time. The guest calls this
     // before anything else may run or reach the device: before it waits in SystemC or makes a
     // bus access in SystemC's time.

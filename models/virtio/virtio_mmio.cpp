@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "models/timing/initiator_time.h"
+#include "models/timing/max_time.h"
 #include "spec/little_endian.h"
 #include "spec/virtio.h"
 
@@ -765,7 +766,7 @@ void VirtioMmio::acknowledge_interrupt(uint32_t bits, const sc_core::sc_time& at
         change_line_status(at, 0, bits, irq_trace_low_at_);
         return;
     }
-    rise_due_ = sc_core::sc_max_time();
+    rise_due_ = max_time();
     change_line_status(at, 0, bits, annotated);
     update_line_at(at);  // a delta cycle after the access when in step
 }
@@ -840,7 +841,7 @@ void VirtioMmio::update_line() {
     const bool level = line_status_ != 0;
     irq.write(level);
     if (level || interrupt_status_ == 0) {
-        rise_due_ = sc_core::sc_max_time();  // risen, or its cause gone
+        rise_due_ = max_time();  // risen, or its cause gone
     }
     if (level) {
         irq_trace_low_event_.cancel();

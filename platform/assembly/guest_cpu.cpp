@@ -213,10 +213,17 @@ bool GuestCpu::need_sync() const {
     return kernel_time_ + local_time_ >= next_sync_point_;
 }
 
-bool GuestCpu::may_run_ahead_to(const sc_core::sc_time& time) const {
+bool GuestCpu::may_run_ahead_to(const sc_core::sc_time& time) {
     // Strictly before the horizon: what happens at the horizon itself happens in step, so it
     // meets the device, the policy and the sampler there in the defined order.
-    return lookahead_horizon_ && !halted_ && time < lookahead_horizon_();
+    if (!lookahead_horizon_ || halted_) {
+        return false;
+    }
+    if (!horizon_known_) {
+        horizon_ = lookahead_horizon_();
+        horizon_known_ = true;
+    }
+    return time < horizon_;
 }
 
 void GuestCpu::synchronize() {
@@ -224,6 +231,7 @@ void GuestCpu::synchronize() {
     // cycle when the local time is zero).
     prepare_in_step();
     sc_core::wait(kernel_time_ + local_time_ - sc_core::sc_time_stamp());
+    forget_horizon();
     continue_at(sc_core::sc_time_stamp());
 }
 
@@ -264,6 +272,7 @@ sc_core::sc_time GuestCpu::access_delay(uint64_t address, bool write) {
 }
 
 void GuestCpu::after_access(const sc_core::sc_time& delay) {
+    forget_horizon();  // the access may have changed what the horizon depends on
     follow_blocking_target();
     // The annotation counted from SystemC's time; the local time counts from the kernel's.
     local_time_ = delay - (kernel_time_ - sc_core::sc_time_stamp());
@@ -276,6 +285,7 @@ void GuestCpu::come_back_in_step() {
         const sc_core::sc_time local = local_time_;
         local_time_ = sc_core::SC_ZERO_TIME;
         sc_core::wait(kernel_time_ - sc_core::sc_time_stamp());
+        forget_horizon();
         local_time_ = local;
     }
 }
@@ -313,8 +323,9 @@ void GuestCpu::wait_for_something() {
     if (idle_hook_ && !halted_ && actions_.empty() && kernel_.idle() && !any_line_high()) {
         const uint64_t deadline = kernel_.next_deadline_ns();
         const IdleWake wake =
-            idle_hook_(deadline == kNoDeadline ? sc_core::sc_max_time() : from_ns(deadline));
-        if (wake.at != sc_core::sc_max_time() && wake.line < interrupt.size()) {
+            idle_hook_(deadline == kNoDeadline ? models::max_time() : from_ns(deadline));
+        forget_horizon();  // the hook may have done its device's work
+        if (wake.at != models::max_time() && wake.line < interrupt.size()) {
             // It would sleep until the line rises and wakes it (or, already later than that,
             // see it high at once after synchronising): it goes on from there now.
             continue_at(std::max(kernel_time_ + local_time_, wake.at));
@@ -370,6 +381,7 @@ void GuestCpu::wait_for_something() {
         } while (sc_core::sc_time_stamp() < from ||
                  (sc_core::sc_time_stamp() < due && !wake_event_.triggered()));
     }
+    forget_horizon();
     continue_at(sc_core::sc_time_stamp());
 }
 

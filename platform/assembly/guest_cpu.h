@@ -11,6 +11,7 @@
 
 #include "models/interconnect/bus_accessor.h"
 #include "models/timing/initiator_time.h"
+#include "models/timing/max_time.h"
 #include "platform/config/guest_cpu_params.h"
 #include "sw/guest/kernel.h"
 #include "sw/hal/hal.h"
@@ -63,9 +64,12 @@ class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
     // Lookahead: `horizon` returns the earliest simulated time at which anything outside the
     // guest may act on it or observe it. Until then the CPU runs through its own timers and
     // synchronisations without waiting in SystemC (bus accesses still synchronise first).
-    // Without a horizon (the default) the CPU stays in step with SystemC.
+    // Without a horizon (the default) the CPU stays in step with SystemC. The CPU asks again
+    // only after something may have moved it: a wait in SystemC (other processes ran), a bus
+    // access, the idle hook; timers, CPU time and memory touches in between leave it as it was.
     void set_lookahead_horizon(std::function<sc_core::sc_time()> horizon) {
         lookahead_horizon_ = std::move(horizon);
+        horizon_known_ = false;
     }
     // Called when the guest is about to idle (nothing to run, no interrupt line high), before
     // it synchronises, with the time of its next timer (sc_max_time(): none): a device of the
@@ -73,7 +77,7 @@ class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
     // It returns when a line will rise and wake the guest, if that comes before anything else
     // can reach it; the guest then goes on from there without sleeping in SystemC.
     struct IdleWake {
-        sc_core::sc_time at = sc_core::sc_max_time();  // none
+        sc_core::sc_time at = models::max_time();  // none
         unsigned int line = 0;
     };
     void set_idle_hook(std::function<IdleWake(const sc_core::sc_time& next_timer)> hook) {
@@ -155,7 +159,9 @@ class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
     void after_access(const sc_core::sc_time& delay);
     // After a bus access: a target that waited inside b_transport took the guest along.
     void follow_blocking_target();
-    bool may_run_ahead_to(const sc_core::sc_time& time) const;
+    bool may_run_ahead_to(const sc_core::sc_time& time);
+    // After a wait, a bus access or the idle hook: the horizon may have moved.
+    void forget_horizon() { horizon_known_ = false; }
     // tlm_quantumkeeper's rules, kept here because the kernel time may be ahead of SystemC's.
     void restart_quantum();
     bool need_sync() const;
@@ -174,6 +180,8 @@ class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
     sc_core::sc_time local_time_;       // decoupled: ahead of kernel_time_
     sc_core::sc_time next_sync_point_;  // as tlm_quantumkeeper's
     std::function<sc_core::sc_time()> lookahead_horizon_;
+    bool horizon_known_ = false;  // horizon_ is lookahead_horizon_()'s answer still
+    sc_core::sc_time horizon_;
     std::function<IdleWake(const sc_core::sc_time&)> idle_hook_;
     std::vector<std::function<bool()>> line_levels_;
     std::function<bool(uint64_t, bool)> ahead_access_;

@@ -285,7 +285,7 @@ void GuestNode::enable_lookahead(const models::ObservationClock& clock, Lookahea
         // Busy device, or an interrupt raised: it reaches the guest any moment.
         // A closed gate: the host might have to reclaim before the next observation.
         // A device holding a buffer for the guest acts again when that buffer ends.
-        const bool device_acts = balloon_.busy() && balloon_.held_until() == sc_core::sc_max_time();
+        const bool device_acts = balloon_.busy() && balloon_.held_until() == models::max_time();
         if (device_acts || transport_.interrupt_status() != 0 || !gate.open()) {
             return sc_core::sc_time_stamp();
         }

@@ -1,5 +1,6 @@
 #include "platform/assembly/lookahead_gate.h"
 
+#include "models/timing/max_time.h"
 #include "platform/assembly/guest_node.h"
 
 namespace vbsim::platform {
@@ -9,12 +10,14 @@ LookaheadGate::LookaheadGate(const models::HostMemory& host, const models::Obser
 
 bool LookaheadGate::open() {
     const sc_core::sc_time& end = clock_.next_observation();
-    const sc_core::sc_time now = sc_core::sc_time_stamp();
-    if (end <= now || end == sc_core::sc_max_time()) {
-        return false;  // observers are due now, or none is left to bound the window
+    if (end <= sc_core::sc_time_stamp()) {
+        return false;  // observers are due now
     }
     if (decided_ && end == decided_for_) {
-        return open_;
+        return open_;  // (never decided for an unbounded window)
+    }
+    if (end == models::max_time()) {
+        return false;  // no observer is left to bound the window
     }
     decided_ = true;
     decided_for_ = end;
@@ -22,7 +25,7 @@ bool LookaheadGate::open() {
     const uint64_t ram = host_.host_ram_bytes();
     uint64_t worst = host_.host_used_bytes() + host_.swap_used_bytes();
     open_ = worst <= ram;
-    const sc_core::sc_time window = end - now;
+    const sc_core::sc_time window = end - sc_core::sc_time_stamp();
     for (const GuestNode* guest : guests_) {
         if (!open_) {
             break;

@@ -14,7 +14,16 @@ constexpr bool is_power_of_two(uint64_t value) {
 
 // How many bits of `value` are set.
 constexpr unsigned popcount(uint64_t value) {
+#if defined(__POPCNT__) || defined(__riscv_zbb)
     return static_cast<unsigned>(__builtin_popcountll(value));
+#else
+    // Without a popcount instruction the builtin is a libgcc call: the bit-parallel sum is
+    // inline and cheaper (pairs, nibbles, then bytes added up by one multiply).
+    value = value - ((value >> 1) & 0x5555555555555555u);
+    value = (value & 0x3333333333333333u) + ((value >> 2) & 0x3333333333333333u);
+    value = (value + (value >> 4)) & 0x0f0f0f0f0f0f0f0fu;
+    return static_cast<unsigned>((value * 0x0101010101010101u) >> 56);
+#endif
 }
 
 // The index of the lowest set bit; `value` must not be 0.

@@ -597,6 +597,35 @@ TEST(GuestCpu, AGuestAheadSleepsFromItsOwnTimeWithoutCatchingUpFirst) {
     EXPECT_EQ(calls[1], (std::pair<uint64_t, uint64_t>{7025, 7025}));  // the next sleep
 }
 
+// How often the CPU asks for its horizon while SystemC's time is still 0 (the guest running
+// its ticks ahead), with a register write at 3 µs made from ahead or none.
+int horizon_questions_while_ahead(bool write_at_3us) {
+    CpuBench bench;
+    Ticker ticker;
+    ticker.cpu = &bench.cpu;
+    ticker.mmio_at = write_at_3us ? 3000 : 0;
+    int questions = 0;
+    bench.cpu.set_ahead_access([](uint64_t, bool) { return true; });
+    bench.cpu.set_lookahead_horizon([&] {
+        questions += sc_core::sc_time_stamp() == sc_core::SC_ZERO_TIME ? 1 : 0;
+        return sc_time(6500, SC_NS);
+    });
+    ticker.start();
+    sc_core::sc_start(sc_time(20, SC_US));
+    EXPECT_EQ(ticker.guest_ns.size(), 10u);
+    return questions;
+}
+
+// Timers run ahead do not change the horizon: it is asked once for the six ticks.
+TEST(GuestCpu, TheHorizonIsAskedOnceForTicksRunAhead) {
+    EXPECT_EQ(horizon_questions_while_ahead(false), 1);
+}
+
+// A bus access may change it (a kick, an ACK): asked again after the write.
+TEST(GuestCpu, TheHorizonIsAskedAgainAfterABusAccess) {
+    EXPECT_EQ(horizon_questions_while_ahead(true), 2);
+}
+
 // The guest takes an interrupt from ahead at 5 µs (the idle hook's wake), then sleeps from its
 // own time towards a timer at 12 µs, past its horizon. The line's signal rises at 5 µs in
 // SystemC, behind the guest: that edge is the interrupt it took and must not wake it.

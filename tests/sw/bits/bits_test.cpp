@@ -53,6 +53,30 @@ TEST(Bits, CountsAndIndices) {
     EXPECT_EQ(bits::popcount(0), 0u);
 }
 
+unsigned popcount_bit_by_bit(uint64_t value) {
+    unsigned count = 0;
+    for (; value != 0; value >>= 1) {
+        count += static_cast<unsigned>(value & 1);
+    }
+    return count;
+}
+
+// Against a bit-by-bit count: every run of low ones, and sparse, random and dense values.
+TEST(Bits, PopcountMatchesABitByBitCount) {
+    for (unsigned ones = 0; ones < 64; ++ones) {
+        EXPECT_EQ(bits::popcount((uint64_t{1} << ones) - 1), ones);
+    }
+    uint64_t state = 0x9e3779b97f4a7c15u;
+    for (int i = 0; i < 3000; ++i) {
+        state = state * 6364136223846793005u + 1442695040888963407u;
+        for (const uint64_t value :
+             {state & (state >> 7) & (state >> 13), state, state | (state << 5)}) {
+            ASSERT_EQ(bits::popcount(value), popcount_bit_by_bit(value)) << value;
+        }
+    }
+    static_assert(bits::popcount(0xf0f0) == 8, "usable at compile time");
+}
+
 TEST(Bits, RoundDownToPowerOfTwo) {
     struct Row {
         uint32_t value;
