@@ -237,6 +237,16 @@ uint64_t GuestMemory::allocate_words(AllocationClass cls, uint64_t count, PageWo
     return done;
 }
 
+uint64_t GuestMemory::allocate_chunks(AllocationClass cls, uint64_t count, PageWord* chunks_out,
+                                      size_t& chunk_count_out) {
+    PageOutput out;
+    out.words = chunks_out;
+    out.merge_words = false;
+    const uint64_t done = allocate_pages(cls, count, out);
+    chunk_count_out = out.word_count;
+    return done;
+}
+
 uint64_t GuestMemory::allocate_pages(AllocationClass cls, uint64_t count, PageOutput& out) {
     last_failure_ = AllocationFailure::kNone;
     if (!valid()) {
@@ -362,7 +372,8 @@ uint64_t GuestMemory::take_free_chunk(AllocationClass cls, uint64_t max, PageOut
         }
     }
     if (out.words != nullptr) {
-        if (out.word_count != 0 && out.words[out.word_count - 1].word == word_index) {
+        if (out.merge_words && out.word_count != 0 &&
+            out.words[out.word_count - 1].word == word_index) {
             out.words[out.word_count - 1].mask |= mask;
         } else {
             out.words[out.word_count++] = PageWord{word_index, mask};
@@ -652,14 +663,28 @@ void GuestMemory::note_freed_word(uint64_t word_index) {
 }
 
 uint64_t GuestMemory::grow_cache(uint64_t pages, uint64_t* page_addresses_out) {
+    PageOutput out;
+    out.addresses = page_addresses_out;
+    return grow_cache_into(pages, out);
+}
+
+uint64_t GuestMemory::grow_cache_chunks(uint64_t pages, PageWord* chunks_out,
+                                        size_t& chunk_count_out) {
+    PageOutput out;
+    out.words = chunks_out;
+    out.merge_words = false;
+    const uint64_t done = grow_cache_into(pages, out);
+    chunk_count_out = out.word_count;
+    return done;
+}
+
+uint64_t GuestMemory::grow_cache_into(uint64_t pages, PageOutput& out) {
     const uint64_t free = free_pages();
     if (!valid() || free <= watermarks_.low_pages) {
         return 0;
     }
     // Beyond LOW the kernel recycles older cache instead of growing it.
     const uint64_t budget = min_u64(pages, free - watermarks_.low_pages);
-    PageOutput out;
-    out.addresses = page_addresses_out;
     uint64_t done = 0;
     while (done < budget) {
         const uint64_t taken = take_free_chunk(AllocationClass::kWorkload, budget - done, out);

@@ -211,6 +211,11 @@ class GuestMemory {
     // `word_count_out` is set to the entries used.
     uint64_t allocate_words(AllocationClass cls, uint64_t count, PageWord* words_out,
                             size_t& word_count_out);
+    // allocate_many() that reports each take as its own entry (a word and the bits taken from
+    // it), in the order taken, in `chunks_out` (room for `count`): page by page the same order
+    // as allocate_many()'s addresses, at a cost per take instead of per page.
+    uint64_t allocate_chunks(AllocationClass cls, uint64_t count, PageWord* chunks_out,
+                             size_t& chunk_count_out);
     // Frees any allocated page. A page that is not allocated, or an address that is not a
     // page of RAM, is counted in invalid_frees and ignored.
     bool free_page(uint64_t page_address);
@@ -290,6 +295,8 @@ class GuestMemory {
     // grow_cache() writes the new pages' addresses to `page_addresses_out` (room for `pages`)
     // when it is not null, so the caller can report their first use.
     uint64_t grow_cache(uint64_t pages, uint64_t* page_addresses_out = nullptr);
+    // grow_cache() reporting the new pages as allocate_chunks() does.
+    uint64_t grow_cache_chunks(uint64_t pages, PageWord* chunks_out, size_t& chunk_count_out);
     uint64_t shrink_cache(uint64_t pages);
     uint64_t set_cache_pages(uint64_t pages);
 
@@ -365,7 +372,9 @@ class GuestMemory {
         uint64_t* addresses = nullptr;
         PageWord* words = nullptr;
         size_t word_count = 0;
+        bool merge_words = true;  // consecutive takes from one word share an entry
     };
+    uint64_t grow_cache_into(uint64_t pages, PageOutput& out);
 
     uint64_t allocate_pages(AllocationClass cls, uint64_t count, PageOutput& out);
     // Slow path for one page once free <= LOW: kswapd, then the class's rules. True when one

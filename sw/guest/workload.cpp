@@ -1,5 +1,7 @@
 #include "sw/guest/workload.h"
 
+#include "sw/bits/bits.h"
+
 namespace vbsim::sw::guest {
 
 namespace {
@@ -331,9 +333,11 @@ void Workload::allocate(uint64_t pages) {
     while (remaining > 0) {
         const uint64_t ask = min_u64(remaining, kChunkPages);
         in_allocation_ = true;
-        const uint64_t got = memory_.allocate_many(AllocationClass::kWorkload, ask, addresses_);
+        size_t chunks = 0;
+        const uint64_t got =
+            memory_.allocate_chunks(AllocationClass::kWorkload, ask, chunks_, chunks);
         in_allocation_ = false;
-        note_fresh_pages(addresses_, got);
+        note_fresh_chunks(chunks_, chunks);
         if (killed_) {
             // This process was the victim: kill() freed these pages with the rest.
             counters_.pages_allocated += got;
@@ -378,8 +382,9 @@ void Workload::grow_cache(uint64_t pages) {
     uint64_t remaining = pages;
     while (remaining > 0) {
         const uint64_t ask = min_u64(remaining, kChunkPages);
-        const uint64_t got = memory_.grow_cache(ask, addresses_);
-        note_fresh_pages(addresses_, got);
+        size_t chunks = 0;
+        const uint64_t got = memory_.grow_cache_chunks(ask, chunks_, chunks);
+        note_fresh_chunks(chunks_, chunks);
         phase_credited_pages_ += got;
         counters_.cache_pages_grown += got;
         tick_pages_ += got;
@@ -396,16 +401,29 @@ void Workload::drop_owed() {
     owed_pages_ = 0;
 }
 
-void Workload::note_fresh_pages(const uint64_t* addresses, uint64_t count) {
-    for (uint64_t i = 0; i < count; ++i) {
-        if (run_bytes_ != 0 && addresses[i] == run_start_ + run_bytes_) {
-            run_bytes_ += page_size_;
-            continue;
+void Workload::note_fresh_chunks(const PageWord* chunks, size_t count) {
+    for (size_t i = 0; i < count; ++i) {
+        uint64_t mask = chunks[i].mask;
+        while (mask != 0) {
+            // The lowest run of set bits: [first, first + length).
+            const unsigned first = bits::lowest_bit(mask);
+            const uint64_t above = ~(mask >> first);
+            const unsigned length = above == 0 ? 64 - first : bits::lowest_bit(above);
+            note_fresh_run(memory_.page_address(chunks[i].word * 64 + first),
+                           uint64_t{length} * page_size_);
+            mask = length == 64 ? 0 : mask & ~(((uint64_t{1} << length) - 1) << first);
         }
-        flush_touch();
-        run_start_ = addresses[i];
-        run_bytes_ = page_size_;
     }
+}
+
+void Workload::note_fresh_run(uint64_t address, uint64_t bytes) {
+    if (run_bytes_ != 0 && address == run_start_ + run_bytes_) {
+        run_bytes_ += bytes;
+        return;
+    }
+    flush_touch();
+    run_start_ = address;
+    run_bytes_ = bytes;
 }
 
 void Workload::flush_touch() {

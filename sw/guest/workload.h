@@ -149,8 +149,10 @@ class Workload {
     void drop_owed();
     void allocate(uint64_t pages);
     void grow_cache(uint64_t pages);
-    // Coalesces fresh pages into runs for hal.touch_memory().
-    void note_fresh_pages(const uint64_t* addresses, uint64_t count);
+    // Coalesces fresh pages (the allocator's takes, in order) into runs for
+    // hal.touch_memory(): a run of set bits at a time, not a page at a time.
+    void note_fresh_chunks(const PageWord* chunks, size_t count);
+    void note_fresh_run(uint64_t address, uint64_t bytes);
     void flush_touch();
     // Counts the time since `before_ns` (a HAL touch call) as the host's, not the phase's.
     void charge_host_stall(uint64_t before_ns);
@@ -186,7 +188,7 @@ class Workload {
     uint64_t tick_pages_ = 0;  // pages to charge CPU time for this tick
     uint64_t run_start_ = 0;   // pending touch_memory() run
     uint64_t run_bytes_ = 0;
-    uint64_t addresses_[kChunkPages] = {};
+    PageWord chunks_[kChunkPages] = {};  // one per take, at most one per page
     WorkloadCounters counters_;
 };
 

@@ -661,6 +661,73 @@ TEST(GuestMemory, GrowCacheReportsTheNewPagesAddresses) {
     EXPECT_EQ(rest[room], 0u);
 }
 
+// The pages of chunk entries, expanded in entry order, bits ascending.
+std::vector<uint64_t> pages_of(const GuestMemory& memory, const std::vector<PageWord>& chunks,
+                               size_t count) {
+    std::vector<uint64_t> addresses;
+    for (size_t i = 0; i < count; ++i) {
+        for (unsigned bit = 0; bit < 64; ++bit) {
+            if ((chunks[i].mask >> bit & 1) != 0) {
+                addresses.push_back(memory.page_address(chunks[i].word * 64 + bit));
+            }
+        }
+    }
+    return addresses;
+}
+
+// Two guests with the same holes (pages freed after a first allocation).
+struct TwinGuests {
+    TwinGuests() {
+        for (GuestMemory* memory : {&by_address->memory, &by_chunk->memory}) {
+            EXPECT_EQ(memory->allocate_many(AllocationClass::kWorkload, 300), 300u);
+            for (const uint64_t page : {3, 5, 6, 70, 131}) {
+                EXPECT_TRUE(memory->free_page(memory->page_address(page)));
+            }
+        }
+    }
+    std::unique_ptr<Guest> by_address = make_guest(params_for(kGiB));
+    std::unique_ptr<Guest> by_chunk = make_guest(params_for(kGiB));
+};
+
+// allocate_chunks() reports what allocate_many() would, take by take: expanded in order, the
+// same pages in the same order, holes and all. Below LOW pages come one per take; a word then
+// appears once per take, not merged, so the order stays the allocator's.
+TEST(GuestMemory, AllocateChunksGivesAllocateManysPagesInItsOrder) {
+    TwinGuests twins;
+    GuestMemory& memory = twins.by_chunk->memory;
+    const uint64_t count = memory.free_pages() - memory.watermarks().low_pages + 40;
+    std::vector<uint64_t> addresses(count);
+    ASSERT_EQ(
+        twins.by_address->memory.allocate_many(AllocationClass::kWorkload, count, addresses.data()),
+        count);
+    std::vector<PageWord> chunks(count);
+    size_t chunk_count = 0;
+    ASSERT_EQ(memory.allocate_chunks(AllocationClass::kWorkload, count, chunks.data(), chunk_count),
+              count);
+    EXPECT_EQ(pages_of(memory, chunks, chunk_count), addresses);
+    EXPECT_LT(chunk_count, count / 32);  // whole words above LOW
+    bool word_repeated = false;
+    for (size_t i = 1; i < chunk_count; ++i) {
+        word_repeated = word_repeated || chunks[i].word == chunks[i - 1].word;
+    }
+    EXPECT_TRUE(word_repeated);
+    EXPECT_EQ(memory.counters().alloc_stalls, 40u);
+}
+
+TEST(GuestMemory, GrowCacheChunksGivesGrowCachesPagesInItsOrder) {
+    TwinGuests twins;
+    GuestMemory& memory = twins.by_chunk->memory;
+    const uint64_t room = memory.free_pages() - memory.watermarks().low_pages;
+    std::vector<uint64_t> addresses(room + 10);
+    ASSERT_EQ(twins.by_address->memory.grow_cache(room + 10, addresses.data()), room);
+    addresses.resize(room);
+    std::vector<PageWord> chunks(room + 10);
+    size_t chunk_count = 0;
+    ASSERT_EQ(memory.grow_cache_chunks(room + 10, chunks.data(), chunk_count), room);
+    EXPECT_EQ(pages_of(memory, chunks, chunk_count), addresses);
+    EXPECT_EQ(memory.cache_pages(), room);
+}
+
 TEST(GuestMemory, FreeManyNeverTouchesBalloonPagesInBetween) {
     auto guest = make_guest(params_for(kGiB));
     GuestMemory& memory = guest->memory;

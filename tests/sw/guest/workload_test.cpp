@@ -293,7 +293,7 @@ TEST_F(WorkloadTest, TouchCallsCoalesceContiguousPagesAcrossChunks) {
     workload.start();
     run_ms(1);
     EXPECT_EQ(workload.anon_pages(), 2000u);
-    // 2000 pages in four 512-address chunks, reported as two runs.
+    // 2000 pages in four allocation calls of up to 512 pages, reported as two runs.
     EXPECT_THAT(hal.touches, ElementsAre(Pair(kRamBase + 5 * kPage, kPage),
                                          Pair(kRamBase + 10 * kPage, 1999 * kPage)));
     EXPECT_EQ(workload.counters().touch_calls, 2u);
