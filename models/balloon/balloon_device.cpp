@@ -64,6 +64,49 @@ size_t flip_pfns(const uint32_t* pfns, size_t count, const IndexOf& index_of, ui
     return applied_count;
 }
 
+// flip_pfns() for one RAM window (`first_pfn`, `pages`), a run of consecutive PFNs inside one
+// bitmap word at a time: drivers send the allocator's runs, so most buffers are a few runs,
+// and a run costs one compare per PFN plus a word operation. Same results and order.
+template <bool kInflate>
+size_t flip_pfn_runs(const uint32_t* pfns, size_t count, uint64_t first_pfn, uint64_t pages,
+                     uint64_t* bitmap, uint32_t* applied, uint64_t& out_of_range,
+                     uint32_t& first_bad) {
+    size_t applied_count = 0;
+    for (size_t i = 0; i < count;) {
+        const uint32_t pfn = pfns[i];
+        const uint64_t index = uint64_t{pfn} - first_pfn;  // wraps huge when below the base
+        if (index >= pages) {
+            if (out_of_range++ == 0) {
+                first_bad = pfn;
+            }
+            ++i;
+            continue;
+        }
+        const unsigned bit = static_cast<unsigned>(index % 64);
+        const uint64_t longest = std::min<uint64_t>({count - i, 64 - bit, pages - index});
+        uint64_t run = 1;
+        while (run < longest && uint64_t{pfns[i + run]} == uint64_t{pfn} + run) {
+            ++run;
+        }
+        const uint64_t bits = (run == 64 ? ~uint64_t{0} : (uint64_t{1} << run) - 1) << bit;
+        uint64_t& word = bitmap[index / 64];
+        const uint64_t flipped = kInflate ? bits & ~word : bits & word;
+        word ^= flipped;
+        if (flipped == bits) {
+            for (uint64_t j = 0; j < run; ++j) {
+                applied[applied_count++] = pfn + static_cast<uint32_t>(j);
+            }
+        } else {
+            for (uint64_t rest = flipped; rest != 0; rest &= rest - 1) {
+                const unsigned at = static_cast<unsigned>(__builtin_ctzll(rest));
+                applied[applied_count++] = pfn + (at - bit);
+            }
+        }
+        i += run;
+    }
+    return applied_count;
+}
+
 }  // namespace
 
 uint64_t BalloonStats::value(uint16_t tag, uint64_t fallback) const {
@@ -662,16 +705,13 @@ void BalloonDevice::apply_pages(PageQueue kind, const uint32_t* pfns, size_t cou
     uint64_t out_of_range = 0;
     uint32_t first_bad = 0;
     size_t applied_count = 0;
-    if (banks_.size() == 1) {  // one window: a subtraction and a compare per PFN
+    if (banks_.size() == 1) {  // one window: runs of consecutive PFNs
         const RamBank bank = banks_.front();
-        const auto index_of = [bank](uint32_t pfn, uint64_t& index) {
-            index = uint64_t{pfn} - bank.first_pfn;  // wraps huge when below the base
-            return index < bank.pages;
-        };
-        applied_count = inflate ? flip_pfns<true>(pfns, count, index_of, ballooned_.data(), applied,
-                                                  out_of_range, first_bad)
-                                : flip_pfns<false>(pfns, count, index_of, ballooned_.data(),
-                                                   applied, out_of_range, first_bad);
+        applied_count =
+            inflate ? flip_pfn_runs<true>(pfns, count, bank.first_pfn, bank.pages,
+                                          ballooned_.data(), applied, out_of_range, first_bad)
+                    : flip_pfn_runs<false>(pfns, count, bank.first_pfn, bank.pages,
+                                           ballooned_.data(), applied, out_of_range, first_bad);
     } else {
         const auto index_of = [this](uint32_t pfn, uint64_t& index) {
             return page_index(pfn, index);

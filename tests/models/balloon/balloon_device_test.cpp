@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -349,6 +350,89 @@ struct PageLog : BalloonObserver {
         deflated += count;
     }
 };
+
+// Records the pages the host side is told about, in order.
+struct AppliedPages : BalloonObserver {
+    std::vector<uint32_t> inflated;
+    std::vector<uint32_t> deflated;
+    void pages_inflated(const uint32_t* pfns, size_t count, const sc_core::sc_time&) override {
+        inflated.insert(inflated.end(), pfns, pfns + count);
+    }
+    void pages_deflated(const uint32_t* pfns, size_t count, const sc_core::sc_time&) override {
+        deflated.insert(deflated.end(), pfns, pfns + count);
+    }
+};
+
+// Page by page, as the device must apply a buffer: the PFNs that change state, in order.
+std::vector<uint32_t> expected_applied(std::set<uint32_t>& ballooned,
+                                       const std::vector<uint32_t>& pfns, bool inflate,
+                                       uint64_t& out_of_range, uint64_t& unchanged) {
+    std::vector<uint32_t> applied;
+    for (const uint32_t pfn : pfns) {
+        if (pfn < kFirstPfn || pfn - kFirstPfn >= kRamPages) {
+            ++out_of_range;
+        } else if ((ballooned.count(pfn) == 0) == inflate) {
+            applied.push_back(pfn);
+            if (inflate) {
+                ballooned.insert(pfn);
+            } else {
+                ballooned.erase(pfn);
+            }
+        } else {
+            ++unchanged;
+        }
+    }
+    return applied;
+}
+
+void append(std::vector<uint32_t>& pfns, const std::vector<uint32_t>& more) {
+    pfns.insert(pfns.end(), more.begin(), more.end());
+}
+
+// Runs across bitmap words, a run over RAM's end, PFNs below RAM and wrapping, repeats,
+// descending PFNs, and pages already in the wanted state: each page that changes is applied
+// once, in the buffer's order, and the rest are counted, for inflate and then deflate.
+TEST(BalloonDevice, AppliesEveryKindOfPfnListPageByPageInItsOrder) {
+    Balloon balloon;
+    AppliedPages log;
+    balloon.device.add_observer(log);
+    std::vector<uint32_t> inflate = consecutive_pfns(kVictimPfn + 60, 70);
+    append(inflate, {kVictimPfn + 65, kFirstPfn - 1, 0xffffffff, 0});
+    append(inflate, consecutive_pfns(kFirstPfn + kRamPages - 3, 6));
+    for (uint32_t pfn = kVictimPfn + 200; pfn >= kVictimPfn + 190; --pfn) {
+        inflate.push_back(pfn);
+    }
+    append(inflate, consecutive_pfns(kVictimPfn + 120, 20));  // half of it already in
+    std::set<uint32_t> model;
+    uint64_t out_of_range = 0;
+    uint64_t already = 0;
+    const std::vector<uint32_t> inflated =
+        expected_applied(model, inflate, true, out_of_range, already);
+    balloon.send(0, 0, test::kBufferArea, inflate);
+    balloon.bench.run(sc_time(1, SC_MS));
+    EXPECT_EQ(log.inflated, inflated);
+    EXPECT_EQ(balloon.device.ballooned_pages(), model.size());
+    EXPECT_EQ(balloon.device.counters().pfns_out_of_range, out_of_range);
+    EXPECT_EQ(balloon.device.counters().pfns_already_ballooned, already);
+    EXPECT_EQ(out_of_range, 6u);
+    EXPECT_EQ(already, 11u);
+
+    std::vector<uint32_t> deflate = consecutive_pfns(kVictimPfn + 50, 100);
+    append(deflate, {kVictimPfn + 195, kVictimPfn + 195});
+    uint64_t not_ballooned = 0;
+    const std::vector<uint32_t> deflated =
+        expected_applied(model, deflate, false, out_of_range, not_ballooned);
+    balloon.bench.write(reg::kInterruptAck, reg::kInterruptUsedBuffer);
+    balloon.send(1, 0, test::kBufferArea + 0x2000, deflate);
+    balloon.bench.run(sc_time(1, SC_MS));
+    EXPECT_EQ(log.deflated, deflated);
+    EXPECT_EQ(balloon.device.ballooned_pages(), model.size());
+    EXPECT_EQ(balloon.device.counters().pfns_not_ballooned, not_ballooned);
+    EXPECT_EQ(not_ballooned, 20u + 1u);
+    for (const uint32_t pfn : model) {
+        EXPECT_TRUE(balloon.device.is_ballooned(pfn)) << pfn;
+    }
+}
 
 TEST(BalloonDevice, ABufferIsAppliedWholeAcrossDescriptors) {
     Balloon balloon;
