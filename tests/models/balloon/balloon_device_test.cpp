@@ -606,84 +606,81 @@ TEST(BalloonDeviceWorkAhead, LeavesABufferWhoseHostWorkEndsAtTheLimitToTheWorker
     EXPECT_EQ(balloon.device.counters().inflate_buffers, 2u);
 }
 
+// After one inflate round trip by the worker (the reference times), a second 256-PFN inflate
+// kicked: `ends` is when the host's work on it ends, were the worker to do it.
+struct SecondInflate {
+    SecondInflate() : by_worker(worker_round_trip(observed.balloon, observed.log)) {
+        balloon.send(0, 1, test::kBufferArea + 0x1000, consecutive_pfns(kVictimPfn + 256, 256));
+        ends = log.kicked + by_worker[1];  // kick to applied
+    }
+    ObservedBalloon observed;
+    Balloon& balloon = observed.balloon;
+    const RoundTrip& log = observed.log;
+    const std::vector<sc_time> by_worker;
+    sc_time ends;
+};
+
 // The guest has a timer before the buffer ends: the device holds the buffer (taken, not
 // finished, SystemC's time not moving), and finishes it at the worker's times when the guest
 // next idles with a limit past its end.
 TEST(BalloonDeviceWorkAhead, HoldsABufferEndingAfterTheLimitUntilALaterLimitPassesItsEnd) {
-    ObservedBalloon observed;
-    Balloon& balloon = observed.balloon;
-    RoundTrip& log = observed.log;
-    const std::vector<sc_time> by_worker = worker_round_trip(balloon, log);
-    const sc_time kick_to_end = by_worker[1];  // kick to applied
-
-    balloon.send(0, 1, test::kBufferArea + 0x1000, consecutive_pfns(kVictimPfn + 256, 256));
+    SecondInflate second;
+    BalloonDevice& device = second.balloon.device;
     const sc_time now = sc_core::sc_time_stamp();
-    const sc_time ends = log.kicked + kick_to_end;
-    EXPECT_TRUE(balloon.device.work_ahead(ends - sc_time(1, SC_NS)));
-    EXPECT_TRUE(balloon.device.busy());
-    EXPECT_EQ(balloon.device.held_until(), ends);
-    EXPECT_EQ(balloon.device.ballooned_pages(), 256u);
-    EXPECT_EQ(balloon.bench.used_idx(0), 1u);
+    EXPECT_TRUE(device.work_ahead(second.ends - sc_time(1, SC_NS)));
+    EXPECT_TRUE(device.busy());
+    EXPECT_EQ(device.held_until(), second.ends);
+    EXPECT_EQ(device.ballooned_pages(), 256u);
+    EXPECT_EQ(second.balloon.bench.used_idx(0), 1u);
     // The guest's next stop is still before the end: it stays held.
-    EXPECT_FALSE(balloon.device.work_ahead(ends - sc_time(1, SC_PS)));
-    EXPECT_EQ(balloon.device.held_until(), ends);
-    EXPECT_EQ(balloon.device.ballooned_pages(), 256u);
+    EXPECT_FALSE(device.work_ahead(second.ends - sc_time(1, SC_PS)));
+    EXPECT_EQ(device.held_until(), second.ends);
+    EXPECT_EQ(device.ballooned_pages(), 256u);
 
-    EXPECT_TRUE(balloon.device.work_ahead(ends + sc_time(1, SC_MS)));
+    EXPECT_TRUE(device.work_ahead(second.ends + sc_time(1, SC_MS)));
     EXPECT_EQ(sc_core::sc_time_stamp(), now);
-    EXPECT_FALSE(balloon.device.busy());
-    EXPECT_EQ(balloon.device.held_until(), sc_core::sc_max_time());
-    EXPECT_EQ(balloon.device.ballooned_pages(), 512u);
-    EXPECT_EQ(balloon.bench.used_idx(0), 2u);
-    EXPECT_EQ(log.steps(), by_worker);
-    EXPECT_EQ(balloon.device.counters().work_ahead_runs, 1u);  // one kick
-    balloon.bench.run(sc_time(2, SC_MS));
-    EXPECT_EQ(balloon.device.counters().inflate_buffers, 2u);  // the worker did not redo it
+    EXPECT_FALSE(device.busy());
+    EXPECT_EQ(device.held_until(), sc_core::sc_max_time());
+    EXPECT_EQ(device.ballooned_pages(), 512u);
+    EXPECT_EQ(second.balloon.bench.used_idx(0), 2u);
+    EXPECT_EQ(second.log.steps(), second.by_worker);
+    EXPECT_EQ(device.counters().work_ahead_runs, 1u);  // one kick
+    second.balloon.bench.run(sc_time(2, SC_MS));
+    EXPECT_EQ(device.counters().inflate_buffers, 2u);  // the worker did not redo it
 }
 
 // The guest goes back to SystemC with a buffer held: released, the worker finishes it at its
 // end, as if it had been the worker's from the kick.
 TEST(BalloonDeviceWorkAhead, AHeldBufferReleasedIsFinishedByTheWorkerAtItsEnd) {
-    ObservedBalloon observed;
-    Balloon& balloon = observed.balloon;
-    RoundTrip& log = observed.log;
-    const std::vector<sc_time> by_worker = worker_round_trip(balloon, log);
-    const sc_time kick_to_end = by_worker[1];
-
-    balloon.send(0, 1, test::kBufferArea + 0x1000, consecutive_pfns(kVictimPfn + 256, 256));
-    const sc_time ends = log.kicked + kick_to_end;
-    ASSERT_TRUE(balloon.device.work_ahead(ends - sc_time(1, SC_NS)));
-    balloon.device.release_held_work();
-    EXPECT_TRUE(balloon.device.busy());
-    EXPECT_EQ(balloon.device.held_until(), sc_core::sc_max_time());  // the worker's now
-    balloon.device.release_held_work();                              // nothing more to give
-    balloon.bench.run(ends - sc_core::sc_time_stamp() - sc_time(1, SC_NS));
-    EXPECT_EQ(balloon.device.ballooned_pages(), 256u);
-    balloon.bench.run(sc_time(1, SC_MS));
-    EXPECT_EQ(balloon.device.ballooned_pages(), 512u);
-    EXPECT_FALSE(balloon.device.busy());
-    EXPECT_EQ(log.steps(), by_worker);
-    EXPECT_EQ(balloon.device.counters().inflate_buffers, 2u);
+    SecondInflate second;
+    BalloonDevice& device = second.balloon.device;
+    ASSERT_TRUE(device.work_ahead(second.ends - sc_time(1, SC_NS)));
+    device.release_held_work();
+    EXPECT_TRUE(device.busy());
+    EXPECT_EQ(device.held_until(), sc_core::sc_max_time());  // the worker's now
+    device.release_held_work();                              // nothing more to give
+    second.balloon.bench.run(second.ends - sc_core::sc_time_stamp() - sc_time(1, SC_NS));
+    EXPECT_EQ(device.ballooned_pages(), 256u);
+    second.balloon.bench.run(sc_time(1, SC_MS));
+    EXPECT_EQ(device.ballooned_pages(), 512u);
+    EXPECT_FALSE(device.busy());
+    EXPECT_EQ(second.log.steps(), second.by_worker);
+    EXPECT_EQ(device.counters().inflate_buffers, 2u);
 }
 
 // A held buffer that ends exactly at the guest's next stop goes to the worker (SystemC then
 // orders the two at that instant as it would without lookahead).
 TEST(BalloonDeviceWorkAhead, AHeldBufferEndingAtTheNewLimitGoesToTheWorker) {
-    ObservedBalloon observed;
-    Balloon& balloon = observed.balloon;
-    RoundTrip& log = observed.log;
-    const std::vector<sc_time> by_worker = worker_round_trip(balloon, log);
-
-    balloon.send(0, 1, test::kBufferArea + 0x1000, consecutive_pfns(kVictimPfn + 256, 256));
-    const sc_time ends = log.kicked + by_worker[1];
-    ASSERT_TRUE(balloon.device.work_ahead(ends - sc_time(1, SC_NS)));
-    EXPECT_FALSE(balloon.device.work_ahead(ends));
-    EXPECT_EQ(balloon.device.held_until(), sc_core::sc_max_time());
-    EXPECT_TRUE(balloon.device.busy());
-    EXPECT_EQ(balloon.device.ballooned_pages(), 256u);
-    balloon.bench.run(sc_time(1, SC_MS));
-    EXPECT_EQ(balloon.device.ballooned_pages(), 512u);
-    EXPECT_EQ(log.steps(), by_worker);
+    SecondInflate second;
+    BalloonDevice& device = second.balloon.device;
+    ASSERT_TRUE(device.work_ahead(second.ends - sc_time(1, SC_NS)));
+    EXPECT_FALSE(device.work_ahead(second.ends));
+    EXPECT_EQ(device.held_until(), sc_core::sc_max_time());
+    EXPECT_TRUE(device.busy());
+    EXPECT_EQ(device.ballooned_pages(), 256u);
+    second.balloon.bench.run(sc_time(1, SC_MS));
+    EXPECT_EQ(device.ballooned_pages(), 512u);
+    EXPECT_EQ(second.log.steps(), second.by_worker);
 }
 
 // A config interrupt acknowledged just before (its line drop still a delta away), then a
