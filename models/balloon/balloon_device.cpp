@@ -372,6 +372,9 @@ void BalloonDevice::queue_reset(unsigned int index) {
 }
 
 void BalloonDevice::reset() {
+    // A buffer held for a guest running ahead goes to the worker, which drops it at its time
+    // (its queue's epoch is gone below) and is then idle again.
+    release_held_work();
     // The guest forgets its balloon on reset: every page the host held will be
     // faulted back in, so it counts as deflated. The host's target stays.
     std::vector<uint32_t> released;

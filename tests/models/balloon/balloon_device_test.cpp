@@ -683,6 +683,21 @@ TEST(BalloonDeviceWorkAhead, AHeldBufferEndingAtTheNewLimitGoesToTheWorker) {
     EXPECT_EQ(second.log.steps(), second.by_worker);
 }
 
+// A device reset while a buffer is held: the buffer is dropped, not applied after the reset,
+// and the device is idle again once its time has passed.
+TEST(BalloonDeviceWorkAhead, AResetDropsAHeldBuffer) {
+    SecondInflate second;
+    BalloonDevice& device = second.balloon.device;
+    ASSERT_TRUE(device.work_ahead(second.ends - sc_time(1, SC_NS)));
+    second.balloon.bench.mmio.hardware_reset();
+    EXPECT_EQ(device.held_until(), sc_core::sc_max_time());
+    EXPECT_EQ(device.ballooned_pages(), 0u);  // the reset deflated the first buffer's pages
+    second.balloon.bench.run(sc_time(1, SC_MS));
+    EXPECT_FALSE(device.busy());
+    EXPECT_EQ(device.ballooned_pages(), 0u);
+    EXPECT_EQ(device.counters().inflate_buffers, 1u);
+}
+
 // A config interrupt acknowledged just before (its line drop still a delta away), then a
 // buffer handled ahead: the line drops, then rises for the buffer at its time, not at once.
 TEST(BalloonDeviceWorkAhead, ItsInterruptRisesAtItsTimeEvenWithADropPending) {
