@@ -433,6 +433,18 @@ TEST(GuestCpu, AnIdleWakeTakesTheLineAtItsTimeWithoutSleeping) {
     EXPECT_FALSE(bench.line.read());
 }
 
+// An interrupt handler that records when it ran and acknowledges the device's cause (as
+// the line level the platform gives sees it); the signal itself stays high.
+struct CauseAckingHandler {
+    Recorder* recorder;
+    bool* cause;
+    static void run(void* self) {
+        auto* handler = static_cast<CauseAckingHandler*>(self);
+        Recorder::record(handler->recorder);
+        *handler->cause = false;
+    }
+};
+
 // A line whose level the platform gives: high on the signal but low by that level (an ACK's
 // drop still a delta away) is not taken; high by both is.
 TEST(GuestCpu, ALineLevelFromThePlatformDecidesOverTheSignal) {
@@ -441,17 +453,9 @@ TEST(GuestCpu, ALineLevelFromThePlatformDecidesOverTheSignal) {
     Recorder recorder{{}, &bench.cpu};
     bool cause = false;
     bench.cpu.set_line_level(0, [&] { return bench.line.read() && cause; });
-    struct AckingHandler {  // acknowledges the cause; the signal stays high
-        Recorder* recorder;
-        bool* cause;
-        static void run(void* self) {
-            auto* handler = static_cast<AckingHandler*>(self);
-            Recorder::record(handler->recorder);
-            *handler->cause = false;
-        }
-    } handler{&recorder, &cause};
+    CauseAckingHandler handler{&recorder, &cause};
     bench.cpu.run_in_guest(
-        [&] { bench.cpu.kernel().register_interrupt(0, &AckingHandler::run, &handler); });
+        [&] { bench.cpu.kernel().register_interrupt(0, &CauseAckingHandler::run, &handler); });
     sc_core::sc_start(sc_time(6, SC_US));  // the line went high at 3 µs
     EXPECT_TRUE(recorder.times_ns.empty());
     cause = true;
@@ -637,15 +641,7 @@ TEST(GuestCpu, AnEdgeOfAnInterruptTakenAheadDoesNotWakeTheGuestBehindItsTime) {
     sw::guest::Timer timer{&Recorder::record, &timers};
     bool cause = true;
     bench.cpu.set_line_level(0, [&] { return bench.line.read() && cause; });
-    struct AckingHandler {
-        Recorder* recorder;
-        bool* cause;
-        static void run(void* self) {
-            auto* handler = static_cast<AckingHandler*>(self);
-            Recorder::record(handler->recorder);
-            *handler->cause = false;
-        }
-    } handler{&interrupts, &cause};
+    CauseAckingHandler handler{&interrupts, &cause};
     std::vector<uint64_t> idle_at;
     bool woken = false;
     bench.cpu.set_idle_hook([&](const sc_time&) {
@@ -659,7 +655,7 @@ TEST(GuestCpu, AnEdgeOfAnInterruptTakenAheadDoesNotWakeTheGuestBehindItsTime) {
     });
     bench.cpu.set_lookahead_horizon([] { return sc_time(10, SC_US); });
     bench.cpu.run_in_guest([&] {
-        bench.cpu.kernel().register_interrupt(0, &AckingHandler::run, &handler);
+        bench.cpu.kernel().register_interrupt(0, &CauseAckingHandler::run, &handler);
         bench.cpu.kernel().arm(timer, 12000);
     });
     sc_core::sc_start(sc_time(20, SC_US));
