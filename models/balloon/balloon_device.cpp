@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "models/timing/current_time.h"
 #include "spec/little_endian.h"
 
 namespace vbsim::models {
@@ -341,7 +342,7 @@ bool BalloonDevice::write_config(uint32_t offset, unsigned int width, uint32_t v
         actual_ = actual_staged_;
         for (BalloonObserver* observer : observers_) {
             observer->actual_changed(actual_, transport_ != nullptr ? transport_->access_time()
-                                                                    : sc_core::sc_time_stamp());
+                                                                    : models::current_time());
         }
     }
     return true;
@@ -355,7 +356,7 @@ void BalloonDevice::queue_notify(unsigned int index, const sc_core::sc_time& del
     // The kick happened at the driver's local time, `delay` ahead of the kernel's.
     work_event_.notify(delay);
     // work_event_'s pending notification, as SystemC keeps it: an earlier one stays.
-    const sc_core::sc_time now = sc_core::sc_time_stamp();
+    const sc_core::sc_time now = models::current_time();
     const sc_core::sc_time at = now + delay;
     if (work_notified_at_ == now) {
         woken_now_at_ = now;  // that wake-up fired at this instant: the worker may not have run
@@ -401,7 +402,7 @@ void BalloonDevice::reset() {
     }
     for (BalloonObserver* observer : observers_) {
         if (!released.empty()) {
-            observer->pages_deflated(released.data(), released.size(), sc_core::sc_time_stamp());
+            observer->pages_deflated(released.data(), released.size(), models::current_time());
         }
         observer->device_reset();
     }
@@ -534,7 +535,7 @@ BalloonDevice::Take BalloonDevice::take_page_buffer(unsigned int index, PageQueu
     const char* queue_name = kind == PageQueue::kInflate ? "inflateq" : "deflateq";
     DescriptorChain& chain = page_chain_;  // a member: next_chain() reuses its storage
     SplitVirtqueue* queue = nullptr;
-    sc_core::sc_time delay = device_time() - sc_core::sc_time_stamp();
+    sc_core::sc_time delay = device_time() - models::current_time();
     const Take take =
         take_readable_chain(index, queue_name, "device-readable PFNs", chain, queue, delay);
     if (take != Take::kChain) {
@@ -543,7 +544,7 @@ BalloonDevice::Take BalloonDevice::take_page_buffer(unsigned int index, PageQueu
     buffer.index = index;
     buffer.kind = kind;
     buffer.epoch = queue_epoch_[index];
-    buffer.taken_at = sc_core::sc_time_stamp() + delay;
+    buffer.taken_at = models::current_time() + delay;
     const uint64_t bytes = chain.readable_bytes();
     counters_.truncated_pfn_bytes += bytes % 4;
     buffer.total = bytes / 4;
@@ -575,7 +576,7 @@ BalloonDevice::Take BalloonDevice::take_page_buffer(unsigned int index, PageQueu
         pfns_[i] = load_le32(&raw_pfns_[i * 4]);
     }
     delay += costs.host_per_page * static_cast<double>(count);
-    buffer.done_at = sc_core::sc_time_stamp() + delay;
+    buffer.done_at = models::current_time() + delay;
     return Take::kChain;
 }
 
@@ -597,7 +598,7 @@ bool BalloonDevice::finish_page_buffer(const PageBuffer& buffer) {
         ++counters_.deflate_buffers;
         ++counters_.deflate_pfns_per_buffer[buffer.total];
     }
-    const sc_core::sc_time ahead = now - sc_core::sc_time_stamp();
+    const sc_core::sc_time ahead = now - models::current_time();
     sc_core::sc_time delay = ahead;
     if (!queue->push_used(page_chain_.head, 0, delay)) {
         device_needs_reset(std::string(queue_name) + ": " + queue->broken_reason());
@@ -606,17 +607,17 @@ bool BalloonDevice::finish_page_buffer(const PageBuffer& buffer) {
     transport_->used_buffers(buffer.index, ahead);
     for (BalloonObserver* observer : observers_) {
         observer->buffer_handled(buffer.index, buffer.total, buffer.taken_at,
-                                 sc_core::sc_time_stamp() + delay);
+                                 models::current_time() + delay);
     }
     return true;
 }
 
 void BalloonDevice::device_needs_reset(const std::string& reason) {
-    transport_->needs_reset(reason, device_time() - sc_core::sc_time_stamp());
+    transport_->needs_reset(reason, device_time() - models::current_time());
 }
 
 sc_core::sc_time BalloonDevice::device_time() const {
-    return ahead_ ? ahead_time_ : sc_core::sc_time_stamp();
+    return ahead_ ? ahead_time_ : models::current_time();
 }
 
 void BalloonDevice::spend(const sc_core::sc_time& time) {
@@ -635,7 +636,7 @@ bool BalloonDevice::work_ahead(const sc_core::sc_time& limit) {
     if (held_) {
         return resume_held_work(limit);
     }
-    const sc_core::sc_time now = sc_core::sc_time_stamp();
+    const sc_core::sc_time now = models::current_time();
     if (pending_queues_ == 0 || (pending_queues_ & ~kPageQueues) != 0 || !worker_idle_ ||
         draining_ || handed_over_ || work_notified_at_ <= now || work_notified_at_ >= limit ||
         woken_now_at_ == now) {
@@ -689,7 +690,7 @@ void BalloonDevice::hand_over(const PageBuffer& buffer) {
     handover_ = buffer;
     handed_over_ = true;
     draining_ = true;
-    handover_event_.notify(buffer.done_at - sc_core::sc_time_stamp());
+    handover_event_.notify(buffer.done_at - models::current_time());
 }
 
 void BalloonDevice::release_held_work() {
@@ -808,7 +809,7 @@ bool BalloonDevice::drain_stats_queue(unsigned int index) {
 
 void BalloonDevice::parse_stats(const std::vector<uint8_t>& bytes) {
     stats_.valid = true;
-    stats_.timestamp = sc_core::sc_time_stamp();
+    stats_.timestamp = models::current_time();
     stats_.entries.clear();
     for (size_t offset = 0; offset + balloon::kStatEntrySize <= bytes.size();
          offset += balloon::kStatEntrySize) {
@@ -846,10 +847,10 @@ void BalloonDevice::stats_poller() {
             wait(poll_changed_event_);
             continue;
         }
-        const sc_core::sc_time deadline = sc_core::sc_time_stamp() + interval;
+        const sc_core::sc_time deadline = models::current_time() + interval;
         next_stats_request_ = deadline;
         wait(interval, poll_changed_event_);
-        if (sc_core::sc_time_stamp() >= deadline) {
+        if (models::current_time() >= deadline) {
             // The driver at this instant goes first (a delta cycle), as for kicks, whatever
             // the order SystemC's queue would give: a guest running ahead syncs here too.
             wait(sc_core::SC_ZERO_TIME);
@@ -880,7 +881,7 @@ bool BalloonDevice::drain_reporting_queue(unsigned int index) {
         if (take != Take::kChain) {
             return take == Take::kNone;
         }
-        const sc_core::sc_time taken_at = sc_core::sc_time_stamp() + delay;
+        const sc_core::sc_time taken_at = models::current_time() + delay;
         // Linux adds its free blocks as device-writable buffers (the host may zero them);
         // QEMU looks at the writable part only, and so do we, counting the oddity.
         if (chain.readable_bytes() != 0) {
@@ -944,7 +945,7 @@ bool BalloonDevice::drain_reporting_queue(unsigned int index) {
         transport_->used_buffers(index, sc_core::SC_ZERO_TIME);
         for (BalloonObserver* observer : observers_) {
             observer->report_handled(index, blocks, pages, taken_at,
-                                     sc_core::sc_time_stamp() + delay);
+                                     models::current_time() + delay);
         }
     }
 }
@@ -1027,14 +1028,14 @@ void BalloonDevice::hint_cmd_id_received(uint32_t id) {
     if (hint_status_ == HintStatus::kRequested && id == hint_cmd_id_ && !hint_rounds_.empty()) {
         hint_status_ = HintStatus::kStarted;
         hint_rounds_.back().started = true;
-        hint_rounds_.back().started_at = sc_core::sc_time_stamp();
+        hint_rounds_.back().started_at = models::current_time();
     } else if (hint_status_ == HintStatus::kStarted) {
         // The guest's stop id (or any other id) ends a started round; a stale one before the
         // start does not (QEMU).
         hint_status_ = HintStatus::kStopped;
         if (!hint_rounds_.back().stopped) {
             hint_rounds_.back().stopped = true;
-            hint_rounds_.back().stopped_at = sc_core::sc_time_stamp();
+            hint_rounds_.back().stopped_at = models::current_time();
         }
     }
 }
@@ -1052,11 +1053,11 @@ bool BalloonDevice::start_free_page_hint() {
     }
     if (!hint_rounds_.empty() && !hint_rounds_.back().stopped) {
         hint_rounds_.back().stopped = true;
-        hint_rounds_.back().stopped_at = sc_core::sc_time_stamp();
+        hint_rounds_.back().stopped_at = models::current_time();
     }
     FreePageHintRound round;
     round.cmd_id = next_hint_cmd_id_;
-    round.requested_at = sc_core::sc_time_stamp();
+    round.requested_at = models::current_time();
     hint_rounds_.push_back(round);
     // Ids run from kHintCmdIdMin upwards and skip STOP and DONE when they wrap.
     next_hint_cmd_id_ =
@@ -1072,7 +1073,7 @@ bool BalloonDevice::stop_free_page_hint() {
     }
     if (!hint_rounds_.empty() && !hint_rounds_.back().stopped) {
         hint_rounds_.back().stopped = true;
-        hint_rounds_.back().stopped_at = sc_core::sc_time_stamp();
+        hint_rounds_.back().stopped_at = models::current_time();
     }
     hint_status_ = HintStatus::kStopped;
     set_hint_status(balloon::kHintCmdIdStop);
@@ -1085,7 +1086,7 @@ bool BalloonDevice::finish_free_page_hint() {
     }
     if (!hint_rounds_.empty() && !hint_rounds_.back().stopped) {
         hint_rounds_.back().stopped = true;
-        hint_rounds_.back().stopped_at = sc_core::sc_time_stamp();
+        hint_rounds_.back().stopped_at = models::current_time();
     }
     hint_status_ = HintStatus::kDone;
     set_hint_status(balloon::kHintCmdIdDone);

@@ -8,6 +8,7 @@
 
 #include <systemc>
 
+#include "models/timing/current_time.h"
 #include "models/timing/max_time.h"
 #include "models/virtio/virtio_device.h"
 #include "spec/virtio.h"
@@ -182,8 +183,8 @@ class BalloonDevice : public sc_core::sc_module, public VirtioDevice {
     // in step: the device is idle, and no earlier kick's wake-up of the worker is still to come
     // or due now (a worker woken now but not yet run would see the kick early).
     bool kick_may_go_ahead() const {
-        return !busy() && work_notified_at_ < sc_core::sc_time_stamp() &&
-               woken_now_at_ != sc_core::sc_time_stamp();
+        return !busy() && work_notified_at_ < models::current_time() &&
+               woken_now_at_ != models::current_time();
     }
     const sc_core::sc_time& next_stats_request() const { return next_stats_request_; }
     void add_observer(BalloonObserver& observer) { observers_.push_back(&observer); }

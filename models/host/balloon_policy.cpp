@@ -7,6 +7,7 @@
 #include <numeric>
 #include <utility>
 
+#include "models/timing/current_time.h"
 #include "spec/virtio.h"
 
 namespace vbsim::models {
@@ -59,13 +60,13 @@ void BalloonPolicy::use_observation_clock(ObservationClock& clock, unsigned int 
 void BalloonPolicy::wait_until(const sc_core::sc_time& at) {
     if (clock_ != nullptr) {
         clock_->wait_until(clock_id_, at);
-    } else if (at > sc_core::sc_time_stamp()) {
-        wait(at - sc_core::sc_time_stamp());
+    } else if (at > models::current_time()) {
+        wait(at - models::current_time());
     }
 }
 
 void BalloonPolicy::apply(PolicyGuest& guest, PolicyDecision decision) {
-    decision.time = sc_core::sc_time_stamp();
+    decision.time = models::current_time();
     decision.guest = guest.name();
     decision.old_target_pages = guest.target_pages();
     guest.set_target_pages(decision.new_target_pages);
@@ -105,7 +106,7 @@ void TimelinePolicy::run() {
     for (; next_ < timeline_.size(); ++next_) {
         const TimelineTarget& entry = timeline_[next_];
         // Entries at the instant already reached are applied together, in the given order.
-        if (!resumed || entry.at > sc_core::sc_time_stamp()) {
+        if (!resumed || entry.at > models::current_time()) {
             wait_until(entry.at);
             resumed = true;
         }
@@ -142,7 +143,7 @@ AutoBalloonPolicy::AutoBalloonPolicy(const sc_core::sc_module_name& name,
 
 void AutoBalloonPolicy::run() {
     const unsigned per_interval = params_.samples_per_interval;
-    sc_core::sc_time round_start = sc_core::sc_time_stamp();
+    sc_core::sc_time round_start = models::current_time();
     for (;;) {
         for (unsigned i = 1; i <= per_interval; ++i) {
             // From the round's start, so rounds land exactly on multiples of the interval.
@@ -274,7 +275,7 @@ double AutoBalloonPolicy::adjust(PolicyGuest& guest, double unused, bool pressur
                       (params_.interval *
                        (static_cast<double>(samples_.size()) / params_.samples_per_interval))
                           .to_seconds(),
-                      (sc_core::sc_time_stamp() - guest.stats().timestamp).to_seconds());
+                      (models::current_time() - guest.stats().timestamp).to_seconds());
         reason += lag;
     }
     PolicyDecision decision;
@@ -309,7 +310,7 @@ BalanceAvailablePolicy::BalanceAvailablePolicy(const sc_core::sc_module_name& na
 
 void BalanceAvailablePolicy::run() {
     for (;;) {
-        wait_until(sc_core::sc_time_stamp() + params_.interval);
+        wait_until(models::current_time() + params_.interval);
         evaluate();
     }
 }

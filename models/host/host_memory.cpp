@@ -4,6 +4,8 @@
 #include <limits>
 #include <utility>
 
+#include "models/timing/current_time.h"
+
 namespace vbsim::models {
 
 namespace {
@@ -70,7 +72,7 @@ HostMemory::HostMemory(const HostMemoryParams& params) : params_(params) {
         SC_REPORT_ERROR(kReportType, "host reserved memory exceeds host RAM");
     }
     min_host_free_bytes_ = host_free_bytes();
-    min_host_free_time_ = sc_core::sc_time_stamp();
+    min_host_free_time_ = models::current_time();
     settled_instant_ = min_host_free_time_;
 }
 
@@ -173,7 +175,7 @@ PageRangeResult HostMemory::apply(GuestId id, uint64_t first_pfn, uint64_t count
 
 sc_core::sc_time HostMemory::make_room() {
     sc_core::sc_time stall = sc_core::SC_ZERO_TIME;
-    const sc_core::sc_time now = sc_core::sc_time_stamp();
+    const sc_core::sc_time now = models::current_time();
     const bool ahead =
         latest_unsettled_ > now || (operation_time_ != nullptr && *operation_time_ > now);
     if (host_used_bytes() > params_.host_ram_bytes && ahead) {
@@ -369,7 +371,7 @@ void HostMemory::fold_usage_change(const sc_core::sc_time& at, int64_t pages) {
 
 void HostMemory::record_usage_change(const sc_core::sc_time& at, int64_t pages) {
     // In step with SystemC and nothing ahead waiting: in time order already.
-    if (unsettled_.empty() && at == sc_core::sc_time_stamp() && at >= settled_instant_) {
+    if (unsettled_.empty() && at == models::current_time() && at >= settled_instant_) {
         fold_usage_change(at, pages);
     } else {
         unsettled_.push_back({at, pages});
@@ -397,8 +399,8 @@ void HostMemory::changed() {
                           static_cast<int64_t>(recorded_resident_pages_);
     recorded_resident_pages_ = total_resident_pages_;
     if (delta != 0) {
-        record_usage_change(
-            operation_time_ != nullptr ? *operation_time_ : sc_core::sc_time_stamp(), delta);
+        record_usage_change(operation_time_ != nullptr ? *operation_time_ : models::current_time(),
+                            delta);
     }
     for (const ChangeListener& listener : listeners_) {
         listener(*this);

@@ -3,6 +3,8 @@
 #include <systemc>
 #include <tlm>
 
+#include "models/timing/current_time.h"
+
 namespace vbsim::models {
 
 // An ignorable extension for an access an initiator makes while running ahead of SystemC
@@ -22,7 +24,7 @@ struct InitiatorTime : tlm::tlm_extension<InitiatorTime> {
 // The time a target books an access at: the initiator's kernel time when it runs ahead.
 inline sc_core::sc_time access_base_time(const tlm::tlm_generic_payload& trans) {
     const InitiatorTime* ahead = trans.get_extension<InitiatorTime>();
-    return ahead != nullptr ? ahead->kernel_time : sc_core::sc_time_stamp();
+    return ahead != nullptr ? ahead->kernel_time : models::current_time();
 }
 
 }  // namespace vbsim::models

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "models/timing/current_time.h"
+
 namespace vbsim::models {
 
 ObservationClock::ObservationClock(const sc_core::sc_module_name& name) : sc_module(name) {
@@ -24,7 +26,7 @@ ObservationClock::ObserverId ObservationClock::add_observer(unsigned int rank) {
 
 void ObservationClock::wait_until(ObserverId id, const sc_core::sc_time& at) {
     Observer& observer = *observers_.at(id);
-    observer.due = std::max(at, sc_core::sc_time_stamp());
+    observer.due = std::max(at, models::current_time());
     observer.waiting = true;
     update_next_observation();
     // Observers normally wait again while the dispatcher runs their instant; one that waits
@@ -52,7 +54,7 @@ void ObservationClock::settle() {
 
 void ObservationClock::dispatcher() {
     for (;;) {
-        const sc_core::sc_time now = sc_core::sc_time_stamp();
+        const sc_core::sc_time now = models::current_time();
         if (next_observation_ == sc_core::sc_max_time()) {
             dispatcher_idle_ = true;
             sc_core::wait(observer_added_);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "models/timing/current_time.h"
 #include "models/timing/initiator_time.h"
 #include "models/timing/max_time.h"
 #include "spec/little_endian.h"
@@ -139,7 +140,7 @@ bool VirtioMmio::check_access(tlm::tlm_generic_payload& trans) {
 }
 
 sc_core::sc_time VirtioMmio::access_time() const {
-    return serving_access_ ? access_time_ : sc_core::sc_time_stamp();
+    return serving_access_ ? access_time_ : models::current_time();
 }
 
 void VirtioMmio::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
@@ -184,7 +185,7 @@ void VirtioMmio::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& 
         trans.set_response_status(tlm::TLM_OK_RESPONSE);
         if (observer_ != nullptr) {
             observer_->register_access(trans.is_write(), offset, width, load_le(data, width),
-                                       sc_core::sc_time_stamp() + delay);
+                                       models::current_time() + delay);
         }
         return;
     }
@@ -211,7 +212,7 @@ void VirtioMmio::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& 
     trans.set_response_status(tlm::TLM_OK_RESPONSE);
     if (observer_ != nullptr) {
         observer_->register_access(trans.is_write(), offset, 4, load_le(data, 4),
-                                   sc_core::sc_time_stamp() + delay);
+                                   models::current_time() + delay);
     }
 }
 
@@ -388,10 +389,10 @@ bool VirtioMmio::write_register(uint32_t offset, uint32_t value, const sc_core::
         case reg::kInterruptAck:
             if (observer_ != nullptr && (interrupt_status_ & value) != 0) {
                 observer_->interrupt_acked(interrupt_status_ & value,
-                                           sc_core::sc_time_stamp() + delay);
+                                           models::current_time() + delay);
             }
             if ((interrupt_status_ & value) != 0) {
-                acknowledge_interrupt(value, access_time_, sc_core::sc_time_stamp() + delay);
+                acknowledge_interrupt(value, access_time_, models::current_time() + delay);
             }
             return true;
         default:
@@ -585,7 +586,7 @@ void VirtioMmio::write_queue_notify(uint32_t value, const sc_core::sc_time& dela
     ++counters_.notifies;
     const uint32_t index = value & 0xffff;
     if (observer_ != nullptr) {
-        observer_->queue_notified(index, sc_core::sc_time_stamp() + delay);
+        observer_->queue_notified(index, models::current_time() + delay);
     }
     if (index < VirtioMmioCounters::kCountedQueues) {
         ++counters_.queue_notifies[index];
@@ -678,8 +679,7 @@ void VirtioMmio::reset_device() {
     early_notified_queues_ = 0;
     needs_reset_reason_.clear();
     if (interrupt_status_ != 0) {
-        acknowledge_interrupt(interrupt_status_, sc_core::sc_time_stamp(),
-                              sc_core::sc_time_stamp());
+        acknowledge_interrupt(interrupt_status_, models::current_time(), models::current_time());
     }
 }
 
@@ -747,7 +747,7 @@ void VirtioMmio::raise_interrupt(uint32_t bits, const sc_core::sc_time& delay) {
         ++counters_.config_interrupts;
     }
     interrupt_status_ |= bits;
-    const sc_core::sc_time at = sc_core::sc_time_stamp() + delay;
+    const sc_core::sc_time at = models::current_time() + delay;
     if (observer_ != nullptr && added != 0) {
         observer_->interrupt_raised(added, at);
     }
@@ -773,7 +773,7 @@ void VirtioMmio::acknowledge_interrupt(uint32_t bits, const sc_core::sc_time& at
 
 void VirtioMmio::change_line_status(const sc_core::sc_time& at, uint32_t set, uint32_t clear,
                                     const sc_core::sc_time& trace_low_at) {
-    if (at <= sc_core::sc_time_stamp() && ahead_.empty()) {
+    if (at <= models::current_time() && ahead_.empty()) {
         line_status_ = (line_status_ | set) & ~clear;
         if (clear != 0) {
             irq_trace_low_at_ = trace_low_at;
@@ -784,7 +784,7 @@ void VirtioMmio::change_line_status(const sc_core::sc_time& at, uint32_t set, ui
 }
 
 void VirtioMmio::update_line_at(const sc_core::sc_time& at) {
-    const sc_core::sc_time now = sc_core::sc_time_stamp();
+    const sc_core::sc_time now = models::current_time();
     if (at <= now) {
         irq_update_event_.notify(sc_core::SC_ZERO_TIME);
     } else if (ahead_.empty()) {
@@ -809,14 +809,14 @@ void VirtioMmio::notify_next_update() {
     // Status changes alone move nothing: they wait for the update that shows them.
     for (const AheadEvent& queued : ahead_) {
         if (queued.update) {
-            ahead_event_.notify(queued.at - sc_core::sc_time_stamp());
+            ahead_event_.notify(queued.at - models::current_time());
             return;
         }
     }
 }
 
 void VirtioMmio::drive_irq() {
-    const sc_core::sc_time now = sc_core::sc_time_stamp();
+    const sc_core::sc_time now = models::current_time();
     // What happened ahead up to now, in its order: an update sees the changes before it.
     while (!ahead_.empty() && ahead_.front().at <= now) {
         const AheadEvent event = ahead_.front();
@@ -837,7 +837,7 @@ void VirtioMmio::drive_irq() {
 }
 
 void VirtioMmio::update_line() {
-    const sc_core::sc_time now = sc_core::sc_time_stamp();
+    const sc_core::sc_time now = models::current_time();
     const bool level = line_status_ != 0;
     irq.write(level);
     if (level || interrupt_status_ == 0) {
@@ -859,7 +859,7 @@ void VirtioMmio::update_line() {
 
 bool VirtioMmio::dma_read(uint64_t address, void* data, size_t length, sc_core::sc_time& delay) {
     if (observer_ != nullptr) {
-        observer_->dma(false, address, length, sc_core::sc_time_stamp() + delay);
+        observer_->dma(false, address, length, models::current_time() + delay);
     }
     return count_dma(bus_.read(*dma_socket[0], address, data, length, delay));
 }
@@ -867,7 +867,7 @@ bool VirtioMmio::dma_read(uint64_t address, void* data, size_t length, sc_core::
 bool VirtioMmio::dma_write(uint64_t address, const void* data, size_t length,
                            sc_core::sc_time& delay) {
     if (observer_ != nullptr) {
-        observer_->dma(true, address, length, sc_core::sc_time_stamp() + delay);
+        observer_->dma(true, address, length, models::current_time() + delay);
     }
     return count_dma(bus_.write(*dma_socket[0], address, data, length, delay));
 }

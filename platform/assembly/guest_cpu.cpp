@@ -1,5 +1,6 @@
 #include "platform/assembly/guest_cpu.h"
 
+#include "models/timing/current_time.h"
 #include "spec/little_endian.h"
 
 namespace vbsim::platform {
@@ -15,7 +16,9 @@ GuestCpu::GuestCpu(const sc_core::sc_module_name& name, const GuestCpuParams& pa
       params_(params),
       kernel_(*this),
       line_levels_(params.interrupt_lines),
-      ticks_per_ns_(sc_core::sc_time(1, sc_core::SC_NS).value()),
+      global_quantum_(tlm::tlm_global_quantum::instance()),
+      one_ns_(1, sc_core::SC_NS),
+      ticks_per_ns_(one_ns_.value()),
       max_exact_ns_(ticks_per_ns_ == 0 ? 0 : (uint64_t{1} << 53) / ticks_per_ns_),
       line_blocked_until_(params.interrupt_lines, 0) {
     if (params_.interrupt_lines == 0 ||
@@ -25,7 +28,7 @@ GuestCpu::GuestCpu(const sc_core::sc_module_name& name, const GuestCpuParams& pa
     if (ticks_per_ns_ == 0) {
         SC_REPORT_ERROR(kReportType, "the time resolution must be 1 ns or finer");
     }
-    tlm::tlm_global_quantum::instance().set(params_.quantum);
+    global_quantum_.set(params_.quantum);
     restart_quantum();
     socket.register_invalidate_direct_mem_ptr(this, &GuestCpu::invalidate_dmi);
 
@@ -62,7 +65,7 @@ bool GuestCpu::mmio(tlm::tlm_command command, uint64_t address, unsigned char* d
     trans.set_dmi_allowed(false);
     trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
     sc_core::sc_time delay = access_delay(address, command == tlm::TLM_WRITE_COMMAND);
-    const bool ahead = kernel_time_ > sc_core::sc_time_stamp();
+    const bool ahead = kernel_time_ > models::current_time();
     if (ahead) {
         initiator_time_.kernel_time = kernel_time_;
         trans.set_extension(&initiator_time_);
@@ -167,9 +170,10 @@ uint64_t GuestCpu::now_ns() {
 
 sc_core::sc_time GuestCpu::from_ns(uint64_t nanoseconds) const {
     // Both forms give the same value for whole nanoseconds while the product is exact in a
-    // double; the integer one skips a resolution lookup and a conversion on every call.
+    // double; the multiplication is inline, without a resolution lookup and a conversion on
+    // every call (sc_time::from_value is a library call too).
     if (nanoseconds < max_exact_ns_) {
-        return sc_core::sc_time::from_value(nanoseconds * ticks_per_ns_);
+        return one_ns_ * static_cast<double>(nanoseconds);
     }
     return sc_core::sc_time(static_cast<double>(nanoseconds), sc_core::SC_NS);
 }
@@ -189,7 +193,7 @@ void GuestCpu::restart_quantum() {
     // As tlm_quantumkeeper::reset(), from the guest's kernel time: the next sync point is the
     // next multiple of the global quantum.
     local_time_ = sc_core::SC_ZERO_TIME;
-    const sc_core::sc_time& quantum = tlm::tlm_global_quantum::instance().get();
+    const sc_core::sc_time& quantum = global_quantum_.get();
     if (quantum == sc_core::SC_ZERO_TIME) {
         next_sync_point_ = kernel_time_;
         return;
@@ -205,8 +209,7 @@ void GuestCpu::restart_quantum() {
         }
     }
     sync_quantum_ = quantum;
-    const uint64_t q = quantum.value();
-    next_sync_point_ = sc_core::sc_time::from_value((kernel_time_.value() / q + 1) * q);
+    next_sync_point_ = kernel_time_ - kernel_time_ % quantum + quantum;
 }
 
 bool GuestCpu::need_sync() const {
@@ -230,9 +233,9 @@ void GuestCpu::synchronize() {
     // The kernel's time catches up with the guest's (tlm_quantumkeeper::sync(): a delta
     // cycle when the local time is zero).
     prepare_in_step();
-    sc_core::wait(kernel_time_ + local_time_ - sc_core::sc_time_stamp());
+    sc_core::wait(kernel_time_ + local_time_ - models::current_time());
     forget_horizon();
-    continue_at(sc_core::sc_time_stamp());
+    continue_at(models::current_time());
 }
 
 void GuestCpu::continue_at(const sc_core::sc_time& kernel_time) {
@@ -256,13 +259,13 @@ void GuestCpu::synchronize_or_run_ahead() {
 void GuestCpu::follow_blocking_target() {
     // A target may wait() inside b_transport (the base protocol allows it): SystemC's time
     // then moved on with the guest, in step.
-    if (sc_core::sc_time_stamp() > kernel_time_) {
-        kernel_time_ = sc_core::sc_time_stamp();
+    if (models::current_time() > kernel_time_) {
+        kernel_time_ = models::current_time();
     }
 }
 
 sc_core::sc_time GuestCpu::access_delay(uint64_t address, bool write) {
-    const sc_core::sc_time now = sc_core::sc_time_stamp();
+    const sc_core::sc_time now = models::current_time();
     if (kernel_time_ > now && ahead_access_ && ahead_access_(address, write)) {
         ++counters_.ahead_accesses;
         return kernel_time_ - now + local_time_;
@@ -275,16 +278,16 @@ void GuestCpu::after_access(const sc_core::sc_time& delay) {
     forget_horizon();  // the access may have changed what the horizon depends on
     follow_blocking_target();
     // The annotation counted from SystemC's time; the local time counts from the kernel's.
-    local_time_ = delay - (kernel_time_ - sc_core::sc_time_stamp());
+    local_time_ = delay - (kernel_time_ - models::current_time());
 }
 
 void GuestCpu::come_back_in_step() {
     prepare_in_step();
-    if (kernel_time_ > sc_core::sc_time_stamp()) {
+    if (kernel_time_ > models::current_time()) {
         // Bus accesses reach devices and RAM at SystemC time plus the local time.
         const sc_core::sc_time local = local_time_;
         local_time_ = sc_core::SC_ZERO_TIME;
-        sc_core::wait(kernel_time_ - sc_core::sc_time_stamp());
+        sc_core::wait(kernel_time_ - models::current_time());
         forget_horizon();
         local_time_ = local;
     }
@@ -355,10 +358,10 @@ void GuestCpu::wait_for_something() {
     }
     if (deadline != kNoDeadline && deadline <= now) {
         // A timer already due: no sleep, only back in step.
-        if (kernel_time_ > sc_core::sc_time_stamp()) {
+        if (kernel_time_ > models::current_time()) {
             synchronize();
         } else {
-            continue_at(sc_core::sc_time_stamp());
+            continue_at(models::current_time());
         }
         return;
     }
@@ -370,7 +373,7 @@ void GuestCpu::wait_for_something() {
     if (deadline == kNoDeadline) {
         do {
             wait(wake_event_);
-        } while (sc_core::sc_time_stamp() < from);
+        } while (models::current_time() < from);
     } else {
         // Sleeps until the wake event, or the timer event at the deadline; a notification
         // left from an earlier deadline wakes it too soon: sleep on.
@@ -378,11 +381,11 @@ void GuestCpu::wait_for_something() {
         do {
             arm_timer_event(due);
             wait();
-        } while (sc_core::sc_time_stamp() < from ||
-                 (sc_core::sc_time_stamp() < due && !wake_event_.triggered()));
+        } while (models::current_time() < from ||
+                 (models::current_time() < due && !wake_event_.triggered()));
     }
     forget_horizon();
-    continue_at(sc_core::sc_time_stamp());
+    continue_at(models::current_time());
 }
 
 void GuestCpu::arm_timer_event(const sc_core::sc_time& due) {
@@ -392,7 +395,7 @@ void GuestCpu::arm_timer_event(const sc_core::sc_time& due) {
     // for them. So a pending notification at or before `due` stays (an early one is a spurious
     // wake-up); timed notifications fire before anything runs at their time, so one that is
     // not in the future has fired.
-    const sc_core::sc_time now = sc_core::sc_time_stamp();
+    const sc_core::sc_time now = models::current_time();
     if (timer_event_at_ > now && timer_event_at_ <= due) {
         return;
     }
@@ -402,7 +405,7 @@ void GuestCpu::arm_timer_event(const sc_core::sc_time& due) {
 }
 
 void GuestCpu::run() {
-    kernel_time_ = sc_core::sc_time_stamp();
+    kernel_time_ = models::current_time();
     restart_quantum();
     while (true) {
         if (halted_) {

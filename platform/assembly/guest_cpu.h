@@ -10,6 +10,7 @@
 #include <tlm>
 
 #include "models/interconnect/bus_accessor.h"
+#include "models/timing/current_time.h"
 #include "models/timing/initiator_time.h"
 #include "models/timing/max_time.h"
 #include "platform/config/guest_cpu_params.h"
@@ -128,7 +129,7 @@ class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
     // An edge before the guest's own time is of an interrupt it took while running ahead:
     // nothing else reaches it before then (its horizon), so only later edges wake it.
     void on_interrupt_edge() {
-        if (sc_core::sc_time_stamp() >= kernel_time_) {
+        if (models::current_time() >= kernel_time_) {
             wake_event_.notify();
         }
     }
@@ -197,10 +198,12 @@ class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
     std::function<sc_core::sc_time(uint64_t)> held_touch_observer_;
     bool halted_ = false;
     sc_core::sc_event halt_event_;
-    tlm::tlm_generic_payload mmio_payload_;  // reused by every MMIO access
-    uint64_t ticks_per_ns_ = 0;              // time-resolution ticks in 1 ns
-    uint64_t max_exact_ns_ = 0;              // from_ns() exact by integers below this
-    sc_core::sc_time sync_quantum_;          // the quantum next_sync_point_ was found with
+    tlm::tlm_generic_payload mmio_payload_;    // reused by every MMIO access
+    tlm::tlm_global_quantum& global_quantum_;  // the singleton, looked up once
+    sc_core::sc_time one_ns_;
+    uint64_t ticks_per_ns_ = 0;      // time-resolution ticks in 1 ns
+    uint64_t max_exact_ns_ = 0;      // from_ns() exact by integers below this
+    sc_core::sc_time sync_quantum_;  // the quantum next_sync_point_ was found with
     // A taken line counts as new again only after a synchronisation later than the
     // epoch its handler ran in (kBlockedUntilHandled while the handler is pending).
     static constexpr uint64_t kBlockedUntilHandled = ~uint64_t{0};

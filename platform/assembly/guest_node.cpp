@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "models/timing/current_time.h"
 #include "platform/config/feature_names.h"
 
 namespace vbsim::platform {
@@ -235,7 +236,7 @@ uint64_t GuestNode::host_growth_bound_bytes(const sc_core::sc_time& window) cons
         }
         return fastest;
     };
-    const sc_core::sc_time now = sc_core::sc_time_stamp();
+    const sc_core::sc_time now = models::current_time();
     const sc_core::sc_time until = now + window + 2 * config_.workload.tick;
     const uint64_t now_ns = static_cast<uint64_t>(now.to_seconds() * 1e9);
     const uint64_t until_ns = static_cast<uint64_t>(until.to_seconds() * 1e9);
@@ -287,7 +288,7 @@ void GuestNode::enable_lookahead(const models::ObservationClock& clock, Lookahea
         // A device holding a buffer for the guest acts again when that buffer ends.
         const bool device_acts = balloon_.busy() && balloon_.held_until() == models::max_time();
         if (device_acts || transport_.interrupt_status() != 0 || !gate.open()) {
-            return sc_core::sc_time_stamp();
+            return models::current_time();
         }
         return std::min(
             {clock.next_observation(), balloon_.next_stats_request(), balloon_.held_until()});

@@ -1,5 +1,6 @@
 #include "platform/assembly/lookahead_gate.h"
 
+#include "models/timing/current_time.h"
 #include "models/timing/max_time.h"
 #include "platform/assembly/guest_node.h"
 
@@ -10,7 +11,7 @@ LookaheadGate::LookaheadGate(const models::HostMemory& host, const models::Obser
 
 bool LookaheadGate::open() {
     const sc_core::sc_time& end = clock_.next_observation();
-    if (end <= sc_core::sc_time_stamp()) {
+    if (end <= models::current_time()) {
         return false;  // observers are due now
     }
     if (decided_ && end == decided_for_) {
@@ -25,7 +26,7 @@ bool LookaheadGate::open() {
     const uint64_t ram = host_.host_ram_bytes();
     uint64_t worst = host_.host_used_bytes() + host_.swap_used_bytes();
     open_ = worst <= ram;
-    const sc_core::sc_time window = end - sc_core::sc_time_stamp();
+    const sc_core::sc_time window = end - models::current_time();
     for (const GuestNode* guest : guests_) {
         if (!open_) {
             break;

@@ -9,6 +9,7 @@
 #include <map>
 #include <sstream>
 
+#include "models/timing/current_time.h"
 #include "platform/config/feature_names.h"
 #include "platform/config/scenario_loader.h"
 #include "platform/config/units.h"
@@ -40,7 +41,7 @@ class TargetTracker : public models::BalloonObserver {
         close_open_episode();
         ledger_at_set_ = ledger_();
         TargetEpisode episode;
-        episode.set_at = sc_core::sc_time_stamp();
+        episode.set_at = models::current_time();
         episode.from_pages = device_.actual_pages();
         episode.to_pages = pages;
         episode.aligned_to_pages = aligned(pages);
@@ -63,7 +64,7 @@ class TargetTracker : public models::BalloonObserver {
     // the end of the run.
     void close_open_episode() {
         if (!episodes_.empty() && !episodes_.back().reached) {
-            split_last(sc_core::sc_time_stamp());
+            split_last(models::current_time());
         }
     }
 
@@ -247,7 +248,7 @@ size_t ScenarioRun::guest_index(const std::string& name) const {
 }
 
 void ScenarioRun::note(const std::string& guest, const std::string& what) {
-    recording_.events.push_back({sc_core::sc_time_stamp(), guest, what});
+    recording_.events.push_back({models::current_time(), guest, what});
 }
 
 void ScenarioRun::apply(const EventConfig& event) {
@@ -303,7 +304,7 @@ void ScenarioRun::event_thread() {
     bool resumed = false;
     for (const EventConfig& event : events_) {
         // Events at the instant already reached are applied together, in file order.
-        if (!resumed || event.at > sc_core::sc_time_stamp()) {
+        if (!resumed || event.at > models::current_time()) {
             observation_clock_.wait_until(event_observer_, event.at);
             resumed = true;
         }
@@ -313,7 +314,7 @@ void ScenarioRun::event_thread() {
 
 void ScenarioRun::take_sample() {
     Sample sample;
-    sample.time = sc_core::sc_time_stamp();
+    sample.time = models::current_time();
     sample.host_free_bytes = host_.host_free_bytes();
     sample.host_swap_used_bytes = host_.swap_used_bytes();
     sample.host_oom_kills = host_.host_oom_kills();
@@ -376,10 +377,10 @@ void ScenarioRun::sampler_thread() {
     while (true) {
         observation_clock_.wait_until(sampler_observer_, next);
         take_sample();
-        if (sc_core::sc_time_stamp() + interval > config_.duration) {
+        if (models::current_time() + interval > config_.duration) {
             return;
         }
-        next = sc_core::sc_time_stamp() + interval;
+        next = models::current_time() + interval;
     }
 }
 
@@ -394,7 +395,7 @@ void ScenarioRun::progress_thread() {
     const auto start = std::chrono::steady_clock::now();
     auto last_print = start;
     const sc_core::sc_time step = config_.duration / 200.0;
-    while (sc_core::sc_time_stamp() + step <= config_.duration) {
+    while (models::current_time() + step <= config_.duration) {
         wait(step);
         const auto now = std::chrono::steady_clock::now();
         if (now - last_print < std::chrono::milliseconds(500)) {
@@ -407,7 +408,7 @@ void ScenarioRun::progress_thread() {
                      node->balloon().counters().pages_deflated;
         }
         std::fprintf(stderr, "\r%s: simulated %.3f s of %.3f s, wall %.1f s, pages moved %llu   ",
-                     printable(config_.name).c_str(), sc_core::sc_time_stamp().to_seconds(),
+                     printable(config_.name).c_str(), models::current_time().to_seconds(),
                      config_.duration.to_seconds(),
                      std::chrono::duration<double>(now - start).count(),
                      static_cast<unsigned long long>(moved));
@@ -540,7 +541,7 @@ GuestSummary ScenarioRun::summarize_guest(size_t index) const {
         summary.bus_transactions += region.transactions;
     }
     busy = node.bus().counters("ram").busy_time;
-    const double simulated = sc_core::sc_time_stamp().to_seconds();
+    const double simulated = models::current_time().to_seconds();
     summary.bus_utilisation = simulated > 0 ? busy.to_seconds() / simulated : 0;
     summary.dma_bytes = node.transport().counters().dma_bytes;
     summary.oom_kills = memory.counters().oom_kills;
@@ -609,7 +610,7 @@ RunSummary ScenarioRun::summarize() const {
     summary.scenario = config_.name;
     summary.description = config_.description;
     summary.seed = config_.seed;
-    summary.simulated_time = sc_core::sc_time_stamp();
+    summary.simulated_time = models::current_time();
     summary.host_ram_bytes = config_.host.ram_bytes;
     summary.host_free_min_bytes = host_.min_host_free_bytes();
     summary.host_free_min_at = host_.min_host_free_time();

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "models/timing/current_time.h"
+
 namespace vbsim::platform {
 
 namespace {
@@ -87,7 +89,7 @@ size_t VcdWriter::add(const std::string& name, unsigned width, uint64_t value) {
 }
 
 void VcdWriter::changed(size_t index, uint64_t value) {
-    const sc_core::sc_time now = sc_core::sc_time_stamp();
+    const sc_core::sc_time now = models::current_time();
     if (!header_written_ && now > sc_core::SC_ZERO_TIME) {
         write_header();  // the values at the end of time 0 are the initial ones
     }
@@ -223,7 +225,7 @@ bool VcdWriter::close() {
             write_header();
         }
         write_pending();
-        append_time(sc_core::sc_time_stamp());
+        append_time(models::current_time());
     }
     flush_buffer();
     if (std::fclose(file_) != 0) {
