@@ -45,8 +45,7 @@ VirtioMmio::VirtioMmio(const sc_core::sc_module_name& name, const VirtioMmioPara
       dma_socket("dma_socket"),
       irq("irq"),
       params_(params),
-      device_(device),
-      irq_trace_("irq_for_trace") {
+      device_(device) {
     if (params_.version != reg::kVersionLegacy && params_.version != reg::kVersionModern) {
         SC_REPORT_ERROR(kReportType, "virtio-mmio version must be 1 (legacy) or 2 (modern)");
     }
@@ -56,7 +55,7 @@ VirtioMmio::VirtioMmio(const sc_core::sc_module_name& name, const VirtioMmioPara
 
     SC_HAS_PROCESS(VirtioMmio);
     SC_METHOD(drive_irq);
-    sensitive << irq_update_event_ << irq_trace_low_event_ << ahead_event_;
+    sensitive << irq_update_event_ << ahead_event_;
     dont_initialize();
 
     device_.attach(*this);
@@ -831,7 +830,7 @@ void VirtioMmio::drive_irq() {
         }
     }
     notify_next_update();
-    if (irq_update_event_.triggered() || irq_trace_low_event_.triggered()) {
+    if (irq_update_event_.triggered()) {
         update_line();
     }
 }
@@ -843,16 +842,9 @@ void VirtioMmio::update_line() {
     if (level || interrupt_status_ == 0) {
         rise_due_ = max_time();  // risen, or its cause gone
     }
-    if (level) {
-        irq_trace_low_event_.cancel();
-        irq_trace_.write(true);
-        return;
-    }
-    if (irq_trace_low_at_ > now) {
-        irq_trace_low_event_.notify(irq_trace_low_at_ - now);
-    } else {
-        irq_trace_.write(false);
-    }
+    // The trace drops at the ACK's own time, later than SystemC's when the guest ran ahead
+    // or annotated the access (given now, not driven then); a rise before it replaces it.
+    irq_trace_.set(level, level ? now : irq_trace_low_at_);
 }
 
 // ---- DMA ------------------------------------------------------------------------

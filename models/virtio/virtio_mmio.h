@@ -14,7 +14,7 @@
 #include <tlm>
 
 #include "models/interconnect/bus_accessor.h"
-#include "models/tracing/watched_signal.h"
+#include "models/tracing/scheduled_level.h"
 #include "models/virtio/dma_port.h"
 #include "models/virtio/split_virtqueue.h"
 #include "models/virtio/virtio_device.h"
@@ -84,7 +84,8 @@ class VirtioMmio : public sc_core::sc_module, public VirtioTransport, private Dm
     // until the driver's ACK at the ACK's own time. `irq` itself drops as soon as the ACK
     // arrives, and under temporal decoupling a driver running ahead ACKs in the same time
     // step as the raise, so a VCD of `irq` (sampled once per time step) misses most pulses.
-    models::WatchedSignal<bool>& irq_for_trace() { return irq_trace_; }
+    // Its drop after an ACK from ahead is given with the ACK's time, not driven then.
+    models::ScheduledLevel& irq_for_trace() { return irq_trace_; }
     // When the line rises for a cause raised and not yet visible on it (the interrupt
     // latency after the cause); sc_max_time() when none is on its way.
     sc_core::sc_time interrupt_rise_due() const override { return rise_due_; }
@@ -191,10 +192,9 @@ class VirtioMmio : public sc_core::sc_module, public VirtioTransport, private Dm
     std::array<QueueRegisters, kMaxQueues> queues_;
 
     sc_core::sc_event irq_update_event_;
-    WatchedSignal<bool> irq_trace_;
+    ScheduledLevel irq_trace_;
     sc_core::sc_time rise_due_ = sc_core::sc_max_time();
     sc_core::sc_time irq_trace_low_at_ = sc_core::SC_ZERO_TIME;  // the last clear, annotated
-    sc_core::sc_event irq_trace_low_event_;
     // InterruptStatus as the line follows it (see AheadEvent).
     uint32_t line_status_ = 0;
     std::deque<AheadEvent> ahead_;

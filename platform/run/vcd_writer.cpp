@@ -72,6 +72,13 @@ void VcdWriter::trace(models::WatchedSignal<int64_t>& signal, const std::string&
         [this, index](const int64_t& value) { changed(index, static_cast<uint64_t>(value)); });
 }
 
+void VcdWriter::trace(models::ScheduledLevel& level, const std::string& name) {
+    const size_t index = add(name, 1, level.value() ? 1 : 0);
+    level.watch([this, index](bool value, const sc_core::sc_time& at) {
+        scheduled_change(index, value ? 1 : 0, at);
+    });
+}
+
 size_t VcdWriter::add(const std::string& name, unsigned width, uint64_t value) {
     const std::vector<std::string> parts = split_dots(name);
     Scope* scope = &top_;
@@ -89,15 +96,54 @@ size_t VcdWriter::add(const std::string& name, unsigned width, uint64_t value) {
 }
 
 void VcdWriter::changed(size_t index, uint64_t value) {
-    const sc_core::sc_time now = models::current_time();
-    if (!header_written_ && now > sc_core::SC_ZERO_TIME) {
-        write_header();  // the values at the end of time 0 are the initial ones
-    }
-    if (now != pending_time_) {
-        write_pending();
-        pending_time_ = now;
+    advance_to(models::current_time());
+    Trace& trace = traces_[index];
+    trace.scheduled = false;  // a change now replaces one given for later
+    set_value(trace, index, value);
+}
+
+void VcdWriter::scheduled_change(size_t index, uint64_t value, const sc_core::sc_time& at) {
+    if (at <= models::current_time()) {
+        changed(index, value);
+        return;
     }
     Trace& trace = traces_[index];
+    trace.scheduled = true;
+    trace.scheduled_value = value;
+    trace.scheduled_id = ++next_scheduled_id_;
+    scheduled_.push(ScheduledChange{at, trace.scheduled_id, index});
+}
+
+void VcdWriter::advance_to(const sc_core::sc_time& time) {
+    apply_scheduled(time);
+    step_to(time);
+}
+
+void VcdWriter::apply_scheduled(const sc_core::sc_time& bound) {
+    while (!scheduled_.empty() && scheduled_.top().at < bound) {
+        const ScheduledChange change = scheduled_.top();
+        scheduled_.pop();
+        Trace& trace = traces_[change.index];
+        if (!trace.scheduled || trace.scheduled_id != change.id) {
+            continue;  // replaced by a later change
+        }
+        trace.scheduled = false;
+        step_to(change.at);
+        set_value(trace, change.index, trace.scheduled_value);
+    }
+}
+
+void VcdWriter::step_to(const sc_core::sc_time& time) {
+    if (!header_written_ && time > sc_core::SC_ZERO_TIME) {
+        write_header();  // the values at the end of time 0 are the initial ones
+    }
+    if (time != pending_time_) {
+        write_pending();
+        pending_time_ = time;
+    }
+}
+
+void VcdWriter::set_value(Trace& trace, size_t index, uint64_t value) {
     trace.value = value;
     if (header_written_ && !trace.pending) {
         trace.pending = true;
@@ -221,11 +267,15 @@ bool VcdWriter::close() {
         return !failed_;
     }
     if (sc_core::sc_start_of_simulation_invoked()) {
+        // sc_start(duration) stops before the time step at its end: a change scheduled for
+        // then is not reached, as a process waiting until then would not run.
+        const sc_core::sc_time end = models::current_time();
+        apply_scheduled(end);
         if (!header_written_) {
             write_header();
         }
         write_pending();
-        append_time(models::current_time());
+        append_time(end);
     }
     flush_buffer();
     if (std::fclose(file_) != 0) {

@@ -8,11 +8,14 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <memory>
+#include <queue>
 #include <string>
 #include <vector>
 
+#include "models/tracing/scheduled_level.h"
 #include "models/tracing/watched_signal.h"
 
 namespace vbsim::platform {
@@ -30,6 +33,10 @@ class VcdWriter {
     void trace(models::WatchedSignal<bool>& signal, const std::string& name);
     void trace(models::WatchedSignal<uint64_t>& signal, const std::string& name);
     void trace(models::WatchedSignal<int64_t>& signal, const std::string& name);
+    // A level whose changes come with their time, possibly ahead of SystemC's: each is written
+    // in its time step, as if a process had set the level then (one the simulation does not
+    // reach, at or after its end, is not written).
+    void trace(models::ScheduledLevel& level, const std::string& name);
 
     // After the simulation: writes what is pending and the final time stamp, and closes the
     // file (as sc_close_vcd_trace_file does). Returns false if a write failed.
@@ -43,6 +50,19 @@ class VcdWriter {
         uint64_t value = 0;    // as of the latest change
         uint64_t written = 0;  // as last written to the file
         bool pending = false;  // changed in the time step not yet written
+        // A change for a time not yet reached (ScheduledLevel), until it is or another
+        // replaces it; its queue entry carries `scheduled_id` (older entries are dropped).
+        bool scheduled = false;
+        uint64_t scheduled_value = 0;
+        uint64_t scheduled_id = 0;
+    };
+    struct ScheduledChange {
+        sc_core::sc_time at;
+        uint64_t id = 0;  // in the order given: equal times keep it
+        size_t index = 0;
+        bool operator>(const ScheduledChange& other) const {
+            return at != other.at ? at > other.at : id > other.id;
+        }
     };
     struct Scope {
         std::vector<size_t> traces;           // in the order traced
@@ -51,6 +71,15 @@ class VcdWriter {
 
     size_t add(const std::string& name, unsigned width, uint64_t value);
     void changed(size_t index, uint64_t value);
+    void scheduled_change(size_t index, uint64_t value, const sc_core::sc_time& at);
+    // Writes every scheduled change before `time` in its time step, then makes `time` the
+    // pending one.
+    void advance_to(const sc_core::sc_time& time);
+    // Puts the scheduled changes before `bound` in their time steps.
+    void apply_scheduled(const sc_core::sc_time& bound);
+    // Makes `time` (not before the pending one) the pending time step; the header first.
+    void step_to(const sc_core::sc_time& time);
+    void set_value(Trace& trace, size_t index, uint64_t value);
     // The header and the initial values, at the end of the first time step.
     void write_header();
     void write_scope(const Scope& scope);
@@ -68,6 +97,10 @@ class VcdWriter {
     bool header_written_ = false;
     sc_core::sc_time pending_time_ = sc_core::SC_ZERO_TIME;
     std::vector<size_t> pending_;  // indices changed at pending_time_
+    std::priority_queue<ScheduledChange, std::vector<ScheduledChange>,
+                        std::greater<ScheduledChange>>
+        scheduled_;
+    uint64_t next_scheduled_id_ = 0;
 };
 
 }  // namespace vbsim::platform

@@ -9,9 +9,11 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include <systemc>
 
+#include "models/tracing/scheduled_level.h"
 #include "models/tracing/watched_signal.h"
 #include "platform/run/vcd_writer.h"
 
@@ -107,6 +109,98 @@ TEST(VcdWriter, WritesTheBytesSystemCsWriterWritesForTheSameSignals) {
     ASSERT_NE(expected.find("#3000000020000"), std::string::npos);  // the test reached its end
     EXPECT_EQ(without_date(written), without_date(expected));
     EXPECT_NE(written.find("(omitted for reproducible output)"), std::string::npos);
+    std::remove(ours.c_str());
+    std::remove((systemc + ".vcd").c_str());
+}
+
+// A level set ahead of SystemC (models::ScheduledLevel) and, for SystemC's writer, a signal a
+// process writes at the times the level's changes take effect: a drop given ahead, postponed by
+// a later one and brought forward by an earlier one, a rise that cancels a drop still to come,
+// a drop in the same time step as another trace's change, and changes at and after the
+// simulation's end (sc_start stops before that time step: neither is written).
+class AheadDriver : public sc_core::sc_module {
+  public:
+    models::ScheduledLevel level;
+    sc_core::sc_signal<bool> as_driven{"as_driven"};
+    models::ScheduledLevel late;  // set for a time after the end
+    sc_core::sc_signal<bool> late_as_driven{"late_as_driven"};
+    models::WatchedSignal<uint64_t> pages{"pages"};
+
+    explicit AheadDriver(const sc_core::sc_module_name& name) : sc_module(name) {
+        SC_HAS_PROCESS(AheadDriver);
+        SC_THREAD(run_ahead);
+        SC_THREAD(drive_in_step);
+    }
+
+  private:
+    static sc_time ns(double value) { return sc_time(value, SC_NS); }
+    void wait_until(double value) { wait(ns(value) - sc_core::sc_time_stamp()); }
+
+    void run_ahead() {
+        wait_until(10);
+        level.set(true, ns(10));
+        level.set(false, ns(30));
+        wait_until(20);
+        pages.write(5);
+        level.set(false, ns(50));  // postponed: low from 50
+        wait_until(40);
+        pages.write(6);
+        wait_until(60);
+        level.set(true, ns(60));
+        level.set(false, ns(80));
+        wait_until(70);
+        level.set(true, ns(70));  // risen again before the drop: it stays high
+        level.set(false, ns(75));
+        wait_until(72);
+        level.set(false, ns(74));  // brought forward: low from 74
+        wait_until(90);
+        level.set(true, ns(90));
+        level.set(false, ns(100));  // with the pages change at 100
+        wait_until(100);
+        pages.write(7);
+        wait_until(110);
+        level.set(true, ns(110));
+        level.set(false, ns(120));  // at the end
+        wait_until(115);
+        late.set(true, ns(130));  // after the end
+    }
+
+    void drive_in_step() {
+        for (const auto& [at, value] :
+             {std::pair{10.0, true}, std::pair{50.0, false}, std::pair{60.0, true},
+              std::pair{74.0, false}, std::pair{90.0, true}, std::pair{100.0, false},
+              std::pair{110.0, true}, std::pair{120.0, false}}) {
+            wait_until(at);
+            as_driven.write(value);
+        }
+        wait_until(130);
+        late_as_driven.write(true);
+    }
+};
+
+TEST(VcdWriter, WritesAScheduledLevelAsIfAProcessSetItAtTheTimesItTakesEffect) {
+    const std::string ours = temp_path("ahead.vcd");
+    const std::string systemc = temp_path("in-step");
+    AheadDriver driver("driver");
+    VcdWriter writer(ours);
+    sc_core::sc_trace_file* reference = sc_core::sc_create_vcd_trace_file(systemc.c_str());
+    reference->set_time_unit(1, SC_PS);
+    writer.trace(driver.level, "vm0.irq");
+    sc_core::sc_trace(reference, driver.as_driven, "vm0.irq");
+    writer.trace(driver.pages, "vm0.pages");
+    sc_core::sc_trace(reference, driver.pages, "vm0.pages");
+    writer.trace(driver.late, "vm0.late");
+    sc_core::sc_trace(reference, driver.late_as_driven, "vm0.late");
+
+    sc_core::sc_start(sc_time(120, SC_NS));
+    ASSERT_TRUE(writer.close());
+    sc_core::sc_close_vcd_trace_file(reference);
+
+    const std::string expected = read_file(systemc + ".vcd");
+    const std::string written = read_file(ours);
+    ASSERT_NE(expected.find("#74000\n0aaaaa"), std::string::npos);  // the drop brought forward
+    ASSERT_EQ(expected.find("0aaaaa", expected.find("#110000")), std::string::npos);
+    EXPECT_EQ(without_date(written), without_date(expected));
     std::remove(ours.c_str());
     std::remove((systemc + ".vcd").c_str());
 }

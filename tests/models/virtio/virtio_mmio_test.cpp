@@ -497,6 +497,36 @@ TEST(VirtioMmio, InterruptLineFollowsInterruptStatusAfterTheLatency) {
     EXPECT_EQ(bench.mmio.counters().interrupts_raised, 1u);
 }
 
+// The waveform's line drops at the ACK's own (annotated) time, after SystemC's; a cause raised
+// before that drop rises on the line only after its interrupt latency, as any raise does.
+TEST(VirtioMmio, ACauseRaisedBeforeTheTracedDropOfAnAckRisesAfterItsLatency) {
+    Bench modern(2);
+    VirtioBench& bench = modern.bench;
+    bench.negotiate(kModernDriverFeatures);
+    bench.setup_queue(0, 64);
+    bench.driver_ok();
+    modern.balloon.set_target_pages(1);
+    bench.run(sc_time(501, SC_NS));
+    ASSERT_TRUE(bench.irq.read());
+    const sc_time acked = sc_core::sc_time_stamp();
+    ASSERT_EQ(bench.write(reg::kInterruptAck, reg::kInterruptConfigChange), tlm::TLM_OK_RESPONSE);
+    bench.run(sc_time(1, SC_NS));
+    EXPECT_FALSE(bench.irq.read());
+    const ScheduledLevel& traced = bench.mmio.irq_for_trace();
+    EXPECT_FALSE(traced.value());
+    EXPECT_GT(traced.at(), acked + sc_time(1, SC_NS));  // the access's annotation (bus hop)
+    const sc_time raised = sc_core::sc_time_stamp();
+    modern.balloon.set_target_pages(2);  // before the traced drop
+    bench.run(sc_time(499, SC_NS));
+    EXPECT_FALSE(bench.irq.read());  // not at the traced drop: 500 ns after the raise
+    EXPECT_FALSE(traced.value());
+    bench.run(sc_time(2, SC_NS));
+    EXPECT_TRUE(bench.irq.read());
+    EXPECT_TRUE(traced.value());
+    EXPECT_EQ(traced.at(), raised + sc_time(500, SC_NS));
+    EXPECT_EQ(bench.mmio.counters().interrupts_raised, 2u);
+}
+
 // Linux 6.1 kicks the stats queue before DRIVER_OK on both transports: the kick is
 // remembered and served at DRIVER_OK, never fatal.
 class EarlyNotify : public ::testing::TestWithParam<uint32_t> {};
