@@ -6,7 +6,8 @@
 # are compiled to fat objects (GIMPLE and machine code): only the executables given to
 # vbsim_link_time_optimize() are linked with -flto; the tests link the machine code. An
 # integrator's GCC 12 may optimise across the installed libraries; another compiler uses their
-# machine code, another GCC version needs -fno-lto at its link (docs/integration.md).
+# machine code, another GCC version needs -fno-lto at its link (README, "Using the models in a larger
+# platform").
 option(VBSIM_LTO "Link-time optimisation of vbsim, vbsim_bench and the plugin in Release builds (GCC)" ON)
 
 set(VBSIM_LTO_ACTIVE OFF)
