@@ -354,14 +354,27 @@ void BalloonDevice::queue_notify(unsigned int index, const sc_core::sc_time& del
     }
     pending_queues_ |= 1u << index;
     // The kick happened at the driver's local time, `delay` ahead of the kernel's.
-    work_event_.notify(delay);
-    // work_event_'s pending notification, as SystemC keeps it: an earlier one stays.
     const sc_core::sc_time now = models::current_time();
     const sc_core::sc_time at = now + delay;
+    if (kicks_notified_in_step_) {
+        work_notification_owed_ = true;  // by the guest's thread before SystemC goes on
+    } else {
+        notify_worker(at);
+    }
+    // work_event_'s pending notification, as SystemC keeps it: an earlier one stays.
     if (work_notified_at_ == now) {
         woken_now_at_ = now;  // that wake-up fired at this instant: the worker may not have run
     }
     work_notified_at_ = work_notified_at_ > now ? std::min(work_notified_at_, at) : at;
+}
+
+void BalloonDevice::notify_worker(const sc_core::sc_time& at) {
+    const sc_core::sc_time now = models::current_time();
+    work_event_.notify(at - now);
+    ++counters_.worker_notifications;
+    if (work_event_due_ <= now || at < work_event_due_) {
+        work_event_due_ = at;  // SystemC keeps the earlier of two pending notifications
+    }
 }
 
 void BalloonDevice::queue_reset(unsigned int index) {
@@ -642,7 +655,11 @@ bool BalloonDevice::work_ahead(const sc_core::sc_time& limit) {
         woken_now_at_ == now) {
         return false;
     }
-    work_event_.cancel();
+    if (work_event_due_ > now) {
+        work_event_.cancel();
+        work_event_due_ = sc_core::SC_ZERO_TIME;
+    }
+    work_notification_owed_ = false;
     ahead_ = true;
     ahead_time_ = work_notified_at_;  // when the worker would wake
     ahead_limit_ = limit;
@@ -694,6 +711,10 @@ void BalloonDevice::hand_over(const PageBuffer& buffer) {
 }
 
 void BalloonDevice::release_held_work() {
+    if (work_notification_owed_) {
+        work_notification_owed_ = false;
+        notify_worker(std::max(work_notified_at_, models::current_time()));
+    }
     if (held_) {
         held_ = false;
         hand_over(held_buffer_);

@@ -98,6 +98,8 @@ struct BalloonCounters {
     uint64_t hint_pages_outside_round = 0;  // hints that came when no round had started
     // Kicks whose page buffers were handled in a guest's run-ahead (work_ahead()).
     uint64_t work_ahead_runs = 0;
+    // Wake-ups of the worker given to SystemC (work_event_ notifications).
+    uint64_t worker_notifications = 0;
 };
 
 // One free page hinting round: the host's command id, and what the guest hinted under it.
@@ -179,6 +181,11 @@ class BalloonDevice : public sc_core::sc_module, public VirtioDevice {
     // before anything else may run or reach the device: before it waits in SystemC or makes a
     // bus access in SystemC's time.
     void release_held_work();
+    // The guest's CPU calls release_held_work() whenever it lets SystemC go on: from then on a
+    // kick's wake-up of the worker is notified there, not at the kick. work_ahead() mostly takes
+    // the kicked work first, and a cancelled notification stays in SystemC's timed-event queue
+    // until its time (most of that queue's traffic with many guests).
+    void notify_kicks_before_in_step() { kicks_notified_in_step_ = true; }
     // Whether a kick made now from ahead of SystemC's time would reach the worker as it would
     // in step: the device is idle, and no earlier kick's wake-up of the worker is still to come
     // or due now (a worker woken now but not yet run would see the kick early).
@@ -227,6 +234,8 @@ class BalloonDevice : public sc_core::sc_module, public VirtioDevice {
     enum class PageQueue { kInflate, kDeflate };
 
     void worker();
+    // Wakes the worker at `at` (not before now) through work_event_.
+    void notify_worker(const sc_core::sc_time& at);
     // Finishes a buffer handed over by work_ahead() at its time, then works like the worker
     // until nothing is pending (the worker meanwhile counts as busy).
     void handover_worker();
@@ -331,6 +340,11 @@ class BalloonDevice : public sc_core::sc_module, public VirtioDevice {
     bool worker_idle_ = false;     // the worker waits for work_event_
     // When work_event_'s pending notification wakes the worker (not after now: none).
     sc_core::sc_time work_notified_at_ = sc_core::SC_ZERO_TIME;
+    // notify_kicks_before_in_step(): work_event_ is still to be notified for work_notified_at_;
+    // and when its notification given to SystemC wakes the worker (not after now: none).
+    bool kicks_notified_in_step_ = false;
+    bool work_notification_owed_ = false;
+    sc_core::sc_time work_event_due_ = sc_core::SC_ZERO_TIME;
     // A wake-up of the worker that fired at this time, which it may not have run yet.
     sc_core::sc_time woken_now_at_ = sc_core::sc_max_time();
     // Working ahead (work_ahead()): the device's own time and how far it may go.

@@ -295,6 +295,7 @@ void GuestNode::enable_lookahead(const models::ObservationClock& clock, Lookahea
     });
     // The guest goes back to SystemC: the device's held buffer is its worker's again.
     cpu_.set_before_in_step([this]() { balloon_.release_held_work(); });
+    balloon_.notify_kicks_before_in_step();
     // Its RAM, and the transport registers that book what they do at the access's time (the
     // interrupt status and its ACK, a kick, config reads and `actual`), the guest reaches from
     // ahead, as long as its device is idle: nothing else touches them before the horizon.

@@ -585,6 +585,57 @@ TEST(BalloonDeviceWorkAhead, HandlesAKickedBufferNowAtTheTimesItsWorkerWould) {
     EXPECT_EQ(balloon.device.counters().inflate_buffers, 2u);  // the worker did not redo it
 }
 
+// A guest's CPU that releases held work whenever it goes back to SystemC also gives the kick's
+// wake-up of the worker to SystemC then: a kick the device works ahead never reaches SystemC's
+// timed-event queue (cancelled, it would stay there until its time).
+TEST(BalloonDeviceWorkAhead, AKickWorkedAheadWakesNoWorkerWhenItsOwnerNotifiesInStep) {
+    ObservedBalloon observed;
+    Balloon& balloon = observed.balloon;
+    const std::vector<sc_time> by_worker = worker_round_trip(balloon, observed.log);
+    EXPECT_EQ(balloon.device.counters().worker_notifications, 1u);  // that round trip's kick
+    balloon.device.notify_kicks_before_in_step();
+
+    balloon.send(0, 1, test::kBufferArea + 0x1000, consecutive_pfns(kVictimPfn + 256, 256));
+    EXPECT_EQ(balloon.device.counters().worker_notifications, 1u);
+    EXPECT_TRUE(balloon.device.work_ahead(sc_core::sc_time_stamp() + sc_time(1, SC_MS)));
+    balloon.device.release_held_work();  // the guest goes back to SystemC: nothing owed
+    EXPECT_EQ(balloon.device.counters().worker_notifications, 1u);
+    EXPECT_EQ(observed.log.steps(), by_worker);
+    balloon.bench.run(sc_time(1, SC_MS));
+    EXPECT_EQ(balloon.device.counters().inflate_buffers, 2u);
+    EXPECT_EQ(balloon.device.ballooned_pages(), 512u);
+}
+
+TEST(BalloonDeviceWorkAhead, WithoutItAKickNotifiesTheWorkerAtOnce) {
+    ObservedBalloon observed;
+    Balloon& balloon = observed.balloon;
+    worker_round_trip(balloon, observed.log);
+    balloon.send(0, 1, test::kBufferArea + 0x1000, consecutive_pfns(kVictimPfn + 256, 256));
+    EXPECT_EQ(balloon.device.counters().worker_notifications, 2u);
+    EXPECT_TRUE(balloon.device.work_ahead(sc_core::sc_time_stamp() + sc_time(1, SC_MS)));
+    EXPECT_EQ(balloon.device.counters().worker_notifications, 2u);  // given, then cancelled
+}
+
+// A kick the device cannot work ahead (here: the guest acts again before it is due) is owed to
+// the worker until the guest goes back to SystemC, and then handled at the worker's times.
+TEST(BalloonDeviceWorkAhead, AKickLeftToTheWorkerIsNotifiedWhenItsOwnerGoesBackInStep) {
+    ObservedBalloon observed;
+    Balloon& balloon = observed.balloon;
+    RoundTrip& log = observed.log;
+    const std::vector<sc_time> by_worker = worker_round_trip(balloon, log);
+    balloon.device.notify_kicks_before_in_step();
+
+    balloon.send(0, 1, test::kBufferArea + 0x1000, consecutive_pfns(kVictimPfn + 256, 256));
+    EXPECT_FALSE(balloon.device.work_ahead(log.kicked));  // the guest acts at the kick's time
+    EXPECT_EQ(balloon.device.counters().worker_notifications, 1u);
+    balloon.device.release_held_work();
+    EXPECT_EQ(balloon.device.counters().worker_notifications, 2u);
+    balloon.bench.run(sc_time(1, SC_MS));
+    EXPECT_EQ(balloon.device.counters().inflate_buffers, 2u);
+    EXPECT_EQ(balloon.device.counters().work_ahead_runs, 0u);
+    EXPECT_EQ(log.steps(), by_worker);
+}
+
 TEST(BalloonDeviceWorkAhead, LeavesABufferWhoseHostWorkEndsAtTheLimitToTheWorker) {
     ObservedBalloon observed;
     Balloon& balloon = observed.balloon;
