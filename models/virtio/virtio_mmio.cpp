@@ -768,6 +768,66 @@ void VirtioMmio::acknowledge_interrupt(uint32_t bits, const sc_core::sc_time& at
     rise_due_ = max_time();
     change_line_status(at, 0, bits, annotated);
     update_line_at(at);  // a delta cycle after the access when in step
+    if (fold_pulses_seen_ahead_) {
+        fold_pulse_seen_ahead(at);
+    }
+}
+
+void VirtioMmio::fold_pulse_seen_ahead(const sc_core::sc_time& at) {
+    // Only changes all still to come, and the ACK's update the last of them.
+    const sc_core::sc_time now = models::current_time();
+    if (at <= now || ahead_.empty() || ahead_.front().at <= now || ahead_.back().at > at) {
+        return;
+    }
+    // An update due now (after an ACK in step) drives the line from line_status_ as it is.
+    const bool update_due_now = irq_update_pending_ && irq_update_due_ <= now;
+    // drive_irq's runs to come, in their order: at each update's time, the changes queued up
+    // to it; a pending irq_update_event_ after the queued changes at or before its time.
+    const auto walk = [this](auto&& status_change, auto&& update) {
+        bool pending_update = irq_update_pending_ && !irq_update_traced_;
+        for (const AheadEvent& event : ahead_) {
+            if (pending_update && event.at > irq_update_due_) {
+                update(irq_update_due_);
+                pending_update = false;
+            }
+            if (event.update) {
+                update(event.at);
+            } else {
+                status_change(event);
+            }
+        }
+        if (pending_update) {
+            update(irq_update_due_);
+        }
+    };
+    uint32_t status = line_status_;
+    const bool start_level = update_due_now ? line_status_ != 0 : irq.read();
+    bool level = start_level;
+    walk([&status](const AheadEvent& event) { status = (status | event.set) & ~event.clear; },
+         [&status, &level](const sc_core::sc_time&) { level = status != 0; });
+    if (level != start_level) {
+        return;  // the line itself moves: drive_irq does it at its time
+    }
+    walk(
+        [this](const AheadEvent& event) {
+            line_status_ = (line_status_ | event.set) & ~event.clear;
+            if (event.clear != 0) {
+                irq_trace_low_at_ = event.trace_low_at;
+            }
+        },
+        [this](const sc_core::sc_time& time) {
+            const bool high = line_status_ != 0;
+            irq_trace_.set_as_of(high, high ? time : irq_trace_low_at_, time);
+        });
+    ahead_.clear();
+    ahead_event_.cancel();  // drive_irq's wake-ups for them
+    if (update_due_now) {
+        irq_update_traced_ = true;  // it still drives the line, to the level it had
+    } else {
+        irq_update_event_.cancel();
+        irq_update_pending_ = false;
+    }
+    ++counters_.pulses_folded;
 }
 
 void VirtioMmio::change_line_status(const sc_core::sc_time& at, uint32_t set, uint32_t clear,
@@ -786,11 +846,21 @@ void VirtioMmio::update_line_at(const sc_core::sc_time& at) {
     const sc_core::sc_time now = models::current_time();
     if (at <= now) {
         irq_update_event_.notify(sc_core::SC_ZERO_TIME);
+        note_irq_update(now);
     } else if (ahead_.empty()) {
         irq_update_event_.notify(at - now);  // a raise in step: the interrupt latency later
+        note_irq_update(at);
     } else {
         add_ahead(AheadEvent{at, true, 0, 0, sc_core::SC_ZERO_TIME});
     }
+}
+
+void VirtioMmio::note_irq_update(const sc_core::sc_time& at) {
+    // As SystemC keeps a pending notification: the earlier of two.
+    if (!irq_update_pending_ || at < irq_update_due_) {
+        irq_update_due_ = at;
+    }
+    irq_update_pending_ = true;
 }
 
 void VirtioMmio::add_ahead(const AheadEvent& event) {
@@ -800,7 +870,12 @@ void VirtioMmio::add_ahead(const AheadEvent& event) {
         [](const sc_core::sc_time& time, const AheadEvent& queued) { return time < queued.at; });
     ahead_.insert(later, event);
     if (event.update) {
-        notify_next_update();
+        if (deferring_guest_.valid() &&
+            sc_core::sc_get_current_process_handle() == deferring_guest_) {
+            line_wakeup_owed_ = true;  // given when the guest goes back to SystemC
+        } else {
+            notify_next_update();
+        }
     }
 }
 
@@ -831,11 +906,13 @@ void VirtioMmio::drive_irq() {
     }
     notify_next_update();
     if (irq_update_event_.triggered()) {
-        update_line();
+        irq_update_pending_ = false;
+        update_line(!irq_update_traced_);
+        irq_update_traced_ = false;
     }
 }
 
-void VirtioMmio::update_line() {
+void VirtioMmio::update_line(bool trace) {
     const sc_core::sc_time now = models::current_time();
     const bool level = line_status_ != 0;
     irq.write(level);
@@ -844,7 +921,9 @@ void VirtioMmio::update_line() {
     }
     // The trace drops at the ACK's own time, later than SystemC's when the guest ran ahead
     // or annotated the access (given now, not driven then); a rise before it replaces it.
-    irq_trace_.set(level, level ? now : irq_trace_low_at_);
+    if (trace) {
+        irq_trace_.set(level, level ? now : irq_trace_low_at_);
+    }
 }
 
 // ---- DMA ------------------------------------------------------------------------

@@ -53,6 +53,9 @@ struct VirtioMmioCounters {
     uint64_t dma_transactions = 0;  // bus transactions and DMI copies
     uint64_t dma_bytes = 0;
     uint64_t dma_errors = 0;
+    // Rises and drops the guest acknowledged ahead, given to the trace only (see
+    // keep_pulses_seen_ahead_off_the_line()).
+    uint64_t pulses_folded = 0;
 };
 
 // The virtio-mmio transport: the 0x200-byte register window (legacy or modern
@@ -89,6 +92,24 @@ class VirtioMmio : public sc_core::sc_module, public VirtioTransport, private Dm
     // When the line rises for a cause raised and not yet visible on it (the interrupt
     // latency after the cause); sc_max_time() when none is on its way.
     sc_core::sc_time interrupt_rise_due() const override { return rise_due_; }
+    // For a platform whose only reader of `irq` is the guest that acknowledges it, and which
+    // ignores edges before its own time: a rise and its drop that the guest acknowledged while
+    // running ahead of SystemC then go to the trace only, with their times, and not through
+    // SystemC (`irq` stays low across such a pulse).
+    void keep_pulses_seen_ahead_off_the_line() { fold_pulses_seen_ahead_ = true; }
+    // For a platform whose guest (`guest`, its CPU's thread) calls
+    // give_deferred_line_wakeups() whenever it lets SystemC go on: line updates it queues
+    // while running ahead wake drive_irq only then, so those that its ACK folds (above) never
+    // reach SystemC's timed-event queue (a cancelled notification stays there until its time).
+    void defer_line_wakeups_of(const sc_core::sc_process_handle& guest) {
+        deferring_guest_ = guest;
+    }
+    void give_deferred_line_wakeups() {
+        if (line_wakeup_owed_) {
+            line_wakeup_owed_ = false;
+            notify_next_update();
+        }
+    }
 
     // VirtioTransport
     SplitVirtqueue* queue(unsigned int index) override;
@@ -157,11 +178,18 @@ class VirtioMmio : public sc_core::sc_module, public VirtioTransport, private Dm
     };
     // A line update (drive_irq) at `at`, SystemC's time or later.
     void update_line_at(const sc_core::sc_time& at);
+    // irq_update_event_ was notified for `at`.
+    void note_irq_update(const sc_core::sc_time& at);
     void add_ahead(const AheadEvent& event);
     // Wakes drive_irq for the earliest line update in ahead_.
     void notify_next_update();
-    // drive_irq's work: the line (and its trace) to line_status_, at SystemC's time.
-    void update_line();
+    // After an ACK from ahead at `at` (keep_pulses_seen_ahead_off_the_line()): when the line
+    // changes queued up to then end where they began, they go to the trace now, as drive_irq
+    // would give them at their times, and SystemC has nothing left to do for them.
+    void fold_pulse_seen_ahead(const sc_core::sc_time& at);
+    // drive_irq's work: the line (and its trace, unless `trace` is false: given already) to
+    // line_status_, at SystemC's time.
+    void update_line(bool trace = true);
     void drive_irq();
 
     // DMA (DmaPort), through DMI when the memory grants it.
@@ -192,6 +220,13 @@ class VirtioMmio : public sc_core::sc_module, public VirtioTransport, private Dm
     std::array<QueueRegisters, kMaxQueues> queues_;
 
     sc_core::sc_event irq_update_event_;
+    // irq_update_event_ notified and drive_irq not yet run for it: when it is due.
+    bool irq_update_pending_ = false;
+    sc_core::sc_time irq_update_due_ = sc_core::SC_ZERO_TIME;
+    bool irq_update_traced_ = false;  // its change given to the trace by a fold
+    bool fold_pulses_seen_ahead_ = false;
+    sc_core::sc_process_handle deferring_guest_;
+    bool line_wakeup_owed_ = false;  // notify_next_update() deferred for deferring_guest_
     ScheduledLevel irq_trace_;
     sc_core::sc_time rise_due_ = sc_core::sc_max_time();
     sc_core::sc_time irq_trace_low_at_ = sc_core::SC_ZERO_TIME;  // the last clear, annotated

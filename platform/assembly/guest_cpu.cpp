@@ -36,6 +36,7 @@ GuestCpu::GuestCpu(const sc_core::sc_module_name& name, const GuestCpuParams& pa
     // Idle waits are wait() on this static sensitivity: cheaper than a dynamic wait on two
     // events, and the timer keeps one notification per deadline (see arm_timer_event).
     SC_THREAD(run);
+    thread_ = sc_core::sc_get_current_process_handle();  // during elaboration: the one just made
     sensitive << wake_event_ << timer_event_;
     SC_METHOD(on_interrupt_edge);
     for (auto& line : interrupt) {

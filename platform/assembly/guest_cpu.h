@@ -94,6 +94,8 @@ class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
     // Called before the guest lets SystemC go on (it waits) or reaches a target at SystemC's
     // time: a device holding work it did ahead for the guest hands it back to SystemC here.
     void set_before_in_step(std::function<void()> hook) { before_in_step_ = std::move(hook); }
+    // The SystemC thread the guest runs in.
+    const sc_core::sc_process_handle& thread() const { return thread_; }
     // The level of `line` as the guest sees it, when the line's signal can lag behind its
     // cause: a device whose acknowledged cause has not yet dropped the line (the drop is one
     // delta away) reports it low, so a guest running ahead does not take it again.
@@ -187,6 +189,7 @@ class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
     std::vector<std::function<bool()>> line_levels_;
     std::function<bool(uint64_t, bool)> ahead_access_;
     std::function<void()> before_in_step_;
+    sc_core::sc_process_handle thread_;
     models::InitiatorTime initiator_time_;  // attached to MMIO made from ahead
     // A line the idle hook said rises when the guest wakes (taken as high once).
     static constexpr unsigned int kNoLine = ~0u;

@@ -294,8 +294,15 @@ void GuestNode::enable_lookahead(const models::ObservationClock& clock, Lookahea
             {clock.next_observation(), balloon_.next_stats_request(), balloon_.held_until()});
     });
     // The guest goes back to SystemC: the device's held buffer is its worker's again.
-    cpu_.set_before_in_step([this]() { balloon_.release_held_work(); });
+    cpu_.set_before_in_step([this]() {
+        transport_.give_deferred_line_wakeups();
+        balloon_.release_held_work();
+    });
     balloon_.notify_kicks_before_in_step();
+    // The CPU alone reads the line, and not before its own time: an interrupt it took ahead
+    // need not pulse it in SystemC (the trace still shows it).
+    transport_.keep_pulses_seen_ahead_off_the_line();
+    transport_.defer_line_wakeups_of(cpu_.thread());
     // Its RAM, and the transport registers that book what they do at the access's time (the
     // interrupt status and its ACK, a kick, config reads and `actual`), the guest reaches from
     // ahead, as long as its device is idle: nothing else touches them before the horizon.

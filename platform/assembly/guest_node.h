@@ -108,6 +108,9 @@ class GuestNode : public sc_core::sc_module {
     void start_free_page_hint();
     void stop_free_page_hint();
     void finish_free_page_hint();
+    // The balloon's interrupt line into the CPU. With lookahead, an interrupt the guest took
+    // and acknowledged while running ahead does not pulse it (the transport's
+    // irq_for_trace() has every one).
     sc_core::sc_signal<bool>& irq() { return irq_; }
     // Guest RAM the driver reserved for rings and buffers (not in GuestMemory).
     uint64_t driver_region_bytes() const { return driver_region_bytes_; }

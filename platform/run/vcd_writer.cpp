@@ -74,9 +74,10 @@ void VcdWriter::trace(models::WatchedSignal<int64_t>& signal, const std::string&
 
 void VcdWriter::trace(models::ScheduledLevel& level, const std::string& name) {
     const size_t index = add(name, 1, level.value() ? 1 : 0);
-    level.watch([this, index](bool value, const sc_core::sc_time& at) {
-        scheduled_change(index, value ? 1 : 0, at);
-    });
+    level.watch(
+        [this, index](bool value, const sc_core::sc_time& at, const sc_core::sc_time& given) {
+            scheduled_change(index, value ? 1 : 0, at, given);
+        });
 }
 
 size_t VcdWriter::add(const std::string& name, unsigned width, uint64_t value) {
@@ -98,20 +99,22 @@ size_t VcdWriter::add(const std::string& name, unsigned width, uint64_t value) {
 void VcdWriter::changed(size_t index, uint64_t value) {
     advance_to(models::current_time());
     Trace& trace = traces_[index];
-    trace.scheduled = false;  // a change now replaces one given for later
+    trace.scheduled.clear();  // a change now replaces those given for later
     set_value(trace, index, value);
 }
 
-void VcdWriter::scheduled_change(size_t index, uint64_t value, const sc_core::sc_time& at) {
+void VcdWriter::scheduled_change(size_t index, uint64_t value, const sc_core::sc_time& at,
+                                 const sc_core::sc_time& given) {
     if (at <= models::current_time()) {
         changed(index, value);
         return;
     }
     Trace& trace = traces_[index];
-    trace.scheduled = true;
-    trace.scheduled_value = value;
-    trace.scheduled_id = ++next_scheduled_id_;
-    scheduled_.push(ScheduledChange{at, trace.scheduled_id, index});
+    while (!trace.scheduled.empty() && trace.scheduled.back().at > given) {
+        trace.scheduled.pop_back();  // not reached when this one was given: replaced
+    }
+    trace.scheduled.push_back(Trace::Scheduled{at, value, ++next_scheduled_id_});
+    scheduled_.push(ScheduledChange{at, next_scheduled_id_, index});
 }
 
 void VcdWriter::advance_to(const sc_core::sc_time& time) {
@@ -124,12 +127,13 @@ void VcdWriter::apply_scheduled(const sc_core::sc_time& bound) {
         const ScheduledChange change = scheduled_.top();
         scheduled_.pop();
         Trace& trace = traces_[change.index];
-        if (!trace.scheduled || trace.scheduled_id != change.id) {
+        if (trace.scheduled.empty() || trace.scheduled.front().id != change.id) {
             continue;  // replaced by a later change
         }
-        trace.scheduled = false;
+        const uint64_t value = trace.scheduled.front().value;
+        trace.scheduled.erase(trace.scheduled.begin());
         step_to(change.at);
-        set_value(trace, change.index, trace.scheduled_value);
+        set_value(trace, change.index, value);
     }
 }
 

@@ -50,11 +50,15 @@ class VcdWriter {
         uint64_t value = 0;    // as of the latest change
         uint64_t written = 0;  // as last written to the file
         bool pending = false;  // changed in the time step not yet written
-        // A change for a time not yet reached (ScheduledLevel), until it is or another
-        // replaces it; its queue entry carries `scheduled_id` (older entries are dropped).
-        bool scheduled = false;
-        uint64_t scheduled_value = 0;
-        uint64_t scheduled_id = 0;
+        // Changes for times not yet reached (ScheduledLevel), in time order, until they are
+        // or a change given at an earlier time replaces them; each one's queue entry carries
+        // its id (entries no longer here are dropped).
+        struct Scheduled {
+            sc_core::sc_time at;
+            uint64_t value = 0;
+            uint64_t id = 0;
+        };
+        std::vector<Scheduled> scheduled;
     };
     struct ScheduledChange {
         sc_core::sc_time at;
@@ -71,7 +75,8 @@ class VcdWriter {
 
     size_t add(const std::string& name, unsigned width, uint64_t value);
     void changed(size_t index, uint64_t value);
-    void scheduled_change(size_t index, uint64_t value, const sc_core::sc_time& at);
+    void scheduled_change(size_t index, uint64_t value, const sc_core::sc_time& at,
+                          const sc_core::sc_time& given);
     // Writes every scheduled change before `time` in its time step, then makes `time` the
     // pending one.
     void advance_to(const sc_core::sc_time& time);

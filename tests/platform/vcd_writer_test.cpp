@@ -116,8 +116,9 @@ TEST(VcdWriter, WritesTheBytesSystemCsWriterWritesForTheSameSignals) {
 // A level set ahead of SystemC (models::ScheduledLevel) and, for SystemC's writer, a signal a
 // process writes at the times the level's changes take effect: a drop given ahead, postponed by
 // a later one and brought forward by an earlier one, a rise that cancels a drop still to come,
-// a drop in the same time step as another trace's change, and changes at and after the
-// simulation's end (sc_start stops before that time step: neither is written).
+// a drop in the same time step as another trace's change, pulses given ahead as of later
+// times, and changes at and after the simulation's end (sc_start stops before that time step:
+// neither is written).
 class AheadDriver : public sc_core::sc_module {
   public:
     models::ScheduledLevel level;
@@ -145,6 +146,13 @@ class AheadDriver : public sc_core::sc_module {
         level.set(false, ns(50));  // postponed: low from 50
         wait_until(40);
         pages.write(6);
+        // Changes given ahead as they would be given at later times (set_as_of): two pulses,
+        // the second's drop brought forward by a change given after it for an earlier time.
+        level.set_as_of(true, ns(52), ns(52));
+        level.set_as_of(false, ns(55), ns(54));
+        level.set_as_of(true, ns(56), ns(56));
+        level.set_as_of(false, ns(59), ns(57));
+        level.set_as_of(false, ns(58), ns(57.5));
         wait_until(60);
         level.set(true, ns(60));
         level.set(false, ns(80));
@@ -167,9 +175,10 @@ class AheadDriver : public sc_core::sc_module {
 
     void drive_in_step() {
         for (const auto& [at, value] :
-             {std::pair{10.0, true}, std::pair{50.0, false}, std::pair{60.0, true},
-              std::pair{74.0, false}, std::pair{90.0, true}, std::pair{100.0, false},
-              std::pair{110.0, true}, std::pair{120.0, false}}) {
+             {std::pair{10.0, true}, std::pair{50.0, false}, std::pair{52.0, true},
+              std::pair{55.0, false}, std::pair{56.0, true}, std::pair{58.0, false},
+              std::pair{60.0, true}, std::pair{74.0, false}, std::pair{90.0, true},
+              std::pair{100.0, false}, std::pair{110.0, true}, std::pair{120.0, false}}) {
             wait_until(at);
             as_driven.write(value);
         }
@@ -199,6 +208,7 @@ TEST(VcdWriter, WritesAScheduledLevelAsIfAProcessSetItAtTheTimesItTakesEffect) {
     const std::string expected = read_file(systemc + ".vcd");
     const std::string written = read_file(ours);
     ASSERT_NE(expected.find("#74000\n0aaaaa"), std::string::npos);  // the drop brought forward
+    ASSERT_NE(expected.find("#58000\n0aaaaa"), std::string::npos);  // and the one given ahead
     ASSERT_EQ(expected.find("0aaaaa", expected.find("#110000")), std::string::npos);
     EXPECT_EQ(without_date(written), without_date(expected));
     std::remove(ours.c_str());
