@@ -114,7 +114,9 @@ void VcdWriter::scheduled_change(size_t index, uint64_t value, const sc_core::sc
         trace.scheduled.pop_back();  // not reached when this one was given: replaced
     }
     trace.scheduled.push_back(Trace::Scheduled{at, value, ++next_scheduled_id_});
-    scheduled_.push(ScheduledChange{at, next_scheduled_id_, index});
+    if (trace.scheduled.size() == 1) {
+        scheduled_.push(ScheduledChange{at, next_scheduled_id_, index});
+    }
 }
 
 void VcdWriter::advance_to(const sc_core::sc_time& time) {
@@ -131,7 +133,11 @@ void VcdWriter::apply_scheduled(const sc_core::sc_time& bound) {
             continue;  // replaced by a later change
         }
         const uint64_t value = trace.scheduled.front().value;
-        trace.scheduled.erase(trace.scheduled.begin());
+        trace.scheduled.pop_front();
+        if (!trace.scheduled.empty()) {
+            const Trace::Scheduled& next = trace.scheduled.front();
+            scheduled_.push(ScheduledChange{next.at, next.id, change.index});
+        }
         step_to(change.at);
         set_value(trace, change.index, value);
     }

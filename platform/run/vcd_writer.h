@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -51,14 +52,15 @@ class VcdWriter {
         uint64_t written = 0;  // as last written to the file
         bool pending = false;  // changed in the time step not yet written
         // Changes for times not yet reached (ScheduledLevel), in time order, until they are
-        // or a change given at an earlier time replaces them; each one's queue entry carries
-        // its id (entries no longer here are dropped).
+        // or a change given at an earlier time replaces them. The first one alone is in the
+        // writer's queue, with its id (an entry whose id is no longer first is dropped): the
+        // queue holds a change per trace, not every one given ahead.
         struct Scheduled {
             sc_core::sc_time at;
             uint64_t value = 0;
             uint64_t id = 0;
         };
-        std::vector<Scheduled> scheduled;
+        std::deque<Scheduled> scheduled;
     };
     struct ScheduledChange {
         sc_core::sc_time at;
