@@ -11,6 +11,7 @@
 #include "models/balloon/balloon_device.h"
 #include "models/host/balloon_host_link.h"
 #include "models/host/host_memory.h"
+#include "models/timing/initiator_time.h"
 #include "tests/support/virtio_bench.h"
 
 namespace vbsim::models {
@@ -773,6 +774,81 @@ TEST(BalloonDeviceWorkAhead, ItsInterruptRisesAtItsTimeEvenWithADropPending) {
     balloon.bench.run(sc_time(2, SC_NS));
     EXPECT_TRUE(balloon.bench.irq.read());
     EXPECT_EQ(balloon.bench.mmio.interrupt_rise_due(), sc_core::sc_max_time());
+}
+
+// The guest's ACK of a used-buffer interrupt, made from ahead: its own time `at` in the
+// annotation and an InitiatorTime extension, as GuestCpu sends it.
+void acknowledge_from_ahead(VirtioBench& bench, const sc_time& at) {
+    uint32_t value = reg::kInterruptUsedBuffer;
+    tlm::tlm_generic_payload trans;
+    trans.set_command(tlm::TLM_WRITE_COMMAND);
+    trans.set_address(test::kMmioBase + reg::kInterruptAck);
+    trans.set_data_ptr(reinterpret_cast<unsigned char*>(&value));
+    trans.set_data_length(4);
+    trans.set_streaming_width(4);
+    InitiatorTime ahead;
+    ahead.kernel_time = at;
+    trans.set_extension(&ahead);
+    sc_time delay = at - sc_core::sc_time_stamp();
+    bench.cpu.socket->b_transport(trans, delay);
+    trans.clear_extension(&ahead);
+    ASSERT_EQ(trans.get_response_status(), tlm::TLM_OK_RESPONSE);
+}
+
+// After a round trip by the worker, a second inflate worked ahead and its interrupt
+// acknowledged from ahead, 1 us after the line would rise: what the line and its trace do.
+struct PulseTakenAhead {
+    explicit PulseTakenAhead(bool fold) {
+        Balloon& balloon = observed.balloon;
+        worker_round_trip(balloon, observed.log);
+        if (fold) {
+            balloon.bench.mmio.keep_pulses_seen_ahead_off_the_line();
+        }
+        balloon.bench.mmio.irq_for_trace().watch(
+            [this](bool value, const sc_time& at, const sc_time&) {
+                traced.emplace_back(value, at);
+            });
+        balloon.send(0, 1, test::kBufferArea + 0x1000, consecutive_pfns(kVictimPfn + 256, 256));
+        const sc_time now = sc_core::sc_time_stamp();
+        EXPECT_TRUE(balloon.device.work_ahead(now + sc_time(1, SC_MS)));
+        rises = observed.log.raised + sc_time(500, SC_NS);
+        acknowledged = rises + sc_time(1, SC_US);
+        acknowledge_from_ahead(balloon.bench, acknowledged);
+        balloon.bench.run(rises - now + sc_time(1, SC_NS));
+        high_after_rise = balloon.bench.irq.read();
+        balloon.bench.run(sc_time(1, SC_MS));
+    }
+    ObservedBalloon observed;
+    std::vector<std::pair<bool, sc_time>> traced;
+    sc_time rises;
+    sc_time acknowledged;
+    bool high_after_rise = false;
+};
+
+// The trace either way: the rise at its time, the drop at the ACK's annotated time.
+void expect_pulse_traced(const PulseTakenAhead& pulse) {
+    ASSERT_EQ(pulse.traced.size(), 2u);
+    EXPECT_EQ(pulse.traced[0], std::make_pair(true, pulse.rises));
+    EXPECT_FALSE(pulse.traced[1].first);
+    EXPECT_GE(pulse.traced[1].second, pulse.acknowledged);
+    EXPECT_LT(pulse.traced[1].second, pulse.acknowledged + sc_time(1, SC_US));
+}
+
+TEST(BalloonDeviceWorkAhead, APulseTheGuestTookAheadGoesToTheTraceOnlyWhenFolded) {
+    const PulseTakenAhead pulse(true);
+    EXPECT_FALSE(pulse.high_after_rise);
+    EXPECT_FALSE(pulse.observed.balloon.bench.irq.read());
+    EXPECT_EQ(pulse.observed.balloon.bench.mmio.counters().pulses_folded, 1u);
+    EXPECT_EQ(pulse.observed.balloon.bench.mmio.counters().interrupts_raised, 2u);
+    expect_pulse_traced(pulse);
+}
+
+TEST(BalloonDeviceWorkAhead, WithoutFoldingThePulseTheGuestTookAheadIsOnTheLine) {
+    const PulseTakenAhead pulse(false);
+    EXPECT_TRUE(pulse.high_after_rise);
+    EXPECT_FALSE(pulse.observed.balloon.bench.irq.read());
+    EXPECT_EQ(pulse.observed.balloon.bench.mmio.counters().pulses_folded, 0u);
+    expect_pulse_traced(pulse);
 }
 
 TEST(BalloonDeviceWorkAhead, DoesNothingUnlessThePageKickIsStillAheadAndBeforeTheLimit) {
