@@ -873,6 +873,7 @@ void VirtioMmio::add_ahead(const AheadEvent& event) {
         if (deferring_guest_.valid() &&
             sc_core::sc_get_current_process_handle() == deferring_guest_) {
             line_wakeup_owed_ = true;  // given when the guest goes back to SystemC
+            ++counters_.line_wakeups_deferred;
         } else {
             notify_next_update();
         }

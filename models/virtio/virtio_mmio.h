@@ -56,6 +56,9 @@ struct VirtioMmioCounters {
     // Rises and drops the guest acknowledged ahead, given to the trace only (see
     // keep_pulses_seen_ahead_off_the_line()).
     uint64_t pulses_folded = 0;
+    // Line updates queued by the guest ahead whose wake-up waited for it to go back in step
+    // (see defer_line_wakeups_of()).
+    uint64_t line_wakeups_deferred = 0;
 };
 
 // The virtio-mmio transport: the 0x200-byte register window (legacy or modern

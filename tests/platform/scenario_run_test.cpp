@@ -793,6 +793,7 @@ TEST(ScenarioLookahead, TheBalloonsRoundTripsRunAheadWithTheGuest) {
     // trace; and the device's worker was never woken for those kicks.
     EXPECT_EQ(counted.transport.interrupts_raised, 65u);  // the config change and 64 buffers
     EXPECT_GE(counted.transport.pulses_folded, 50u);
+    EXPECT_GE(counted.transport.line_wakeups_deferred, 100u);  // a rise and a drop per pulse
     EXPECT_LE(counted.device.worker_notifications, 4u);
 }
 
@@ -804,6 +805,7 @@ TEST(ScenarioLookahead, WithoutLookaheadTheDevicesWorkerDoesEveryBuffer) {
     EXPECT_EQ(counted.cpu.ahead_accesses, 0u);
     EXPECT_EQ(counted.transport.interrupts_raised, 65u);
     EXPECT_EQ(counted.transport.pulses_folded, 0u);
+    EXPECT_EQ(counted.transport.line_wakeups_deferred, 0u);
     EXPECT_EQ(counted.device.worker_notifications, 65u);  // a kick per buffer, and statsq's
 }
 
