@@ -162,7 +162,7 @@ BalloonDevice::BalloonDevice(const sc_core::sc_module_name& name, const BalloonD
     if (params_.queue_num_max == 0 || params_.queue_num_max > spec::vring::kMaxSize) {
         SC_REPORT_ERROR(kReportType, "queue_num_max must be in 1..32768");
     }
-    ballooned_.assign((ram_pages_ + 63) / 64, 0);
+    ballooned_ = ZeroedWords((ram_pages_ + 63) / 64);
     raw_pfns_.resize(kPfnChunk * 4);
     pfns_.resize(kPfnChunk);
     applied_pfns_.resize(kPfnChunk);
@@ -391,16 +391,17 @@ void BalloonDevice::reset() {
     release_held_work();
     // The guest forgets its balloon on reset: every page the host held will be
     // faulted back in, so it counts as deflated. The host's target stays.
+    // An empty balloon (every reset at start-up) skips the scan: it would touch, and so map,
+    // the whole bitmap.
     std::vector<uint32_t> released;
-    for (uint64_t word = 0; word < ballooned_.size(); ++word) {
-        uint64_t bits = ballooned_[word];
+    for (uint64_t word = 0; ballooned_count_ != 0 && word < ballooned_.size(); ++word) {
+        uint64_t& bits = ballooned_[word];
         while (bits != 0) {
             const unsigned int bit_index = static_cast<unsigned int>(__builtin_ctzll(bits));
             bits &= bits - 1;
             released.push_back(pfn_of_index(word * 64 + bit_index));
         }
     }
-    std::fill(ballooned_.begin(), ballooned_.end(), 0);
     ballooned_count_ = 0;
     actual_ = 0;
     actual_staged_ = 0;

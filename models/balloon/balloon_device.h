@@ -8,6 +8,7 @@
 
 #include <systemc>
 
+#include "models/memory/zeroed_words.h"
 #include "models/timing/current_time.h"
 #include "models/timing/max_time.h"
 #include "models/virtio/virtio_device.h"
@@ -322,7 +323,7 @@ class BalloonDevice : public sc_core::sc_module, public VirtioDevice {
     };
     std::vector<RamBank> banks_;
     uint64_t ram_pages_ = 0;
-    std::vector<uint64_t> ballooned_;  // one bit per 4 KiB page of guest RAM
+    ZeroedWords ballooned_;  // one bit per 4 KiB page of guest RAM
     uint64_t ballooned_count_ = 0;
     DescriptorChain page_chain_;  // the inflate/deflate buffer being handled
     // Scratch for one buffer of PFNs (raw le32, decoded, applied), grown as needed.

@@ -35,7 +35,7 @@ uint64_t word_mask(uint64_t offset, uint64_t span) {
 
 // Sets (or clears) bits [first, first + count) a word at a time and returns how many
 // actually flipped, so the caller can keep residency totals without a second pass.
-uint64_t set_bits(std::vector<uint64_t>& words, uint64_t first, uint64_t count, bool value) {
+uint64_t set_bits(ZeroedWords& words, uint64_t first, uint64_t count, bool value) {
     uint64_t flipped = 0;
     const uint64_t end = first + count;
     for (uint64_t bit = first; bit < end;) {
@@ -110,8 +110,8 @@ GuestId HostMemory::add_guest(std::string name, uint64_t ram_base, uint64_t ram_
     guest.name = std::move(name);
     guest.ram_base = ram_base;
     guest.pages = ram_bytes >> kPageShift;
-    guest.resident.assign((guest.pages + kWordBits - 1) / kWordBits, 0);
-    guest.swapped.assign(guest.resident.size(), 0);
+    guest.resident = ZeroedWords((guest.pages + kWordBits - 1) / kWordBits);
+    guest.swapped = ZeroedWords(guest.resident.size());
     guests_.push_back(std::move(guest));
     committed_bytes_ += ram_bytes;
     changed();

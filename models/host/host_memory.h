@@ -8,6 +8,8 @@
 
 #include <systemc>
 
+#include "models/memory/zeroed_words.h"
+
 namespace vbsim::models {
 
 // What the host does when its guests touch more memory than it has.
@@ -187,9 +189,9 @@ class HostMemory {
         std::string name;
         uint64_t ram_base = 0;
         uint64_t pages = 0;
-        std::vector<uint64_t> resident;  // bit p of word p / 64 set = PFN p resident
+        ZeroedWords resident;  // bit p of word p / 64 set = PFN p resident
         uint64_t resident_pages = 0;
-        std::vector<uint64_t> swapped;  // PFNs the host swapped out (never also resident)
+        ZeroedWords swapped;  // PFNs the host swapped out (never also resident)
         uint64_t swapped_pages = 0;
         HostGuestCounters counters;
 

@@ -147,7 +147,7 @@ GuestNode::GuestNode(const sc_core::sc_module_name& name, const GuestConfig& gue
     memory_params.low_pages = guest.watermarks.low_bytes / guest.page_size;
     memory_params.high_pages = guest.watermarks.high_bytes / guest.page_size;
     const uint64_t pages = memory_params.ram_bytes / guest.page_size;
-    memory_storage_.assign(sw::guest::GuestMemory::storage_words_for(pages), 0);
+    memory_storage_ = models::ZeroedWords(sw::guest::GuestMemory::storage_words_for(pages));
     memory_ = std::make_unique<sw::guest::GuestMemory>(memory_params, memory_storage_.data(),
                                                        memory_storage_.size());
     if (!memory_->valid()) {
@@ -175,7 +175,7 @@ GuestNode::GuestNode(const sc_core::sc_module_name& name, const GuestConfig& gue
         block_order(guest.driver.reporting_block_bytes, guest.page_size);
     driver_params.reporting.delay_ns = to_ns(guest.driver.reporting_delay);
     driver_params.hint_order = block_order(guest.driver.hint_block_bytes, guest.page_size);
-    driver_storage_.assign(sw::balloon::BalloonDriver::storage_words_for(pages), 0);
+    driver_storage_ = models::ZeroedWords(sw::balloon::BalloonDriver::storage_words_for(pages));
     driver_ = std::make_unique<sw::balloon::BalloonDriver>(
         cpu_.kernel(), *memory_, driver_params, driver_storage_.data(), driver_storage_.size());
     driver_->set_observer(&rates_);

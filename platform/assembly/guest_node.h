@@ -12,6 +12,7 @@
 #include "models/host/host_memory.h"
 #include "models/interconnect/router.h"
 #include "models/memory/memory.h"
+#include "models/memory/zeroed_words.h"
 #include "models/timing/observation_clock.h"
 #include "models/virtio/virtio_mmio.h"
 #include "platform/assembly/balloon_rate_meter.h"
@@ -133,9 +134,9 @@ class GuestNode : public sc_core::sc_module {
     sc_core::sc_signal<bool> irq_;
     models::BalloonHostLink host_link_;
 
-    std::vector<uint64_t> memory_storage_;
+    models::ZeroedWords memory_storage_;
     std::unique_ptr<sw::guest::GuestMemory> memory_;
-    std::vector<uint64_t> driver_storage_;
+    models::ZeroedWords driver_storage_;
     std::unique_ptr<sw::balloon::BalloonDriver> driver_;
     BalloonRateMeter rates_;
     std::unique_ptr<GuestTrace> trace_;
