@@ -318,6 +318,7 @@ void ScenarioRun::take_sample() {
     sample.host_free_bytes = host_.host_free_bytes();
     sample.host_swap_used_bytes = host_.swap_used_bytes();
     sample.host_oom_kills = host_.host_oom_kills();
+    sample.guests.reserve(guests_.size());
     for (const auto& observed : guests_) {
         const GuestNode* node = observed.get();
         GuestSample guest;
