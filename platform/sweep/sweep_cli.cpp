@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <iostream>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "platform/exit_status.h"
 #include "platform/sweep/sweep_plan.h"
@@ -228,6 +230,7 @@ int run(const SweepCommand& command) {
                        ? command.jobs
                        : static_cast<unsigned>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
     options.progress = !command.quiet && isatty(STDERR_FILENO) != 0;
+    options.report = !command.quiet && !command.array_task;
     options.per_task = command.per_task;
     options.task = command.array_task;
     if (options.vbsim_binary.empty()) {
@@ -239,6 +242,14 @@ int run(const SweepCommand& command) {
         if (std::string error = prepare_sweep_folder(plan, options.folder); !error.empty()) {
             std::cerr << "vbsim sweep: " << printable(error) << "\n";
             return kExitBadInput;
+        }
+        const std::vector<std::string> stale = variant_folders_not_in_plan(plan, options.folder);
+        if (!stale.empty() && !command.quiet) {
+            std::cerr << "vbsim sweep: " << stale.size() << " folder(s) in "
+                      << printable(options.folder)
+                      << "/variants are not variants of this plan (an earlier version of the sweep;"
+                      << " left in place, not in sweep.csv), e.g. " << printable(stale.front())
+                      << "\n";
         }
     }
     int status = kExitChecksPassed;

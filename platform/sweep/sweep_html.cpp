@@ -108,7 +108,7 @@ void write_plot(std::ostream& out, const SweepResults& results, size_t metric, s
         out << "<line x1=\"" << kLeft << "\" x2=\"" << kLeft + plot_width << "\" y1=\""
             << number(y_of(value)) << "\" y2=\"" << number(y_of(value))
             << "\" stroke=\"#ddd\"/><text x=\"" << kLeft - 4 << "\" y=\"" << number(y_of(value) + 4)
-            << "\" text-anchor=\"end\">" << number(value) << "</text>\n";
+            << "\" text-anchor=\"end\">" << format_significant(value) << "</text>\n";
     }
     for (size_t x = 0; x < xs.size(); ++x) {
         out << "<text x=\"" << number(x_of(x)) << "\" y=\"" << kTop + plot_height + 16

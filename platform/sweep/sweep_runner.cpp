@@ -13,6 +13,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include <yaml-cpp/yaml.h>
@@ -158,6 +159,23 @@ bool variant_complete(const std::string& folder, const SweepPlan& plan,
            fs::is_regular_file(folder + "/variants/" + variant.name + "/summary.json", error);
 }
 
+namespace {
+
+// The sweep name a folder's plan.yaml records; empty when it records none or is unreadable
+// (a damaged plan is rewritten).
+std::string recorded_sweep_name(const std::string& plan_file) {
+    try {
+        const YAML::Node plan = YAML::LoadFile(plan_file);
+        if (plan.IsMap() && plan["sweep"] && plan["sweep"].IsScalar()) {
+            return plan["sweep"].as<std::string>();
+        }
+    } catch (const YAML::Exception&) {
+    }
+    return "";
+}
+
+}  // namespace
+
 std::string prepare_sweep_folder(const SweepPlan& plan, const std::string& folder) {
     std::error_code error;
     if (fs::exists(folder, error)) {
@@ -167,6 +185,12 @@ std::string prepare_sweep_folder(const SweepPlan& plan, const std::string& folde
         const bool ours = fs::exists(folder + "/plan.yaml", error);
         if (!ours && !fs::is_empty(folder, error)) {
             return folder + " holds files that are not a sweep's: give an empty or new folder";
+        }
+        // Another sweep's variants would stay in the folder beside this one's.
+        const std::string previous = ours ? recorded_sweep_name(folder + "/plan.yaml") : "";
+        if (!previous.empty() && previous != plan.file.name) {
+            return folder + " holds the results of sweep '" + previous + "', not '" +
+                   plan.file.name + "': give an empty or new folder";
         }
     }
     for (const char* sub : {"", "/variants", "/logs", "/state"}) {
@@ -182,6 +206,25 @@ std::string prepare_sweep_folder(const SweepPlan& plan, const std::string& folde
         }
     }
     return write_file_atomically(folder + "/plan.yaml", plan_yaml(plan));
+}
+
+std::vector<std::string> variant_folders_not_in_plan(const SweepPlan& plan,
+                                                     const std::string& folder) {
+    std::set<std::string> planned;
+    for (const SweepVariant& variant : plan.variants) {
+        planned.insert(variant.name);
+    }
+    std::vector<std::string> stale;
+    std::error_code error;
+    for (const fs::directory_entry& entry : fs::directory_iterator(folder + "/variants", error)) {
+        const std::string name = entry.path().filename().string();
+        // Names starting with '.' are staging folders of variants being written.
+        if (!name.empty() && name[0] != '.' && planned.count(name) == 0) {
+            stale.push_back(name);
+        }
+    }
+    std::sort(stale.begin(), stale.end());
+    return stale;
 }
 
 std::vector<size_t> variants_of_task(const SweepPlan& plan, size_t task, size_t per_task) {
@@ -320,6 +363,10 @@ int run_sweep_variants(const SweepPlan& plan, const SweepRunOptions& options) {
     }
     if (options.progress) {
         std::cerr << "\n";
+    }
+    if (options.report) {
+        std::cerr << "vbsim sweep: " << done << " variant(s) run, " << skipped
+                  << " already complete (not run again)\n";
     }
     return worst;
 }

@@ -28,6 +28,7 @@ struct SweepRunOptions {
     // of plan.variants.
     std::optional<size_t> task;
     size_t per_task = 1;
+    bool report = false;  // say on stderr how many variants ran and how many were complete
 };
 
 // How a variant ended, as recorded in state/<name>.
@@ -46,9 +47,13 @@ VariantState read_variant_state(const std::string& folder, const std::string& na
 bool variant_complete(const std::string& folder, const SweepPlan& plan,
                       const SweepVariant& variant);
 
-// Prepares the sweep folder: refuses one that is not a sweep folder and holds anything,
-// writes plan.csv (and base.yaml). Returns an empty string or the error.
+// Prepares the sweep folder: refuses one that is not a sweep folder and holds anything, or
+// holds another sweep (its plan.yaml names another); writes plan.yaml (and base.yaml).
+// Returns an empty string or the error.
 std::string prepare_sweep_folder(const SweepPlan& plan, const std::string& folder);
+// Variant folders left from an earlier version of the sweep: in variants/, not in the plan.
+std::vector<std::string> variant_folders_not_in_plan(const SweepPlan& plan,
+                                                     const std::string& folder);
 
 // Runs the variants not yet complete. Returns the worst exit status among the variants
 // (0 when every check passed; 1 when a check failed; 2 or 3 when a variant failed to run).

@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -124,6 +125,15 @@ TEST_F(SweepProcess, RunsEveryVariantIntoItsFolderAndGathersTheirSummaries) {
     EXPECT_NE(html.find("time_to_target_max_s vs platform.balloon.inflate.transport_cost"),
               std::string::npos);
     EXPECT_NE(html.find("guests[0].ram=96MiB"), std::string::npos);  // one line per size
+    // The value axes read as rounded numbers (at most two decimals), not 1.7668 or 165915.75.
+    const std::regex tick_label("text-anchor=\"end\">([^<]*)</text>");
+    const std::regex rounded("-?[0-9]+(\\.[0-9]{1,2})?");
+    size_t labels = 0;
+    for (auto it = std::sregex_iterator(html.begin(), html.end(), tick_label);
+         it != std::sregex_iterator(); ++it, ++labels) {
+        EXPECT_TRUE(std::regex_match((*it)[1].str(), rounded)) << (*it)[1].str();
+    }
+    EXPECT_GT(labels, 20u);
 }
 
 // A stop signal to the sweep goes on to the running variant, which removes its half-written
@@ -145,7 +155,11 @@ TEST_F(SweepProcess, AReRunSkipsCompleteVariantsAndRedoesTheOthers) {
     const auto states = contents(out / "state");
     fs::remove_all(out / "variants" / "2-transport_cost_20ms-ram_64MiB");
 
-    EXPECT_EQ(run({"sweep", "run", sweep_, "--out", out}).status, 1);
+    const Outcome rerun = run({"sweep", "run", sweep_, "--out", out});
+    EXPECT_EQ(rerun.status, 1);
+    EXPECT_NE(rerun.err.find("vbsim sweep: 1 variant(s) run, 3 already complete (not run again)\n"),
+              std::string::npos)
+        << rerun.err;
     const auto again = contents(out / "state");
     // Kept variants keep their state (wall time included): they did not run again.
     for (const char* kept : {"0-transport_cost_100us-ram_64MiB", "1-transport_cost_100us-ram_96MiB",
@@ -161,6 +175,49 @@ TEST_F(SweepProcess, AReRunSkipsCompleteVariantsAndRedoesTheOthers) {
     for (const auto& [name, state] : contents(out / "state")) {
         EXPECT_NE(state.substr(0, 16), states.at(name).substr(0, 16)) << name;
     }
+}
+
+TEST_F(SweepProcess, AnotherSweepIsRefusedAnEditedOneNamesTheVariantFoldersItNoLongerHas) {
+    const fs::path out = dir_ / "out";
+    const Outcome first = run({"sweep", "run", sweep_, "--out", out});
+    ASSERT_EQ(first.status, 1);
+    EXPECT_NE(first.err.find("vbsim sweep: 4 variant(s) run, 0 already complete"),
+              std::string::npos)
+        << first.err;
+    const auto variants = names_in(out / "variants");
+
+    const fs::path other = scenario("other.yaml", R"(name: other
+base: base.yaml
+grid:
+  guests[0].ram: [80MiB]
+)");
+    const Outcome refused = run({"sweep", "run", other, "--out", out});
+    EXPECT_EQ(refused.status, 2);
+    EXPECT_NE(refused.err.find(out.string() + " holds the results of sweep 'small', not 'other'"),
+              std::string::npos)
+        << refused.err;
+    EXPECT_EQ(names_in(out / "variants"), variants);
+    EXPECT_NE(read_file(out / "plan.yaml").find("sweep: small"), std::string::npos);
+
+    // The same sweep, edited down to one transport cost: its other variants' folders stay (nothing
+    // is deleted), are named on stderr and are not in the table.
+    scenario("sweep.yaml", R"(name: small
+base: base.yaml
+grid:
+  platform.balloon.inflate.transport_cost: [100us]
+  guests[0].ram: [64MiB, 96MiB]
+)");
+    const Outcome edited = run({"sweep", "run", sweep_, "--out", out});
+    EXPECT_EQ(edited.status, 0) << edited.err;
+    EXPECT_NE(edited.err.find("vbsim sweep: 0 variant(s) run, 2 already complete"),
+              std::string::npos)
+        << edited.err;
+    EXPECT_NE(edited.err.find("2 folder(s) in " + out.string() +
+                              "/variants are not variants of this plan"),
+              std::string::npos)
+        << edited.err;
+    EXPECT_EQ(names_in(out / "variants"), variants);
+    EXPECT_EQ(csv_rows(read_file(out / "sweep.csv")).size(), 3u);
 }
 
 TEST_F(SweepProcess, AFailedVariantDoesNotStopTheOthersAndKeepsItsStderr) {
