@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # Configures and builds one flavour of vbsim: `release` (default) or `sanitize`
-# (AddressSanitizer + UndefinedBehaviorSanitizer). Usage: scripts/build.sh [flavour]
+# (AddressSanitizer + UndefinedBehaviorSanitizer), every target or only those named.
+# Usage: scripts/build.sh [flavour [target...]]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 flavour="${1:-release}"
+shift $(( $# > 0 ? 1 : 0 ))
+targets=()
+for target in "$@"; do
+  targets+=(--target "${target}")
+done
 build_dir="${root}/build/${flavour}"
 
 case "${flavour}" in
@@ -13,4 +19,4 @@ case "${flavour}" in
 esac
 
 cmake -S "${root}" -B "${build_dir}" "${options[@]}" >/dev/null
-cmake --build "${build_dir}" --parallel "$(nproc)"
+cmake --build "${build_dir}" --parallel "$(nproc)" "${targets[@]}"
