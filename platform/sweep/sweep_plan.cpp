@@ -584,9 +584,11 @@ bool load_sweep_plan(const std::string& path, SweepPlan& plan, std::vector<LoadE
         multiply(file.seeds.size());
     }
     if (result.grid_size > kMaxSweepVariants) {
-        reader.error(
-            root, "",
-            "the sweep has more than " + std::to_string(kMaxSweepVariants) + " variants; split it");
+        // Placed at what multiplies the variants: the grid, as a rule.
+        const char* const where = root["grid"] ? "grid" : root["zip"] ? "zip" : "seeds";
+        reader.error(root[where], where,
+                     "the sweep has more than " + std::to_string(kMaxSweepVariants) +
+                         " variants (grid x zip x seeds); split it");
         return false;
     }
     expand(result);

@@ -244,7 +244,7 @@ TEST_F(SweepPlanTest, ASweepOfTooManyVariantsIsRefusedBeforeExpanding) {
     values += "]";
     EXPECT_NE(load("base: base.yaml\ngrid:\n  guests[0].ram: " + values +
                    "\n  host.ram: " + values + "\nseeds: [1]\n")
-                  .find("more than 100000 variants"),
+                  .find(":3:3: grid: the sweep has more than 100000 variants"),
               std::string::npos);
 }
 
