@@ -383,15 +383,22 @@ void HostMemory::settle(const sc_core::sc_time& up_to) {
     if (unsettled_.empty()) {
         return;
     }
-    std::stable_sort(unsettled_.begin(), unsettled_.end(),
-                     [](const UsageChange& a, const UsageChange& b) { return a.at < b.at; });
-    size_t folded = 0;
-    for (; folded < unsettled_.size() && unsettled_[folded].at <= up_to; ++folded) {
-        fold_usage_change(std::max(unsettled_[folded].at, settled_instant_),
-                          unsettled_[folded].pages);
+    // Only the changes up to `up_to` are put in time order and folded (the order of changes
+    // at one instant does not matter: the mark is taken between instants); those of guests
+    // further ahead wait unsorted, rather than being sorted again at every settle.
+    const auto later =
+        std::partition(unsettled_.begin(), unsettled_.end(),
+                       [&up_to](const UsageChange& change) { return change.at <= up_to; });
+    std::sort(unsettled_.begin(), later,
+              [](const UsageChange& a, const UsageChange& b) { return a.at < b.at; });
+    for (auto change = unsettled_.begin(); change != later; ++change) {
+        fold_usage_change(std::max(change->at, settled_instant_), change->pages);
     }
-    unsettled_.erase(unsettled_.begin(), unsettled_.begin() + static_cast<std::ptrdiff_t>(folded));
-    latest_unsettled_ = unsettled_.empty() ? sc_core::SC_ZERO_TIME : unsettled_.back().at;
+    unsettled_.erase(unsettled_.begin(), later);
+    latest_unsettled_ = sc_core::SC_ZERO_TIME;
+    for (const UsageChange& change : unsettled_) {
+        latest_unsettled_ = std::max(latest_unsettled_, change.at);
+    }
 }
 
 void HostMemory::changed() {
@@ -582,6 +589,11 @@ uint64_t HostMemory::guest_resident_pages(GuestId id) const {
 
 uint64_t HostMemory::guest_resident_bytes(GuestId id) const {
     return guest_resident_pages(id) << kPageShift;
+}
+
+uint64_t HostMemory::guest_swap_used_bytes(GuestId id) const {
+    const Guest* guest = find(id, "guest_swap_used_bytes");
+    return guest != nullptr ? guest->swapped_pages << kPageShift : 0;
 }
 
 const HostGuestCounters& HostMemory::guest_counters(GuestId id) const {

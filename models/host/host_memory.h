@@ -175,6 +175,7 @@ class HostMemory {
     uint64_t guest_pages(GuestId id) const;
     uint64_t guest_resident_pages(GuestId id) const;
     uint64_t guest_resident_bytes(GuestId id) const;
+    uint64_t guest_swap_used_bytes(GuestId id) const;  // its pages in the host's swap now
     const HostGuestCounters& guest_counters(GuestId id) const;
     // False for a PFN outside the guest's RAM (not counted: queries change nothing).
     bool is_resident(GuestId id, uint64_t pfn) const;

@@ -13,10 +13,12 @@ ObservationClock::ObservationClock(const sc_core::sc_module_name& name) : sc_mod
 
 ObservationClock::~ObservationClock() = default;
 
-ObservationClock::ObserverId ObservationClock::add_observer(unsigned int rank) {
+ObservationClock::ObserverId ObservationClock::add_observer(unsigned int rank,
+                                                            bool bounds_lookahead) {
     const ObserverId id = observers_.size();
     observers_.push_back(std::make_unique<Observer>());
     observers_.back()->rank = rank;
+    observers_.back()->bounds_lookahead = bounds_lookahead;
     order_.push_back(id);
     std::stable_sort(order_.begin(), order_.end(), [this](ObserverId a, ObserverId b) {
         return observers_[a]->rank < observers_[b]->rank;
@@ -39,9 +41,14 @@ void ObservationClock::wait_until(ObserverId id, const sc_core::sc_time& at) {
 
 void ObservationClock::update_next_observation() {
     next_observation_ = sc_core::sc_max_time();
+    next_bounding_observation_ = sc_core::sc_max_time();
     for (const auto& observer : observers_) {
-        if (observer->waiting && observer->due < next_observation_) {
-            next_observation_ = observer->due;
+        if (!observer->waiting) {
+            continue;
+        }
+        next_observation_ = std::min(next_observation_, observer->due);
+        if (observer->bounds_lookahead) {
+            next_bounding_observation_ = std::min(next_bounding_observation_, observer->due);
         }
     }
 }

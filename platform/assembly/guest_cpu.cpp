@@ -240,9 +240,24 @@ void GuestCpu::synchronize() {
 }
 
 void GuestCpu::continue_at(const sc_core::sc_time& kernel_time) {
+    if (__builtin_expect(pending_observation_ < kernel_time, 0)) {
+        pass_observations_before(kernel_time);  // a few times per simulated second
+    }
     kernel_time_ = kernel_time;
     restart_quantum();
     ++sync_epoch_;
+}
+
+void GuestCpu::pass_observations_before(const sc_core::sc_time& time) {
+    while (pending_observation_ < time) {
+        // One SystemC has already passed was made with the guest in step: its observer read
+        // the guest itself.
+        if (pending_observation_ >= models::current_time()) {
+            record_observation_(pending_observation_);
+            ++counters_.observations_passed;
+        }
+        pending_observation_ = next_observation_after_(pending_observation_);
+    }
 }
 
 void GuestCpu::synchronize_or_run_ahead() {

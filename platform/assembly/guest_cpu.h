@@ -29,6 +29,7 @@ struct GuestCpuCounters {
     uint64_t run_ahead_steps = 0;      // synchronisations and timer waits skipped (lookahead)
     uint64_t timer_notifications = 0;  // timed notifications issued for the guest's timer
     uint64_t ahead_accesses = 0;       // bus accesses made from ahead of SystemC's time
+    uint64_t observations_passed = 0;  // passed running ahead, recorded for their observer
     sc_core::sc_time cpu_time = sc_core::SC_ZERO_TIME;         // annotated guest work
     sc_core::sc_time host_swap_stall = sc_core::SC_ZERO_TIME;  // waits on host swap
 };
@@ -72,6 +73,21 @@ class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
         lookahead_horizon_ = std::move(horizon);
         horizon_known_ = false;
     }
+    // Observers that need no stop (a sampler): at `first`, then each next_after(previous)
+    // (sc_max_time(): no more). The horizon need not bound them; running ahead past one, the
+    // guest calls record(time) first, after everything it did at or before that time (as its
+    // observer would have seen it in step), and that observer reads the record instead.
+    void set_passed_observations(
+        const sc_core::sc_time& first,
+        std::function<sc_core::sc_time(const sc_core::sc_time&)> next_after,
+        std::function<void(const sc_core::sc_time&)> record) {
+        pending_observation_ = first;
+        next_observation_after_ = std::move(next_after);
+        record_observation_ = std::move(record);
+    }
+    // The next such observation not yet passed (sc_max_time(): none): work a device does
+    // ahead for the guest stops there, as the guest's record must not include later work.
+    const sc_core::sc_time& next_passed_observation() const { return pending_observation_; }
     // Called when the guest is about to idle (nothing to run, no interrupt line high), before
     // it synchronises, with the time of its next timer (sc_max_time(): none): a device of the
     // guest may do the work the guest left it, in this thread (see BalloonDevice::work_ahead).
@@ -150,6 +166,8 @@ class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
     }
     // The guest goes on from `kernel_time` with no local time, as after a synchronisation.
     void continue_at(const sc_core::sc_time& kernel_time);
+    // Records the passed observations before `time` whose observers have not run yet.
+    __attribute__((cold, noinline)) void pass_observations_before(const sc_core::sc_time& time);
     // The same as synchronize(), without waiting when the guest may run ahead that far.
     void synchronize_or_run_ahead();
     // When running ahead: waits until SystemC reaches the guest's kernel time (local time
@@ -189,6 +207,9 @@ class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
     std::vector<std::function<bool()>> line_levels_;
     std::function<bool(uint64_t, bool)> ahead_access_;
     std::function<void()> before_in_step_;
+    sc_core::sc_time pending_observation_ = sc_core::sc_max_time();
+    std::function<sc_core::sc_time(const sc_core::sc_time&)> next_observation_after_;
+    std::function<void(const sc_core::sc_time&)> record_observation_;
     sc_core::sc_process_handle thread_;
     models::InitiatorTime initiator_time_;  // attached to MMIO made from ahead
     // A line the idle hook said rises when the guest wakes (taken as high once).

@@ -290,8 +290,9 @@ void GuestNode::enable_lookahead(const models::ObservationClock& clock, Lookahea
         if (device_acts || transport_.interrupt_status() != 0 || !gate.open()) {
             return models::current_time();
         }
-        return std::min(
-            {clock.next_observation(), balloon_.next_stats_request(), balloon_.held_until()});
+        // Observers the guest passes with a record of itself (the sampler) do not bound it.
+        return std::min({clock.next_bounding_observation(), balloon_.next_stats_request(),
+                         balloon_.held_until()});
     });
     // The guest goes back to SystemC: the device's held buffer is its worker's again.
     cpu_.set_before_in_step([this]() {
@@ -338,8 +339,11 @@ void GuestNode::enable_lookahead(const models::ObservationClock& clock, Lookahea
         if (transport_.interrupt_status() != 0 || !gate.open()) {
             return wake;  // the guest wakes for that interrupt first; or the host may reclaim
         }
+        // Up to the next observation the guest passes with a record too: that record must
+        // not show the device's later work.
         const sc_core::sc_time limit =
-            std::min({next_timer, clock.next_observation(), balloon_.next_stats_request()});
+            std::min({next_timer, clock.next_bounding_observation(), cpu_.next_passed_observation(),
+                      balloon_.next_stats_request()});
         if (balloon_.work_ahead(limit) && transport_.interrupt_rise_due() < limit) {
             wake.at = transport_.interrupt_rise_due();
         }

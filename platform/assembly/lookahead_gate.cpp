@@ -10,7 +10,7 @@ LookaheadGate::LookaheadGate(const models::HostMemory& host, const models::Obser
     : host_(host), clock_(clock) {}
 
 bool LookaheadGate::open() {
-    const sc_core::sc_time& end = clock_.next_observation();
+    const sc_core::sc_time& end = clock_.next_bounding_observation();
     if (end <= models::current_time()) {
         return false;  // observers are due now
     }

@@ -12,19 +12,20 @@ namespace vbsim::platform {
 
 class GuestNode;
 
-// Whether guests may run ahead of SystemC time until the next observation, as far as the
+// Whether guests may run ahead of SystemC time until the next observation that bounds
+// lookahead (ObservationClock::next_bounding_observation(): not the sampler), as far as the
 // host's memory is concerned. A guest running ahead touches host pages before their time;
 // that is harmless while no touch can make the host reclaim (swap or OOM-kill), since
 // reclaim picks its victim from the host's state at that moment. So lookahead is allowed in an
 // observation window only when the host's usage plus everything every guest could touch
 // before the window ends fits its RAM: then no order of the touches reaches reclaim. Decided
-// once per window (the next observation time), at the first guest's request.
+// once per window (the next bounding observation's time), at the first guest's request.
 class LookaheadGate {
   public:
     LookaheadGate(const models::HostMemory& host, const models::ObservationClock& clock);
 
     void add_guest(const GuestNode& guest) { guests_.push_back(&guest); }
-    // Lookahead allowed from now to the clock's next observation.
+    // Lookahead allowed from now to the clock's next bounding observation.
     bool open();
     uint64_t windows_opened() const { return windows_opened_; }
     uint64_t windows_closed() const { return windows_closed_; }

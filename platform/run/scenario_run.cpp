@@ -129,7 +129,8 @@ ScenarioRun::ScenarioRun(const sc_core::sc_module_name& name, const ScenarioConf
     constexpr unsigned int kSamplerRank = 2;
     constexpr unsigned int kEndRank = 3;
     event_observer_ = observation_clock_.add_observer(kEventRank);
-    sampler_observer_ = observation_clock_.add_observer(kSamplerRank);
+    // Guests running ahead pass the sampler with a record of themselves rather than stopping.
+    sampler_observer_ = observation_clock_.add_observer(kSamplerRank, false);
     end_observer_ = observation_clock_.add_observer(kEndRank);
     // Nothing before an observed instant can still change: the host's low-water mark is
     // brought up to it before anyone looks.
@@ -143,6 +144,15 @@ ScenarioRun::ScenarioRun(const sc_core::sc_module_name& name, const ScenarioConf
         GuestNode& node = *guests_.back();
         node.enable_lookahead(observation_clock_, lookahead_gate_);
         lookahead_gate_.add_guest(node);
+        const size_t index = passed_samples_.size();
+        passed_samples_.emplace_back();
+        node.cpu().set_passed_observations(
+            sc_core::SC_ZERO_TIME,
+            [this](const sc_core::sc_time& time) { return next_sample_after(time); },
+            [this, index, &node](const sc_core::sc_time& time) {
+                passed_samples_[index].push_back(
+                    {time, sample_guest(node), host_.guest_swap_used_bytes(node.host_id())});
+            });
         for (const EventConfig& event : config_.events) {
             if (event.kind == EventKind::kWorkload && event.guest == guest.name) {
                 node.expect_workload(event.phases);
@@ -312,62 +322,89 @@ void ScenarioRun::event_thread() {
     }
 }
 
+GuestSample ScenarioRun::sample_guest(const GuestNode& node) const {
+    GuestSample guest;
+    const uint64_t page = node.config().page_size;
+    const sw::guest::GuestMemory& memory = node.memory();
+    guest.target_pages = node.balloon().target_pages();
+    guest.actual_pages = node.balloon().actual_pages();
+    guest.ballooned_pages = node.balloon().ballooned_pages();
+    guest.free_bytes = memory.free_pages() * page;
+    guest.available_bytes = memory.available_pages() * page;
+    guest.total_bytes = memory.managed_pages() * page;
+    guest.demand_bytes = node.demand_bytes();
+    guest.workload_bytes = node.workload_bytes();
+    guest.resident_bytes = host_.guest_resident_bytes(node.host_id());
+    const models::HostGuestCounters& host_side = host_.guest_counters(node.host_id());
+    guest.swap_in_bytes = host_side.pages_swapped_in * models::HostMemory::kPageSize;
+    guest.swap_out_bytes = host_side.pages_swapped_out * models::HostMemory::kPageSize;
+    guest.swap_stall_ns = static_cast<uint64_t>(host_side.swap_stall.value() /
+                                                sc_core::sc_time(1, sc_core::SC_NS).value());
+    guest.host_killed = host_side.killed ? 1 : 0;
+    guest.oom_kills = memory.counters().oom_kills;
+    guest.oom_deferred = memory.counters().oom_deferred;
+    guest.alloc_stalls = memory.counters().alloc_stalls;
+    guest.interrupts = node.cpu().counters().interrupts_taken;
+    guest.notifies = node.transport().counters().notifies;
+    guest.dma_bytes = node.transport().counters().dma_bytes;
+    uint64_t transactions = 0;
+    for (const models::RouterRegionCounters& region : node.bus().counters()) {
+        transactions += region.transactions;
+    }
+    guest.bus_transactions = transactions;
+    if (recording_.free_page_columns) {
+        const uint64_t by_reporting = node.host_link().pages_freed_by_reporting();
+        guest.reported_bytes = memory.reported_pages() * page;
+        guest.hinted_bytes = memory.hinted_pages() * page;
+        guest.host_freed_by_reporting_bytes = by_reporting * models::HostMemory::kPageSize;
+        guest.host_freed_by_balloon_bytes =
+            (host_side.pages_freed - by_reporting) * models::HostMemory::kPageSize;
+    }
+    return guest;
+}
+
+sc_core::sc_time ScenarioRun::next_sample_after(const sc_core::sc_time& time) const {
+    const sc_core::sc_time next = time + config_.output.sample_interval;
+    return next > config_.duration ? sc_core::sc_max_time() : next;
+}
+
 void ScenarioRun::take_sample() {
     Sample sample;
     sample.time = models::current_time();
-    sample.host_free_bytes = host_.host_free_bytes();
-    sample.host_swap_used_bytes = host_.swap_used_bytes();
+    // The host's totals count the pages of guests that ran past this time as they are now:
+    // each of those gives back what it touched, swapped in or released since.
+    int64_t host_free_bytes = host_.host_free_bytes();
+    uint64_t host_swap_used_bytes = host_.swap_used_bytes();
     sample.host_oom_kills = host_.host_oom_kills();
     sample.guests.reserve(guests_.size());
-    for (const auto& observed : guests_) {
-        const GuestNode* node = observed.get();
-        GuestSample guest;
-        const uint64_t page = node->config().page_size;
-        const sw::guest::GuestMemory& memory = node->memory();
-        guest.target_pages = node->balloon().target_pages();
-        guest.actual_pages = node->balloon().actual_pages();
-        guest.ballooned_pages = node->balloon().ballooned_pages();
-        guest.free_bytes = memory.free_pages() * page;
-        guest.available_bytes = memory.available_pages() * page;
-        guest.total_bytes = memory.managed_pages() * page;
-        guest.demand_bytes = node->demand_bytes();
-        guest.workload_bytes = node->workload_bytes();
-        guest.resident_bytes = host_.guest_resident_bytes(node->host_id());
-        const models::HostGuestCounters& host_side = host_.guest_counters(node->host_id());
-        guest.swap_in_bytes = host_side.pages_swapped_in * models::HostMemory::kPageSize;
-        guest.swap_out_bytes = host_side.pages_swapped_out * models::HostMemory::kPageSize;
-        guest.swap_stall_ns = static_cast<uint64_t>(host_side.swap_stall.value() /
-                                                    sc_core::sc_time(1, sc_core::SC_NS).value());
-        guest.host_killed = host_side.killed ? 1 : 0;
-        guest.oom_kills = memory.counters().oom_kills;
-        guest.oom_deferred = memory.counters().oom_deferred;
-        guest.alloc_stalls = memory.counters().alloc_stalls;
-        guest.interrupts = node->cpu().counters().interrupts_taken;
-        guest.notifies = node->transport().counters().notifies;
-        guest.dma_bytes = node->transport().counters().dma_bytes;
-        uint64_t transactions = 0;
-        for (const models::RouterRegionCounters& region : node->bus().counters()) {
-            transactions += region.transactions;
+    for (size_t index = 0; index < guests_.size(); ++index) {
+        const GuestNode& node = *guests_[index];
+        std::deque<PassedSample>& passed = passed_samples_[index];
+        while (!passed.empty() && passed.front().time < sample.time) {
+            passed.pop_front();  // made at an instant whose sample had already been taken
         }
-        guest.bus_transactions = transactions;
-        if (recording_.free_page_columns) {
-            const uint64_t by_reporting = node->host_link().pages_freed_by_reporting();
-            guest.reported_bytes = memory.reported_pages() * page;
-            guest.hinted_bytes = memory.hinted_pages() * page;
-            guest.host_freed_by_reporting_bytes = by_reporting * models::HostMemory::kPageSize;
-            guest.host_freed_by_balloon_bytes =
-                (host_.guest_counters(node->host_id()).pages_freed - by_reporting) *
-                models::HostMemory::kPageSize;
+        GuestSample guest;
+        if (!passed.empty() && passed.front().time == sample.time) {
+            guest = passed.front().columns;
+            host_free_bytes += static_cast<int64_t>(host_.guest_resident_bytes(node.host_id())) -
+                               static_cast<int64_t>(guest.resident_bytes);
+            host_swap_used_bytes +=
+                passed.front().swap_used_bytes - host_.guest_swap_used_bytes(node.host_id());
+            passed.pop_front();
+        } else {
+            guest = sample_guest(node);
         }
         if (vcd_writer_ != nullptr) {
-            TraceSignals& signals = *trace_signals_[sample.guests.size()];
+            TraceSignals& signals = *trace_signals_[index];
             signals.target_pages.write(guest.target_pages);
             signals.actual_pages.write(guest.actual_pages);
             signals.ballooned_pages.write(guest.ballooned_pages);
-            signals.free_pages.write(memory.free_pages());
+            signals.free_pages.write(guest.free_bytes / node.config().page_size);
         }
         sample.guests.push_back(guest);
     }
+    sample.host_free_bytes = host_free_bytes;
+    sample.host_swap_used_bytes = host_swap_used_bytes;
     host_free_signal_.write(sample.host_free_bytes);
     recording_.samples.push_back(std::move(sample));
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -61,6 +62,11 @@ class ScenarioRun : public sc_core::sc_module {
     void apply(const EventConfig& event);
     size_t guest_index(const std::string& name) const;
     void take_sample();
+    // The guest's columns of a sample, as it is now.
+    GuestSample sample_guest(const GuestNode& node) const;
+    // The sample times after `time` (sc_max_time(): none): every output.sample_interval
+    // from 0 up to the duration.
+    sc_core::sc_time next_sample_after(const sc_core::sc_time& time) const;
     void note(const std::string& guest, const std::string& what);
     // The host's OOM killer killed guest `id`: its CPU halts, the event list says so.
     void host_killed(models::GuestId id);
@@ -78,6 +84,14 @@ class ScenarioRun : public sc_core::sc_module {
     models::HostMemory host_;
     LookaheadGate lookahead_gate_;
     std::vector<std::unique_ptr<GuestNode>> guests_;
+    // Per guest: its columns as it passed each sample time running ahead (in time order),
+    // taken by the sampler at that time instead of the guest's state then.
+    struct PassedSample {
+        sc_core::sc_time time;
+        GuestSample columns;
+        uint64_t swap_used_bytes = 0;  // the guest's pages in the host's swap then
+    };
+    std::vector<std::deque<PassedSample>> passed_samples_;
     std::vector<std::unique_ptr<TargetTracker>> trackers_;
     std::vector<std::unique_ptr<models::BalloonDeviceGuest>> policy_guests_;
     std::unique_ptr<models::BalloonPolicy> policy_;

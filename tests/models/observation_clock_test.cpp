@@ -42,10 +42,11 @@ class Observer : public sc_core::sc_module {
     std::vector<std::string> seen;
 
     Observer(const sc_core::sc_module_name& name, ObservationClock& clock, unsigned int rank,
-             std::vector<sc_time> times, std::function<std::string()> read)
+             std::vector<sc_time> times, std::function<std::string()> read,
+             bool bounds_lookahead = true)
         : sc_module(name),
           clock_(clock),
-          id_(clock.add_observer(rank)),
+          id_(clock.add_observer(rank, bounds_lookahead)),
           times_(std::move(times)),
           read_(std::move(read)) {
         SC_HAS_PROCESS(Observer);
@@ -115,6 +116,23 @@ TEST(ObservationClock, NextObservationIsTheEarliestWaitAndAPastTimeMeansNow) {
     EXPECT_EQ(second.seen, (std::vector<std::string>{"25 ns ", "25 ns "}));
     EXPECT_EQ(first.seen, (std::vector<std::string>{"10 ns ", "30 ns "}));
     EXPECT_EQ(clock.next_observation(), sc_core::sc_max_time());  // both are done
+}
+
+TEST(ObservationClock, AnObserverThatDoesNotBoundLookaheadIsLeftOutOfTheBoundingOne) {
+    ObservationClock clock("clock");
+    EXPECT_EQ(clock.next_bounding_observation(), sc_core::sc_max_time());
+    const auto nothing = [] { return std::string(); };
+    Observer sampler("sampler", clock, 2, {sc_time(10, SC_NS), sc_time(20, SC_NS)}, nothing, false);
+    Observer policy("policy", clock, 1, {sc_time(15, SC_NS)}, nothing);
+    sc_core::sc_start(sc_time(1, SC_NS));
+    EXPECT_EQ(clock.next_observation(), sc_time(10, SC_NS));
+    EXPECT_EQ(clock.next_bounding_observation(), sc_time(15, SC_NS));
+    sc_core::sc_start(sc_time(15, SC_NS));  // to 16 ns: the policy is done
+    EXPECT_EQ(clock.next_observation(), sc_time(20, SC_NS));
+    EXPECT_EQ(clock.next_bounding_observation(), sc_core::sc_max_time());
+    sc_core::sc_start(sc_time(10, SC_NS));  // to 26 ns
+    // It still runs at its times, in its rank.
+    EXPECT_EQ(sampler.seen, (std::vector<std::string>{"10 ns ", "20 ns "}));
 }
 
 }  // namespace

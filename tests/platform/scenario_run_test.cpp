@@ -732,6 +732,33 @@ TEST(ScenarioLookahead, GuestsRunAheadBetweenObservationsWhenTheHostHasRoom) {
     EXPECT_EQ(run.lookahead_gate().windows_closed(), 0u);
 }
 
+// The sampler does not stop guests running ahead: each records itself as it passes a sample
+// time, and the sample shows that record, not where the guest has got to since.
+TEST(ScenarioLookahead, GuestsPassSamplesRecordingThemselvesThere) {
+    ScenarioRun run("scenario", load_scenario(allocating_guests("4GiB", "")));
+    run.run(false);
+    for (size_t i = 0; i < run.guest_count(); ++i) {
+        // 30 samples (0 to 2.9 s); while the guests allocate (20 samples), only their stats
+        // requests every second bound them, so most of those find them ahead.
+        EXPECT_GE(run.guest(i).cpu().counters().observations_passed, 15u) << "vm" << i;
+    }
+    const Recording& recording = run.recording();
+    ASSERT_EQ(recording.samples.size(), 30u);
+    // 100 MiB/s from 0 to 2 s in 1 ms ticks of 100 KiB: at each sample until then the
+    // workload holds 100 MiB/s times its time, give or take two ticks.
+    for (const Sample& sample : recording.samples) {
+        const double seconds = sample.time.to_seconds();
+        if (seconds > 1.9) {
+            break;
+        }
+        const double expected = 100.0 * static_cast<double>(kMiB) * seconds;
+        for (size_t i = 0; i < sample.guests.size(); ++i) {
+            const double held = static_cast<double>(sample.guests[i].workload_bytes);
+            EXPECT_NEAR(held, expected, 2 * 100 * 1024) << "vm" << i << " at " << seconds << " s";
+        }
+    }
+}
+
 TEST(ScenarioLookahead, TurnedOffEveryGuestStaysInStep) {
     ScenarioRun run("scenario",
                     load_scenario(allocating_guests("4GiB", "    cpu: {lookahead: false}\n")));
