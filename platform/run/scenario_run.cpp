@@ -150,7 +150,7 @@ ScenarioRun::ScenarioRun(const sc_core::sc_module_name& name, const ScenarioConf
             sc_core::SC_ZERO_TIME,
             [this](const sc_core::sc_time& time) { return next_sample_after(time); },
             [this, index, &node](const sc_core::sc_time& time) {
-                passed_samples_[index].push_back(
+                passed_samples_[index].records.push_back(
                     {time, sample_guest(node), host_.guest_swap_used_bytes(node.host_id())});
             });
         for (const EventConfig& event : config_.events) {
@@ -379,7 +379,7 @@ void ScenarioRun::take_sample() {
     sample.guests.reserve(guests_.size());
     for (size_t index = 0; index < guests_.size(); ++index) {
         const GuestNode& node = *guests_[index];
-        std::deque<PassedSample>& passed = passed_samples_[index];
+        PassedSamples& passed = passed_samples_[index];
         while (!passed.empty() && passed.front().time < sample.time) {
             passed.pop_front();  // made at an instant whose sample had already been taken
         }

@@ -1,7 +1,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -91,7 +90,22 @@ class ScenarioRun : public sc_core::sc_module {
         GuestSample columns;
         uint64_t swap_used_bytes = 0;  // the guest's pages in the host's swap then
     };
-    std::vector<std::deque<PassedSample>> passed_samples_;
+    // A queue that keeps its storage: records come and go ten times a simulated second per
+    // guest, and a deque would allocate and free a block for every couple of them.
+    struct PassedSamples {
+        std::vector<PassedSample> records;
+        size_t first = 0;  // records before it were taken
+
+        bool empty() const { return first == records.size(); }
+        const PassedSample& front() const { return records[first]; }
+        void pop_front() {
+            if (++first == records.size()) {
+                records.clear();
+                first = 0;
+            }
+        }
+    };
+    std::vector<PassedSamples> passed_samples_;
     std::vector<std::unique_ptr<TargetTracker>> trackers_;
     std::vector<std::unique_ptr<models::BalloonDeviceGuest>> policy_guests_;
     std::unique_ptr<models::BalloonPolicy> policy_;

@@ -110,4 +110,40 @@ TEST(Bits, LowestSetBits) {
     }
 }
 
+// The byte-wise search against the obvious bit-at-a-time loop, over masks of every density
+// and every limit that cuts them.
+TEST(Bits, LowestSetBitsMatchesTakingBitsOneByOne) {
+    const auto one_by_one = [](uint64_t mask, uint64_t limit) {
+        uint64_t result = 0;
+        for (uint64_t taken = 0; taken < limit && mask != 0; ++taken) {
+            const uint64_t low = mask & (~mask + 1);
+            result |= low;
+            mask ^= low;
+        }
+        return result;
+    };
+    uint64_t state = 0x9e3779b97f4a7c15u;
+    const auto next = [&state] {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        return state;
+    };
+    unsigned cases = 0;
+    for (int round = 0; round < 2000; ++round) {
+        // AND/OR of random words: sparse, dense and half-full masks.
+        const uint64_t a = next();
+        const uint64_t b = next();
+        const uint64_t masks[] = {a, a & b, a | b, a & b & next(), a | b | next(), ~uint64_t{0}};
+        for (const uint64_t mask : masks) {
+            for (uint64_t limit = 0; limit <= 65; ++limit) {
+                ASSERT_EQ(bits::lowest_set_bits(mask, limit), one_by_one(mask, limit))
+                    << "mask " << mask << ", limit " << limit;
+                ++cases;
+            }
+        }
+    }
+    EXPECT_EQ(cases, 2000u * 6 * 66);
+}
+
 }  // namespace
