@@ -289,8 +289,8 @@ class BalloonDevice : public sc_core::sc_module, public VirtioDevice {
     sc_core::sc_time device_time() const;
     void device_needs_reset(const std::string& reason);
     void spend(const sc_core::sc_time& time);
-    void apply_pages(PageQueue kind, const uint32_t* pfns, size_t count,
-                     const sc_core::sc_time& at);
+    // Leaves the PFNs it applied at the front of `pfns`, in order.
+    void apply_pages(PageQueue kind, uint32_t* pfns, size_t count, const sc_core::sc_time& at);
     void parse_stats(const std::vector<uint8_t>& bytes);
     void return_stats_buffer();
     bool page_index(uint32_t pfn, uint64_t& index) const;
@@ -326,10 +326,9 @@ class BalloonDevice : public sc_core::sc_module, public VirtioDevice {
     ZeroedWords ballooned_;  // one bit per 4 KiB page of guest RAM
     uint64_t ballooned_count_ = 0;
     DescriptorChain page_chain_;  // the inflate/deflate buffer being handled
-    // Scratch for one buffer of PFNs (raw le32, decoded, applied), grown as needed.
-    std::vector<uint8_t> raw_pfns_;
+    // Scratch for one buffer of PFNs, grown as needed: raw le32 bytes, then decoded, then the
+    // ones applied.
     std::vector<uint32_t> pfns_;
-    std::vector<uint32_t> applied_pfns_;
 
     BalloonStats stats_;
     bool stats_buffer_held_ = false;

@@ -88,6 +88,27 @@ TEST(BalloonRamRanges, PfnsInTheSecondBankAreHonoured) {
     EXPECT_EQ(balloon.device.ballooned_pages(), 0u);
 }
 
+// The PFNs applied are handed on in the buffer's order with strays and repeats left out,
+// across banks (the device writes them over the buffer it read: a skipped entry must not
+// shift or clobber a later one).
+TEST(BalloonRamRanges, PagesAppliedAcrossBanksKeepTheBuffersOrderWithoutStraysOrRepeats) {
+    TwoBankBalloon balloon;
+    balloon.send(0, 0, test::kBufferArea,
+                 {kBank2FirstPfn + 7, kBank1FirstPfn + 3, kBank2FirstPfn + 8, kBank1FirstPfn + 4});
+    ASSERT_EQ(balloon.device.ballooned_pages(), 4u);
+    balloon.bench.write(reg::kInterruptAck, reg::kInterruptUsedBuffer);
+    balloon.send(
+        1, 0, test::kBufferArea + 0x1000,
+        {kBank2FirstPfn - 1, kBank1FirstPfn + 4, kBank1FirstPfn + 4, kBank2FirstPfn + 8,
+         kBank1FirstPfn + 9, kBank2FirstPfn + kBank2Pages, kBank2FirstPfn + 7, kBank1FirstPfn + 3});
+    EXPECT_EQ(balloon.deflated.pfns,
+              (std::vector<uint32_t>{kBank1FirstPfn + 4, kBank2FirstPfn + 8, kBank2FirstPfn + 7,
+                                     kBank1FirstPfn + 3}));
+    EXPECT_EQ(balloon.device.ballooned_pages(), 0u);
+    EXPECT_EQ(balloon.device.counters().pfns_out_of_range, 2u);
+    EXPECT_EQ(balloon.device.counters().pfns_not_ballooned, 2u);
+}
+
 TEST(BalloonRamRanges, APfnOutsideEveryBankIsAGuestErrorOncePerBufferAndTheBufferReturns) {
     TwoBankBalloon balloon;
     // Just past bank 1, just below and just past bank 2: three strays in one buffer.
