@@ -13,14 +13,14 @@ GuestCpu::GuestCpu(const sc_core::sc_module_name& name, const GuestCpuParams& pa
     : sc_core::sc_module(name),
       socket("socket"),
       interrupt("interrupt", params.interrupt_lines),
-      params_(params),
-      kernel_(*this),
-      line_levels_(params.interrupt_lines),
-      global_quantum_(tlm::tlm_global_quantum::instance()),
       one_ns_(1, sc_core::SC_NS),
       ticks_per_ns_(one_ns_.value()),
       max_exact_ns_(ticks_per_ns_ == 0 ? 0 : (uint64_t{1} << 53) / ticks_per_ns_),
-      line_blocked_until_(params.interrupt_lines, 0) {
+      global_quantum_(tlm::tlm_global_quantum::instance()),
+      line_blocked_until_(params.interrupt_lines, 0),
+      line_levels_(params.interrupt_lines),
+      kernel_(*this),
+      params_(params) {
     if (params_.interrupt_lines == 0 ||
         params_.interrupt_lines > sw::guest::Kernel::kMaxInterruptLines) {
         SC_REPORT_ERROR(kReportType, "interrupt_lines must be in 1..32");

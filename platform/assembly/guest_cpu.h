@@ -195,48 +195,52 @@ class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
     // Makes timer_event_ fire at or before `due` (SystemC time).
     void arm_timer_event(const sc_core::sc_time& due);
 
-    GuestCpuParams params_;
-    sw::guest::Kernel kernel_;
-    sc_core::sc_time kernel_time_;      // >= sc_time_stamp(); equal when in step
-    sc_core::sc_time local_time_;       // decoupled: ahead of kernel_time_
-    sc_core::sc_time next_sync_point_;  // as tlm_quantumkeeper's
-    std::function<sc_core::sc_time()> lookahead_horizon_;
-    bool horizon_known_ = false;  // horizon_ is lookahead_horizon_()'s answer still
-    sc_core::sc_time horizon_;
-    std::function<IdleWake(const sc_core::sc_time&)> idle_hook_;
-    std::vector<std::function<bool()>> line_levels_;
-    std::function<bool(uint64_t, bool)> ahead_access_;
-    std::function<void()> before_in_step_;
-    sc_core::sc_time pending_observation_ = sc_core::sc_max_time();
-    std::function<sc_core::sc_time(const sc_core::sc_time&)> next_observation_after_;
-    std::function<void(const sc_core::sc_time&)> record_observation_;
-    sc_core::sc_process_handle thread_;
-    models::InitiatorTime initiator_time_;  // attached to MMIO made from ahead
     // A line the idle hook said rises when the guest wakes (taken as high once).
     static constexpr unsigned int kNoLine = ~0u;
-    unsigned int woken_by_line_ = kNoLine;
-    models::BusAccessor ram_;
-    GuestCpuCounters counters_;
-    std::deque<std::function<void()>> actions_;
-    std::function<sc_core::sc_time(uint64_t, uint64_t)> touch_observer_;
-    std::function<sc_core::sc_time(uint64_t)> held_touch_observer_;
-    bool halted_ = false;
-    sc_core::sc_event halt_event_;
-    tlm::tlm_generic_payload mmio_payload_;    // reused by every MMIO access
-    tlm::tlm_global_quantum& global_quantum_;  // the singleton, looked up once
-    sc_core::sc_time one_ns_;
-    uint64_t ticks_per_ns_ = 0;      // time-resolution ticks in 1 ns
-    uint64_t max_exact_ns_ = 0;      // from_ns() exact by integers below this
-    sc_core::sc_time sync_quantum_;  // the quantum next_sync_point_ was found with
     // A taken line counts as new again only after a synchronisation later than the
     // epoch its handler ran in (kBlockedUntilHandled while the handler is pending).
     static constexpr uint64_t kBlockedUntilHandled = ~uint64_t{0};
-    std::vector<uint64_t> line_blocked_until_;
+
+    // What every resume of the guest thread reads, together: with a thousand guests each
+    // resume finds the last one's lines evicted, and every line is a miss.
+    sc_core::sc_time kernel_time_;      // >= sc_time_stamp(); equal when in step
+    sc_core::sc_time local_time_;       // decoupled: ahead of kernel_time_
+    sc_core::sc_time next_sync_point_;  // as tlm_quantumkeeper's
+    sc_core::sc_time sync_quantum_;     // the quantum next_sync_point_ was found with
+    sc_core::sc_time horizon_;
+    sc_core::sc_time pending_observation_ = sc_core::sc_max_time();
+    sc_core::sc_time timer_event_at_ = sc_core::SC_ZERO_TIME;  // timer_event_'s notification
+    sc_core::sc_time one_ns_;
+    uint64_t ticks_per_ns_ = 0;  // time-resolution ticks in 1 ns
+    uint64_t max_exact_ns_ = 0;  // from_ns() exact by integers below this
     uint64_t sync_epoch_ = 1;
     uint64_t timer_deadline_ns_ = kNoDeadline;
-    sc_core::sc_event wake_event_;                             // an interrupt edge or an action
-    sc_core::sc_event timer_event_;                            // the guest's timer deadline
-    sc_core::sc_time timer_event_at_ = sc_core::SC_ZERO_TIME;  // its pending notification
+    unsigned int woken_by_line_ = kNoLine;
+    bool horizon_known_ = false;  // horizon_ is lookahead_horizon_()'s answer still
+    bool halted_ = false;
+    tlm::tlm_global_quantum& global_quantum_;  // the singleton, looked up once
+    GuestCpuCounters counters_;
+    std::deque<std::function<void()>> actions_;
+    std::vector<uint64_t> line_blocked_until_;
+    std::vector<std::function<bool()>> line_levels_;
+    std::function<sc_core::sc_time()> lookahead_horizon_;
+    std::function<IdleWake(const sc_core::sc_time&)> idle_hook_;
+    std::function<bool(uint64_t, bool)> ahead_access_;
+    std::function<sc_core::sc_time(uint64_t, uint64_t)> touch_observer_;
+    sw::guest::Kernel kernel_;
+
+    GuestCpuParams params_;
+    std::function<void()> before_in_step_;
+    std::function<sc_core::sc_time(const sc_core::sc_time&)> next_observation_after_;
+    std::function<void(const sc_core::sc_time&)> record_observation_;
+    std::function<sc_core::sc_time(uint64_t)> held_touch_observer_;
+    sc_core::sc_process_handle thread_;
+    models::InitiatorTime initiator_time_;  // attached to MMIO made from ahead
+    models::BusAccessor ram_;
+    tlm::tlm_generic_payload mmio_payload_;  // reused by every MMIO access
+    sc_core::sc_event halt_event_;
+    sc_core::sc_event wake_event_;   // an interrupt edge or an action
+    sc_core::sc_event timer_event_;  // the guest's timer deadline
 };
 
 }  // namespace vbsim::platform
