@@ -99,7 +99,9 @@ size_t VcdWriter::add(const std::string& name, unsigned width, uint64_t value) {
 void VcdWriter::changed(size_t index, uint64_t value) {
     advance_to(models::current_time());
     Trace& trace = traces_[index];
-    trace.scheduled.clear();  // a change now replaces those given for later
+    if (!trace.scheduled.empty()) {
+        trace.scheduled.clear();  // a change now replaces those given for later
+    }
     set_value(trace, index, value);
 }
 
