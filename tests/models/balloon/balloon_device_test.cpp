@@ -110,6 +110,29 @@ TEST(BalloonDevice, InflatesA256PfnBufferIntoTheDeviceAndTheHostPool) {
     EXPECT_TRUE(balloon.bench.irq.read());
 }
 
+// Buffers are counted by their size, per queue, whatever order the sizes come in.
+TEST(BalloonDevice, CountsBuffersPerSizeWhenSizesAlternate) {
+    Balloon balloon;
+    const uint32_t sizes[] = {256, 256, 3, 256, 3, 17};
+    uint32_t next = kVictimPfn;
+    for (uint16_t i = 0; i < 6; ++i) {
+        balloon.send(0, i, test::kBufferArea + i * 0x1000u, consecutive_pfns(next, sizes[i]));
+        balloon.bench.run(sc_time(1, SC_MS));
+        next += sizes[i];
+    }
+    balloon.send(1, 0, test::kBufferArea + 0x8000u, consecutive_pfns(kVictimPfn, 17));
+    balloon.bench.run(sc_time(1, SC_MS));
+    balloon.send(1, 1, test::kBufferArea + 0x9000u, consecutive_pfns(kVictimPfn + 17, 256));
+    balloon.bench.run(sc_time(1, SC_MS));
+    const BalloonCounters& counters = balloon.device.counters();
+    EXPECT_EQ(counters.inflate_pfns_per_buffer,
+              (std::map<uint64_t, uint64_t>{{3, 2}, {17, 1}, {256, 3}}));
+    EXPECT_EQ(counters.deflate_pfns_per_buffer, (std::map<uint64_t, uint64_t>{{17, 1}, {256, 1}}));
+    EXPECT_EQ(counters.inflate_buffers, 6u);
+    EXPECT_EQ(counters.deflate_buffers, 2u);
+    EXPECT_EQ(balloon.device.ballooned_pages(), 791u - 273u);
+}
+
 TEST(BalloonDevice, HostWorkTakesPerPageAndPerBufferTime) {
     Balloon balloon;
     balloon.send(0, 0, test::kBufferArea, consecutive_pfns(kVictimPfn, 100));
