@@ -319,8 +319,10 @@ void GuestCpu::take_interrupts() {
         if ((line_high(line) || line == woken_by) && sync_epoch_ > line_blocked_until_[line]) {
             line_blocked_until_[line] = kBlockedUntilHandled;
             ++counters_.interrupts_taken;
-            cpu_cost(static_cast<uint64_t>(params_.interrupt_entry_cost.to_seconds() * 1e9));
+            // Pending in the kernel from here (its handler runs at the next pass): the entry
+            // is part of handling it (handling_interrupt()).
             kernel_.interrupt(line);
+            cpu_cost(static_cast<uint64_t>(params_.interrupt_entry_cost.to_seconds() * 1e9));
         }
     }
 }

@@ -121,6 +121,11 @@ class GuestCpu : public sc_core::sc_module, public sw::hal::Hal {
     // Where the guest is: the SystemC time it would have reached without lookahead (equal to
     // sc_time_stamp() when in step), and its local time ahead of that.
     const sc_core::sc_time& kernel_time() const { return kernel_time_; }
+    // The guest has taken an interrupt of `line` and its handler has not returned yet.
+    bool handling_interrupt(unsigned int line) const {
+        return line_blocked_until_[line] == kBlockedUntilHandled &&
+               kernel_.interrupt_unfinished(line);
+    }
     // The host killed this guest: its CPU runs nothing more (from its next step).
     void halt() { halted_ = true; }
     bool halted() const { return halted_; }

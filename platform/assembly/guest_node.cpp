@@ -287,7 +287,10 @@ void GuestNode::enable_lookahead(const models::ObservationClock& clock, Lookahea
         // A closed gate: the host might have to reclaim before the next observation.
         // A device holding a buffer for the guest acts again when that buffer ends.
         const bool device_acts = balloon_.busy() && balloon_.held_until() == models::max_time();
-        if (device_acts || transport_.interrupt_status() != 0 || !gate.open()) {
+        // An interrupt the guest is handling now is not news to it; its ACK comes next.
+        const bool interrupt_due =
+            transport_.interrupt_status() != 0 && !cpu_.handling_interrupt(0);
+        if (device_acts || interrupt_due || !gate.open()) {
             return models::current_time();
         }
         // Observers the guest passes with a record of itself (the sampler) do not bound it.

@@ -55,7 +55,9 @@ bool Kernel::run_interrupts() {
         }
         ++interrupts_dispatched_;
         ran = true;
+        running_interrupt_line_ = line;
         handler(interrupt_contexts_[line]);
+        running_interrupt_line_ = kMaxInterruptLines;
     }
     return ran;
 }

@@ -74,6 +74,14 @@ class Kernel {
     bool interrupt_pending() const {
         return __atomic_load_n(&pending_interrupts_, __ATOMIC_ACQUIRE) != 0;
     }
+    // interrupt(line) was called and its handler has not returned yet (it is still to be
+    // dispatched, or runs now).
+    bool interrupt_unfinished(unsigned int line) const {
+        return line < kMaxInterruptLines &&
+               (line == running_interrupt_line_ ||
+                (__atomic_load_n(&pending_interrupts_, __ATOMIC_ACQUIRE) & (uint32_t{1} << line)) !=
+                    0);
+    }
 
     // Work runs in FIFO order; work scheduled while run_once() runs waits for the next pass.
     void schedule(Work& work);
@@ -111,6 +119,7 @@ class Kernel {
     // cost a cache line more per pass.
     hal::Hal& hal_;
     uint32_t pending_interrupts_ = 0;
+    unsigned int running_interrupt_line_ = kMaxInterruptLines;  // none
     Work* work_head_ = nullptr;
     Work* work_tail_ = nullptr;
     // Work taken off the queue by the current pass, still to run (cancel() looks here too).

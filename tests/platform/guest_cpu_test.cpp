@@ -433,6 +433,51 @@ TEST(GuestCpu, AnIdleWakeTakesTheLineAtItsTimeWithoutSleeping) {
     EXPECT_FALSE(bench.line.read());
 }
 
+// From the moment the guest takes an interrupt (its entry cost included) until its handler
+// returns, handling_interrupt() says so; the platform's horizon relies on it. The wake at
+// 9.8 µs puts the 500 ns entry across the 10 µs quantum boundary, where the horizon is asked;
+// a timer due at the wake runs in the same pass, after the handler.
+TEST(GuestCpu, AnInterruptIsBeingHandledFromItsEntryUntilItsHandlerReturns) {
+    CpuBench bench;
+    std::vector<std::pair<uint64_t, bool>> horizon_asks;  // guest ns, handling_interrupt(0)
+    bench.cpu.set_lookahead_horizon([&] {
+        horizon_asks.emplace_back(bench.cpu.now_ns(), bench.cpu.handling_interrupt(0));
+        return sc_core::sc_max_time();
+    });
+    bool woken = false;
+    bench.cpu.set_idle_hook([&](const sc_time&) {
+        GuestCpu::IdleWake wake;
+        if (!woken) {
+            woken = true;
+            wake.at = sc_time(9800, SC_NS);
+        }
+        return wake;
+    });
+    struct Probe {
+        GuestCpu* cpu;
+        std::vector<std::pair<uint64_t, bool>> seen;  // guest ns, handling_interrupt(0)
+        static void run(void* self) {
+            auto* probe = static_cast<Probe*>(self);
+            probe->seen.emplace_back(probe->cpu->now_ns(), probe->cpu->handling_interrupt(0));
+        }
+    } in_handler{&bench.cpu, {}}, in_timer{&bench.cpu, {}};
+    sw::guest::Timer timer(&Probe::run, &in_timer);
+    bench.cpu.run_in_guest([&] {
+        bench.cpu.kernel().register_interrupt(0, &Probe::run, &in_handler);
+        bench.cpu.kernel().arm(timer, 9800);
+    });
+    EXPECT_FALSE(bench.cpu.handling_interrupt(0));
+    sc_core::sc_start(sc_time(20, SC_US));
+    const auto entry = std::find_if(horizon_asks.begin(), horizon_asks.end(),
+                                    [](const auto& ask) { return ask.first == 10300; });
+    ASSERT_NE(entry, horizon_asks.end());  // asked at the end of the entry, past 10 µs
+    EXPECT_TRUE(entry->second);
+    EXPECT_EQ(in_handler.seen, (std::vector<std::pair<uint64_t, bool>>{{10300, true}}));
+    EXPECT_EQ(in_timer.seen, (std::vector<std::pair<uint64_t, bool>>{{10300, false}}));
+    EXPECT_FALSE(bench.cpu.handling_interrupt(0));
+    EXPECT_EQ(bench.cpu.counters().interrupts_taken, 1u);
+}
+
 // An interrupt handler that records when it ran and acknowledges the device's cause (as
 // the line level the platform gives sees it); the signal itself stays high.
 struct CauseAckingHandler {

@@ -196,6 +196,42 @@ TEST_F(KernelTest, LineRaisedByAHandlerForALowerLineWaitsForTheNextPass) {
     EXPECT_THAT(log, ElementsAre("irq2", "irq1"));
 }
 
+// What each callback of one pass sees of line 2's interrupt_unfinished().
+struct UnfinishedProbe {
+    Kernel* kernel;
+    std::vector<std::string>* log;
+    std::string name;
+    static void call(void* context) {
+        auto* self = static_cast<UnfinishedProbe*>(context);
+        self->log->push_back(self->name + (self->kernel->interrupt_unfinished(2) ? " 2:unfinished"
+                                                                                : " 2:done"));
+    }
+};
+
+TEST_F(KernelTest, AnInterruptIsUnfinishedFromItsRaiseUntilItsHandlerReturns) {
+    UnfinishedProbe irq1{&kernel, &log, "irq1"};
+    UnfinishedProbe irq2{&kernel, &log, "irq2"};
+    UnfinishedProbe irq3{&kernel, &log, "irq3"};
+    UnfinishedProbe work_probe{&kernel, &log, "work"};
+    Work work(&UnfinishedProbe::call, &work_probe);
+    ASSERT_TRUE(kernel.register_interrupt(1, &UnfinishedProbe::call, &irq1));
+    ASSERT_TRUE(kernel.register_interrupt(2, &UnfinishedProbe::call, &irq2));
+    ASSERT_TRUE(kernel.register_interrupt(3, &UnfinishedProbe::call, &irq3));
+    EXPECT_FALSE(kernel.interrupt_unfinished(2));
+    kernel.interrupt(2);
+    EXPECT_TRUE(kernel.interrupt_unfinished(2));
+    EXPECT_FALSE(kernel.interrupt_unfinished(1));
+    kernel.interrupt(1);
+    kernel.interrupt(3);
+    kernel.schedule(work);
+    kernel.run_once();
+    // Still to run (line 1 first), running, returned: the other lines and work see it done.
+    EXPECT_THAT(log, ElementsAre("irq1 2:unfinished", "irq2 2:unfinished", "irq3 2:done",
+                                 "work 2:done"));
+    EXPECT_FALSE(kernel.interrupt_unfinished(2));
+    EXPECT_FALSE(kernel.interrupt_unfinished(Kernel::kMaxInterruptLines));
+}
+
 TEST_F(KernelTest, WorkRunsInFifoOrderAndIsNeverQueuedTwice) {
     Work a(&Probe::call, &probe("a"));
     Work b(&Probe::call, &probe("b"));
