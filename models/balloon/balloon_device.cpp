@@ -710,6 +710,23 @@ void BalloonDevice::hand_over(const PageBuffer& buffer) {
     handover_event_.notify(buffer.done_at - models::current_time());
 }
 
+sc_core::sc_time BalloonDevice::quiet_until() const {
+    if (held_) {
+        return held_buffer_.done_at;
+    }
+    if (!busy()) {
+        return max_time();
+    }
+    const sc_core::sc_time now = models::current_time();
+    // A wake-up that fired now (for an earlier kick) has the worker run now, before the
+    // wake-up of a later kick.
+    if (pending_queues_ != 0 && worker_idle_ && !draining_ && work_notified_at_ > now &&
+        woken_now_at_ != now) {
+        return work_notified_at_ + sc_core::sc_get_time_resolution();
+    }
+    return now;
+}
+
 void BalloonDevice::release_held_work() {
     if (work_notification_owed_) {
         work_notification_owed_ = false;

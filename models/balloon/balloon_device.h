@@ -178,6 +178,12 @@ class BalloonDevice : public sc_core::sc_module, public VirtioDevice {
     // When a held buffer's host work ends: the device does nothing else before then (nothing
     // reaches it but its guest); sc_max_time() when none is held.
     const sc_core::sc_time& held_until() const { return held_ ? held_buffer_.done_at : max_time(); }
+    // For a guest's lookahead: the guest may run up to, not including, this time without the
+    // device acting on it or on anything else: sc_max_time() when idle; the end of a held
+    // buffer's host work; just after the wake-up of its sleeping worker for a kick (the worker
+    // yields a delta cycle there, so the guest at that instant goes first, as in step); now
+    // while the device works in SystemC's time.
+    sc_core::sc_time quiet_until() const;
     // Gives a held buffer to the worker, which finishes it at its time. The guest calls this
     // before anything else may run or reach the device: before it waits in SystemC or makes a
     // bus access in SystemC's time.

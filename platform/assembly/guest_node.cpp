@@ -283,19 +283,18 @@ void GuestNode::enable_lookahead(const models::ObservationClock& clock, Lookahea
         return;
     }
     cpu_.set_lookahead_horizon([this, &clock, &gate]() -> sc_core::sc_time {
-        // Busy device, or an interrupt raised: it reaches the guest any moment.
-        // A closed gate: the host might have to reclaim before the next observation.
-        // A device holding a buffer for the guest acts again when that buffer ends.
-        const bool device_acts = balloon_.busy() && balloon_.held_until() == models::max_time();
-        // An interrupt the guest is handling now is not news to it; its ACK comes next.
+        // An interrupt raised reaches the guest any moment (one it is handling now is not news
+        // to it: its ACK comes next). A closed gate: the host might have to reclaim before the
+        // next observation. The device acts when it is done with a buffer it holds for the
+        // guest, when its worker wakes for a kick, or now if it works in SystemC's time.
         const bool interrupt_due =
             transport_.interrupt_status() != 0 && !cpu_.handling_interrupt(0);
-        if (device_acts || interrupt_due || !gate.open()) {
+        if (interrupt_due || !gate.open()) {
             return models::current_time();
         }
         // Observers the guest passes with a record of itself (the sampler) do not bound it.
         return std::min({clock.next_bounding_observation(), balloon_.next_stats_request(),
-                         balloon_.held_until()});
+                         balloon_.quiet_until()});
     });
     // The guest goes back to SystemC: the device's held buffer is its worker's again.
     cpu_.set_before_in_step([this]() {

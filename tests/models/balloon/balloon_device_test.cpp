@@ -899,5 +899,43 @@ TEST(BalloonDeviceWorkAhead, DoesNothingUnlessThePageKickIsStillAheadAndBeforeTh
     EXPECT_EQ(balloon.device.counters().work_ahead_runs, 0u);
 }
 
+// What a guest's lookahead may rely on: idle, the device is quiet for good; a kick leaves it
+// quiet up to and including the worker's wake-up (the worker yields a delta cycle there); at
+// that instant, and while the worker works, no longer; a held buffer, until its host work ends.
+TEST(BalloonDeviceWorkAhead, IsQuietUntilItsWorkerWakesOrAHeldBufferEnds) {
+    ObservedBalloon observed;
+    Balloon& balloon = observed.balloon;
+    BalloonDevice& device = balloon.device;
+    const std::vector<sc_time> by_worker = worker_round_trip(balloon, observed.log);
+    EXPECT_EQ(device.quiet_until(), sc_core::sc_max_time());
+    device.notify_kicks_before_in_step();
+
+    balloon.send(0, 1, test::kBufferArea + 0x1000, consecutive_pfns(kVictimPfn + 256, 256));
+    const sc_time kicked = observed.log.kicked;
+    ASSERT_GT(kicked, sc_core::sc_time_stamp());
+    EXPECT_EQ(device.quiet_until(), kicked + sc_core::sc_get_time_resolution());
+    device.release_held_work();  // the wake-up given to SystemC: still due at the kick
+    EXPECT_EQ(device.quiet_until(), kicked + sc_core::sc_get_time_resolution());
+    balloon.bench.run(kicked - sc_core::sc_time_stamp());  // stops before the kick's events
+    EXPECT_EQ(sc_core::sc_time_stamp(), kicked);
+    EXPECT_EQ(device.quiet_until(), kicked);  // its wake-up is due now
+    balloon.bench.run(sc_time(1, SC_NS));     // the worker took the buffer: its host work runs
+    EXPECT_TRUE(device.busy());
+    EXPECT_EQ(device.quiet_until(), sc_core::sc_time_stamp());
+    balloon.bench.run(sc_time(1, SC_MS));
+    EXPECT_EQ(device.ballooned_pages(), 512u);
+    EXPECT_EQ(device.quiet_until(), sc_core::sc_max_time());
+    EXPECT_EQ(observed.log.steps(), by_worker);
+}
+
+TEST(BalloonDeviceWorkAhead, IsQuietWhileItHoldsABufferUntilTheBufferEnds) {
+    SecondInflate second;
+    BalloonDevice& device = second.balloon.device;
+    ASSERT_TRUE(device.work_ahead(second.ends - sc_time(1, SC_NS)));
+    EXPECT_EQ(device.quiet_until(), second.ends);
+    device.release_held_work();  // the worker's now: it finishes the buffer in SystemC
+    EXPECT_EQ(device.quiet_until(), sc_core::sc_time_stamp());
+}
+
 }  // namespace
 }  // namespace vbsim::models

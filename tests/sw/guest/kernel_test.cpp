@@ -203,8 +203,8 @@ struct UnfinishedProbe {
     std::string name;
     static void call(void* context) {
         auto* self = static_cast<UnfinishedProbe*>(context);
-        self->log->push_back(self->name + (self->kernel->interrupt_unfinished(2) ? " 2:unfinished"
-                                                                                : " 2:done"));
+        self->log->push_back(self->name +
+                             (self->kernel->interrupt_unfinished(2) ? " 2:unfinished" : " 2:done"));
     }
 };
 
@@ -226,8 +226,8 @@ TEST_F(KernelTest, AnInterruptIsUnfinishedFromItsRaiseUntilItsHandlerReturns) {
     kernel.schedule(work);
     kernel.run_once();
     // Still to run (line 1 first), running, returned: the other lines and work see it done.
-    EXPECT_THAT(log, ElementsAre("irq1 2:unfinished", "irq2 2:unfinished", "irq3 2:done",
-                                 "work 2:done"));
+    EXPECT_THAT(
+        log, ElementsAre("irq1 2:unfinished", "irq2 2:unfinished", "irq3 2:done", "work 2:done"));
     EXPECT_FALSE(kernel.interrupt_unfinished(2));
     EXPECT_FALSE(kernel.interrupt_unfinished(Kernel::kMaxInterruptLines));
 }
